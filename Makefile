@@ -1,0 +1,14 @@
+# The front door. Each target is one line into scripts/, where the logic is plain shell.
+.PHONY: run test lint bench
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+lint:
+	@bash scripts/setup.sh test && .venv/bin/ruff check .
+
+bench:
+	@bash scripts/setup.sh test && .venv/bin/python bench/convert.py

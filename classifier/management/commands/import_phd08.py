@@ -1,0 +1,35 @@
+from django.core.management.base import CommandError
+
+from classifier import services
+from classifier.ml.convert import ConversionSettings
+from classifier.ml.sources import SourceError
+
+from ._dataset_command import DatasetCommand
+
+
+class Command(DatasetCommand):
+    help = "Convert PHD08 character files (files, folders or zips) into a data set."
+
+    def add_arguments(self, parser):
+        self.add_common_arguments(parser)
+        parser.add_argument("--sigma", type=float, default=0.3, help="gaussian blur (0.3)")
+        parser.add_argument(
+            "--reference", action="store_true",
+            help="reproduce the tutorial converter's arithmetic (min-max scaling, no padding)",
+        )  # fmt: skip
+        parser.add_argument("paths", nargs="+", help="PHD08 .txt files, folders or .zip files")
+
+    def handle(self, *args, **options):
+        name = self.checked_name(options["name"])
+        height, width = self.checked_size(options["size"])
+        try:
+            conversion = ConversionSettings(
+                height=height, width=width, sigma=options["sigma"], reference=options["reference"]
+            )
+            dataset = services.create_phd08_dataset(
+                name=name, paths=options["paths"], conversion=conversion,
+                dispatch=options["run_async"],
+            )  # fmt: skip
+        except (SourceError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        self.run_build(dataset, options["run_async"])

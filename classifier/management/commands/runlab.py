@@ -1,0 +1,91 @@
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from labsite import embedded_redis
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the lab: the embedded Redis (unless CELERY_BROKER_URL is set), a Celery "
+        "worker for the train queue, one for the data and predict queues, and the web "
+        "server. Ctrl-C stops them all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, **options):
+        self.children = []
+        # Ctrl-C reaches only this process (children run in their own sessions), so the
+        # shutdown below happens in order: web, then workers, then the broker.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            self.start_all(options["host"], options["port"])
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Hangul Lab is at http://{options['host']}:{options['port']}/ "
+                    "(Ctrl-C stops it)"
+                )
+            )
+            self.watch()
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping…")
+        finally:
+            self.stop_all()
+
+    def start_all(self, host, port):
+        socket_path = settings.EMBEDDED_REDIS_SOCKET
+        if settings.EMBEDDED_BROKER and not embedded_redis.is_up(socket_path):
+            log = settings.VAR_DIR / "redis.log"
+            self.children.append(("redis", embedded_redis.start(socket_path, log)))
+            self.stdout.write(f"Embedded Redis on {socket_path}")
+        python = sys.executable
+        worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
+        self.spawn("worker-train", [*worker, "-Q", "train", "-c", "1", "-n", "train@%h"])
+        self.spawn("worker-data", [*worker, "-Q", "data,predict", "-c", "2", "-n", "data@%h"])
+        self.spawn(
+            "web",
+            [
+                python, "-m", "gunicorn", "labsite.wsgi", "--bind", f"{host}:{port}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-",
+            ],
+        )  # fmt: skip
+
+    def spawn(self, name, command):
+        self.children.append((name, subprocess.Popen(command, start_new_session=True)))
+
+    def watch(self):
+        while True:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    raise CommandError(f"{name} stopped (exit code {process.returncode}).")
+            time.sleep(0.5)
+
+    def stop_all(self):
+        # The broker goes last, so workers can hand back what they hold. Workers
+        # acknowledge a task only when it ends (acks_late): a job cut short here is
+        # delivered again on the next start.
+        broker = [child for child in self.children if child[0] == "redis"]
+        others = [child for child in self.children if child[0] != "redis"]
+        for group in (others, broker):
+            for _name, process in group:
+                if process.poll() is None:
+                    process.terminate()
+            deadline = time.monotonic() + 15
+            for name, process in group:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.stderr.write(f"{name} did not stop in time; killing it.")
+                    process.kill()
+                    process.wait()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

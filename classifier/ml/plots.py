@@ -1,0 +1,65 @@
+"""Matplotlib (Agg) figures as PNG bytes, with a Hangul font so labels show as 가, not boxes."""
+
+import io
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from .fonts import plot_font  # noqa: E402
+
+
+@cache
+def hangul_font_family() -> str | None:
+    """Register the installed Hangul font with matplotlib once; its family name."""
+    font = plot_font()
+    if font is None:
+        return None
+    font_manager.fontManager.addfont(str(font.path))
+    return font_manager.FontProperties(fname=str(font.path)).get_name()
+
+
+def _hangul_style():
+    family = hangul_font_family()
+    return plt.rc_context({"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]})
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def sample_grid(images, labels, classes, *, rows=5, cols=5, seed=0) -> bytes:
+    """A rows x cols grid of random samples, each titled with its character."""
+    count = min(len(images), rows * cols)
+    rng = np.random.default_rng(seed)
+    picks = np.sort(rng.choice(len(images), size=count, replace=False)) if count else []
+    with _hangul_style():
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), dpi=100)
+        for ax in np.ravel(axes):
+            ax.axis("off")
+        for ax, index in zip(np.ravel(axes), picks, strict=False):
+            ax.imshow(images[index], cmap="gray", vmin=0, vmax=255)
+            ax.set_title(classes[int(labels[index])], fontsize=13)
+        fig.tight_layout()
+        return _png(fig)
+
+
+def class_counts(classes, counts, *, ylabel="samples") -> bytes:
+    """A bar chart of samples per character (the 60 largest when there are more)."""
+    order = np.argsort(counts)[::-1][:60] if len(classes) > 60 else np.arange(len(classes))
+    with _hangul_style():
+        fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(order) + 1.5), 2.8), dpi=100)
+        ax.bar(range(len(order)), [counts[i] for i in order], color="#3b6ea8")
+        ax.set_xticks(range(len(order)), [classes[i] for i in order], fontsize=11)
+        ax.set_ylabel(ylabel)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        return _png(fig)

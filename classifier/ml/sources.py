@@ -1,0 +1,148 @@
+"""Finding PHD08 character files in files, folders and zip archives, safely.
+
+Everything is checked before any conversion starts: names, duplicates, and zip archives
+(members that would escape the folder they unpack into, archives that unpack past a size
+or member limit, files that only pretend to be zips). Zip members are read in place,
+never extracted, and never past the size they declare.
+"""
+
+import posixpath
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .phd08 import Phd08Error, label_from_filename
+
+
+class SourceError(ValueError):
+    """Inputs that cannot become a data set; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Phd08Input:
+    """One character file: a plain file, or a member of a zip archive."""
+
+    label: str
+    path: str
+    member: str | None = None
+    size: int = 0
+
+    @property
+    def display_name(self):
+        return f"{Path(self.path).name}:{self.member}" if self.member else Path(self.path).name
+
+    @property
+    def file_name(self):
+        """The name the label was read from (what error messages should show)."""
+        return posixpath.basename(self.member) if self.member else Path(self.path).name
+
+    def read_bytes(self) -> bytes:
+        """The file's bytes; a zip member is read no further than its declared size."""
+        if self.member is None:
+            return Path(self.path).read_bytes()
+        with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as fh:
+            data = fh.read(self.size + 1)
+        if len(data) > self.size:
+            raise SourceError(f"{self.display_name} unpacks past the size it declares.")
+        return data
+
+
+def collect_phd08_inputs(
+    paths: Sequence[Path | str], *, max_zip_bytes: int, max_zip_members: int
+) -> list[Phd08Input]:
+    """Every character file under ``paths`` (files, folders, zips), sorted by character.
+
+    Raises SourceError for a missing path, a badly named file, two files for the same
+    character, an unsafe or oversized zip, or no files at all.
+    """
+    inputs: list[Phd08Input] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inputs.extend(_folder_inputs(path))
+        elif path.suffix.lower() == ".zip":
+            inputs.extend(_zip_inputs(path, max_zip_bytes, max_zip_members))
+        elif path.is_file():
+            inputs.append(Phd08Input(_label(path.name), str(path), size=path.stat().st_size))
+        else:
+            raise SourceError(f"{raw} does not exist.")
+    if not inputs:
+        raise SourceError("No PHD08 character files (<character>.txt) were found.")
+    seen: dict[str, Phd08Input] = {}
+    for item in inputs:
+        if item.label in seen:
+            raise SourceError(
+                f"Two files for the character {item.label}: "
+                f"{seen[item.label].display_name} and {item.display_name}."
+            )
+        seen[item.label] = item
+    return sorted(inputs, key=lambda item: item.label)
+
+
+def _label(name: str) -> str:
+    try:
+        return label_from_filename(name)
+    except Phd08Error as exc:
+        raise SourceError(str(exc)) from None
+
+
+def _is_hidden(name: str) -> bool:
+    # Finder and editors leave these beside real files (._가.txt, .DS_Store, __MACOSX/).
+    parts = name.replace("\\", "/").split("/")
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _folder_inputs(folder: Path) -> list[Phd08Input]:
+    return [
+        Phd08Input(_label(path.name), str(path), size=path.stat().st_size)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not _is_hidden(str(path.relative_to(folder)))
+    ]
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    # Without the UTF-8 flag, zipfile decodes names as cp437; Korean archives made on
+    # Windows use cp949 there.
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    for encoding in ("utf-8", "cp949"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input]:
+    if not path.is_file():
+        raise SourceError(f"{path} does not exist.")
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"{path.name} is not a zip archive.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(f"{path.name} is not a readable zip archive: {exc}") from None
+    if len(members) > max_members:
+        raise SourceError(f"{path.name} holds {len(members)} files; the limit is {max_members}.")
+    total = sum(info.file_size for info in members)
+    if total > max_bytes:
+        raise SourceError(
+            f"{path.name} would unpack to {total:,} bytes; the limit is {max_bytes:,} bytes."
+        )
+    inputs = []
+    for info in members:
+        name = _member_name(info)
+        normal = posixpath.normpath(name.replace("\\", "/"))
+        if name.startswith(("/", "\\")) or normal.startswith("..") or ":" in name.split("/")[0]:
+            raise SourceError(
+                f"{path.name}: the member {name!r} would escape the folder it unpacks into."
+            )
+        if _is_hidden(normal):
+            continue
+        inputs.append(
+            Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)
+        )
+    return inputs

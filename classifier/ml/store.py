@@ -1,0 +1,207 @@
+"""Data sets as arrays on disk.
+
+A data set folder holds ``images.npy`` (uint8, N x H x W), ``labels.npy`` (int32),
+``groups.npy`` (int16, an index into the manifest's group names: the font or writer of
+each sample) and ``manifest.json`` (format version, size, the characters in label
+order, group names, counts). Readers open the arrays as memory maps, so a data set of
+millions of samples never has to fit in memory.
+
+A build writes one *part* per input (a PHD08 file, or one character in one font) into
+a sibling ``<folder>.building/`` and keeps them when interrupted, so a restarted build
+skips the parts already done. ``StoreBuilder.finish`` assembles the parts through a
+memory map and swaps the finished folder in with a rename: nobody ever reads a
+half-made data set, and a failed rebuild leaves the old one untouched.
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class StoreError(ValueError):
+    """A data set folder that is missing, unreadable or of an unknown format."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a data set folder holds besides its arrays."""
+
+    height: int
+    width: int
+    classes: list[str]
+    group_names: list[str]
+    counts: list[int]
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def count(self):
+        return sum(self.counts)
+
+
+class ArrayStore:
+    """A finished data set, read through memory maps."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            data = json.loads((self.path / MANIFEST).read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.path} holds no readable data set: {exc}") from exc
+        if data.get("format_version") != FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path} has data set format {data.get('format_version')}; "
+                f"this lab reads format {FORMAT_VERSION}. Rebuild the data set."
+            )
+        self.manifest = Manifest(**data)
+
+    def __len__(self):
+        return self.manifest.count
+
+    @cached_property
+    def images(self) -> np.ndarray:
+        return np.load(self.path / "images.npy", mmap_mode="r")
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        return np.load(self.path / "labels.npy", mmap_mode="r")
+
+    @cached_property
+    def groups(self) -> np.ndarray:
+        return np.load(self.path / "groups.npy", mmap_mode="r")
+
+    def export_npz(self, out):
+        """Write images, labels, groups (names) and classes into one ``.npz`` file.
+
+        ``out`` is a path or a binary file object. No pickles: every array is plain.
+        """
+        np.savez(
+            out,
+            images=self.images,
+            labels=np.asarray(self.labels, dtype=np.int64),
+            groups=np.asarray(self.manifest.group_names)[self.groups],
+            classes=np.asarray(self.manifest.classes),
+        )
+
+
+def building_dir(final_dir: Path) -> Path:
+    """Where a data set destined for ``final_dir`` is built."""
+    return final_dir.with_name(final_dir.name + ".building")
+
+
+def remove(final_dir: Path):
+    """Delete a data set folder together with any half-built version of it."""
+    final_dir = Path(final_dir)
+    for folder in (final_dir, building_dir(final_dir), final_dir.with_name(final_dir.name + ".old")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_atomically(path: Path, data: bytes):
+    """Write ``data`` to ``path`` so that readers see all of it or nothing."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_part(parts_dir: Path, key: str, label: str, images: np.ndarray, groups: Sequence[str]):
+    """Save one input's converted images atomically (safe from worker processes)."""
+    if len(images) != len(groups):
+        raise ValueError("every image needs a group")
+    tmp = parts_dir / f"{key}.npz.tmp"
+    with tmp.open("wb") as fh:
+        np.savez(fh, images=images, groups=np.asarray(groups, dtype=str), label=np.asarray(label))
+    os.replace(tmp, parts_dir / f"{key}.npz")
+
+
+class StoreBuilder:
+    """Builds a data set from parts, resumably, and publishes it atomically.
+
+    ``fingerprint`` describes the build (settings and inputs): a leftover build folder
+    with another fingerprint is discarded instead of being resumed.
+    """
+
+    def __init__(self, final_dir: Path, height: int, width: int, fingerprint: dict):
+        self.final_dir = Path(final_dir)
+        self.height, self.width = height, width
+        self.work_dir = building_dir(self.final_dir)
+        self.parts_dir = self.work_dir / "parts"
+        stamp = self.work_dir / "fingerprint.json"
+        wanted = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False)
+        if self.work_dir.exists() and (not stamp.exists() or stamp.read_text() != wanted):
+            shutil.rmtree(self.work_dir)
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(wanted)
+
+    def has_part(self, key: str) -> bool:
+        return (self.parts_dir / f"{key}.npz").exists()
+
+    def write_part(self, key: str, label: str, images: np.ndarray, groups: Sequence[str]):
+        write_part(self.parts_dir, key, label, images, groups)
+
+    def finish(self, classes: Sequence[str]) -> ArrayStore:
+        """Assemble every part into the final arrays, ordered by class, and publish them."""
+        parts = self._parts_by_class(classes)
+        counts = [sum(n for _, n in parts[c]) for c in classes]
+        empty = [c for c, n in zip(classes, counts, strict=True) if n == 0]
+        if empty:
+            raise StoreError(f"No samples for: {' '.join(empty)}.")
+        out = self.work_dir / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        total = sum(counts)
+        images = np.lib.format.open_memmap(
+            out / "images.npy", mode="w+", dtype=np.uint8, shape=(total, self.height, self.width)
+        )
+        labels = np.empty(total, dtype=np.int32)
+        groups = np.empty(total, dtype=np.int16)
+        group_names: list[str] = []
+        start = 0
+        for label, char in enumerate(classes):
+            for path, n in parts[char]:
+                with np.load(path, allow_pickle=False) as part:
+                    images[start : start + n] = part["images"]
+                    names, inverse = np.unique(part["groups"], return_inverse=True)
+                group_names.extend(str(g) for g in names if str(g) not in group_names)
+                codes = np.asarray([group_names.index(str(g)) for g in names], dtype=np.int16)
+                groups[start : start + n] = codes[inverse]
+                labels[start : start + n] = label
+                start += n
+        images.flush()
+        del images
+        np.save(out / "labels.npy", labels)
+        np.save(out / "groups.npy", groups)
+        manifest = Manifest(self.height, self.width, list(classes), group_names, counts)
+        (out / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False))
+        self._publish(out)
+        return ArrayStore(self.final_dir)
+
+    def discard(self):
+        """Forget the build: remove every part."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _parts_by_class(self, classes):
+        parts = {c: [] for c in classes}
+        for path in sorted(self.parts_dir.glob("*.npz")):
+            with np.load(path, allow_pickle=False) as part:
+                label, n = str(part["label"]), len(part["groups"])
+            if label not in parts:
+                raise StoreError(f"Part {path.name} holds {label!r}, which is not a class.")
+            parts[label].append((path, n))
+        return parts
+
+    def _publish(self, out: Path):
+        old = self.final_dir.with_name(self.final_dir.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.final_dir.exists():
+            self.final_dir.rename(old)
+        out.rename(self.final_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(self.work_dir, ignore_errors=True)

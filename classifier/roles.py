@@ -1,0 +1,31 @@
+"""Who may do what: the Student and Instructor groups, and admins (staff)."""
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+STUDENT = "Student"
+INSTRUCTOR = "Instructor"
+ROLES = (STUDENT, INSTRUCTOR)
+
+
+def is_admin(user) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
+def is_instructor(user) -> bool:
+    return user.is_authenticated and (
+        user.is_staff or user.groups.filter(name=INSTRUCTOR).exists()
+    )
+
+
+def admin_required(view):
+    """Only staff may call ``view``; everyone else gets 403 (anonymous users log in first)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not is_admin(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

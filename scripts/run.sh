@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make run: set everything up, then serve the lab until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh run
+exec .venv/bin/python manage.py runlab --port "${PORT:-8000}"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian/Ubuntu machine with python3 (3.11+), git and make.
+#   scripts/setup.sh run   system fonts, .venv, runtime packages, database, demo account and data
+#   scripts/setup.sh test  the same packages plus the test tools (no demo data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+python=${PYTHON:-python3}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+"$python" - <<'PY' || { echo "Hangul Lab needs Python 3.11 or newer (found $($python --version))."; exit 1; }
+import sys
+sys.exit(sys.version_info < (3, 11))
+PY
+
+# --- System packages: Hangul fonts (and, for the tests, docker-compose to check the
+# compose file). Installed only when apt-get is usable, i.e. as root on Debian/Ubuntu.
+packages=(fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk)
+[ "$mode" = test ] && packages+=(docker-compose)
+"$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "Installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing system packages: ${missing[*]}"
+    echo "Install them with:  sudo apt-get install ${missing[*]}"
+  fi
+fi
+
+# --- Python packages, pinned. Reinstalled only when the requirement files change.
+if [ ! -x .venv/bin/python ]; then
+  say "Creating .venv"
+  "$python" -m venv .venv
+fi
+requirements=requirements.txt
+[ "$mode" = test ] && requirements=requirements-dev.txt
+hash=$(cat requirements*.txt | sha256sum | cut -c1-16)
+# The test set is a superset of the runtime set.
+if [ ! -f ".venv/.installed-$hash-$mode" ] && [ ! -f ".venv/.installed-$hash-test" ]; then
+  say "Installing Python packages from $requirements"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  touch ".venv/.installed-$hash-$mode"
+fi
+
+if ! .venv/bin/python manage.py render_dataset --list-fonts >/dev/null 2>&1; then
+  echo "No Hangul font found: plots show boxes and font rendering is off."
+  echo "Install fonts with:  sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
+fi
+
+if [ "$mode" = run ]; then
+  mkdir -p var
+  say "Preparing the database and static files"
+  .venv/bin/python manage.py migrate --noinput --verbosity 0
+  .venv/bin/python manage.py collectstatic --noinput --verbosity 0
+  .venv/bin/python manage.py setup_demo
+fi
