@@ -1,0 +1,30 @@
+"""Builders that write small, real data sets (arrays on disk and their rows)."""
+
+import numpy as np
+
+from classifier.ml.store import StoreBuilder
+from classifier.models import Dataset, JobStatus
+
+
+def make_dataset(name="tiny", chars="가나다", per_char=20, size=(28, 28), groups=("S", "G"),
+                 status=JobStatus.SUCCEEDED, seed=0, **fields) -> Dataset:  # fmt: skip
+    """A data set row with real random arrays under MEDIA_ROOT (ready unless told)."""
+    dataset = Dataset.objects.create(
+        name=name, source=Dataset.Source.PHD08, height=size[0], width=size[1], status=status,
+        **fields,
+    )  # fmt: skip
+    if status != JobStatus.SUCCEEDED:
+        return dataset
+    rng = np.random.default_rng(seed)
+    builder = StoreBuilder(dataset.store_dir, size[0], size[1], {"test": name})
+    for char in chars:
+        images = rng.integers(0, 256, size=(per_char, *size), dtype=np.uint8)
+        names = [groups[i % len(groups)] for i in range(per_char)]
+        builder.write_part(f"{ord(char):05x}", char, images, names)
+    arrays = builder.finish(list(chars))
+    dataset.classes = arrays.manifest.classes
+    dataset.counts = arrays.manifest.counts
+    dataset.group_names = arrays.manifest.group_names
+    dataset.num_samples = len(arrays)
+    dataset.save()
+    return dataset

@@ -1,0 +1,161 @@
+"""Shared fixtures: personas, a real Redis, a real Celery worker, tiny real data."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+
+from classifier.roles import INSTRUCTOR, STUDENT
+from labsite import embedded_redis
+
+REPO = Path(__file__).resolve().parents[1]
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    """Quick password hashing and a media folder of the test's own."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _make_user(username, role=None, **extra):
+    user = User.objects.create_user(username, password="pw-" + username, **extra)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def student_a(db):
+    return _make_user("student_a", STUDENT)
+
+
+@pytest.fixture
+def student_b(db):
+    return _make_user("student_b", STUDENT)
+
+
+@pytest.fixture
+def instructor(db):
+    return _make_user("instructor", INSTRUCTOR)
+
+
+@pytest.fixture
+def staff(db):
+    return _make_user("staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture(scope="session")
+def broker_url():
+    """REDIS_URL when given (a real server), else an embedded one on a private socket."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    # A short folder: Unix socket paths are limited to about 100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="lab-redis-"))
+    process = embedded_redis.start(folder / "redis.sock", folder / "redis.log")
+    yield f"redis+socket://{folder / 'redis.sock'}"
+    process.terminate()
+    process.wait(10)
+
+
+def _database_env(database) -> dict:
+    """How a worker process reaches the (already created) test database."""
+    if database["ENGINE"].endswith("sqlite3"):
+        return {"SQLITE_PATH": str(database["NAME"])}
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return {"DATABASE_URL": urlunsplit(parts._replace(path="/" + database["NAME"]))}
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    media_root: Path
+    log: Path
+
+    def log_tail(self, lines=60):
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_for_log(self, text, timeout=30):
+        """Wait until the worker's log shows ``text``."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the worker log:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def wait_for(self, obj, statuses=TERMINAL, timeout=120):
+        """Poll ``obj``'s row until its status is one of ``statuses``; return it fresh."""
+        deadline = time.monotonic() + timeout
+        while True:
+            obj.refresh_from_db()
+            if obj.status in statuses:
+                return obj
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{obj!r} is still {obj.status} (worker exit code "
+                    f"{self.process.poll()}). Worker log:\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def _worker_process(broker_url, django_db_setup, tmp_path_factory):
+    from labsite.celery import app
+
+    media = tmp_path_factory.mktemp("worker-media")
+    log = media.parent / "worker.log"
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker_url,
+        "MEDIA_ROOT": str(media),
+        "DJANGO_SETTINGS_MODULE": "labsite.settings",
+        "PYTHONUNBUFFERED": "1",
+        **_database_env(settings.DATABASES["default"]),
+    }
+    app.conf.broker_url = broker_url
+    # Messages left in a shared Redis by an earlier run name rows of another database.
+    with app.connection_for_write() as connection:
+        app.control.purge(connection=connection)
+    command = [
+        sys.executable, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO",
+        "-Q", ",".join(settings.LAB_QUEUES), "-c", "2", "-n", f"test-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    worker = Worker(process, media, log)
+    deadline = time.monotonic() + 90
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker did not start:\n{worker.log_tail()}")
+        time.sleep(0.2)
+    yield worker
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def worker(_worker_process, transactional_db, settings):
+    """A real Celery worker on a real Redis, sharing this test's database and media."""
+    settings.MEDIA_ROOT = _worker_process.media_root
+    return _worker_process

@@ -1,0 +1,86 @@
+"""The data set management commands, run in-process on real files."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from classifier.ml import fonts
+from classifier.models import Dataset, JobStatus
+from tests.builders import make_dataset
+from tests.phd08_builders import write_phd08_files
+
+pytestmark = pytest.mark.django_db
+SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "phd08-samples"
+
+
+def test_import_phd08_command_builds_a_data_set(tmp_path, capsys):
+    paths = write_phd08_files(tmp_path, chars="다가", per_group=2)
+    call_command("import_phd08", "--name", "cli", "--size", "20x24", str(tmp_path))
+    dataset = Dataset.objects.get(name="cli")
+    assert dataset.status == JobStatus.SUCCEEDED
+    assert dataset.classes == ["가", "다"]
+    assert dataset.open_store().images.shape == (36, 20, 24)
+    assert "36 samples of 2 characters" in capsys.readouterr().out
+    assert len(paths) == 2
+
+
+def test_import_phd08_command_fails_loudly_on_bad_input(tmp_path):
+    (tmp_path / "가.txt").write_text("S_0_0_0_0_0\n2 2\n01\n")  # truncated sample
+    with pytest.raises(CommandError, match="가.txt"):
+        call_command("import_phd08", "--name", "bad", str(tmp_path))
+    assert Dataset.objects.get(name="bad").status == JobStatus.FAILED
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("import_phd08", "--name", "bad", str(tmp_path))
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("import_phd08", "--name", "other", str(tmp_path / "missing"))
+    with pytest.raises(CommandError, match="--size"):
+        call_command("import_phd08", "--name", "other", "--size", "big", str(tmp_path))
+
+
+@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="the real PHD08 samples live in ../shared")
+def test_import_phd08_command_reads_the_real_files(tmp_path):
+    call_command("import_phd08", "--name", "real", "--reference", str(SHARED_SAMPLES))
+    dataset = Dataset.objects.get(name="real")
+    assert dataset.classes == ["가", "나"]
+    assert dataset.counts == [2187, 2187]
+    assert sorted(dataset.group_names) == sorted(["S", "G", "M", "N", "B", "D", "Y", "H1", "H2"])
+    images = dataset.open_store().images
+    assert images.min() == 0 and images.max() == 255
+
+
+def test_export_dataset_command_writes_npz(tmp_path):
+    make_dataset("exportable", chars="가나", per_char=4)
+    out = tmp_path / "out.npz"
+    call_command("export_dataset", "exportable", "--out", str(out))
+    with np.load(out, allow_pickle=False) as data:
+        assert data["images"].shape == (8, 28, 28) and data["images"].dtype == np.uint8
+        assert list(data["classes"]) == ["가", "나"]
+        assert list(data["labels"]) == [0, 0, 0, 0, 1, 1, 1, 1]
+        assert len(data["groups"]) == 8
+    with pytest.raises(CommandError, match="no data set named"):
+        call_command("export_dataset", "nope", "--out", str(out))
+
+
+def test_render_dataset_command_lists_fonts_and_renders(capsys):
+    call_command("render_dataset", "--list-fonts")
+    listed = capsys.readouterr().out
+    found = fonts.find_hangul_fonts()
+    assert found and all(font.name in listed for font in found)
+
+    call_command(
+        "render_dataset", "--name", "drawn", "--chars", "밟꺅", "--fonts", found[0].name,
+        "--per-font", "3", "--size", "28x28",
+    )  # fmt: skip
+    dataset = Dataset.objects.get(name="drawn")
+    assert dataset.status == JobStatus.SUCCEEDED
+    assert dataset.classes == ["밟", "꺅"] and dataset.counts == [3, 3]
+
+
+def test_render_dataset_command_rejects_unknown_fonts_and_characters():
+    with pytest.raises(CommandError, match="NoSuchFont"):
+        call_command("render_dataset", "--name", "x", "--chars", "가", "--fonts", "NoSuchFont")
+    with pytest.raises(CommandError, match="A"):
+        call_command("render_dataset", "--name", "x", "--chars", "가A")
+    assert not Dataset.objects.exists()

@@ -1,0 +1,98 @@
+"""docker-compose.yml agrees with the settings and the Celery routes (no Docker engine here)."""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from django.conf import settings
+
+from tests.conftest import REPO
+
+APP_SERVICES = ("web", "worker-train", "worker-data")
+COMPOSE_SECRETS = {"SECRET_KEY": "s" * 60, "POSTGRES_PASSWORD": "pw"}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    """The file as `docker-compose config` resolves it (anchors, variables)."""
+    assert shutil.which("docker-compose"), (
+        "docker-compose is missing; `make test` installs it (apt-get install docker-compose)"
+    )
+    result = subprocess.run(
+        ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+        env={**os.environ, **COMPOSE_SECRETS}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def _command(service) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else command
+
+
+def _worker_queues(service) -> set[str]:
+    command = _command(service)
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_compose_refuses_to_start_without_secrets():
+    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
+    result = subprocess.run(
+        ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_workers_consume_every_routed_queue(compose):
+    services = compose["services"]
+    consumed = set().union(*(_worker_queues(services[n]) for n in ("worker-train", "worker-data")))
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed <= consumed
+    assert consumed == set(settings.LAB_QUEUES)
+    assert _worker_queues(services["worker-train"]) == {"train"}
+
+
+def test_compose_train_worker_runs_one_job_at_a_time(compose):
+    command = _command(compose["services"]["worker-train"])
+    assert command[:4] == ["celery", "-A", "labsite", "worker"]
+    assert command[command.index("-c") + 1] == "1"
+
+
+def test_compose_web_serves_the_wsgi_app_after_migrating(compose):
+    command = " ".join(_command(compose["services"]["web"]))
+    assert "manage.py migrate" in command
+    assert "gunicorn labsite.wsgi" in command
+    assert compose["services"]["web"]["ports"]
+
+
+def test_compose_services_share_database_broker_and_media(compose):
+    services = compose["services"]
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["DEBUG"] == "0"
+        assert env["SECRET_KEY"] == COMPOSE_SECRETS["SECRET_KEY"]
+        assert env["DATABASE_URL"].startswith("postgres://lab:pw@postgres:5432/")
+        assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        mounts = {m["target"] if isinstance(m, dict) else m.split(":")[1]: m for m in services[name]["volumes"]}
+        assert env["MEDIA_ROOT"] in mounts, f"{name} does not mount the media volume"
+        assert set(services[name]["depends_on"]) == {"postgres", "redis"}
+    assert {"redis", "postgres"} <= set(services)
+    assert "media" in compose["volumes"]
+
+
+def test_compose_settings_pass_the_deploy_check(compose):
+    env = {**os.environ, **compose["services"]["web"]["environment"]}
+    # Checked without a database connection: `check --deploy` only reads settings.
+    env["DATABASE_URL"] = "postgres://lab:pw@127.0.0.1:1/lab"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

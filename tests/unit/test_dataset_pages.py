@@ -1,0 +1,135 @@
+import pytest
+from django.urls import reverse
+
+from classifier.models import Dataset, JobStatus
+from tests.builders import make_dataset
+from tests.phd08_builders import write_phd08_files
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_send_anonymous_users_to_login(client):
+    dataset = make_dataset()
+    for url in (
+        reverse("classifier:home"),
+        reverse("classifier:dataset-list"),
+        dataset.get_absolute_url(),
+        reverse("classifier:dataset-grid", args=[dataset.pk]),
+        reverse("classifier:dataset-import"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login")), url
+    assert client.get(reverse("login")).status_code == 200
+    assert client.get(reverse("signup")).status_code == 200
+
+
+def test_signup_makes_a_logged_in_student(client):
+    response = client.post(
+        reverse("signup"),
+        {"username": "minji", "password1": "hangul-lab-pw-1", "password2": "hangul-lab-pw-1"},
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("classifier:dataset-list"))
+    assert page.status_code == 200 and "minji" in page.content.decode()
+    assert page.context["user"].groups.filter(name="Student").exists()
+
+
+def test_students_see_ready_data_sets_only_and_cannot_manage_them(client, student_a):
+    ready = make_dataset("ready-set")
+    failed = make_dataset("failed-set", status=JobStatus.FAILED, error="broken")
+    client.force_login(student_a)
+    listing = client.get(reverse("classifier:dataset-list")).content.decode()
+    assert "ready-set" in listing and "failed-set" not in listing
+    assert client.get(ready.get_absolute_url()).status_code == 200
+    assert client.get(failed.get_absolute_url()).status_code == 404
+    for name in ("dataset-import", "dataset-render"):
+        assert client.get(reverse(f"classifier:{name}")).status_code == 403
+    assert client.post(reverse("classifier:dataset-delete", args=[ready.pk])).status_code == 403
+    assert Dataset.objects.filter(pk=ready.pk).exists()
+
+
+def test_data_set_page_shows_characters_plots_and_download(client, student_a):
+    dataset = make_dataset(chars="가나", per_char=7)
+    client.force_login(student_a)
+    page = client.get(dataset.get_absolute_url()).content.decode()
+    assert "가" in page and "나" in page and "14" in page
+    for name in ("dataset-grid", "dataset-counts"):
+        response = client.get(reverse(f"classifier:{name}", args=[dataset.pk]))
+        assert response.content.startswith(b"\x89PNG")
+    assert (dataset.store_dir / "preview-grid.png").exists()
+
+
+def test_import_form_rejects_bad_names_and_keeps_nothing(staff_client, tmp_path):
+    bad = tmp_path / "hello.txt"
+    bad.write_text("S_0_0_0_0_0\n1 1\n1\n")
+    with bad.open("rb") as fh:
+        response = staff_client.post(
+            reverse("classifier:dataset-import"),
+            {"name": "x", "size": "28x28", "sigma": "0.3", "files": [fh]},
+        )
+    assert response.status_code == 200
+    assert "hello.txt" in response.content.decode()
+    assert response.context["form"]["name"].value() == "x"  # what was typed is kept
+    assert not Dataset.objects.exists()
+
+
+def test_import_form_rejects_unsafe_zip_without_leaving_files(staff_client, tmp_path, settings):
+    import zipfile
+
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../가.txt", "S_0_0_0_0_0\n1 1\n1\n")
+    with archive.open("rb") as fh:
+        response = staff_client.post(
+            reverse("classifier:dataset-import"),
+            {"name": "evil", "size": "28x28", "sigma": "0.3", "files": [fh]},
+        )
+    assert "escape" in response.content.decode()
+    assert not Dataset.objects.exists()
+    uploads = settings.MEDIA_ROOT / "uploads" / "datasets"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_import_is_queued_on_commit(staff_client, tmp_path, django_capture_on_commit_callbacks):
+    paths = write_phd08_files(tmp_path, chars="가나", per_group=1)
+    handles = [p.open("rb") for p in paths]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff_client.post(
+            reverse("classifier:dataset-import"),
+            {"name": "queued", "size": "32x24", "sigma": "0", "files": handles},
+        )
+    for handle in handles:
+        handle.close()
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    dataset = Dataset.objects.get(name="queued")
+    assert dataset.status == JobStatus.QUEUED
+    assert (dataset.height, dataset.width, dataset.files_total) == (32, 24, 2)
+    assert len(list(dataset.upload_dir.rglob("*.txt"))) == 2
+
+
+def test_cancel_a_queued_build(staff_client):
+    dataset = make_dataset("waiting", status=JobStatus.QUEUED)
+    staff_client.post(reverse("classifier:dataset-cancel", args=[dataset.pk]))
+    dataset.refresh_from_db()
+    assert dataset.status == JobStatus.CANCELLED
+
+
+def test_delete_removes_row_and_files_but_not_while_running(staff_client):
+    dataset = make_dataset("doomed")
+    running = make_dataset("busy", status=JobStatus.RUNNING)
+    assert dataset.store_dir.exists()
+    staff_client.post(reverse("classifier:dataset-delete", args=[dataset.pk]))
+    assert not Dataset.objects.filter(pk=dataset.pk).exists()
+    assert not dataset.store_dir.exists()
+    staff_client.post(reverse("classifier:dataset-delete", args=[running.pk]))
+    assert Dataset.objects.filter(pk=running.pk).exists()
+
+
+def test_claim_lets_exactly_one_runner_start_a_job():
+    dataset = make_dataset("claimable", status=JobStatus.QUEUED)
+    assert Dataset.claim(dataset.pk) is True
+    assert Dataset.claim(dataset.pk) is False
+    dataset.refresh_from_db()
+    assert dataset.status == JobStatus.RUNNING and dataset.attempts == 1
