@@ -156,7 +156,7 @@ class Dataset(Job):
     eta_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ("name",)
         verbose_name = _("data set")
         verbose_name_plural = _("data sets")
 

@@ -14,7 +14,6 @@ half-made data set, and a failed rebuild leaves the old one untouched.
 """
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -100,7 +99,8 @@ def building_dir(final_dir: Path) -> Path:
 def remove(final_dir: Path):
     """Delete a data set folder together with any half-built version of it."""
     final_dir = Path(final_dir)
-    for folder in (final_dir, building_dir(final_dir), final_dir.with_name(final_dir.name + ".old")):
+    old = final_dir.with_name(final_dir.name + ".old")
+    for folder in (final_dir, building_dir(final_dir), old):
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -108,7 +108,7 @@ def write_atomically(path: Path, data: bytes):
     """Write ``data`` to ``path`` so that readers see all of it or nothing."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def write_part(parts_dir: Path, key: str, label: str, images: np.ndarray, groups: Sequence[str]):
@@ -118,7 +118,7 @@ def write_part(parts_dir: Path, key: str, label: str, images: np.ndarray, groups
     tmp = parts_dir / f"{key}.npz.tmp"
     with tmp.open("wb") as fh:
         np.savez(fh, images=images, groups=np.asarray(groups, dtype=str), label=np.asarray(label))
-    os.replace(tmp, parts_dir / f"{key}.npz")
+    tmp.replace(parts_dir / f"{key}.npz")
 
 
 class StoreBuilder:

@@ -28,7 +28,7 @@ def test_import_phd08_command_builds_a_data_set(tmp_path, capsys):
 
 def test_import_phd08_command_fails_loudly_on_bad_input(tmp_path):
     (tmp_path / "가.txt").write_text("S_0_0_0_0_0\n2 2\n01\n")  # truncated sample
-    with pytest.raises(CommandError, match="가.txt"):
+    with pytest.raises(CommandError, match=r"가\.txt"):
         call_command("import_phd08", "--name", "bad", str(tmp_path))
     assert Dataset.objects.get(name="bad").status == JobStatus.FAILED
     with pytest.raises(CommandError, match="already exists"):

@@ -80,8 +80,9 @@ def test_compose_services_share_database_broker_and_media(compose):
         assert env["SECRET_KEY"] == COMPOSE_SECRETS["SECRET_KEY"]
         assert env["DATABASE_URL"].startswith("postgres://lab:pw@postgres:5432/")
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
-        mounts = {m["target"] if isinstance(m, dict) else m.split(":")[1]: m for m in services[name]["volumes"]}
-        assert env["MEDIA_ROOT"] in mounts, f"{name} does not mount the media volume"
+        volumes = services[name]["volumes"]
+        targets = {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes}
+        assert env["MEDIA_ROOT"] in targets, f"{name} does not mount the media volume"
         assert set(services[name]["depends_on"]) == {"postgres", "redis"}
     assert {"redis", "postgres"} <= set(services)
     assert "media" in compose["volumes"]

@@ -21,7 +21,8 @@ def test_sources_collects_files_folders_and_zips_sorted(tmp_path):
     folder.mkdir()
     write_phd08_files(folder, chars="나다")
     (folder / ".DS_Store").write_bytes(b"junk")
-    archive = _zip(tmp_path / "more.zip", {"set/라.txt": make_phd08_bytes(), "__MACOSX/._라.txt": b"x"})
+    members = {"set/라.txt": make_phd08_bytes(), "__MACOSX/._라.txt": b"x"}
+    archive = _zip(tmp_path / "more.zip", members)
     single = write_phd08_files(tmp_path, chars="가")[0]
 
     inputs = collect_phd08_inputs([single, folder, archive], **LIMITS)
@@ -57,7 +58,7 @@ def test_sources_rejects_too_many_zip_members(tmp_path):
 def test_sources_rejects_a_non_zip_named_zip(tmp_path):
     fake = tmp_path / "data.zip"
     fake.write_text("not a zip")
-    with pytest.raises(SourceError, match="data.zip is not a zip archive"):
+    with pytest.raises(SourceError, match=r"data\.zip is not a zip archive"):
         collect_phd08_inputs([fake], **LIMITS)
 
 

@@ -27,7 +27,7 @@ def test_store_finish_orders_samples_by_class_and_maps_groups(tmp_path):
     assert list(arrays.labels) == [0, 0, 0, 1, 1]
     assert list(arrays.images[:, 0, 0]) == [10, 10, 10, 20, 20]
     names = [arrays.manifest.group_names[g] for g in arrays.groups]
-    assert names == ["G", "G", "M", "G", "S"]
+    assert names == ["G", "G", "M", "S", "G"]
     assert not store.building_dir(tmp_path / "set").exists()
 
 
@@ -72,5 +72,5 @@ def test_store_export_npz_has_plain_arrays(tmp_path):
     with np.load(out, allow_pickle=False) as data:
         assert data["images"].shape == (3, 4, 5)
         assert list(data["labels"]) == [0, 0, 1]
-        assert list(data["groups"]) == ["M", "S", "M"]
+        assert list(data["groups"]) == ["S", "M", "M"]
         assert list(data["classes"]) == ["가", "나"]

@@ -1,0 +1,337 @@
+"""Reading and writing PHD08 character files, fast and with clear errors.
+
+A PHD08 file holds every sample of one Hangul syllable (the file is named after it,
+``가.txt``). A sample is a header such as ``S_0_0_0_0_1`` (a font group and five
+degradation indices 0-2), a line ``H W`` (rows, columns), then H rows of exactly W
+characters ``0``/``1`` (1 is ink); samples are separated by a blank line. Files come with
+CRLF or LF line ends.
+
+A file is parsed in one go: numpy finds the lines and checks every pixel, and Python
+only walks the samples' header and size lines. Samples of the same size are gathered
+into one array (a ``ShapeBatch``) so that converters can process them together.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+
+PHD08_GROUPS = ("S", "G", "M", "N", "B", "D", "Y", "H1", "H2")
+MAX_SIDE = 512
+
+# Every valid header (9 groups x 3^5 degradations), so a set lookup checks one.
+_HEADERS = {
+    "_".join((group, *digits)): group
+    for group in PHD08_GROUPS
+    for digits in product("012", repeat=5)
+}
+_HEADER_BYTES = {header.encode(): (header, group) for header, group in _HEADERS.items()}
+_SIZE_LINE = re.compile(rb"\s*(\d+)\s+(\d+)\s*")
+_FILE_NAME = re.compile("[\uac00-\ud7a3]\\.txt")
+_NEWLINE = ord("\n")
+_ZERO = ord("0")
+
+
+class Phd08Error(ValueError):
+    """A PHD08 file or file name that cannot be read; the message says where and why."""
+
+
+@dataclass
+class ShapeBatch:
+    """The samples of one file that share a size, with their positions in the file."""
+
+    indices: np.ndarray  # int64, (k,): sample numbers in file order
+    bitmaps: np.ndarray  # uint8, (k, H, W): 0 background, 1 ink
+
+
+@dataclass
+class Phd08File:
+    """A parsed PHD08 file: per-sample headers and groups, pixels batched by size."""
+
+    name: str
+    count: int
+    headers: list[str]
+    groups: list[str]
+    batches: list[ShapeBatch]
+
+    def iter_samples(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(header, bitmap)`` for every sample, in file order."""
+        bitmaps: list[np.ndarray] = [np.empty(0)] * self.count
+        for batch in self.batches:
+            for index, bitmap in zip(batch.indices.tolist(), batch.bitmaps, strict=True):
+                bitmaps[index] = bitmap
+        yield from zip(self.headers, bitmaps, strict=True)
+
+
+def label_from_filename(name: str) -> str:
+    """The syllable a PHD08 file is named after (``.../가.txt`` -> ``가``).
+
+    Folders are ignored and the name is normalised to NFC, since macOS stores Korean
+    file names decomposed (NFD). Raises Phd08Error for any other kind of name.
+    """
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    if not _FILE_NAME.fullmatch(base):
+        raise Phd08Error(
+            f"{base} is not a PHD08 character file name: expected one Hangul syllable "
+            "followed by .txt, such as 가.txt."
+        )
+    return base[0]
+
+
+def parse_phd08(data: bytes, name: str) -> Phd08File:
+    """Parse the bytes of a whole PHD08 file; ``name`` is only used in error messages.
+
+    Raises Phd08Error naming the file, the line and the sample for anything that is not
+    a well-formed PHD08 file.
+    """
+    if not data or data.isspace():
+        raise _error(name, 1, "the file is empty; expected PHD08 samples.")
+    if not data.isascii():
+        offset = int(np.argmax(np.frombuffer(data, np.uint8) > 127))
+        raise _error(
+            name,
+            data.count(b"\n", 0, offset) + 1,
+            f"found the byte 0x{data[offset]:02x}, which is not plain ASCII text; a PHD08 "
+            "file holds only headers, sizes and rows of 0 and 1.",
+        )
+    # Files use CRLF or LF throughout; taking the line end from the first line spares a
+    # pass over the data. A file that mixes them is read again with every CR dropped.
+    first_line = data.find(b"\n")
+    try:
+        return _parse_text(data, name, crlf=first_line > 0 and data[first_line - 1] == 13)
+    except Phd08Error:
+        if b"\r" not in data:
+            raise
+    return _parse_text(data.replace(b"\r", b""), name, crlf=False)
+
+
+def write_phd08(samples: Iterable[tuple[str, np.ndarray]], crlf: bool = False) -> bytes:
+    """The bytes of a PHD08 file holding ``samples`` (header, 0/1 bitmap) in that order.
+
+    The layout is that of the distributed files, trailing blank line included, so
+    ``parse_phd08`` reads back exactly what was written.
+    """
+    parts = []
+    for header, bitmap in samples:
+        pixels = np.asarray(bitmap)
+        if header not in _HEADERS:
+            raise ValueError(f"{header!r} is not a PHD08 header such as S_0_0_0_0_1.")
+        if pixels.ndim != 2 or not all(1 <= side <= MAX_SIDE for side in pixels.shape):
+            raise ValueError(f"sample {header}: a bitmap must be 2-D, 1..{MAX_SIDE} a side.")
+        if not np.isin(pixels, (0, 1)).all():
+            raise ValueError(f"sample {header}: a bitmap may only hold 0 and 1.")
+        height, width = pixels.shape
+        rows = np.full((height, width + 1), _NEWLINE, dtype=np.uint8)
+        rows[:, :width] = pixels.astype(np.uint8) + _ZERO
+        parts.append(f"{header}\n{height} {width}\n".encode() + rows.tobytes() + b"\n")
+    text = b"".join(parts)
+    return text.replace(b"\n", b"\r\n") if crlf else text
+
+
+def _parse_text(text: bytes, name: str, crlf: bool) -> Phd08File:
+    eol = b"\r\n" if crlf else b"\n"
+    if not text.endswith(b"\n"):
+        text = text.rstrip() + eol
+    reader = _Reader(text, name, eol)
+    reader.walk()
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for index, size in enumerate(reader.sizes):
+        by_size.setdefault(size, []).append(index)
+    buffer = np.frombuffer(text, np.uint8)
+    eol_codes = np.frombuffer(eol, np.uint8)
+    starts = np.array(reader.row_starts, dtype=np.int64)
+    batches = []
+    for (height, width), members in by_size.items():
+        indices = np.array(members, dtype=np.int64)
+        stride = width + len(eol)
+        # A view holding, for every byte offset, the block of `height` lines of `stride`
+        # bytes that would start there; indexing it with the samples' first-row offsets
+        # copies out all their rows at once. walk() made sure every block fits.
+        blocks = np.ndarray(
+            (len(buffer) - height * stride + 1, height, stride),
+            np.uint8,
+            buffer,
+            strides=(1, stride, 1),
+        )
+        rows = blocks[starts[indices]]
+        bitmaps = rows[:, :, :width] - np.uint8(_ZERO)
+        # Digits other than 0/1 and line ends among the pixels wrap to values above 1;
+        # with the line ends all in place, every row has exactly `width` characters.
+        misplaced = rows[:, :, width:] != eol_codes
+        if bitmaps.max() > 1 or misplaced.any():
+            bad = (bitmaps > 1).any(axis=(1, 2)) | misplaced.any(axis=(1, 2))
+            raise reader.bad_rows(int(indices[np.argmax(bad)]))
+        batches.append(ShapeBatch(indices, bitmaps))
+    return Phd08File(
+        name=name,
+        count=len(reader.headers),
+        headers=reader.headers,
+        groups=[_HEADERS[header] for header in reader.headers],
+        batches=batches,
+    )
+
+
+def _error(name: str, line: int, message: str, header: str | None = None) -> Phd08Error:
+    sample = f" (sample {header})" if header else ""
+    return Phd08Error(f"{name} line {line}{sample}: {message}")
+
+
+def _shown(raw: bytes) -> str:
+    """A line as it may be quoted in a message: decoded, and cut short when long."""
+    shown = raw.decode("ascii", "replace")
+    return repr(shown if len(shown) <= 40 else shown[:40] + "...")
+
+
+class _Reader:
+    """Walks a file's text (ending in a line end) sample by sample, checking its layout.
+
+    Positions are byte offsets into the text; line numbers are only counted for errors.
+    """
+
+    def __init__(self, text: bytes, name: str, eol: bytes):
+        self.text = text
+        self.name = name
+        self.eol = eol
+        self.headers: list[str] = []
+        self.sizes: list[tuple[int, int]] = []
+        self.row_starts: list[int] = []  # per sample: the offset of its first row
+
+    def walk(self) -> None:
+        """Check every header, size line and sample extent, recording each sample."""
+        text, eol, size = self.text, self.eol, len(self.text)
+        size_cache: dict[bytes, tuple[int, int]] = {}
+        pos = 0
+        while pos < size:
+            if text.startswith(eol, pos):
+                pos += len(eol)
+                continue
+            raw, after_header = self._line(pos)
+            known = _HEADER_BYTES.get(raw)
+            if known is None:
+                if raw.isspace():
+                    pos = after_header
+                    continue
+                known = self._header(raw, pos)
+            header = known[0]
+            if after_header == size:
+                raise self._fail(pos, "the file ends right after this header.", header)
+            raw_size, rows_start = self._line(after_header)
+            shape = size_cache.get(raw_size) or self._size(raw_size, after_header, header)
+            size_cache[raw_size] = shape
+            height, width = shape
+            self.headers.append(header)
+            self.sizes.append(shape)
+            self.row_starts.append(rows_start)
+            pos = rows_start + height * (width + len(eol))
+            if pos > size or text[pos - 1] != _NEWLINE:
+                raise self.bad_rows(len(self.headers) - 1)
+            if pos < size and not text.startswith(eol, pos):
+                self._check_blank(pos, len(self.headers) - 1)
+
+    def bad_rows(self, sample: int) -> Phd08Error:
+        """The error for ``sample``, whose rows were found not to be well formed."""
+        error = self._row_error(sample)
+        assert error is not None, f"sample {self.headers[sample]} has no bad row"
+        return error
+
+    def _row_error(self, sample: int) -> Phd08Error | None:
+        """The error describing the first bad row of ``sample``; None if there is none."""
+        header = self.headers[sample]
+        height, width = self.sizes[sample]
+        pos = self.row_starts[sample]
+        for row in range(height):
+            if pos == len(self.text):
+                return self._fail(
+                    pos - 1,
+                    f"the file ends after {row} of the sample's {height} rows (is it truncated?).",
+                    header,
+                )
+            raw, after = self._line(pos)
+            if not raw or raw.isspace():
+                return self._fail(
+                    pos,
+                    f"the sample ends after {row} rows, but its size line says {height}.",
+                    header,
+                )
+            if len(raw) != width:
+                return self._fail(
+                    pos, f"row {row + 1} has {len(raw)} characters, expected {width}.", header
+                )
+            stray = raw.lstrip(b"01")
+            if stray:
+                return self._fail(
+                    pos,
+                    f"row {row + 1} has the character {chr(stray[0])!r} at column "
+                    f"{len(raw) - len(stray) + 1}; only 0 and 1 are allowed.",
+                    header,
+                )
+            pos = after
+        return None
+
+    def _line(self, pos: int) -> tuple[bytes, int]:
+        """The line starting at ``pos`` without its line end, and where the next starts."""
+        end = self.text.find(b"\n", pos)
+        stop = end - len(self.eol) + 1
+        if stop < pos or self.text[stop:end] != self.eol[:-1]:
+            # An LF line in a CRLF file: parse_phd08 reads the file again without CRs.
+            raise self._fail(pos, "the file mixes CRLF and LF line ends.")
+        return self.text[pos:stop], end + 1
+
+    def _fail(self, pos: int, message: str, header: str | None = None) -> Phd08Error:
+        return _error(self.name, self.text.count(b"\n", 0, pos) + 1, message, header)
+
+    def _header(self, raw: bytes, pos: int) -> tuple[str, str]:
+        known = _HEADER_BYTES.get(raw.strip())
+        if known is None:
+            raise self._fail(
+                pos,
+                f"unknown or malformed header {_shown(raw)}; expected a font group "
+                f"({', '.join(PHD08_GROUPS)}) and five degradation indices 0-2, "
+                "such as S_0_0_0_0_1.",
+            )
+        return known
+
+    def _size(self, raw: bytes, pos: int, header: str) -> tuple[int, int]:
+        match = _SIZE_LINE.fullmatch(raw)
+        if match is None:
+            raise self._fail(
+                pos,
+                "expected the size line '<rows> <columns>' (two positive whole numbers), "
+                f"found {_shown(raw)}.",
+                header,
+            )
+        height, width = int(match[1]), int(match[2])
+        if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+            raise self._fail(
+                pos,
+                f"the size {height} x {width} is out of range; rows and columns must each "
+                f"be between 1 and {MAX_SIDE}.",
+                header,
+            )
+        return height, width
+
+    def _check_blank(self, pos: int, sample: int) -> None:
+        """Raise unless the line at ``pos``, after ``sample``'s rows, is blank."""
+        raw, _ = self._line(pos)
+        if raw.isspace():
+            return
+        # A short row early on can push the sample's end onto this line.
+        error = self._row_error(sample)
+        if error:
+            raise error
+        header, (height, _) = self.headers[sample], self.sizes[sample]
+        if not raw.strip(b"01"):
+            raise self._fail(
+                pos,
+                f"the sample has more rows than the {height} its size line gives; "
+                "expected a blank line here.",
+                header,
+            )
+        raise self._fail(
+            pos,
+            f"expected a blank line after the sample's {height} rows, found {_shown(raw)}.",
+            header,
+        )
