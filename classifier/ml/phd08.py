@@ -6,9 +6,11 @@ degradation indices 0-2), a line ``H W`` (rows, columns), then H rows of exactly
 characters ``0``/``1`` (1 is ink); samples are separated by a blank line. Files come with
 CRLF or LF line ends.
 
-A file is parsed in one go: numpy finds the lines and checks every pixel, and Python
-only walks the samples' header and size lines. Samples of the same size are gathered
-into one array (a ``ShapeBatch``) so that converters can process them together.
+A file is parsed in one go. Python only walks the samples' header and size lines,
+jumping over each sample's rows by arithmetic; numpy then copies out the rows of all
+samples of one size with a single index and checks every pixel and line end of them.
+Samples of the same size stay together in one array (a ``ShapeBatch``) so that
+converters can process them together.
 """
 
 import re
@@ -20,15 +22,15 @@ from itertools import product
 import numpy as np
 
 PHD08_GROUPS = ("S", "G", "M", "N", "B", "D", "Y", "H1", "H2")
-MAX_SIDE = 512
+MAX_BITMAP_SIDE = 512
 
-# Every valid header (9 groups x 3^5 degradations), so a set lookup checks one.
+# Every valid header (9 groups x 3^5 degradations), so one dictionary lookup checks one.
 _HEADERS = {
     "_".join((group, *digits)): group
     for group in PHD08_GROUPS
     for digits in product("012", repeat=5)
 }
-_HEADER_BYTES = {header.encode(): (header, group) for header, group in _HEADERS.items()}
+_HEADER_BYTES = {header.encode(): header for header in _HEADERS}
 _SIZE_LINE = re.compile(rb"\s*(\d+)\s+(\d+)\s*")
 _FILE_NAME = re.compile("[\uac00-\ud7a3]\\.txt")
 _NEWLINE = ord("\n")
@@ -119,8 +121,8 @@ def write_phd08(samples: Iterable[tuple[str, np.ndarray]], crlf: bool = False) -
         pixels = np.asarray(bitmap)
         if header not in _HEADERS:
             raise ValueError(f"{header!r} is not a PHD08 header such as S_0_0_0_0_1.")
-        if pixels.ndim != 2 or not all(1 <= side <= MAX_SIDE for side in pixels.shape):
-            raise ValueError(f"sample {header}: a bitmap must be 2-D, 1..{MAX_SIDE} a side.")
+        if pixels.ndim != 2 or not all(1 <= side <= MAX_BITMAP_SIDE for side in pixels.shape):
+            raise ValueError(f"sample {header}: a bitmap must be 2-D, 1..{MAX_BITMAP_SIDE} a side.")
         if not np.isin(pixels, (0, 1)).all():
             raise ValueError(f"sample {header}: a bitmap may only hold 0 and 1.")
         height, width = pixels.shape
@@ -158,8 +160,8 @@ def _parse_text(text: bytes, name: str, crlf: bool) -> Phd08File:
         )
         rows = blocks[starts[indices]]
         bitmaps = rows[:, :, :width] - np.uint8(_ZERO)
-        # Digits other than 0/1 and line ends among the pixels wrap to values above 1;
-        # with the line ends all in place, every row has exactly `width` characters.
+        # Once '0' is subtracted, any other byte among the pixels (a line end included)
+        # is above 1; with every line end in place, each row has exactly `width` pixels.
         misplaced = rows[:, :, width:] != eol_codes
         if bitmaps.max() > 1 or misplaced.any():
             bad = (bitmaps > 1).any(axis=(1, 2)) | misplaced.any(axis=(1, 2))
@@ -209,13 +211,12 @@ class _Reader:
                 pos += len(eol)
                 continue
             raw, after_header = self._line(pos)
-            known = _HEADER_BYTES.get(raw)
-            if known is None:
+            header = _HEADER_BYTES.get(raw)
+            if header is None:
                 if raw.isspace():
                     pos = after_header
                     continue
-                known = self._header(raw, pos)
-            header = known[0]
+                header = self._header(raw, pos)
             if after_header == size:
                 raise self._fail(pos, "the file ends right after this header.", header)
             raw_size, rows_start = self._line(after_header)
@@ -253,7 +254,7 @@ class _Reader:
             if not raw or raw.isspace():
                 return self._fail(
                     pos,
-                    f"the sample ends after {row} rows, but its size line says {height}.",
+                    f"blank line after only {row} of the sample's {height} rows.",
                     header,
                 )
             if len(raw) != width:
@@ -283,16 +284,16 @@ class _Reader:
     def _fail(self, pos: int, message: str, header: str | None = None) -> Phd08Error:
         return _error(self.name, self.text.count(b"\n", 0, pos) + 1, message, header)
 
-    def _header(self, raw: bytes, pos: int) -> tuple[str, str]:
-        known = _HEADER_BYTES.get(raw.strip())
-        if known is None:
+    def _header(self, raw: bytes, pos: int) -> str:
+        header = _HEADER_BYTES.get(raw.strip())
+        if header is None:
             raise self._fail(
                 pos,
                 f"unknown or malformed header {_shown(raw)}; expected a font group "
                 f"({', '.join(PHD08_GROUPS)}) and five degradation indices 0-2, "
                 "such as S_0_0_0_0_1.",
             )
-        return known
+        return header
 
     def _size(self, raw: bytes, pos: int, header: str) -> tuple[int, int]:
         match = _SIZE_LINE.fullmatch(raw)
@@ -304,11 +305,11 @@ class _Reader:
                 header,
             )
         height, width = int(match[1]), int(match[2])
-        if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        if not (1 <= height <= MAX_BITMAP_SIDE and 1 <= width <= MAX_BITMAP_SIDE):
             raise self._fail(
                 pos,
                 f"the size {height} x {width} is out of range; rows and columns must each "
-                f"be between 1 and {MAX_SIDE}.",
+                f"be between 1 and {MAX_BITMAP_SIDE}.",
                 header,
             )
         return height, width

@@ -199,7 +199,11 @@ def test_phd08_rejects_absurd_sizes(size):
     [
         (4, b"100", "t.txt line 4 (sample S_0_0_0_0_0): row 2 has 3 characters, expected 4."),
         (5, b"01100", "t.txt line 5 (sample S_0_0_0_0_0): row 3 has 5 characters, expected 4."),
-        (10, b"", "t.txt line 10 (sample G_0_0_0_0_1): the sample ends after 1 rows, but"),
+        (
+            10,
+            b"",
+            "t.txt line 10 (sample G_0_0_0_0_1): blank line after only 1 of the sample's 2 rows.",
+        ),
         (
             9,
             b"11211",
@@ -263,6 +267,32 @@ def test_phd08_rejects_a_missing_blank_line():
         "t.txt line 6 (sample S_0_0_0_0_0): expected a blank line after the sample's 3 rows, "
         "found 'G_0_0_0_0_1'."
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    crlf=st.booleans(),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.integers(0, 3),
+            st.sampled_from([b"0", b"1", b"\n", b"\r", b"\r\n", b" ", b"2", b"_", b"S", b"\n\n"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_phd08_corrupted_files_parse_or_raise_phd08error(crlf, edits):
+    data = bytearray(small_file(crlf))
+    for position, removed, inserted in edits:
+        at = position % (len(data) + 1)
+        data[at : at + removed] = inserted
+    try:
+        parsed = parse_phd08(bytes(data), "t.txt")
+    except Phd08Error as error:
+        assert str(error).startswith("t.txt line ")
+    else:
+        assert parsed.count == sum(len(batch.indices) for batch in parsed.batches)
 
 
 def test_phd08_writer_refuses_what_the_reader_would_reject():
