@@ -69,6 +69,7 @@ def create_uploaded_phd08_dataset(
         width=conversion.width, created_by=user,
     )  # fmt: skip
     folder = dataset.upload_dir
+    saved = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for number, upload in enumerate(uploads):
@@ -79,12 +80,13 @@ def create_uploaded_phd08_dataset(
             with target.open("wb") as fh:
                 for chunk in upload.chunks():
                     fh.write(chunk)
-        inputs = collect_phd08_inputs([folder])
+            saved.append(str(target))
+        inputs = collect_phd08_inputs(saved)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     dataset.files_total = len(inputs)
-    dataset.params = {"conversion": asdict(conversion), "paths": [str(folder)]}
+    dataset.params = {"conversion": asdict(conversion), "paths": saved}
     dataset.save(update_fields=["files_total", "params"])
     dataset.dispatch()
     return dataset
@@ -117,8 +119,8 @@ def delete_dataset(dataset: Dataset):
     """Delete a data set's row and files; a build in progress must be cancelled first."""
     if dataset.status == JobStatus.RUNNING:
         raise ValueError(_("This data set is being built; cancel the build first."))
-    dataset.delete()
     dataset.delete_files()
+    dataset.delete()
 
 
 def run_dataset_build(

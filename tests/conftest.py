@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
+from classifier.management.commands.runlab import DATA_WORKER
 from classifier.roles import INSTRUCTOR, STUDENT
 from labsite import embedded_redis
 
@@ -136,9 +137,10 @@ def _worker_process(broker_url, django_db_setup, tmp_path_factory):
     # Messages left in a shared Redis by an earlier run name rows of another database.
     with app.connection_for_write() as connection:
         app.control.purge(connection=connection)
+    # The same worker options as `make run` and docker-compose use.
     command = [
         sys.executable, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO",
-        "-Q", ",".join(settings.LAB_QUEUES), "-c", "2", "-n", f"test-{os.getpid()}@%h",
+        *DATA_WORKER[:-2], "-n", f"test-data-{os.getpid()}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
     with log.open("wb") as out:

@@ -93,11 +93,17 @@ def _is_hidden(name: str) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
+def _is_data_name(name: str) -> bool:
+    # Inside folders and archives, notes and scripts beside the data (README.md) are
+    # skipped; a .txt file must be a well-named character file.
+    return name.lower().endswith(".txt") and not _is_hidden(name)
+
+
 def _folder_inputs(folder: Path) -> list[Phd08Input]:
     return [
         Phd08Input(_label(path.name), str(path), size=path.stat().st_size)
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not _is_hidden(str(path.relative_to(folder)))
+        if _is_data_name(str(path.relative_to(folder))) and path.is_file()
     ]
 
 
@@ -140,7 +146,7 @@ def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input
             raise SourceError(
                 f"{path.name}: the member {name!r} would escape the folder it unpacks into."
             )
-        if _is_hidden(normal):
+        if not _is_data_name(normal):
             continue
         inputs.append(
             Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)

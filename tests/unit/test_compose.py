@@ -13,7 +13,7 @@ from django.conf import settings
 from tests.conftest import REPO
 
 APP_SERVICES = ("web", "worker-train", "worker-data")
-COMPOSE_SECRETS = {"SECRET_KEY": "s" * 60, "POSTGRES_PASSWORD": "pw"}
+COMPOSE_SECRETS = {"SECRET_KEY": "k7-Qz!p2" * 8, "POSTGRES_PASSWORD": "pw"}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,10 @@ def test_compose_settings_pass_the_deploy_check(compose):
         cwd=REPO, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_data_worker_matches_make_run(compose):
+    from classifier.management.commands.runlab import DATA_WORKER
+
+    command = _command(compose["services"]["worker-data"])
+    assert command[4:] == ["--loglevel", "INFO", *DATA_WORKER]

@@ -8,6 +8,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labsite import embedded_redis
 
+# The data worker runs its tasks in threads: a conversion starts its own process pool,
+# which multiprocessing refuses to a prefork (daemonic) child, and predictions share
+# one cache of loaded models. docker-compose.yml starts the same worker.
+DATA_WORKER = ["-Q", "data,predict", "-P", "threads", "-c", "2", "-n", "data@%h"]
+
 
 class Command(BaseCommand):
     help = (
@@ -48,7 +53,7 @@ class Command(BaseCommand):
         python = sys.executable
         worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
         self.spawn("worker-train", [*worker, "-Q", "train", "-c", "1", "-n", "train@%h"])
-        self.spawn("worker-data", [*worker, "-Q", "data,predict", "-c", "2", "-n", "data@%h"])
+        self.spawn("worker-data", [*worker, *DATA_WORKER])
         self.spawn(
             "web",
             [
