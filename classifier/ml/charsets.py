@@ -1,4 +1,8 @@
-"""Named character sets, and parsing the characters a person types."""
+"""Named character sets, and turning the characters a person types into class labels.
+
+Classes are precomposed Hangul syllables (U+AC00 가 .. U+D7A3 힣). ``ks2350`` is the
+2,350 syllables of KS X 1001, the set PHD08 covers and every Hangul font has glyphs for.
+"""
 
 import unicodedata
 from functools import cache
@@ -16,39 +20,40 @@ def is_syllable(char: str) -> bool:
 
 @cache
 def ks_x_1001() -> str:
-    """The 2,350 syllables of KS X 1001: exactly those euc-kr encodes in two bytes.
-
-    CPython's codec writes the other syllables as 8-byte jamo sequences (the KS X
-    1001:1998 annex), so the test is the encoded length, not whether encoding fails.
-    """
-    syllables = (chr(code) for code in range(FIRST_SYLLABLE, LAST_SYLLABLE + 1))
-    return "".join(c for c in syllables if len(c.encode("euc-kr")) == 2)
+    """The 2,350 Hangul syllables of KS X 1001 (the EUC-KR set), in code point order."""
+    # CPython's euc-kr codec also encodes the other 8,822 syllables, as 8-byte jamo
+    # sequences (KS X 1001:1998 annex 3), so the test is a two-byte code, not success.
+    syllables = map(chr, range(FIRST_SYLLABLE, LAST_SYLLABLE + 1))
+    return "".join(char for char in syllables if len(char.encode("euc-kr")) == 2)
 
 
-CHARSETS = {"tutorial8": lambda: TUTORIAL8, "ks2350": ks_x_1001}
+CHARSETS = {"tutorial8": TUTORIAL8, "ks2350": ks_x_1001()}
 
 
 def charset(name: str) -> list[str]:
-    """The characters of a named set (``tutorial8`` or ``ks2350``)."""
-    try:
-        return list(CHARSETS[name]())
-    except KeyError:
+    """The characters of the set called ``name`` (a key of ``CHARSETS``), in order."""
+    if name not in CHARSETS:
         known = ", ".join(sorted(CHARSETS))
-        raise ValueError(f"There is no character set {name!r}; use one of {known}.") from None
+        raise ValueError(f"There is no character set {name!r}; known sets: {known}.")
+    return list(CHARSETS[name])
 
 
 def parse_chars(text: str) -> list[str]:
-    """Typed characters -> distinct syllables in first-seen order (spaces, commas ignored).
+    """The distinct syllables of ``text`` in first-seen order; spaces and commas ignored.
 
-    Input is NFC-normalised first, so decomposed jamo sequences become syllables.
+    The text is NFC-normalised first, so decomposed input (as macOS and some keyboards
+    produce) becomes syllables. Raises ValueError naming every character that is not a
+    precomposed Hangul syllable, or when there is no character at all.
     """
-    text = unicodedata.normalize("NFC", text or "")
-    chars = [c for c in text if not c.isspace() and c != ","]
-    bad = sorted({c for c in chars if not is_syllable(c)})
+    chars = [
+        char for char in unicodedata.normalize("NFC", text) if not char.isspace() and char != ","
+    ]
+    bad = list(dict.fromkeys(char for char in chars if not is_syllable(char)))
     if bad:
+        shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in bad)
         raise ValueError(
-            f"Only Hangul syllables (가-힣) can be classes; remove: {' '.join(bad)}"
+            f"Only precomposed Hangul syllables (가 to 힣) can be classes, not {shown}."
         )
     if not chars:
-        raise ValueError("Give at least one Hangul syllable.")
+        raise ValueError("Give at least one Hangul syllable, such as 가나다.")
     return list(dict.fromkeys(chars))

@@ -1,172 +1,279 @@
 """Rendering characters from Hangul fonts into training images, with augmentation.
 
-Images are uint8, ink bright (255) on a dark background (0), centred with their aspect
-ratio kept, like converted PHD08 samples. Each sample's geometry (rotation, scale,
-position, elastic distortion) is applied in one bilinear resampling step at twice the
-output resolution, then averaged down 2x2, which keeps thin strokes from aliasing.
-The same seed, character and font always give the same images, in any process.
+Images follow the PHD08 conversion's convention: uint8 ``(n, height, width)``, ink bright
+(255) on a dark background (0), the glyph centred with its aspect ratio kept, as if its
+ink box had been padded to the image's shape and resized.
+
+For one character in one font:
+
+1. Pillow draws the glyph about four times the output size, white on black, once per
+   stroke weight the batch needs (bolder with ``stroke_width``, thinner with a
+   MinFilter), crops it to the ink, and blurs it just enough that sampling it at the
+   output size does not alias.
+2. Every sample gets an affine map (rotation, scale, shift) and an elastic distortion (a
+   random displacement field smoothed with a gaussian). Both go into one sampling grid,
+   and the whole batch is sampled bilinearly with one vectorised gather.
+3. Every sample gets a gaussian blur of its own strength (separable, as small matrix
+   products), has its brightest ink set to 255, gets gaussian noise, and is rounded.
+
+The random numbers come from a ``np.random.SeedSequence`` keyed by the seed and a SHA-256
+of the character and the font's name, so the same seed, character and font give the same
+images whatever was rendered before them, and in any process.
 """
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from .fonts import HangulFont
+from .charsets import ks_x_1001
+from .fonts import HangulFont, missing_chars
 
-SUPERSAMPLE = 2
-#: Share of the image left empty on each side of an unaugmented glyph.
-MARGIN = 0.1
-#: Stroke changes drawn from: thinner (-1), as designed (0), bolder (1, 2).
-STROKES = (-1, 0, 1, 2)
+#: The glyph is drawn this many times the output's longer side, in pixels per em.
+OVERSAMPLE = 4
+#: The blur, in output pixels, that keeps the large drawing from aliasing when sampled.
+ANTIALIAS_SIGMA = 0.4
+#: Thinning removes at most this many drawing pixels from each side of a stroke.
+MAX_THINNING = 1
+#: Output pixels kept free at every border when a sample is rotated, scaled or shifted.
+EDGE = 1.0
+
+_WHOLE_NUMBERS = {
+    "height": (8, 256), "width": (8, 256), "per_font": (1, 100_000), "seed": (0, 2**64 - 1),
+}  # fmt: skip
+_NUMBERS = {
+    "margin": (0, 0.3), "rotation_degrees": (0, 45), "scale_jitter": (0, 0.5),
+    "shift_jitter": (0, 0.25), "elastic_alpha": (0, 0.1), "elastic_sigma": (0.02, 1),
+    "stroke_jitter": (0, 0.1), "blur_sigma_max": (0, 0.1), "noise_std": (0, 64),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """Output size, samples per character and font, seed, and the augmentation ranges."""
+    """Image size, samples per character and font, seed, and the augmentation ranges.
+
+    Lengths are fractions of the image's shorter side, so settings look alike at any
+    size: ``shift_jitter`` (the most a glyph moves each way), ``elastic_alpha`` (the
+    RMS displacement of the elastic distortion), ``elastic_sigma`` (its smoothness: how
+    far apart displacements are independent), ``stroke_jitter`` (the most a stroke gets
+    bolder or thinner, in total width) and ``blur_sigma_max``. ``margin`` is the share of
+    each side left empty around an unaugmented glyph; ``rotation_degrees`` and
+    ``scale_jitter`` (relative) are the most a glyph turns or grows each way;
+    ``noise_std`` is in grey levels. Rotation, scale and shift are drawn uniformly,
+    then reduced where needed so the glyph stays inside the image. With ``augment``
+    off, every sample is the same clean, centred glyph.
+    """
 
     height: int = 28
     width: int = 28
     per_font: int = 20
     seed: int = 0
     augment: bool = True
+    margin: float = 0.1
     rotation_degrees: float = 8.0
     scale_jitter: float = 0.12
     shift_jitter: float = 0.08
-    elastic_alpha: float = 0.06
-    elastic_grid: int = 4
-    stroke_jitter: bool = True
-    blur_sigma_max: float = 0.8
-    noise_std: float = 0.05
+    elastic_alpha: float = 0.03
+    elastic_sigma: float = 0.12
+    stroke_jitter: float = 0.03
+    blur_sigma_max: float = 0.025
+    noise_std: float = 6.0
 
     def __post_init__(self):
-        limits = {
-            "height": (8, 256), "width": (8, 256), "per_font": (1, 100_000),
-            "seed": (0, 2**32 - 1), "rotation_degrees": (0, 45), "scale_jitter": (0, 0.5),
-            "shift_jitter": (0, 0.3), "elastic_alpha": (0, 0.3), "elastic_grid": (2, 16),
-            "blur_sigma_max": (0, 5), "noise_std": (0, 0.5),
-        }  # fmt: skip
-        for field in fields(self):
-            if field.name not in limits:
-                continue
-            low, high = limits[field.name]
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{field.name} must be a number, not {value!r}.")
-            if not low <= value <= high:
-                raise ValueError(f"{field.name} must be between {low} and {high}, not {value}.")
-        for name in ("height", "width", "per_font", "seed", "elastic_grid"):
-            if not isinstance(getattr(self, name), int):
-                raise ValueError(f"{name} must be a whole number.")
-
-
-def sample_rng(seed: int, char: str, font_name: str) -> np.random.Generator:
-    """A generator that depends only on the seed, the character and the font's name."""
-    digest = hashlib.sha256(f"{char}\0{font_name}".encode()).digest()
-    return np.random.default_rng(np.random.SeedSequence([seed, int.from_bytes(digest[:8])]))
-
-
-@lru_cache(maxsize=64)
-def _glyph(path: str, index: int, char: str, size: int, stroke: int) -> np.ndarray:
-    """The character drawn ``size`` px tall, cropped to its ink, as float32 0..1."""
-    font = ImageFont.truetype(path, size, index=index)
-    canvas = Image.new("L", (size * 3, size * 3), 0)
-    width = max(stroke, 0)
-    ImageDraw.Draw(canvas).text(
-        (size * 1.5, size * 1.5), char, font=font, fill=255, anchor="mm",
-        stroke_width=width, stroke_fill=255,
-    )  # fmt: skip
-    if stroke < 0:
-        thinner = canvas.filter(ImageFilter.MinFilter(3))
-        # A font that is thin already would lose whole strokes: keep it as designed.
-        if np.asarray(thinner).sum() > 0.6 * np.asarray(canvas).sum():
-            canvas = thinner
-    box = canvas.getbbox()
-    if box is None:
-        raise ValueError(f"The font {path} draws nothing for {char!r}.")
-    return np.asarray(canvas.crop(box), dtype=np.float32) / 255
-
-
-def _bilinear(glyph: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Sample ``glyph`` at fractional pixel coordinates; outside is background."""
-    padded = np.pad(glyph, 1)
-    ys, xs = ys + 1, xs + 1
-    y0, x0 = np.floor(ys).astype(np.int64), np.floor(xs).astype(np.int64)
-    fy, fx = ys - y0, xs - x0
-    inside = (y0 >= 0) & (x0 >= 0) & (y0 < padded.shape[0] - 1) & (x0 < padded.shape[1] - 1)
-    y0, x0 = np.where(inside, y0, 0), np.where(inside, x0, 0)
-    value = (
-        padded[y0, x0] * (1 - fy) * (1 - fx)
-        + padded[y0, x0 + 1] * (1 - fy) * fx
-        + padded[y0 + 1, x0] * fy * (1 - fx)
-        + padded[y0 + 1, x0 + 1] * fy * fx
-    )
-    return np.where(inside, value, 0)
-
-
-def _elastic_field(rng, count, grid, height, width, alpha):
-    """Smooth random displacements: a coarse random grid, bilinearly upsampled."""
-    coarse = rng.uniform(-1, 1, size=(count, 2, grid, grid))
-    gy = np.linspace(0, grid - 1, height)
-    gx = np.linspace(0, grid - 1, width)
-    y0 = np.minimum(gy.astype(int), grid - 2)
-    x0 = np.minimum(gx.astype(int), grid - 2)
-    fy, fx = (gy - y0)[:, None], (gx - x0)[None, :]
-    c = coarse
-    field = (
-        c[..., y0[:, None], x0[None, :]] * (1 - fy) * (1 - fx)
-        + c[..., y0[:, None], x0[None, :] + 1] * (1 - fy) * fx
-        + c[..., y0[:, None] + 1, x0[None, :]] * fy * (1 - fx)
-        + c[..., y0[:, None] + 1, x0[None, :] + 1] * fy * fx
-    )
-    return field * alpha * max(height, width)
+        for name, (low, high) in _WHOLE_NUMBERS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(
+                    f"{name} must be a whole number from {low} to {high}, not {value!r}."
+                )
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True or False, not {self.augment!r}.")
+        for name, (low, high) in _NUMBERS.items():
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+            ):
+                raise ValueError(f"{name} must be a number from {low} to {high}, not {value!r}.")
 
 
 def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.ndarray:
-    """``settings.per_font`` images of ``char`` in ``font``: (n, height, width) uint8."""
-    n, s = settings.per_font, SUPERSAMPLE
-    height, width = settings.height * s, settings.width * s
-    rng = sample_rng(settings.seed, char, font.name)
-    augment = settings.augment
-    # Drawn at about the supersampled output size, so resampling is close to 1:1.
-    glyph_px = max(height, width)
-    strokes = rng.choice(STROKES, size=n) if augment and settings.stroke_jitter else np.zeros(n)
+    """``settings.per_font`` images of ``char`` drawn in ``font``: uint8 (n, height, width).
 
-    def jitter(limit, size=n):
-        return rng.uniform(-limit, limit, size=size) if augment else np.zeros(size)
+    Raises ValueError when ``char`` is not one character, or the font has no glyph for
+    it or draws it without ink.
+    """
+    if not isinstance(char, str) or len(char) != 1:
+        raise ValueError(f"Render one character at a time, not {char!r}.")
+    # Every HangulFont has the KS X 1001 syllables; only others need its cmap read.
+    if char not in ks_x_1001() and missing_chars(font, char):
+        raise ValueError(f"The font {font.name} has no glyph for {char!r}.")
+    pil_font = _pil_font(
+        str(font.path), font.index, OVERSAMPLE * max(settings.height, settings.width)
+    )
+    base = _draw(pil_font, char, 0)
+    box = base.getbbox()
+    if box is None:
+        raise ValueError(f"The font {font.name} draws {char!r} without any ink.")
+    jitter_rng, elastic_rng, noise_rng = _generators(settings.seed, char, font.name)
+    jitter = _Jitter.draw(jitter_rng, settings, box[2] - box[0], box[3] - box[1])
+    weights, weight_of = np.unique(jitter.strokes, return_inverse=True)
+    stack, centre = _weight_stack(base, box, pil_font, char, weights, jitter.fit)
+    y, x = _sampling_grid(settings, jitter, centre, elastic_rng)
+    ink = _bilinear(stack, weight_of, y, x)
+    if settings.augment and settings.blur_sigma_max > 0:
+        rows = _gaussian_operators(settings.height, jitter.blur)
+        columns = _gaussian_operators(settings.width, jitter.blur)
+        ink = rows @ ink @ columns.mT
+    # Thin or blurred strokes never reach full ink at small sizes; PHD08's always do.
+    ink *= 255 / np.maximum(ink.max(axis=(1, 2), keepdims=True), 1e-6)
+    if settings.augment and settings.noise_std > 0:
+        ink += noise_rng.normal(0, settings.noise_std, size=ink.shape).astype(np.float32)
+    return np.clip(np.rint(ink), 0, 255).astype(np.uint8)
 
-    angles = np.deg2rad(jitter(settings.rotation_degrees))
-    scales = 1 + jitter(settings.scale_jitter)
-    shifts = jitter(settings.shift_jitter, (n, 2)) * np.array([height, width])
-    if augment and settings.elastic_alpha:
-        field = _elastic_field(rng, n, settings.elastic_grid, height, width, settings.elastic_alpha)
-    else:
-        field = np.zeros((n, 2, height, width))
-    blurs = rng.uniform(0, settings.blur_sigma_max, size=n) if augment else np.zeros(n)
-    noise = rng.uniform(0, settings.noise_std, size=n) if augment else np.zeros(n)
 
-    out_y, out_x = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    images = np.empty((n, settings.height, settings.width), dtype=np.uint8)
-    for i in range(n):
-        glyph = _glyph(str(font.path), font.index, char, glyph_px, int(strokes[i]))
-        gh, gw = glyph.shape
-        fit = (1 - 2 * MARGIN) * min(height / gh, width / gw) * scales[i]
-        # Output pixel -> glyph pixel: undo the shift, the scale and the rotation.
-        dy = out_y - height / 2 - shifts[i, 0] + field[i, 0]
-        dx = out_x - width / 2 - shifts[i, 1] + field[i, 1]
-        cos, sin = np.cos(angles[i]), np.sin(angles[i])
-        src_y = (cos * dy - sin * dx) / fit + gh / 2 - 0.5
-        src_x = (sin * dy + cos * dx) / fit + gw / 2 - 0.5
-        big = _bilinear(glyph, src_y, src_x)
-        small = big.reshape(settings.height, s, settings.width, s).mean(axis=(1, 3))
-        # Hairline fonts average out grey at this size; bring their ink back to full.
-        small /= max(small.max(), 0.5)
-        if blurs[i] > 0.05:
-            image = Image.fromarray(np.uint8(np.clip(small, 0, 1) * 255 + 0.5))
-            small = np.asarray(image.filter(ImageFilter.GaussianBlur(float(blurs[i]))), np.float64) / 255
-        if noise[i] > 0:
-            small = small + rng.normal(0, noise[i], size=small.shape)
-        images[i] = np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
-    return images
+@dataclass(frozen=True)
+class _Jitter:
+    """Each sample's rotation, scale, shift, stroke weight and blur."""
+
+    fit: float  # output pixels per drawing pixel that fit the ink box in the margins
+    angle: np.ndarray  # radians
+    scale: np.ndarray  # output pixels per drawing pixel
+    shift: np.ndarray  # (2, n): x and y, output pixels
+    strokes: np.ndarray  # drawing pixels added to (removed from) each side of a stroke
+    blur: np.ndarray  # gaussian sigma, output pixels
+
+    @classmethod
+    def draw(cls, rng, settings: RenderSettings, box_width: int, box_height: int) -> "_Jitter":
+        """Random jitter for ``settings.per_font`` samples; all zero without augmentation."""
+        height, width, side = settings.height, settings.width, min(settings.height, settings.width)
+        fit = (1 - 2 * settings.margin) * min(height / box_height, width / box_width)
+        n = settings.per_font
+        unit = rng.uniform(-1, 1, size=(6, n)) if settings.augment else np.zeros((6, n))
+        angle = np.deg2rad(settings.rotation_degrees * unit[0])
+        scale = fit * (1 + settings.scale_jitter * unit[1])
+        shift = settings.shift_jitter * side * unit[2:4]
+        # Half of the change in stroke width goes to each side.
+        stroke = settings.stroke_jitter * side * unit[4] / 2 / fit
+        strokes = np.maximum(np.rint(stroke), -MAX_THINNING).astype(int)
+        blur = settings.blur_sigma_max * side * (unit[5] + 1) / 2
+        if settings.augment:
+            # Reduce scale, then shift, where the turned ink box would leave the image.
+            cos, sin = np.abs(np.cos(angle)), np.abs(np.sin(angle))
+            half = np.stack(
+                [cos * box_width + sin * box_height, sin * box_width + cos * box_height]
+            )
+            half *= scale / 2
+            room = np.array([[width / 2 - EDGE], [height / 2 - EDGE]])
+            shrink = np.minimum(1, (room / half).min(axis=0))
+            scale = scale * shrink
+            free = np.maximum(room - half * shrink, 0)
+            shift = np.clip(shift, -free, free)
+        return cls(fit, angle, scale, shift, strokes, blur)
+
+
+def _generators(seed: int, char: str, font_name: str) -> list[np.random.Generator]:
+    """Independent generators for the jitter, the elastic fields and the noise."""
+    # Not hash(): Python salts it per process.
+    digest = hashlib.sha256(f"{char}\0{font_name}".encode()).digest()
+    sequence = np.random.SeedSequence(seed, spawn_key=(int.from_bytes(digest[:16]),))
+    return [np.random.default_rng(child) for child in sequence.spawn(3)]
+
+
+@lru_cache(maxsize=32)
+def _pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index)
+
+
+def _draw(pil_font: ImageFont.FreeTypeFont, char: str, stroke: int) -> Image.Image:
+    """``char`` white on black, ``stroke`` pixels bolder a side, with room around it.
+
+    Every stroke weight lands at the same place on a canvas of the same size.
+    """
+    left, top, right, bottom = pil_font.getbbox(char)
+    # Room for the boldest stroke any setting allows; crops reaching past the canvas
+    # (for a wide blur) read background there, as they should.
+    pad = pil_font.size // 4 + 8
+    canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad))
+    ImageDraw.Draw(canvas).text(
+        (pad - left, pad - top), char, font=pil_font, fill=255,
+        stroke_width=stroke, stroke_fill=255,
+    )  # fmt: skip
+    return canvas
+
+
+def _weight_stack(base, box, pil_font, char, strokes, fit):
+    """The drawing at each stroke weight, cropped around the ink box and anti-aliased.
+
+    Returns float32 (weights, rows, columns) in 0..1 with a border of zeros, and the ink
+    box's centre (x, y) in the stack's pixel coordinates (pixel i spans i-0.5 .. i+0.5).
+    """
+    sigma = ANTIALIAS_SIGMA / fit
+    room = max(int(strokes.max()), 0) + int(np.ceil(3 * sigma)) + 1
+    crop = (box[0] - room, box[1] - room, box[2] + room, box[3] + room)
+    layers = []
+    for stroke in strokes.tolist():
+        image = _draw(pil_font, char, stroke).crop(crop) if stroke > 0 else base.crop(crop)
+        if stroke < 0:
+            image = image.filter(ImageFilter.MinFilter(1 - 2 * stroke))
+        layers.append(np.asarray(image.filter(ImageFilter.GaussianBlur(sigma)), np.float32))
+    # The zero border makes every sample taken outside the crop background.
+    stack = np.pad(np.stack(layers) / 255, ((0, 0), (1, 1), (1, 1)))
+    centre = (room + (box[2] - box[0]) / 2 + 0.5, room + (box[3] - box[1]) / 2 + 0.5)
+    return stack, centre
+
+
+def _sampling_grid(settings, jitter, centre, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Where each sample's output pixels fall in the drawing: (y, x), each (n, h, w)."""
+    height, width, side = settings.height, settings.width, min(settings.height, settings.width)
+    # Output pixel centres relative to the image centre, moved by shift and distortion.
+    x = np.arange(width, dtype=np.float32) + 0.5 - width / 2 - jitter.shift[0, :, None, None]
+    y = np.arange(height, dtype=np.float32)[:, None] + 0.5 - height / 2
+    y = y - jitter.shift[1, :, None, None]
+    x, y = np.broadcast_arrays(x, y)
+    if settings.augment and settings.elastic_alpha > 0:
+        alpha, sigma = settings.elastic_alpha * side, settings.elastic_sigma * side
+        field = _elastic_field(rng, settings.per_font, height, width, alpha, sigma)
+        x, y = x + field[:, 0], y + field[:, 1]
+    # Undo the rotation and the scale, around the ink box's centre in the drawing.
+    cos, sin = np.cos(jitter.angle)[:, None, None], np.sin(jitter.angle)[:, None, None]
+    inverse = (1 / jitter.scale)[:, None, None]
+    return (cos * y - sin * x) * inverse + centre[1], (cos * x + sin * y) * inverse + centre[0]
+
+
+def _elastic_field(rng, count, height, width, alpha, sigma) -> np.ndarray:
+    """Smooth random displacements (count, 2, height, width) with RMS length ``alpha``."""
+    noise = rng.uniform(-1, 1, size=(count, 2, height, width)).astype(np.float32)
+    sigmas = np.array([sigma])
+    field = _gaussian_operators(height, sigmas) @ noise @ _gaussian_operators(width, sigmas).mT
+    rms = np.sqrt(np.mean(np.square(field), axis=(1, 2, 3), keepdims=True))
+    return field * (alpha / rms)
+
+
+def _gaussian_operators(size: int, sigmas: np.ndarray) -> np.ndarray:
+    """(len(sigmas), size, size) matrices that blur along one axis, one per sigma."""
+    offsets = np.arange(size, dtype=np.float32)
+    squared = np.square(offsets[:, None] - offsets[None, :])
+    # A sigma of 0 leaves the image as it is: the weights become the identity.
+    sigmas = np.maximum(np.asarray(sigmas, dtype=np.float32), 1e-3)[:, None, None]
+    weights = np.exp(-0.5 * squared / np.square(sigmas))
+    # Rows sum to one, so blurring keeps the brightness, next to the borders too.
+    return weights / weights.sum(axis=2, keepdims=True)
+
+
+def _bilinear(stack: np.ndarray, layer: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Samples of ``stack[layer[i]]`` at pixel coordinates ``(y[i], x[i])``, bilinear."""
+    _, rows, cols = stack.shape
+    # Clipping onto the zero border turns every point outside into background.
+    x = np.clip(x, 0, cols - 1.001)
+    y = np.clip(y, 0, rows - 1.001)
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    index = (layer[:, None, None] * rows + y0.astype(np.intp)) * cols + x0.astype(np.intp)
+    flat = stack.ravel()
+    top = flat[index] * (1 - fx) + flat[index + 1] * fx
+    bottom = flat[index + cols] * (1 - fx) + flat[index + cols + 1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
