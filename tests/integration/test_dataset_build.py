@@ -1,6 +1,7 @@
 """Data sets built end to end by a real Celery worker on a real Redis."""
 
 import io
+import zipfile
 
 import numpy as np
 import pytest
@@ -28,7 +29,11 @@ def _upload(client, name, paths, **extra):
 
 def test_phd08_upload_is_converted_by_the_worker_and_shown(worker, staff_client, tmp_path):
     paths = write_phd08_files(tmp_path, chars="가나다", per_group=2)
-    response = _upload(staff_client, "upload-test", paths)
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # two characters come zipped, one plain
+        for path in paths[1:]:
+            zf.write(path, f"phd08/{path.name}")
+    response = _upload(staff_client, "upload-test", [paths[0], archive])
     dataset = Dataset.objects.get(name="upload-test")
     assert response.status_code == 302
     assert response["Location"] == dataset.get_absolute_url()
