@@ -24,12 +24,14 @@ def hangul_font_family() -> str | None:
     return font_manager.FontProperties(fname=str(font.path)).get_name()
 
 
-def _hangul_style():
+def hangul_style():
+    """A matplotlib style context whose text can show Hangul."""
     family = hangul_font_family()
     return plt.rc_context({"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]})
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes; the figure is closed (Agg keeps no windows)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
@@ -41,7 +43,7 @@ def sample_grid(images, labels, classes, *, rows=5, cols=5, seed=0) -> bytes:
     count = min(len(images), rows * cols)
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(len(images), size=count, replace=False)) if count else []
-    with _hangul_style():
+    with hangul_style():
         fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), dpi=100)
         for ax in np.ravel(axes):
             ax.axis("off")
@@ -49,17 +51,17 @@ def sample_grid(images, labels, classes, *, rows=5, cols=5, seed=0) -> bytes:
             ax.imshow(images[index], cmap="gray", vmin=0, vmax=255)
             ax.set_title(classes[int(labels[index])], fontsize=13)
         fig.tight_layout()
-        return _png(fig)
+        return figure_png(fig)
 
 
 def class_counts(classes, counts, *, ylabel="samples") -> bytes:
     """A bar chart of samples per character (the 60 largest when there are more)."""
     order = np.argsort(counts)[::-1][:60] if len(classes) > 60 else np.arange(len(classes))
-    with _hangul_style():
+    with hangul_style():
         fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(order) + 1.5), 2.8), dpi=100)
         ax.bar(range(len(order)), [counts[i] for i in order], color="#3b6ea8")
         ax.set_xticks(range(len(order)), [classes[i] for i in order], fontsize=11)
         ax.set_ylabel(ylabel)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
-        return _png(fig)
+        return figure_png(fig)

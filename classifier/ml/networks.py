@@ -1,0 +1,207 @@
+"""Model architectures written as short layer specs, e.g. ``conv32-pool-conv64-pool-dense128``.
+
+A spec is a list of hidden layers joined by ``-``:
+
+- ``conv<filters>`` or ``conv<filters>x<kernel>``: a 2-D convolution, ReLU, same padding
+  (3x3 unless told);
+- ``pool``: 2x2 max pooling;
+- ``dropout<rate>``: dropout, ``0 < rate < 1``;
+- ``dense<units>``: a fully connected ReLU layer (the image is flattened before the first);
+- ``bn``: batch normalisation.
+
+Every model starts by scaling the 0-255 pixels to 0-1 and ends with a softmax ``Dense``
+layer of one unit per character. Shapes and parameter counts are pure arithmetic, so
+forms and pages can show them without importing TensorFlow; only ``build_model`` does.
+"""
+
+import re
+from dataclasses import dataclass
+
+PRESETS = {
+    # The seed tutorial's network: Flatten -> Dense(128, relu) -> Dense(k, softmax).
+    "mlp": "dense128",
+    # Small enough to train in seconds on a CPU, and above 99% on unseen fonts for the
+    # tutorial's 8 characters.
+    "cnn": "conv32-pool-conv64-pool-dropout0.25-dense128-dropout0.25",
+    # For hundreds or thousands of characters (the full KS X 1001 set).
+    "cnn-large": "conv32-bn-conv32-pool-conv64-bn-conv64-pool-dropout0.25-dense512-dropout0.4",
+}
+
+MAX_LAYERS = 20
+MAX_UNITS = 1024
+MAX_FILTERS = 512
+MAX_KERNEL = 9
+MAX_PARAMS = 50_000_000
+
+_TOKEN = re.compile(
+    r"^(?:conv(?P<filters>\d+)(?:x(?P<kernel>\d+))?|pool|bn|dense(?P<units>\d+)"
+    r"|dropout(?P<rate>\d*\.?\d+))$"
+)
+_HELP = "Use conv<filters>[x<kernel>], pool, dropout<rate>, dense<units> and bn, joined by -."
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One hidden layer: ``kind`` is conv, pool, dropout, dense or bn."""
+
+    kind: str
+    size: int = 0  # filters of conv, units of dense
+    kernel: int = 0
+    rate: float = 0.0
+
+    @property
+    def token(self) -> str:
+        if self.kind == "conv":
+            return f"conv{self.size}" + (f"x{self.kernel}" if self.kernel != 3 else "")
+        if self.kind == "dense":
+            return f"dense{self.size}"
+        if self.kind == "dropout":
+            return f"dropout{self.rate:g}"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed architecture; ``text`` is its canonical spelling."""
+
+    layers: tuple[Layer, ...]
+
+    @property
+    def text(self) -> str:
+        return "-".join(layer.token for layer in self.layers)
+
+    @property
+    def is_convolutional(self) -> bool:
+        return any(layer.kind in ("conv", "pool") for layer in self.layers)
+
+
+def parse_spec(text: str) -> Spec:
+    """Parse a preset name or a layer spec; ValueError in words for anything else."""
+    text = (text or "").strip().lower()
+    text = PRESETS.get(text, text)
+    if not text:
+        raise ValueError(f"Write at least one layer. {_HELP}")
+    tokens = text.split("-")
+    if len(tokens) > MAX_LAYERS:
+        raise ValueError(f"{len(tokens)} layers is too many for this lab (at most {MAX_LAYERS}).")
+    layers = tuple(_parse_token(token, text) for token in tokens)
+    seen_dense = False
+    for layer in layers:
+        if layer.kind == "dense":
+            seen_dense = True
+        elif layer.kind in ("conv", "pool") and seen_dense:
+            raise ValueError(f"{layer.token} comes after a dense layer; images are flat there.")
+    return Spec(layers)
+
+
+def _parse_token(token: str, text: str) -> Layer:
+    match = _TOKEN.match(token)
+    if not match:
+        shown = token or "(empty)"
+        raise ValueError(f'Unknown layer "{shown}" in {text}. {_HELP}')
+    if token.startswith("conv"):
+        filters = int(match["filters"])
+        kernel = int(match["kernel"] or 3)
+        if not 1 <= filters <= MAX_FILTERS:
+            raise ValueError(f"{token}: use 1 to {MAX_FILTERS} filters.")
+        if not 1 <= kernel <= MAX_KERNEL:
+            raise ValueError(f"{token}: use a kernel of 1 to {MAX_KERNEL} pixels.")
+        return Layer("conv", size=filters, kernel=kernel)
+    if token.startswith("dense"):
+        units = int(match["units"])
+        if not 1 <= units <= MAX_UNITS:
+            raise ValueError(f"{token}: use 1 to {MAX_UNITS} units.")
+        return Layer("dense", size=units)
+    if token.startswith("dropout"):
+        rate = float(match["rate"])
+        if not 0 < rate < 1:
+            raise ValueError(f"{token}: the dropout rate is between 0 and 1, e.g. dropout0.25.")
+        return Layer("dropout", rate=rate)
+    return Layer(token)
+
+
+def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tuple]:
+    """Each layer as ``(name, output shape, parameters)``, input scaling first.
+
+    ValueError when the image becomes too small for a layer or the model is too large.
+    """
+    height, width = input_shape
+    shape: tuple[int, ...] = (height, width, 1)
+    rows = [("rescale 1/255", shape, 0)]
+    if not spec.is_convolutional:
+        shape = _flatten(shape, rows)
+    for layer in spec.layers:
+        if layer.kind == "conv":
+            shape, params = (shape[0], shape[1], layer.size), _conv_params(layer, shape)
+        elif layer.kind == "pool":
+            if shape[0] < 2 or shape[1] < 2:
+                raise ValueError(
+                    f"Too many pool layers for {height}x{width} images: "
+                    f"the image is {shape[0]}x{shape[1]} by then."
+                )
+            shape, params = (shape[0] // 2, shape[1] // 2, shape[2]), 0
+        elif layer.kind == "dense":
+            if len(shape) > 1:
+                shape = _flatten(shape, rows)
+            shape, params = (layer.size,), shape[0] * layer.size + layer.size
+        elif layer.kind == "bn":
+            params = 4 * shape[-1]  # scale, offset, moving mean and variance
+        else:
+            params = 0
+        rows.append((layer.token, shape, params))
+    if len(shape) > 1:
+        shape = _flatten(shape, rows)
+    rows.append((f"softmax {classes}", (classes,), shape[0] * classes + classes))
+    total = sum(row[2] for row in rows)
+    if total > MAX_PARAMS:
+        raise ValueError(
+            f"{total:,} parameters is too many for this lab (at most {MAX_PARAMS:,}); "
+            "add pool layers or use fewer units."
+        )
+    return rows
+
+
+def _conv_params(layer: Layer, shape) -> int:
+    return layer.kernel * layer.kernel * shape[-1] * layer.size + layer.size
+
+
+def _flatten(shape, rows) -> tuple[int]:
+    flat = (shape[0] * shape[1] * shape[2],)
+    rows.append(("flatten", flat, 0))
+    return flat
+
+
+def count_params(spec: Spec, input_shape: tuple[int, int], classes: int) -> int:
+    """The number of weights Keras will report for ``spec`` (ValueError if too large)."""
+    return sum(row[2] for row in describe(spec, input_shape, classes))
+
+
+def build_model(spec: Spec, input_shape: tuple[int, int], classes: int, seed: int = 0):
+    """The Keras model of ``spec``: uint8 images ``(H, W)`` in, class probabilities out."""
+    describe(spec, input_shape, classes)  # the same size checks as the form's
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+    flat = not spec.is_convolutional
+    x = layers.Flatten()(x) if flat else layers.Reshape((*input_shape, 1))(x)
+    for layer in spec.layers:
+        if layer.kind == "conv":
+            x = layers.Conv2D(layer.size, layer.kernel, padding="same", activation="relu")(x)
+        elif layer.kind == "pool":
+            x = layers.MaxPooling2D(2)(x)
+        elif layer.kind == "bn":
+            x = layers.BatchNormalization()(x)
+        elif layer.kind == "dropout":
+            x = layers.Dropout(layer.rate)(x)
+        else:
+            if not flat:
+                x = layers.Flatten()(x)
+                flat = True
+            x = layers.Dense(layer.size, activation="relu")(x)
+    if not flat:
+        x = layers.Flatten()(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=spec.text.replace(".", "_") or "model")

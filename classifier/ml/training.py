@@ -1,0 +1,285 @@
+"""Training and scoring Keras models on a data set's arrays.
+
+The arrays are the data set's memory maps. A job's samples are gathered into memory when
+they are few (the usual case in class: a handful of characters); otherwise batches are
+read from the memory map as they are needed, so no job ever holds the whole data set.
+Keras is imported inside the functions: importing this module costs nothing.
+
+Progress goes to a *listener* (the job row, or a command's progress bar) that has
+``on_epoch_begin(epoch)``, ``on_batch(epoch, batch, batches)``,
+``on_epoch_end(epoch, metrics)`` and ``should_stop()``; epochs count from 0.
+"""
+
+import json
+import math
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import networks
+from .splits import Split
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# Jobs whose samples fit in this many bytes train from memory (fastest); larger ones
+# stream batches from the memory map.
+IN_MEMORY_BYTES = 512 * 2**20
+# The class list and input size ride inside the .keras file, so a downloaded model
+# says what it predicts.
+METADATA_NAME = "hangul_lab.json"
+PREDICT_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: the architecture and the optimiser's settings."""
+
+    spec_text: str
+    epochs: int
+    batch_size: int
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    """The trained model, one metrics dict per finished epoch, and how training ended."""
+
+    model: object
+    history: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Scores of a model on some samples; labels are model outputs (0..k-1)."""
+
+    accuracy: float
+    n: int
+    per_class: np.ndarray  # accuracy per class, NaN where a class has no samples
+    confusion: np.ndarray  # rows: true class, columns: predicted class
+    predicted: np.ndarray
+    confidence: np.ndarray
+
+
+def output_labels(labels, indices, chosen_labels) -> np.ndarray:
+    """The model-output label (position in ``chosen_labels``) of samples ``indices``."""
+    lookup = np.full(int(max(chosen_labels)) + 1, -1, dtype=np.int64)
+    lookup[list(chosen_labels)] = np.arange(len(chosen_labels))
+    return lookup[np.asarray(labels[indices])]
+
+
+def gather(images, indices) -> np.ndarray:
+    """``images[indices]`` read in file order from a memory map, in ``indices``' order."""
+    indices = np.asarray(indices)
+    order = np.argsort(indices, kind="stable")
+    out = np.empty((len(indices), *images.shape[1:]), dtype=images.dtype)
+    out[order] = images[indices[order]]
+    return out
+
+
+def make_optimizer(name: str, learning_rate: float):
+    """A fresh Keras optimiser by name."""
+    import keras
+
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    if name not in classes:
+        raise ValueError(f"Unknown optimizer {name}; use one of {', '.join(OPTIMIZERS)}.")
+    return classes[name](learning_rate=learning_rate)
+
+
+def train(
+    images, labels, split: Split, classes: int, config: TrainConfig, listener, *,
+    chosen_labels, in_memory_bytes: int = IN_MEMORY_BYTES,
+) -> TrainResult:  # fmt: skip
+    """Train ``config``'s network on ``split.train`` and validate each epoch on ``split.val``.
+
+    ``labels`` are data set labels; ``chosen_labels[i]`` is the data set label of model
+    output ``i``. A listener's ``should_stop()`` stops training after the current batch;
+    the model then keeps the weights it has.
+    """
+    spec = networks.parse_spec(config.spec_text)
+    input_shape = tuple(images.shape[1:])
+    model = networks.build_model(spec, input_shape, classes, config.seed)
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    sample_bytes = int(np.prod(input_shape)) * images.dtype.itemsize
+    in_memory = (len(split.train) + len(split.val)) * sample_bytes <= in_memory_bytes
+    train_y = output_labels(labels, split.train, chosen_labels)
+    val_y = output_labels(labels, split.val, chosen_labels)
+    if in_memory:
+        train_data = {"x": gather(images, split.train), "y": train_y,
+                      "batch_size": config.batch_size, "shuffle": True}  # fmt: skip
+        val_data = (gather(images, split.val), val_y)
+    else:
+        train_data = {"x": _batches(images, split.train, train_y, config.batch_size,
+                                    shuffle_seed=config.seed)}  # fmt: skip
+        val_data = _batches(images, split.val, val_y, max(config.batch_size, 256))
+    progress = _progress_callback(listener, len(split.train), val_data, config.batch_size)
+    started = time.monotonic()
+    model.fit(
+        **train_data, epochs=config.epochs, callbacks=[progress], verbose=0,
+    )  # fmt: skip
+    return TrainResult(
+        model=model, history=progress.history, stopped_early=progress.stopped,
+        seconds=time.monotonic() - started,
+    )  # fmt: skip
+
+
+def _batches(images, indices, targets, batch_size, shuffle_seed=None):
+    """A Keras dataset reading batches of ``images[indices]`` from the memory map."""
+    import keras
+
+    class MemmapBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.order = np.arange(len(indices))
+            self.epoch = 0
+            self._shuffle()
+
+        def _shuffle(self):
+            if shuffle_seed is not None:
+                np.random.default_rng((shuffle_seed, self.epoch)).shuffle(self.order)
+
+        def __len__(self):
+            return math.ceil(len(indices) / batch_size)
+
+        def __getitem__(self, batch):
+            # Sorted within the batch: the memory map is read forwards; SGD is blind to
+            # the order inside a batch.
+            chosen = np.sort(self.order[batch * batch_size : (batch + 1) * batch_size])
+            return images[indices[chosen]], targets[chosen]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._shuffle()
+
+    return MemmapBatches()
+
+
+def _progress_callback(listener, train_samples, val_data, batch_size):
+    """The Keras callback that reports to ``listener`` and validates after each epoch."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.history = []
+            self.stopped = False
+            self.batches = 1
+            self.epoch = 0
+            self.epoch_started = 0.0
+
+        def on_train_begin(self, logs=None):
+            self.batches = max(1, math.ceil(train_samples / batch_size))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.epoch_started = time.monotonic()
+            listener.on_epoch_begin(epoch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            listener.on_batch(self.epoch, batch, self.batches)
+            if listener.should_stop():
+                self.stopped = True
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.stopped:
+                return  # a part of an epoch is not an epoch
+            train_seconds = time.monotonic() - self.epoch_started
+            # Validated here rather than by fit(), so that a cancel does not first
+            # wait for a validation pass over a partial epoch.
+            if isinstance(val_data, tuple):
+                scores = self.model.evaluate(*val_data, batch_size=max(batch_size, 256),
+                                             verbose=0, return_dict=True)  # fmt: skip
+            else:
+                scores = self.model.evaluate(val_data, verbose=0, return_dict=True)
+            metrics = {
+                "loss": float(logs["loss"]),
+                "accuracy": float(logs["accuracy"]),
+                "val_loss": float(scores["loss"]),
+                "val_accuracy": float(scores["accuracy"]),
+                "seconds": time.monotonic() - self.epoch_started,
+                "samples_per_second": train_samples / max(train_seconds, 1e-9),
+            }
+            self.history.append({"epoch": epoch + 1, **metrics})
+            listener.on_epoch_end(epoch, metrics)
+            if listener.should_stop():
+                self.stopped = True
+                self.model.stop_training = True
+
+    return Progress()
+
+
+def predict_probabilities(model, images, indices=None) -> np.ndarray:
+    """Class probabilities of ``images[indices]`` (all when None), in chunks."""
+    indices = np.arange(len(images)) if indices is None else np.asarray(indices)
+    out = []
+    for start in range(0, len(indices), PREDICT_CHUNK):
+        chunk = gather(images, indices[start : start + PREDICT_CHUNK])
+        # Called eagerly: predict functions would be traced anew for every model and chunk size.
+        out.append(np.asarray(model(chunk, training=False)))
+    if not out:
+        return np.empty((0, model.output_shape[-1]), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def evaluate(model, images, labels, indices, chosen_labels) -> EvaluationResult:
+    """Score ``model`` on samples ``indices``: accuracy, per class, confusion matrix."""
+    indices = np.asarray(indices)
+    classes = len(chosen_labels)
+    true = output_labels(labels, indices, chosen_labels)
+    probabilities = predict_probabilities(model, images, indices)
+    predicted = probabilities.argmax(axis=1) if len(indices) else np.empty(0, np.int64)
+    confidence = probabilities.max(axis=1) if len(indices) else np.empty(0, np.float32)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (true, predicted), 1)
+    support = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.diag(confusion) / support
+    n = len(indices)
+    return EvaluationResult(
+        accuracy=float(np.trace(confusion) / n) if n else float("nan"), n=n,
+        per_class=per_class, confusion=confusion, predicted=predicted, confidence=confidence,
+    )  # fmt: skip
+
+
+def save_model(model, path: Path, classes, input_shape):
+    """Save ``model`` as ``path`` (.keras) with its characters and input size inside."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    metadata = {"classes": list(classes), "input_shape": list(input_shape)}
+    with zipfile.ZipFile(tmp, "a") as archive:
+        archive.writestr(METADATA_NAME, json.dumps(metadata, ensure_ascii=False))
+    tmp.replace(path)
+
+
+def read_metadata(path: Path) -> dict:
+    """The class list and input size stored in a lab .keras file (no Keras import)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(METADATA_NAME))
+    except (KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise ValueError(f"{Path(path).name} is not a model saved by the lab: {exc}") from exc
+
+
+def load_model(path: Path):
+    """``(model, classes, input_shape)`` of a model saved by ``save_model``."""
+    import keras
+
+    metadata = read_metadata(path)
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    return model, metadata["classes"], tuple(metadata["input_shape"])

@@ -1,0 +1,126 @@
+"""Figures of training jobs as PNG bytes: learning curves, comparisons, confusion, mistakes.
+
+Histories are lists of per-epoch dicts (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
+``val_accuracy``; values may be None).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .plots import figure_png, hangul_style
+
+TRAIN_COLOR = "#3b6ea8"
+VAL_COLOR = "#d9822b"
+# Beyond this many characters the confusion matrix drops its tick labels and numbers.
+LABELLED_CLASSES = 40
+
+
+def _series(history, key):
+    points = [(row["epoch"], row[key]) for row in history if row.get(key) is not None]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def _waiting(ax, text):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#777")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def curves_png(history: list[dict]) -> bytes:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    with hangul_style():
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
+        for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Accuracy")):
+            ax.set_title(title)
+            if not history:
+                _waiting(ax, "Waiting for the first epoch")
+                continue
+            for prefix, label, color in (("", "train", TRAIN_COLOR),
+                                         ("val_", "validation", VAL_COLOR)):  # fmt: skip
+                epochs, values = _series(history, prefix + key)
+                ax.plot(epochs, values, marker="o", markersize=3, label=label, color=color)
+            ax.set_xlabel("epoch")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.grid(alpha=0.3)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.legend(frameon=False)
+        if history:
+            axes[1].set_ylim(top=1.01)
+        fig.tight_layout()
+        return figure_png(fig)
+
+
+def compare_png(histories: dict[str, list[dict]]) -> bytes:
+    """Validation accuracy (solid) and validation loss (dashed) of several jobs."""
+    with hangul_style():
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+        colors = plt.get_cmap("tab10")
+        for ax, key, title in ((axes[0], "val_accuracy", "Validation accuracy"),
+                               (axes[1], "val_loss", "Validation loss")):  # fmt: skip
+            ax.set_title(title)
+            for i, (label, history) in enumerate(histories.items()):
+                epochs, values = _series(history, key)
+                ax.plot(epochs, values, marker="o", markersize=3, label=label,
+                        color=colors(i % 10))  # fmt: skip
+            ax.set_xlabel("epoch")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.grid(alpha=0.3)
+            ax.spines[["top", "right"]].set_visible(False)
+        if histories:
+            axes[0].set_ylim(top=1.01)
+        axes[0].legend(frameon=False, fontsize=8, loc="lower right")
+        fig.tight_layout()
+        return figure_png(fig)
+
+
+def confusion_png(matrix, classes) -> bytes:
+    """The confusion matrix: rows are the true characters, columns the predicted ones.
+
+    Colours are row fractions (so rare characters show as clearly as common ones);
+    the numbers are counts.
+    """
+    matrix = np.asarray(matrix)
+    k = len(classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fractions = np.nan_to_num(matrix / matrix.sum(axis=1, keepdims=True))
+    side = min(12.0, max(3.5, 0.45 * k + 1.5))
+    with hangul_style():
+        fig, ax = plt.subplots(figsize=(side + 1, side), dpi=100)
+        image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the row")
+        if k <= LABELLED_CLASSES:
+            ax.set_xticks(range(k), classes, fontsize=11)
+            ax.set_yticks(range(k), classes, fontsize=11)
+            if k <= 20:
+                for (row, col), count in np.ndenumerate(matrix):
+                    if count:
+                        color = "white" if fractions[row, col] > 0.5 else "black"
+                        ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
+                                color=color)  # fmt: skip
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        fig.tight_layout()
+        return figure_png(fig)
+
+
+def mistakes_png(images, true, predicted, confidence, classes, *, cols=5) -> bytes:
+    """Misclassified samples, each titled ``true → predicted (confidence)``."""
+    count = len(images)
+    rows = max(1, -(-count // cols))
+    with hangul_style():
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.7), dpi=100,
+                                 squeeze=False)  # fmt: skip
+        for ax in axes.ravel():
+            ax.axis("off")
+        if not count:
+            _waiting(axes[0, cols // 2], "No mistakes")
+        for ax, image, t, p, c in zip(axes.ravel(), images, true, predicted, confidence,
+                                      strict=False):  # fmt: skip
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}", fontsize=10,
+                         color="#b3261e")  # fmt: skip
+        fig.tight_layout()
+        return figure_png(fig)

@@ -1,0 +1,127 @@
+"""The training loop, scoring, saving and the job figures, on tiny arrays (real Keras)."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from classifier.ml import splits, training, training_plots
+
+CLASSES = ["가", "나", "다"]
+
+
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory):
+    """300 16x16 samples in a memory map: each class a bright bar at its own row."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 100)
+    path = tmp_path_factory.mktemp("arrays") / "images.npy"
+    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(300, 16, 16))
+    images[:] = rng.integers(0, 60, size=images.shape)
+    for label in range(3):
+        images[labels == label, 2 + 4 * label : 4 + 4 * label, 2:-2] = 255
+    images.flush()
+    groups = np.arange(300) % 2
+    return np.load(path, mmap_mode="r"), labels, groups
+
+
+class Recorder:
+    """A listener that keeps what it is told and can ask to stop after ``stop_after`` batches."""
+
+    def __init__(self, stop_after=None):
+        self.epochs, self.batches, self.stop_after = [], 0, stop_after
+
+    def on_epoch_begin(self, epoch):
+        pass
+
+    def on_batch(self, epoch, batch, batches):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, metrics):
+        self.epochs.append((epoch, metrics))
+
+    def should_stop(self):
+        return self.stop_after is not None and self.batches >= self.stop_after
+
+
+def _train(arrays, listener, **options):
+    images, labels, groups = arrays
+    split = splits.group(groups, ["S", "G"], np.arange(300), ["G"])
+    config = training.TrainConfig("conv4-pool-dense16", epochs=2, batch_size=16, seed=1)
+    return split, training.train(images, labels, split, 3, config, listener,
+                                 chosen_labels=[0, 1, 2], **options)  # fmt: skip
+
+
+@pytest.mark.parametrize("in_memory_bytes", [training.IN_MEMORY_BYTES, 0])
+def test_training_learns_and_reports_every_epoch(arrays, in_memory_bytes):
+    """From memory and streamed from the memory map alike."""
+    listener = Recorder()
+    _, result = _train(arrays, listener, in_memory_bytes=in_memory_bytes)
+    assert [epoch for epoch, _ in listener.epochs] == [0, 1]
+    assert listener.batches == 2 * 10  # 150 training samples in batches of 16
+    last = listener.epochs[-1][1]
+    assert last["val_accuracy"] > 0.9 and last["samples_per_second"] > 0
+    assert set(last) == {"loss", "accuracy", "val_loss", "val_accuracy", "seconds",
+                         "samples_per_second"}  # fmt: skip
+    assert [row["epoch"] for row in result.history] == [1, 2] and not result.stopped_early
+
+
+def test_a_stop_request_ends_training_after_the_batch_without_a_partial_epoch(arrays):
+    listener = Recorder(stop_after=13)  # in the middle of the second epoch
+    _, result = _train(arrays, listener)
+    assert result.stopped_early
+    assert listener.batches == 13
+    assert [epoch for epoch, _ in listener.epochs] == [0]
+
+
+def test_evaluate_scores_per_class_with_a_confusion_matrix(arrays):
+    images, labels, _ = arrays
+    split, result = _train(arrays, Recorder())
+    # Outputs in another order than the data set's labels: 다 first.
+    scored = training.evaluate(result.model, images, labels, split.val[::-1], [0, 1, 2])
+    assert scored.n == 150 and scored.confusion.sum() == 150
+    assert scored.confusion.sum(axis=1).tolist() == [50, 50, 50]
+    assert scored.accuracy == pytest.approx(np.trace(scored.confusion) / 150)
+    subset = training.evaluate(result.model, images, labels, np.flatnonzero(labels == 1), [0, 1, 2])
+    assert np.isnan(subset.per_class[0]) and subset.n == 100
+
+
+def test_saved_models_carry_their_characters_and_input_size(arrays, tmp_path):
+    images, _, _ = arrays
+    split, result = _train(arrays, Recorder())
+    path = tmp_path / "model.keras"
+    training.save_model(result.model, path, CLASSES, (16, 16))
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+    model, classes, shape = training.load_model(path)
+    assert classes == CLASSES and shape == (16, 16)
+    before = training.predict_probabilities(result.model, images, split.val[:20])
+    after = training.predict_probabilities(model, images, split.val[:20])
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+
+    foreign = tmp_path / "foreign.keras"
+    with zipfile.ZipFile(foreign, "w") as archive:
+        archive.writestr("config.json", "{}")
+    with pytest.raises(ValueError, match="not a model saved by the lab"):
+        training.load_model(foreign)
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        training.make_optimizer("adagrad", 0.1)
+
+
+def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
+    images, _, _ = arrays
+    history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
+               {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": None,
+                "val_accuracy": None}]  # fmt: skip
+    figures = [
+        training_plots.curves_png([]),
+        training_plots.curves_png(history),
+        training_plots.compare_png({"#1 mlp": history, "#2 cnn": history[:1]}),
+        training_plots.confusion_png(np.array([[5, 1, 0], [0, 6, 0], [0, 0, 0]]), CLASSES),
+        training_plots.confusion_png(np.eye(50, dtype=int), [chr(0xAC00 + i) for i in range(50)]),
+        training_plots.mistakes_png(images[:3], [0, 1, 2], [1, 2, 0], [0.9, 0.6, 0.51], CLASSES),
+        training_plots.mistakes_png(images[:0], [], [], [], CLASSES),
+    ]
+    assert all(png.startswith(b"\x89PNG") and len(png) > 1000 for png in figures)
