@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from classifier.ml import store
+from classifier.roles import is_admin, is_instructor
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,18 @@ class Job(models.Model):
         """Record the final status (and the reason, for a failure)."""
         self.update_progress(status=status, error=error, finished_at=timezone.now())
 
+    def request_cancel(self):
+        """Cancel a queued job at once, or ask a running one to stop; False if neither.
+
+        A running job notices ``cancel_requested`` at its next check (a file, a batch).
+        """
+        rows = type(self).objects.filter(pk=self.pk)
+        if rows.filter(status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now()
+        ):
+            return True
+        return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
+
     def is_stale(self):
         """Whether a RUNNING job's heartbeat stopped: its worker is presumably gone."""
         limit = timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
@@ -147,6 +160,14 @@ class Dataset(Job):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="datasets",
     )  # fmt: skip
+    #: The leaderboard's test set: jobs trained on this data set are scored on it, and
+    #: students never see its samples.
+    hidden_test = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="tests_for",
+        verbose_name=_("hidden test set"),
+    )  # fmt: skip
+    #: Hidden test sets are seen only by instructors and admins.
+    is_hidden = models.BooleanField(_("hidden from students"), default=False)
 
     # Progress of the build while it runs.
     files_total = models.PositiveIntegerField(default=0)
@@ -165,6 +186,14 @@ class Dataset(Job):
 
     def get_absolute_url(self):
         return reverse("classifier:dataset-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        """Admins see every data set; instructors the finished ones; students not hidden ones."""
+        if is_admin(user):
+            return cls.objects.all()
+        ready = cls.objects.filter(status=JobStatus.SUCCEEDED)
+        return ready if is_instructor(user) else ready.filter(is_hidden=False)
 
     @property
     def is_ready(self):
@@ -189,15 +218,6 @@ class Dataset(Job):
         if not self.files_total:
             return 0
         return min(100, round(100 * self.files_done / self.files_total))
-
-    def request_cancel(self):
-        """Cancel a queued build at once, or ask a running one to stop; False if neither."""
-        rows = type(self).objects.filter(pk=self.pk)
-        if rows.filter(status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now()
-        ):
-            return True
-        return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
 
     def open_store(self) -> store.ArrayStore:
         return store.ArrayStore(self.store_dir)
@@ -236,3 +256,148 @@ class Dataset(Job):
         """Remove the arrays, any half-built ones and the uploads (not the row)."""
         store.remove(self.store_dir)
         store.remove(self.upload_dir)
+
+
+class TrainingJob(Job):
+    """A student's request to train a Keras model on a data set, and what came of it."""
+
+    task_name = "classifier.tasks.train_model"
+
+    class Optimizer(models.TextChoices):
+        ADAM = "adam", "Adam"
+        SGD = "sgd", "SGD"
+        RMSPROP = "rmsprop", "RMSprop"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs"
+    )
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="training_jobs", verbose_name=_("data set")
+    )
+    #: The chosen characters, in the model's output order; empty means all of them.
+    chars = models.JSONField(_("characters"), default=list, blank=True)
+    model_spec = models.CharField(_("model"), max_length=300)
+    optimizer = models.CharField(_("optimizer"), max_length=10, choices=Optimizer.choices,
+                                 default=Optimizer.ADAM)  # fmt: skip
+    learning_rate = models.FloatField(_("learning rate"), default=0.001)
+    epochs = models.PositiveSmallIntegerField(_("epochs"), default=5)
+    batch_size = models.PositiveIntegerField(_("batch size"), default=32)
+    seed = models.PositiveIntegerField(_("random seed"), default=0)
+    split = models.CharField(_("validation split"), max_length=200, default="stratified:0.2")
+    param_count = models.PositiveBigIntegerField(_("parameters"), default=0)
+
+    # Progress while it runs.
+    epochs_done = models.PositiveSmallIntegerField(default=0)
+    batch_percent = models.FloatField(default=0)
+    samples_per_second = models.FloatField(default=0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+
+    # Results.
+    split_summary = models.JSONField(default=dict, blank=True)
+    train_accuracy = models.FloatField(null=True, blank=True)
+    val_accuracy = models.FloatField(_("validation accuracy"), null=True, blank=True)
+    val_loss = models.FloatField(null=True, blank=True)
+    best_val_accuracy = models.FloatField(null=True, blank=True)
+    per_class_accuracy = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("training job")
+        verbose_name_plural = _("training jobs")
+
+    def __str__(self):
+        return f"#{self.pk} {self.model_spec} on {self.dataset}"
+
+    def get_absolute_url(self):
+        return reverse("classifier:job-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        """Students see their own jobs; instructors and admins see everybody's."""
+        jobs = cls.objects.select_related("dataset", "owner")
+        return jobs if is_instructor(user) else jobs.filter(owner=user)
+
+    @property
+    def artifact_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
+
+    @property
+    def model_path(self) -> Path:
+        return self.artifact_dir / "model.keras"
+
+    @property
+    def classes(self):
+        return self.chars or self.dataset.classes
+
+    @property
+    def chosen_labels(self) -> list[int]:
+        """The data set's label of each model output, in output order."""
+        return [self.dataset.classes.index(char) for char in self.classes]
+
+    @property
+    def percent_done(self):
+        if not self.epochs:
+            return 0
+        done = self.epochs_done + self.batch_percent / 100
+        return min(100, round(100 * done / self.epochs))
+
+    @classmethod
+    def active_count(cls, user):
+        """How many of ``user``'s jobs are queued or running."""
+        return cls.objects.filter(
+            owner=user, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        ).count()
+
+    def jobs_ahead(self):
+        """How many queued jobs were submitted before this one."""
+        return TrainingJob.objects.filter(
+            status=JobStatus.QUEUED, created_at__lt=self.created_at
+        ).count()
+
+
+class EpochMetric(models.Model):
+    """One finished epoch of a training job."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    epoch = models.PositiveSmallIntegerField()
+    loss = models.FloatField()
+    accuracy = models.FloatField()
+    val_loss = models.FloatField(null=True)
+    val_accuracy = models.FloatField(null=True)
+    seconds = models.FloatField()
+    samples_per_second = models.FloatField()
+
+    class Meta:
+        ordering = ("job", "epoch")
+        constraints = [
+            models.UniqueConstraint(fields=("job", "epoch"), name="one_metric_per_epoch")
+        ]
+
+    def __str__(self):
+        return f"{self.job_id} epoch {self.epoch}"
+
+
+class Evaluation(Job):
+    """A finished job's model scored on a data set with the same characters.
+
+    ``hidden`` evaluations are the leaderboard's: the score on an instructor's hidden
+    test set, whose samples students never see.
+    """
+
+    task_name = "classifier.tasks.evaluate_job"
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="evaluations")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="evaluations")
+    hidden = models.BooleanField(default=False)
+    accuracy = models.FloatField(null=True, blank=True)
+    n = models.PositiveIntegerField(default=0)
+    per_class = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("job", "dataset"), name="one_evaluation_per_set")
+        ]
+
+    def __str__(self):
+        return f"{self.job} on {self.dataset}"

@@ -14,9 +14,7 @@ def is_admin(user) -> bool:
 
 
 def is_instructor(user) -> bool:
-    return user.is_authenticated and (
-        user.is_staff or user.groups.filter(name=INSTRUCTOR).exists()
-    )
+    return user.is_authenticated and (user.is_staff or user.groups.filter(name=INSTRUCTOR).exists())
 
 
 def admin_required(view):

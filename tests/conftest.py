@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-from classifier.management.commands.runlab import DATA_WORKER
+from classifier.management.commands.runlab import DATA_WORKER, TRAIN_WORKER
 from classifier.roles import INSTRUCTOR, STUDENT
 from labsite import embedded_redis
 
@@ -120,12 +120,16 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def _worker_process(broker_url, django_db_setup, tmp_path_factory):
+def _worker_env(broker_url, django_db_setup, tmp_path_factory):
+    """The environment of the test workers: this run's broker, database and media."""
     from labsite.celery import app
 
+    app.conf.broker_url = broker_url
+    # Messages left in a shared Redis by an earlier run name rows of another database.
+    with app.connection_for_write() as connection:
+        app.control.purge(connection=connection)
     media = tmp_path_factory.mktemp("worker-media")
-    log = media.parent / "worker.log"
-    env = {
+    return media, {
         **os.environ,
         "CELERY_BROKER_URL": broker_url,
         "MEDIA_ROOT": str(media),
@@ -133,15 +137,16 @@ def _worker_process(broker_url, django_db_setup, tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
         **_database_env(settings.DATABASES["default"]),
     }
-    app.conf.broker_url = broker_url
-    # Messages left in a shared Redis by an earlier run name rows of another database.
-    with app.connection_for_write() as connection:
-        app.control.purge(connection=connection)
-    # The same worker options as `make run` and docker-compose use.
+
+
+def _start_worker(worker_env, name, options):
+    """Start ``celery worker`` with ``options`` (those of `make run`) and wait until ready."""
+    media, env = worker_env
+    log = media.parent / f"worker-{name}.log"
     command = [
         sys.executable, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO",
-        *DATA_WORKER[:-2], "-n", f"test-data-{os.getpid()}@%h",
-        "--without-gossip", "--without-mingle",
+        *options[:-2], "-n", f"test-{name}-{os.getpid()}@%h", "--without-gossip",
+        "--without-mingle",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
@@ -150,18 +155,42 @@ def _worker_process(broker_url, django_db_setup, tmp_path_factory):
     while "ready." not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"The Celery worker did not start:\n{worker.log_tail()}")
+            pytest.fail(f"The Celery {name} worker did not start:\n{worker.log_tail()}")
         time.sleep(0.2)
-    yield worker
-    process.terminate()
+    return worker
+
+
+def _stop_worker(worker):
+    worker.process.terminate()
     try:
-        process.wait(30)
+        worker.process.wait(30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        worker.process.kill()
+
+
+@pytest.fixture(scope="session")
+def _data_worker(_worker_env):
+    worker = _start_worker(_worker_env, "data", DATA_WORKER)
+    yield worker
+    _stop_worker(worker)
+
+
+@pytest.fixture(scope="session")
+def _train_worker(_worker_env):
+    worker = _start_worker(_worker_env, "train", TRAIN_WORKER)
+    yield worker
+    _stop_worker(worker)
 
 
 @pytest.fixture
-def worker(_worker_process, transactional_db, settings):
-    """A real Celery worker on a real Redis, sharing this test's database and media."""
-    settings.MEDIA_ROOT = _worker_process.media_root
-    return _worker_process
+def worker(_data_worker, transactional_db, settings):
+    """The data worker (a real Celery worker on a real Redis), sharing the test's database."""
+    settings.MEDIA_ROOT = _data_worker.media_root
+    return _data_worker
+
+
+@pytest.fixture
+def train_worker(_train_worker, transactional_db, settings):
+    """The train-queue worker, sharing the test's database and media."""
+    settings.MEDIA_ROOT = _train_worker.media_root
+    return _train_worker

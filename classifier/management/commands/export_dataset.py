@@ -29,6 +29,4 @@ class Command(BaseCommand):
         except (OSError, StoreError) as exc:
             tmp.unlink(missing_ok=True)
             raise CommandError(f"Could not export: {exc}") from None
-        self.stdout.write(
-            self.style.SUCCESS(f"Wrote {dataset.num_samples:,} samples to {out}")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Wrote {dataset.num_samples:,} samples to {out}"))

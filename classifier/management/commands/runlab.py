@@ -12,6 +12,8 @@ from labsite import embedded_redis
 # which multiprocessing refuses to a prefork (daemonic) child, and predictions share
 # one cache of loaded models. docker-compose.yml starts the same worker.
 DATA_WORKER = ["-Q", "data,predict", "-P", "threads", "-c", "2", "-n", "data@%h"]
+# TensorFlow uses every core: one training job per worker, in a prefork child.
+TRAIN_WORKER = ["-Q", "train", "-c", "1", "-n", "train@%h"]
 
 
 class Command(BaseCommand):
@@ -52,7 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded Redis on {socket_path}")
         python = sys.executable
         worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
-        self.spawn("worker-train", [*worker, "-Q", "train", "-c", "1", "-n", "train@%h"])
+        self.spawn("worker-train", [*worker, *TRAIN_WORKER])
         self.spawn("worker-data", [*worker, *DATA_WORKER])
         self.spawn(
             "web",

@@ -1,8 +1,4 @@
-"""Multi-step writes: creating jobs, and running them in a worker or in-process.
-
-Views, management commands and Celery tasks all come through here, so a data set made
-from the web form and one made from the command line are built by the same code.
-"""
+"""Data sets: recording PHD08 imports and font renderings, and building them."""
 
 import errno
 import logging
@@ -16,11 +12,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .ml import build, fonts, sources, store
-from .ml.convert import ConversionSettings
-from .ml.phd08 import Phd08Error
-from .ml.render import RenderSettings
-from .models import Dataset, JobStatus
+from ..ml import build, fonts, sources, store
+from ..ml.convert import ConversionSettings
+from ..ml.phd08 import Phd08Error
+from ..ml.render import RenderSettings
+from ..models import Dataset, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +141,7 @@ def run_dataset_build(
         _fail(dataset, str(exc))
         return dataset
     except OSError as exc:
-        _fail(dataset, _describe_os_error(exc))
+        _fail(dataset, describe_os_error(exc))
         return dataset
     except Exception as exc:
         logger.exception("Building data set %s failed", pk)
@@ -184,7 +180,7 @@ def _fail(dataset: Dataset, reason: str):
     dataset.finish(JobStatus.FAILED, reason)
 
 
-def _describe_os_error(exc: OSError) -> str:
+def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "The disk is full: the data set could not be written. Free some space and retry."
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -1,0 +1,108 @@
+"""Scoring finished jobs on other data sets, and the hidden-test leaderboard."""
+
+import numpy as np
+from django.db import transaction
+
+from ..ml import store
+from ..models import Dataset, Evaluation, JobStatus, TrainingJob
+
+
+@transaction.atomic
+def create_evaluation(*, job: TrainingJob, dataset: Dataset, hidden=False, dispatch=True):
+    """Queue scoring ``job``'s model on ``dataset`` (again, if it was scored before)."""
+    evaluation, created = Evaluation.objects.get_or_create(
+        job=job, dataset=dataset, defaults={"hidden": hidden}
+    )
+    if not created:
+        Evaluation.objects.filter(pk=evaluation.pk).update(
+            status=JobStatus.QUEUED, error="", accuracy=None, hidden=hidden
+        )
+        evaluation.refresh_from_db()
+    if dispatch:
+        evaluation.dispatch()
+    return evaluation
+
+
+def run_evaluation(pk: int) -> Evaluation | None:
+    """Claim evaluation ``pk`` and score the job's model on its data set."""
+    if not Evaluation.claim(pk):
+        return None
+    evaluation = Evaluation.objects.select_related("job__dataset", "dataset").get(pk=pk)
+    try:
+        result = evaluate_job_on(evaluation.job, evaluation.dataset)
+    except (ValueError, OSError, store.StoreError) as exc:
+        evaluation.finish(JobStatus.FAILED, str(exc))
+        return evaluation
+    evaluation.update_progress(
+        accuracy=result["accuracy"], n=result["n"], per_class=result["per_class"]
+    )
+    evaluation.finish(JobStatus.SUCCEEDED)
+    return evaluation
+
+
+def evaluate_job_on(job: TrainingJob, dataset: Dataset) -> dict:
+    """Score a finished job's saved model on every sample of ``dataset``'s job characters."""
+    from ..ml import training
+
+    if not job.model_path.exists():
+        raise ValueError(f"Job #{job.pk} has no saved model.")
+    model, classes, input_shape = training.load_model(job.model_path)
+    if tuple(input_shape) != (dataset.height, dataset.width):
+        raise ValueError(
+            f"{dataset.name} has {dataset.size_label} images; the model takes "
+            f"{input_shape[0]}x{input_shape[1]}."
+        )
+    missing = [c for c in classes if c not in dataset.classes]
+    if missing:
+        raise ValueError(f"{dataset.name} lacks the characters {' '.join(missing)}.")
+    arrays = dataset.open_store()
+    chosen_labels = [dataset.classes.index(c) for c in classes]
+    indices = np.flatnonzero(np.isin(arrays.labels, chosen_labels))
+    result = training.evaluate(model, arrays.images, arrays.labels, indices, chosen_labels)
+    return {
+        "accuracy": float(result.accuracy),
+        "n": int(result.n),
+        "per_class": dict(zip(classes, map(finite_or_none, result.per_class), strict=True)),
+    }
+
+
+def set_hidden_test(dataset: Dataset, test: Dataset | None):
+    """Make ``test`` the leaderboard's hidden test set and score every finished job on it."""
+    with transaction.atomic():
+        # Locked so that a job finishing now either sees the test set or is seen here.
+        Dataset.objects.select_for_update().get(pk=dataset.pk)
+        dataset.hidden_test = test
+        dataset.save(update_fields=["hidden_test"])
+        if test is None:
+            return
+        Dataset.objects.filter(pk=test.pk).update(is_hidden=True)
+        for job in dataset.training_jobs.filter(status=JobStatus.SUCCEEDED):
+            create_evaluation(job=job, dataset=test, hidden=True)
+
+
+def leaderboard_rows(dataset: Dataset) -> list[dict]:
+    """Each student's best hidden-test accuracy on ``dataset``, best first."""
+    if dataset.hidden_test_id is None:
+        return []
+    scored = (
+        Evaluation.objects.filter(
+            dataset_id=dataset.hidden_test_id, job__dataset=dataset,
+            status=JobStatus.SUCCEEDED, hidden=True,
+        )
+        .select_related("job__owner")
+        .order_by("-accuracy")
+    )  # fmt: skip
+    best: dict[int, dict] = {}
+    for evaluation in scored:
+        job = evaluation.job
+        best.setdefault(job.owner_id, {
+            "owner": job.owner.username, "test_accuracy": evaluation.accuracy,
+            "val_accuracy": job.val_accuracy, "job": job.pk, "model_spec": job.model_spec,
+        })  # fmt: skip
+    return list(best.values())
+
+
+def finite_or_none(value) -> float | None:
+    """A score rounded for storing as JSON; None for NaN (a class with no samples)."""
+    value = float(value)
+    return None if np.isnan(value) else round(value, 6)

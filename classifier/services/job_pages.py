@@ -1,0 +1,93 @@
+"""What the job pages show: queue state, progress context and figures."""
+
+from collections.abc import Sequence
+
+import numpy as np
+from django.core.cache import cache
+
+from ..models import JobStatus, TrainingJob
+
+# How long the answer to "is a worker listening on this queue?" is reused.
+WORKER_CHECK_SECONDS = 15
+
+
+def queue_has_worker(queue: str) -> bool | None:
+    """Whether some worker consumes ``queue``; None when the broker cannot be asked.
+
+    Asked of the workers over the broker (a second at most) and remembered briefly,
+    because every open job page polls.
+    """
+    key = f"lab:queue-has-worker:{queue}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    from labsite.celery import app
+
+    try:
+        replies = app.control.inspect(timeout=1.0).active_queues() or {}
+    except Exception:
+        return None
+    answer = any(q["name"] == queue for queues in replies.values() for q in queues)
+    cache.set(key, answer, WORKER_CHECK_SECONDS)
+    return answer
+
+
+def job_page_context(job: TrainingJob) -> dict:
+    """What the job page and its polled fragment show besides the row itself."""
+    context = {
+        "metrics": list(job.metrics.all()),
+        "has_model": job.model_path.exists(),
+    }
+    if job.status == JobStatus.QUEUED:
+        context["jobs_ahead"] = job.jobs_ahead()
+        context["no_worker"] = queue_has_worker("train") is False
+    if job.status == JobStatus.SUCCEEDED:
+        counts = job.split_summary.get("counts", {})
+        context["per_class_rows"] = [
+            {
+                "char": char,
+                "accuracy": job.per_class_accuracy.get(char),
+                "train": counts.get(char, {}).get("train"),
+                "val": counts.get(char, {}).get("val"),
+            }
+            for char in job.classes
+        ]
+        shown = job.evaluations.filter(hidden=False).select_related("dataset")
+        context["evaluations"] = list(shown)
+        context["evaluations_pending"] = any(not e.is_terminal for e in shown)
+    return context
+
+
+def job_plot(job: TrainingJob, kind: str) -> bytes:
+    """The job's curves, confusion matrix or mistakes grid as PNG bytes."""
+    from ..ml import training, training_plots
+
+    if kind == "curves":
+        return training_plots.curves_png(_history(job))
+    with np.load(job.artifact_dir / "evaluation.npz") as data:
+        if kind == "confusion":
+            return training_plots.confusion_png(data["confusion"], job.classes)
+        arrays = job.dataset.open_store()
+        true = training.output_labels(arrays.labels, data["indices"], job.chosen_labels)
+        wrong = np.flatnonzero(data["predicted"] != true)
+        wrong = wrong[np.argsort(-data["confidence"][wrong])][:25]
+        return training_plots.mistakes_png(
+            training.gather(arrays.images, data["indices"][wrong]), true[wrong],
+            data["predicted"][wrong], data["confidence"][wrong], job.classes,
+        )  # fmt: skip
+
+
+def _history(job: TrainingJob) -> list[dict]:
+    return [
+        {"epoch": m.epoch, "loss": m.loss, "accuracy": m.accuracy, "val_loss": m.val_loss,
+         "val_accuracy": m.val_accuracy}
+        for m in job.metrics.all()
+    ]  # fmt: skip
+
+
+def compare_plot(jobs: Sequence[TrainingJob]) -> bytes:
+    """The validation accuracy of several jobs, one line each."""
+    from ..ml import training_plots
+
+    histories = {f"#{job.pk} {job.model_spec}": _history(job) for job in jobs}
+    return training_plots.compare_png(histories)

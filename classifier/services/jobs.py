@@ -1,0 +1,250 @@
+"""Training jobs: recording them, and training them in a worker or in-process."""
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from ..ml import charsets, networks, splits, store
+from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
+from .datasets import describe_os_error
+from .evaluation import create_evaluation, finite_or_none
+
+logger = logging.getLogger(__name__)
+
+# Batch progress is written at most this often (a few times a second, per the design).
+BATCH_PROGRESS_INTERVAL = 0.3
+# The in-epoch rate is shown once an epoch has run this long.
+RATE_AFTER_SECONDS = 1.0
+
+
+def chosen_characters(dataset: Dataset, text: str) -> list[str]:
+    """The characters typed for a job, checked against the data set; none typed: []."""
+    if not text.strip():
+        return []
+    chars = charsets.parse_chars(text)
+    missing = [c for c in chars if c not in dataset.classes]
+    if missing:
+        raise ValueError(f"Not in {dataset.name}: {' '.join(missing)}")
+    return chars
+
+
+def check_split(dataset: Dataset, text: str):
+    """Raise ValueError unless ``text`` is a split that ``dataset`` can be cut by."""
+    kind, argument = splits.parse_split(text)
+    if kind != "group":
+        return
+    unknown = sorted(set(argument) - set(dataset.group_names))
+    if unknown:
+        raise ValueError(
+            f"{dataset.name} has no group {', '.join(unknown)}; "
+            f"its groups are {', '.join(dataset.group_names)}."
+        )
+    if set(argument) >= set(dataset.group_names):
+        raise ValueError("Keep at least one group for training.")
+
+
+@transaction.atomic
+def create_training_job(
+    *, owner, dataset: Dataset, chars: Sequence[str], model_spec: str, optimizer: str,
+    learning_rate: float, epochs: int, batch_size: int, seed: int, split: str,
+    param_count: int | None = None, dispatch: bool = True,
+) -> TrainingJob:  # fmt: skip
+    """Record a training job (validated by the caller's form or command) and queue it."""
+    classes = len(chars) or len(dataset.classes)
+    if param_count is None:
+        param_count = networks.count_params(
+            networks.parse_spec(model_spec), (dataset.height, dataset.width), classes
+        )
+    splits.parse_split(split)
+    job = TrainingJob.objects.create(
+        owner=owner, dataset=dataset, chars=list(chars), model_spec=model_spec,
+        optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
+        batch_size=batch_size, seed=seed, split=split, param_count=param_count,
+    )  # fmt: skip
+    if dispatch:
+        job.dispatch()
+    return job
+
+
+def _selection(job: TrainingJob, arrays: store.ArrayStore):
+    """The job's label values (model output order) and the samples that carry them."""
+    chosen_labels = job.chosen_labels
+    candidates = np.flatnonzero(np.isin(arrays.labels, chosen_labels))
+    return chosen_labels, candidates
+
+
+def make_split(job: TrainingJob, arrays: store.ArrayStore, candidates) -> "splits.Split":
+    """The job's validation split (the same for the same seed)."""
+    kind, argument = splits.parse_split(job.split)
+    if kind == "stratified":
+        return splits.stratified(arrays.labels, candidates, argument, job.seed)
+    if kind == "group":
+        return splits.group(arrays.groups, job.dataset.group_names, candidates, argument)
+    return splits.tutorial(arrays.labels, candidates, argument)
+
+
+def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
+    """Claim job ``pk`` and train it; None if another run already claimed it.
+
+    Failures end FAILED with a reason in words; a cancelled job keeps its epochs and
+    the model as it was at the last finished batch.
+    """
+    if not TrainingJob.claim(pk):
+        logger.info("Training job %s is not queued; nothing to do.", pk)
+        return None
+    job = TrainingJob.objects.select_related("dataset").get(pk=pk)
+    try:
+        _train(job, echo)
+    except store.StoreError as exc:
+        job.finish(JobStatus.FAILED, f"The data set's files cannot be read: {exc}")
+    except ValueError as exc:
+        job.finish(JobStatus.FAILED, str(exc))
+    except OSError as exc:
+        job.finish(JobStatus.FAILED, describe_os_error(exc))
+    except Exception as exc:
+        logger.exception("Training job %s failed", pk)
+        job.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+    return job
+
+
+def _train(job: TrainingJob, echo):
+    from ..ml import training
+
+    arrays = job.dataset.open_store()
+    chosen_labels, candidates = _selection(job, arrays)
+    split = make_split(job, arrays, candidates)
+    classes = job.classes
+    job.update_progress(
+        split_summary={
+            "description": split.description,
+            "counts": splits.describe_split(split, arrays.labels, job.dataset.classes),
+        }
+    )
+    config = training.TrainConfig(
+        spec_text=job.model_spec, epochs=job.epochs, batch_size=job.batch_size,
+        optimizer=job.optimizer, learning_rate=job.learning_rate, seed=job.seed,
+    )  # fmt: skip
+    listener = _JobListener(job, len(split.train), echo)
+    result = training.train(
+        arrays.images, arrays.labels, split, len(classes), config, listener,
+        chosen_labels=chosen_labels,
+    )  # fmt: skip
+    job.artifact_dir.mkdir(parents=True, exist_ok=True)
+    input_shape = (job.dataset.height, job.dataset.width)
+    training.save_model(result.model, job.model_path, classes, input_shape)
+    if listener.timed_out:
+        limit = settings.LAB_TRAIN_TIME_LIMIT
+        limit_text = f"{limit // 60} minutes" if limit >= 120 else f"{limit} seconds"
+        job.finish(
+            JobStatus.FAILED,
+            f"Stopped at the lab's time limit of {limit_text}, after "
+            f"{job.epochs_done} of {job.epochs} epochs; those epochs and the model as it "
+            "was then are kept. Train fewer epochs, or a smaller model or data set.",
+        )
+        return
+    if result.stopped_early:
+        job.finish(JobStatus.CANCELLED)
+        return
+    evaluation = training.evaluate(
+        result.model, arrays.images, arrays.labels, split.val, chosen_labels
+    )
+    _save_evaluation(job, split, evaluation)
+    per_class = map(finite_or_none, evaluation.per_class)
+    job.update_progress(
+        per_class_accuracy=dict(zip(classes, per_class, strict=True)),
+        batch_percent=0, eta_seconds=0,
+    )  # fmt: skip
+    # One transaction, with the data set's row locked and read afresh: a hidden test set
+    # attached while this job trained is seen here, or set_hidden_test sees this job.
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
+        job.finish(JobStatus.SUCCEEDED)
+        if dataset.hidden_test_id is not None:
+            create_evaluation(job=job, dataset=dataset.hidden_test, hidden=True)
+
+
+def _save_evaluation(job, split, evaluation):
+    path = job.artifact_dir / "evaluation.npz"
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        np.savez(
+            fh, indices=np.asarray(split.val), predicted=evaluation.predicted,
+            confidence=evaluation.confidence, confusion=evaluation.confusion,
+        )  # fmt: skip
+    tmp.replace(path)
+
+
+class _JobListener:
+    """Writes epochs, batch progress and heartbeats to the job's rows; notices cancels."""
+
+    def __init__(self, job: TrainingJob, train_samples: int, echo):
+        self.job = job
+        self.echo = echo
+        self.train_samples = train_samples
+        self.started = time.monotonic()
+        self.epoch_started = self.started
+        self.last_write = 0.0
+        self.last_cancel_check = 0.0
+        self.cancelled = False
+        self.timed_out = False
+
+    def on_epoch_begin(self, epoch):
+        self.epoch_started = time.monotonic()
+
+    def on_batch(self, epoch: int, batch: int, batches: int):
+        now = time.monotonic()
+        if now - self.last_write < BATCH_PROGRESS_INTERVAL:
+            return
+        self.last_write = now
+        done = (epoch + (batch + 1) / batches) / self.job.epochs
+        elapsed = now - self.started
+        seen = min(self.train_samples, (batch + 1) * self.job.batch_size)
+        progress = {
+            "batch_percent": round(100 * (batch + 1) / batches, 1),
+            "eta_seconds": round(elapsed / done - elapsed, 1) if done > 0 else None,
+        }
+        # The first batches of an epoch wait for the data pipeline: a rate measured over
+        # them would be far too low, so the last epoch's rate stands until then.
+        if now - self.epoch_started >= RATE_AFTER_SECONDS:
+            progress["samples_per_second"] = round(seen / (now - self.epoch_started), 1)
+        self.job.update_progress(**progress)
+        if self.echo:
+            self.echo(self.job)
+
+    def on_epoch_end(self, epoch: int, metrics: dict):
+        number = epoch + 1
+        EpochMetric.objects.update_or_create(
+            job=self.job, epoch=number,
+            defaults={name: metrics.get(name) for name in (
+                "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "samples_per_second",
+            )},
+        )  # fmt: skip
+        best = max(
+            (m for m in (self.job.best_val_accuracy, metrics.get("val_accuracy")) if m is not None),
+            default=None,
+        )
+        elapsed = time.monotonic() - self.started
+        self.job.update_progress(
+            epochs_done=number, batch_percent=0, train_accuracy=metrics.get("accuracy"),
+            val_accuracy=metrics.get("val_accuracy"), val_loss=metrics.get("val_loss"),
+            best_val_accuracy=best, samples_per_second=metrics.get("samples_per_second", 0),
+            eta_seconds=round(elapsed / number * (self.job.epochs - number), 1),
+        )  # fmt: skip
+        if self.echo:
+            self.echo(self.job)
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if now - self.started > settings.LAB_TRAIN_TIME_LIMIT:
+            self.timed_out = True
+            return True
+        if not self.cancelled and now - self.last_cancel_check > 0.5:
+            self.last_cancel_check = now
+            self.cancelled = TrainingJob.objects.filter(
+                pk=self.job.pk, cancel_requested=True
+            ).exists()
+        return self.cancelled
