@@ -1,19 +1,39 @@
 from django.urls import path
 
-from . import views
+from .views import accounts, datasets, jobs
 
 app_name = "classifier"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("datasets/", views.dataset_list, name="dataset-list"),
-    path("datasets/import/", views.dataset_import, name="dataset-import"),
-    path("datasets/render/", views.dataset_render, name="dataset-render"),
-    path("datasets/<int:pk>/", views.dataset_detail, name="dataset-detail"),
-    path("datasets/<int:pk>/status.json", views.dataset_status, name="dataset-status"),
-    path("datasets/<int:pk>/grid.png", views.dataset_grid_png, name="dataset-grid"),
-    path("datasets/<int:pk>/counts.png", views.dataset_counts_png, name="dataset-counts"),
-    path("datasets/<int:pk>/export.npz", views.dataset_export, name="dataset-export"),
-    path("datasets/<int:pk>/cancel/", views.dataset_cancel, name="dataset-cancel"),
-    path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset-delete"),
+    path("", accounts.home, name="home"),
+    path("datasets/", datasets.dataset_list, name="dataset-list"),
+    path("datasets/import/", datasets.dataset_import, name="dataset-import"),
+    path("datasets/render/", datasets.dataset_render, name="dataset-render"),
+    path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset-detail"),
+    path("datasets/<int:pk>/status.json", datasets.dataset_status, name="dataset-status"),
+    path("datasets/<int:pk>/grid.png", datasets.dataset_grid_png, name="dataset-grid"),
+    path("datasets/<int:pk>/counts.png", datasets.dataset_counts_png, name="dataset-counts"),
+    path("datasets/<int:pk>/export.npz", datasets.dataset_export, name="dataset-export"),
+    path("datasets/<int:pk>/cancel/", datasets.dataset_cancel, name="dataset-cancel"),
+    path("datasets/<int:pk>/delete/", datasets.dataset_delete, name="dataset-delete"),
+    path("datasets/<int:pk>/leaderboard/", jobs.leaderboard, name="leaderboard"),
+    path("jobs/", jobs.job_list, name="job-list"),
+    path("jobs/new/", jobs.job_new, name="job-new"),
+    path("jobs/model-summary.json", jobs.model_summary, name="model-summary"),
+    path("jobs/compare/", jobs.job_compare, name="job-compare"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/status.json", jobs.job_status, name="job-status"),
+    path("jobs/<int:pk>/curves.png", jobs.job_curves_png, name="job-curves"),
+    path(
+        "jobs/<int:pk>/confusion.png",
+        jobs.job_result_png,
+        {"kind": "confusion"},
+        name="job-confusion",
+    ),
+    path(
+        "jobs/<int:pk>/mistakes.png", jobs.job_result_png, {"kind": "mistakes"}, name="job-mistakes"
+    ),
+    path("jobs/<int:pk>/model.keras", jobs.job_model_download, name="job-model"),
+    path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
+    path("jobs/<int:pk>/evaluate/", jobs.job_evaluate, name="job-evaluate"),
 ]

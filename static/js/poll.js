@@ -1,11 +1,21 @@
-// Live progress: poll the element's data-poll URL while the tab is visible and the job
-// is not finished, swap the server-rendered fragment in, and reload once it finishes so
-// the page shows the results.
+// Live pages: poll the element's data-poll URL every second while the tab is visible
+// and the job is not finished, swap the server-rendered fragment in, refresh images
+// marked data-live when the job's version (epochs done) changes, and reload once the
+// job finishes so the page shows its results.
 (function () {
   const box = document.querySelector("[data-poll]");
   if (!box || box.dataset.terminal === "1") return;
   const url = box.dataset.poll;
+  let version = null;
   let timer = null;
+
+  function refreshImages(newVersion) {
+    if (newVersion === undefined || newVersion === version) return;
+    version = newVersion;
+    document.querySelectorAll("img[data-live]").forEach(function (img) {
+      img.src = img.dataset.live + "?v=" + encodeURIComponent(version);
+    });
+  }
 
   async function poll() {
     timer = null;
@@ -14,13 +24,14 @@
       if (response.ok) {
         const data = await response.json();
         box.innerHTML = data.fragments.progress;
+        refreshImages(data.version);
         if (data.terminal) {
           window.location.reload();
           return;
         }
       }
     } catch (error) {
-      // A dropped request (server restarting) is retried on the next tick.
+      // A dropped request (the server restarting) is retried on the next tick.
     }
     schedule();
   }

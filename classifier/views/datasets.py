@@ -1,8 +1,6 @@
-"""Pages. Views stay thin: forms validate, ``services`` writes, models and ``ml`` compute."""
+"""Data set pages: list, detail with live progress and plots, import, render, delete."""
 
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,45 +8,20 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import services
-from .forms import Phd08ImportForm, RenderDatasetForm, SignUpForm
-from .ml import sources, store
-from .models import Dataset, JobStatus
-from .roles import admin_required, is_admin
-
-
-@login_not_required
-def signup(request):
-    form = SignUpForm(request.POST or None)
-    if form.is_valid():
-        user = form.save()
-        login(request, user)
-        messages.success(request, _("Welcome, %(name)s!") % {"name": user.username})
-        return redirect("classifier:home")
-    return render(request, "registration/signup.html", {"form": form})
-
-
-@login_not_required
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
-
-def home(request):
-    return redirect("classifier:dataset-list")
-
-
-def _visible_datasets(user):
-    datasets = Dataset.objects.all()
-    return datasets if is_admin(user) else datasets.filter(status=JobStatus.SUCCEEDED)
+from .. import services
+from ..forms import Phd08ImportForm, RenderDatasetForm
+from ..ml import sources, store
+from ..models import Dataset
+from ..roles import admin_required
 
 
 def dataset_list(request):
-    page = Paginator(_visible_datasets(request.user), 25).get_page(request.GET.get("page"))
+    page = Paginator(Dataset.visible_to(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "datasets/list.html", {"page": page})
 
 
 def _dataset_for(request, pk):
-    return get_object_or_404(_visible_datasets(request.user), pk=pk)
+    return get_object_or_404(Dataset.visible_to(request.user), pk=pk)
 
 
 def dataset_detail(request, pk):

@@ -1,0 +1,158 @@
+"""Training job pages: the form, the live job page, plots, downloads, compare, leaderboard."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
+from ..ml import networks
+from ..models import Dataset, JobStatus, TrainingJob
+from ..roles import is_instructor
+
+
+def _job_for(request, pk):
+    return get_object_or_404(TrainingJob.visible_to(request.user), pk=pk)
+
+
+def job_list(request):
+    jobs = TrainingJob.visible_to(request.user)
+    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    return render(request, "jobs/list.html", {"page": page})
+
+
+def job_new(request):
+    initial = {"dataset": request.GET.get("dataset")} if request.GET.get("dataset") else None
+    form = TrainingJobForm(request.POST or None, user=request.user, initial=initial)
+    form.fields["dataset"].queryset = Dataset.visible_to(request.user).filter(
+        status=JobStatus.SUCCEEDED
+    )
+    if form.is_valid():
+        job = services.create_training_job(owner=request.user, **form.job_fields())
+        messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk})
+        return redirect(job)
+    return render(request, "jobs/new.html", {"form": form})
+
+
+def model_summary(request):
+    """The layer table and parameter count of a spec, for the form (no TensorFlow)."""
+    try:
+        dataset = Dataset.visible_to(request.user).get(pk=request.GET.get("dataset"))
+    except (Dataset.DoesNotExist, ValueError):
+        return JsonResponse({"error": _("Choose a data set.")}, status=400)
+    try:
+        chars = services.chosen_characters(dataset, request.GET.get("chars", ""))
+        classes = len(chars) or len(dataset.classes)
+        spec = networks.parse_spec(request.GET.get("spec") or "mlp")
+        layers = networks.describe(spec, (dataset.height, dataset.width), classes)
+        total = networks.count_params(spec, (dataset.height, dataset.width), classes)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(
+        {"params": total, "layers": [[name, list(shape), n] for name, shape, n in layers]}
+    )
+
+
+def job_detail(request, pk):
+    job = _job_for(request, pk)
+    context = {"job": job, **services.job_page_context(job)}
+    if job.status == JobStatus.SUCCEEDED:
+        context["evaluate_form"] = EvaluateForm(job=job, user=request.user)
+    return render(request, "jobs/detail.html", context)
+
+
+def job_status(request, pk):
+    """The polled JSON: progress numbers and the progress fragment."""
+    job = _job_for(request, pk)
+    context = {"job": job, **services.job_page_context(job)}
+    return JsonResponse(
+        {
+            "status": job.status,
+            "terminal": job.is_terminal,
+            "epoch": job.epochs_done,
+            "epochs": job.epochs,
+            "batch_percent": job.batch_percent,
+            "samples_per_second": job.samples_per_second,
+            "eta_seconds": job.eta_seconds,
+            "version": job.epochs_done,
+            "fragments": {
+                "progress": render_to_string("jobs/_progress.html", context, request),
+            },
+        }
+    )
+
+
+def _png(data):
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def job_curves_png(request, pk):
+    return _png(services.job_plot(_job_for(request, pk), "curves"))
+
+
+def job_result_png(request, pk, kind):
+    """The confusion matrix or the mistakes grid of a finished job."""
+    job = _job_for(request, pk)
+    if job.status != JobStatus.SUCCEEDED:
+        raise Http404(_("The job has not finished."))
+    return _png(services.job_plot(job, kind))
+
+
+def job_model_download(request, pk):
+    job = _job_for(request, pk)
+    if not job.model_path.exists():
+        raise Http404(_("This job saved no model."))
+    return FileResponse(
+        job.model_path.open("rb"), as_attachment=True, filename=f"hangul-lab-job{job.pk}.keras"
+    )
+
+
+@require_POST
+def job_cancel(request, pk):
+    job = _job_for(request, pk)
+    if job.owner != request.user and not is_instructor(request.user):
+        raise Http404
+    if job.request_cancel():
+        messages.info(request, _("The job stops after the batch in progress."))
+    return redirect(job)
+
+
+@require_POST
+def job_evaluate(request, pk):
+    job = _job_for(request, pk)
+    form = EvaluateForm(request.POST, job=job, user=request.user)
+    if form.is_valid():
+        services.create_evaluation(job=job, dataset=form.cleaned_data["dataset"])
+        messages.success(request, _("The evaluation is queued; its result appears below."))
+    else:
+        messages.error(request, " ".join(form.errors.get("dataset", [])))
+    return redirect(job)
+
+
+def job_compare(request):
+    ids = [int(pk) for pk in request.GET.getlist("jobs") if pk.isdigit()]
+    jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids))
+    if request.GET.get("format") == "png":
+        return _png(services.compare_plot(jobs))
+    return render(request, "jobs/compare.html", {"jobs": jobs, "ids": ids})
+
+
+def leaderboard(request, pk):
+    dataset = get_object_or_404(Dataset.visible_to(request.user), pk=pk)
+    form = None
+    if is_instructor(request.user):
+        form = HiddenTestForm(request.POST or None, instance=dataset)
+        if request.method == "POST" and form.is_valid():
+            services.set_hidden_test(dataset, form.cleaned_data["hidden_test"])
+            messages.success(request, _("The hidden test set is set; finished jobs are scored."))
+            return redirect("classifier:leaderboard", pk=dataset.pk)
+    rows = services.leaderboard_rows(dataset)
+    return render(
+        request, "jobs/leaderboard.html", {"dataset": dataset, "rows": rows, "form": form}
+    )
