@@ -15,9 +15,10 @@ sys.exit(sys.version_info < (3, 11))
 PY
 
 # --- System packages: Hangul fonts (and, for the tests, docker-compose to check the
-# compose file). Installed only when apt-get is usable, i.e. as root on Debian/Ubuntu.
+# compose file and Chromium for the browser tests). Installed only when apt-get is
+# usable, i.e. as root on Debian/Ubuntu.
 packages=(fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk)
-[ "$mode" = test ] && packages+=(docker-compose)
+[ "$mode" = test ] && packages+=(docker-compose chromium)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 missing=()
 for package in "${packages[@]}"; do

@@ -100,9 +100,8 @@ def test_font_rendering_runs_on_the_worker(worker, staff_client):
 
 
 def test_a_message_delivered_twice_runs_the_job_once(worker, staff, tmp_path):
-    from classifier.ml.convert import ConversionSettings
-
     from classifier import services
+    from classifier.ml.convert import ConversionSettings
 
     paths = write_phd08_files(tmp_path, chars="가나", per_group=3)
     dataset = services.create_phd08_dataset(

@@ -99,8 +99,9 @@ def test_compose_settings_pass_the_deploy_check(compose):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_compose_data_worker_matches_make_run(compose):
-    from classifier.management.commands.runlab import DATA_WORKER
+def test_compose_workers_match_make_run(compose):
+    from classifier.management.commands.runlab import DATA_WORKER, TRAIN_WORKER
 
-    command = _command(compose["services"]["worker-data"])
-    assert command[4:] == ["--loglevel", "INFO", *DATA_WORKER]
+    for service, options in (("worker-data", DATA_WORKER), ("worker-train", TRAIN_WORKER)):
+        command = _command(compose["services"][service])
+        assert command[4:] == ["--loglevel", "INFO", *options]

@@ -1,0 +1,52 @@
+"""A real headless Chromium (Debian's, driven by Playwright) against a live test server."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Set to a folder to keep screenshots of the pages the tests visit (for the README).
+SCREENSHOTS = os.environ.get("LAB_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one test module; Django's async-safety check is off meanwhile,
+    because Playwright's sync API runs an event loop in the test's thread (the ORM
+    calls the tests make between browser steps are still synchronous and safe)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"No Chromium at {CHROMIUM}: run `make test`, which installs it.")
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            # Root in a container, and a closed network: no sandbox, no background calls.
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """``screenshot(name)`` keeps a full-page picture when LAB_SCREENSHOTS is set."""
+
+    def take(name):
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+    return take

@@ -1,0 +1,93 @@
+"""A student signs up, trains two models from the form, watches them learn, compares them."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from classifier.models import JobStatus, TrainingJob
+from tests.builders import make_dataset
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_up(page, name):
+    page.goto("/accounts/signup/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password1]", "a-long-pass-phrase-7")
+    page.fill("input[name=password2]", "a-long-pass-phrase-7")
+    page.click("button[type=submit]")
+    expect(page.get_by_text(f"Welcome, {name}!")).to_be_visible()
+
+
+def _train(page, *, model, epochs, batch_size, spec=""):
+    page.goto("/jobs/new/")
+    page.check(f"input[name=model][value={model}]")
+    if spec:
+        page.fill("input[name=spec]", spec)
+    page.fill("input[name=epochs]", str(epochs))
+    page.fill("input[name=batch_size]", str(batch_size))
+    page.check("input[name=split_kind][value=group]")
+    page.fill("input[name=held_out]", "G")
+    summary = page.locator("#model-summary")
+    expect(summary).to_contain_text("parameters")
+    params = int(re.sub(r"\D", "", summary.locator("strong").inner_text()))
+    page.click("form.job-form button[type=submit]")
+    expect(page.get_by_text(re.compile(r"Job #\d+ is queued"))).to_be_visible()
+    return params
+
+
+def _image_width(page, alt):
+    """The width of image ``alt`` once it has loaded (0 if it failed to)."""
+    image = page.get_by_alt_text(alt)
+    expect(image).to_be_visible()
+    image.evaluate("img => img.decode().catch(() => null)")
+    return image.evaluate("img => img.naturalWidth")
+
+
+def test_student_trains_watches_live_and_compares(train_worker, page, screenshot):
+    make_dataset("demo", chars="가나다라", per_char=40, size=(16, 16))
+    _sign_up(page, "minji")
+
+    params = _train(page, model="mlp", epochs=40, batch_size=4)
+    assert params == 16 * 16 * 128 + 128 + 128 * 4 + 4  # shown before submitting
+    mlp = TrainingJob.objects.get(model_spec="mlp")
+    # The page updates itself: the epoch counter moves and the curves are redrawn with
+    # a new version while the job runs, without reloading.
+    expect(page.get_by_text(re.compile(r"Epoch [2-9]\d? of 40"))).to_be_visible(timeout=60_000)
+    curves = page.locator("img[data-live]")
+    first = curves.get_attribute("src")
+    expect(curves).not_to_have_attribute("src", first, timeout=30_000)
+    screenshot("job-running")
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
+    for image in ("Loss and accuracy curves", "Confusion matrix",
+                  "Misclassified validation samples"):  # fmt: skip
+        assert _image_width(page, image) > 100, image
+    expect(page.locator("table").filter(has_text="Training samples")).to_contain_text("가")
+    screenshot("job-finished")
+
+    _train(page, model="cnn", epochs=3, batch_size=16)
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
+    assert set(TrainingJob.objects.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
+
+    page.goto("/jobs/")
+    for job in TrainingJob.objects.all():
+        page.check(f"input[name=jobs][value='{job.pk}']")
+    page.get_by_role("button", name=re.compile("Compare")).click()
+    assert _image_width(page, "Validation accuracy of the chosen jobs") > 300
+    expect(page.locator("table")).to_contain_text(f"#{mlp.pk}")
+    screenshot("compare")
+
+
+def test_form_explains_a_bad_spec_before_submitting(page, live_server):
+    make_dataset("demo", chars="가나다", per_char=10, size=(16, 16))
+    _sign_up(page, "jisoo")
+    page.goto("/jobs/new/")
+    page.check("input[name=model][value=custom]")
+    page.fill("input[name=spec]", "conv8-pool-banana")
+    expect(page.locator("#model-summary")).to_contain_text('Unknown layer "banana"')
+    page.fill("input[name=spec]", "conv8-pool-dense16")
+    expect(page.locator("#model-summary")).to_contain_text("parameters")
+    page.click("#pick-tutorial8")
+    # The demo set lacks the tutorial's characters: said at once, in words.
+    expect(page.locator("#model-summary")).to_contain_text("Not in demo")

@@ -1,0 +1,124 @@
+"""The training form and job pages, without a worker (dispatch is captured)."""
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from classifier.models import Evaluation, JobStatus, TrainingJob
+from tests.builders import make_dataset
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(dataset, **extra):
+    data = {
+        "dataset": dataset.pk, "chars": "", "model": "mlp", "spec": "", "optimizer": "adam",
+        "learning_rate": "0.001", "epochs": "2", "batch_size": "16", "seed": "0",
+        "split_kind": "stratified", "val_fraction": "0.25", "held_out": "", "tutorial_n": "10",
+    }  # fmt: skip
+    data.update(extra)
+    return data
+
+
+def test_training_form_queues_a_job_on_commit(
+    client, student_a, django_capture_on_commit_callbacks
+):
+    dataset = make_dataset(chars="가나다")
+    client.force_login(student_a)
+    assert client.get(reverse("classifier:job-new")).status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("classifier:job-new"), _form(dataset, chars="가 다"))
+    job = TrainingJob.objects.get()
+    assert response["Location"] == job.get_absolute_url()
+    assert len(callbacks) == 1
+    assert job.owner == student_a and job.status == JobStatus.QUEUED
+    assert job.chars == ["가", "다"] and job.split == "stratified:0.25"
+    # The tutorial MLP: 28*28*128 + 128 weights, then 128*2 + 2 for two classes.
+    assert job.param_count == 28 * 28 * 128 + 128 + 128 * 2 + 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"model": "custom", "spec": "conv32-banana"}, "spec", "banana"),
+        ({"chars": "가힣"}, "chars", "힣"),
+        ({"chars": "가"}, "chars", "at least two"),
+        ({"split_kind": "group", "held_out": "Q"}, "held_out", "no group Q"),
+        ({"split_kind": "group", "held_out": "S,G"}, "held_out", "at least one group"),
+        ({"epochs": "0"}, "epochs", ""),
+    ],
+)
+def test_training_form_explains_bad_choices(client, student_a, extra, field, message):
+    dataset = make_dataset(chars="가나다", groups=("S", "G"))
+    client.force_login(student_a)
+    response = client.post(reverse("classifier:job-new"), _form(dataset, **extra))
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors.get(field, []))
+    assert errors and message in errors
+    assert not TrainingJob.objects.exists()
+
+
+def test_training_form_enforces_the_queue_limit(client, student_a, settings):
+    settings.LAB_MAX_ACTIVE_JOBS = 1
+    dataset = make_dataset()
+    client.force_login(student_a)
+    client.post(reverse("classifier:job-new"), _form(dataset))
+    response = client.post(reverse("classifier:job-new"), _form(dataset))
+    assert "already have 1 jobs queued or running" in response.content.decode()
+    assert TrainingJob.objects.count() == 1
+
+
+def test_model_summary_counts_parameters_without_submitting(client, student_a):
+    dataset = make_dataset(chars="가나다")
+    client.force_login(student_a)
+    url = reverse("classifier:model-summary")
+    data = client.get(url, {"dataset": dataset.pk, "spec": "conv8-pool-dense16"}).json()
+    assert data["params"] == (3 * 3 * 8 + 8) + (14 * 14 * 8 * 16 + 16) + (16 * 3 + 3)
+    assert client.get(url, {"dataset": dataset.pk, "spec": "dense99999999"}).status_code == 400
+
+
+def test_students_see_only_their_own_jobs(client, student_a, student_b, instructor):
+    dataset = make_dataset()
+    job = TrainingJob.objects.create(owner=student_a, dataset=dataset, model_spec="mlp")
+    client.force_login(student_b)
+    assert client.get(job.get_absolute_url()).status_code == 404
+    assert client.post(reverse("classifier:job-cancel", args=[job.pk])).status_code == 404
+    assert f"#{job.pk}" not in client.get(reverse("classifier:job-list")).content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+    client.force_login(instructor)
+    assert client.get(job.get_absolute_url()).status_code == 200
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "0 jobs are ahead" in page
+
+
+def test_queued_job_page_warns_when_no_train_worker_listens(client, student_a):
+    dataset = make_dataset()
+    job = TrainingJob.objects.create(owner=student_a, dataset=dataset, model_spec="mlp")
+    client.force_login(student_a)
+    cache.set("lab:queue-has-worker:train", False)
+    assert "No training worker is running" in client.get(job.get_absolute_url()).content.decode()
+    cache.set("lab:queue-has-worker:train", True)
+    assert "No training worker" not in client.get(job.get_absolute_url()).content.decode()
+    cache.clear()
+
+
+def test_cancel_a_queued_job(client, student_a):
+    job = TrainingJob.objects.create(owner=student_a, dataset=make_dataset(), model_spec="mlp")
+    client.force_login(student_a)
+    client.post(reverse("classifier:job-cancel", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+
+
+def test_finished_job_page_refreshes_while_an_evaluation_is_pending(client, student_a):
+    dataset = make_dataset()
+    job = TrainingJob.objects.create(
+        owner=student_a, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
+    evaluation = Evaluation.objects.create(job=job, dataset=dataset)
+    client.force_login(student_a)
+    assert 'http-equiv="refresh"' in client.get(job.get_absolute_url()).content.decode()
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=JobStatus.SUCCEEDED, accuracy=1)
+    assert 'http-equiv="refresh"' not in client.get(job.get_absolute_url()).content.decode()
