@@ -1,6 +1,7 @@
-"""Building data sets: PHD08 conversion and font rendering, on every core, resumably.
+"""Building data sets: PHD08 conversion, font rendering and handwriting, resumably.
 
-A build is a list of *units* (one PHD08 file, or one character in one font). Each unit
+A build is a list of *units* (one PHD08 file, one character in one font, or one
+character's handwritten submissions). Each unit
 is converted in a worker process, which writes its part to disk itself, so memory stays
 flat however many units there are; the parent only counts. Units whose part already
 exists (an interrupted build of the same inputs) are skipped.
@@ -14,6 +15,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from . import preprocess
 from .convert import ConversionSettings, convert_file
 from .fonts import HangulFont
 from .render import RenderSettings, render_samples
@@ -98,6 +102,37 @@ def build_rendered(
     return builder.finish(list(chars))
 
 
+def build_handwriting(
+    samples: Sequence[tuple[str, str, str]],
+    classes: Sequence[str],
+    out_dir: Path,
+    size: tuple[int, int],
+    style: preprocess.InputStyle,
+    *,
+    processes: int = 1,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ArrayStore:
+    """A data set of handwriting: each ``(image path, character, writer)`` preprocessed
+    like a photo for a model of ``size`` and ``style``; the writer is the sample's group.
+
+    One unit a character. An image that can no longer be read is left out; a character
+    left with no images fails the build with its name.
+    """
+    fingerprint = {
+        "kind": "handwriting",
+        "size": list(size),
+        "style": style.as_dict(),
+        "samples": [list(sample) for sample in samples],
+    }
+    builder = StoreBuilder(out_dir, size[0], size[1], fingerprint)
+    by_char = {char: [(path, writer) for path, c, writer in samples if c == char]
+               for char in classes}  # fmt: skip
+    units = {f"{ord(char):05x}": (char, by_char[char], size, style) for char in classes}
+    _run_units(builder, units, _handwriting_unit, processes, on_progress, should_stop)
+    return builder.finish(list(classes))
+
+
 def _convert_unit(parts_dir: Path, key: str, item: Phd08Input, settings: ConversionSettings):
     converted = convert_file(item.read_bytes(), item.file_name, settings)
     write_part(parts_dir, key, converted.label, converted.images, converted.groups)
@@ -107,6 +142,20 @@ def _convert_unit(parts_dir: Path, key: str, item: Phd08Input, settings: Convers
 def _render_unit(parts_dir: Path, key: str, char: str, font: HangulFont, settings: RenderSettings):
     images = render_samples(char, font, settings)
     write_part(parts_dir, key, char, images, [font.name] * len(images))
+    return len(images)
+
+
+def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style):
+    images, writers = [], []
+    for path, writer in samples:
+        try:
+            image = preprocess.open_image(Path(path).read_bytes())
+            images.append(preprocess.preprocess(image, size, style).input)
+        except (OSError, preprocess.ImageRejected):
+            continue
+        writers.append(writer)
+    stack = np.stack(images) if images else np.empty((0, *size), dtype=np.uint8)
+    write_part(parts_dir, key, char, stack, writers)
     return len(images)
 
 

@@ -256,12 +256,18 @@ def evaluate(model, images, labels, indices, chosen_labels) -> EvaluationResult:
     )  # fmt: skip
 
 
-def save_model(model, path: Path, classes, input_shape):
-    """Save ``model`` as ``path`` (.keras) with its characters and input size inside."""
+def save_model(model, path: Path, classes, input_shape, *, input_style: dict | None = None):
+    """Save ``model`` as ``path`` (.keras) with its characters and input size inside.
+
+    ``input_style`` (see ``preprocess.InputStyle``) says what the training images looked
+    like, so a photo can be made to look the same before the model reads it.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     model.save(tmp)
     metadata = {"classes": list(classes), "input_shape": list(input_shape)}
+    if input_style is not None:
+        metadata["input_style"] = input_style
     with zipfile.ZipFile(tmp, "a") as archive:
         archive.writestr(METADATA_NAME, json.dumps(metadata, ensure_ascii=False))
     tmp.replace(path)
