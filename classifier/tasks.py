@@ -24,3 +24,15 @@ def train_model(job_id: int):
 def evaluate_job(evaluation_id: int):
     """Score a finished job's model on another data set, or the hidden test set."""
     services.run_evaluation(evaluation_id)
+
+
+@shared_task(name="classifier.tasks.predict")
+def predict(prediction_id: int):
+    """Classify an uploaded or drawn character (``predict`` queue; models stay loaded)."""
+    services.run_prediction(prediction_id)
+
+
+@shared_task(name="classifier.tasks.regrade")
+def regrade(regrade_id: int):
+    """Grade every submission of an assignment again with another model."""
+    services.run_regrade(regrade_id)

@@ -212,6 +212,8 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.build_dataset": {"queue": "data"},
     "classifier.tasks.train_model": {"queue": "train"},
     "classifier.tasks.evaluate_job": {"queue": "train"},
+    "classifier.tasks.predict": {"queue": "predict"},
+    "classifier.tasks.regrade": {"queue": "predict"},
 }
 # Hard limit for the longest job (a full PHD08 import or a long training run); a
 # message not acknowledged within the visibility timeout is redelivered, so that must
@@ -237,6 +239,13 @@ LAB_MAX_ACTIVE_JOBS = envint("LAB_MAX_ACTIVE_JOBS", 2)
 LAB_TRAIN_TIME_LIMIT = min(envint("LAB_TRAIN_TIME_LIMIT", 2 * 3600), CELERY_TASK_SOFT_TIME_LIMIT)
 # Processes a data-set conversion may use (0: one per core).
 LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
+# Handwriting: the largest photo accepted, in bytes and in pixels (decompression bombs).
+LAB_IMAGE_MAX_BYTES = envint("LAB_IMAGE_MAX_BYTES", 15 * 1024**2)
+LAB_IMAGE_MAX_PIXELS = envint("LAB_IMAGE_MAX_PIXELS", 40_000_000)
+# Loaded models a predict worker keeps in memory.
+LAB_MODEL_CACHE_SIZE = envint("LAB_MODEL_CACHE_SIZE", 8)
+# How long the predict request waits for the worker's answer before the page polls.
+LAB_PREDICT_WAIT_SECONDS = float(os.environ.get("LAB_PREDICT_WAIT_SECONDS", "2"))
 
 LOGGING = {
     "version": 1,

@@ -7,12 +7,29 @@ one made from the command line are built by the same code. The modules:
 - ``datasets``: PHD08 imports and font renderings, and building their arrays;
 - ``jobs``: training jobs, run by the ``train`` worker or the ``train`` command;
 - ``job_pages``: what the job pages show (queue state, context, figures);
-- ``evaluation``: scoring finished jobs on other data sets, and the leaderboard.
+- ``evaluation``: scoring finished jobs on other data sets, and the leaderboard;
+- ``predictions``: handwriting photos and drawings, preprocessed and classified;
+- ``courses``: courses, assignments, submissions, gradebooks and regrades.
 """
 
+from .courses import (
+    active_regrade,
+    check_submission,
+    gradebook,
+    gradebook_csv,
+    graders_for,
+    join_course,
+    may_manage,
+    publish_model,
+    run_regrade,
+    start_regrade,
+    submission_counts,
+    submit,
+)
 from .datasets import (
     collect_phd08_inputs,
     create_font_dataset,
+    create_handwriting_dataset,
     create_phd08_dataset,
     create_uploaded_phd08_dataset,
     delete_dataset,
@@ -33,12 +50,27 @@ from .jobs import (
     make_split,
     run_training_job,
 )
+from .predictions import (
+    create_prediction,
+    model_input,
+    predict_image,
+    prediction_bars_png,
+    prediction_summary,
+    run_prediction,
+    usable_models,
+    wait_for,
+    write_steps,
+)
 
 __all__ = [
-    "check_split", "chosen_characters", "collect_phd08_inputs", "compare_plot",
-    "create_evaluation", "create_font_dataset", "create_phd08_dataset",
-    "create_training_job", "create_uploaded_phd08_dataset", "delete_dataset",
-    "evaluate_job_on", "job_page_context", "job_plot", "leaderboard_rows", "make_split",
-    "queue_has_worker", "run_dataset_build", "run_evaluation", "run_training_job",
-    "set_hidden_test",
+    "active_regrade", "check_split", "check_submission", "chosen_characters",
+    "collect_phd08_inputs", "compare_plot", "create_evaluation", "create_font_dataset",
+    "create_handwriting_dataset", "create_phd08_dataset", "create_prediction",
+    "create_training_job", "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on",
+    "gradebook", "gradebook_csv", "graders_for", "job_page_context", "job_plot", "join_course",
+    "leaderboard_rows", "make_split", "may_manage", "model_input", "predict_image",
+    "prediction_bars_png", "prediction_summary", "publish_model", "queue_has_worker",
+    "run_dataset_build", "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
+    "set_hidden_test", "start_regrade", "submission_counts", "submit", "usable_models", "wait_for",
+    "write_steps",
 ]  # fmt: skip

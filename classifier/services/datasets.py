@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..ml import build, fonts, sources, store
+from ..ml import build, fonts, preprocess, sources, store
 from ..ml.convert import ConversionSettings
 from ..ml.phd08 import Phd08Error
 from ..ml.render import RenderSettings
-from ..models import Dataset, JobStatus
+from ..models import Dataset, JobStatus, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,45 @@ def create_font_dataset(
     return dataset
 
 
+@transaction.atomic
+def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
+                               dispatch: bool = True) -> Dataset:  # fmt: skip
+    """Record a data set made of the graded submissions to ``assignments``, and queue it.
+
+    Labels are the target characters and groups the writers, so a grouped split holds
+    out whole writers. Images are preprocessed for the first assignment's grading model
+    (its input size and style), from the stored originals.
+    """
+    from .predictions import model_input
+
+    assignments = list(assignments)
+    if not assignments:
+        raise ValueError(_("Choose at least one assignment."))
+    submissions = Prediction.objects.filter(
+        assignment__in=assignments, status=JobStatus.SUCCEEDED
+    ).order_by("pk")
+    samples = [
+        [str(s.original_path.relative_to(settings.MEDIA_ROOT)), s.expected, f"writer-{s.owner_id}"]
+        for s in submissions
+    ]
+    present = {sample[1] for sample in samples}
+    classes = [c for c in dict.fromkeys(c for a in assignments for c in a.chars) if c in present]
+    if not samples:
+        raise ValueError(_("These assignments have no graded submissions yet."))
+    (height, width), style = model_input(assignments[0].grader)
+    dataset = Dataset.objects.create(
+        name=name, source=Dataset.Source.HANDWRITING, height=height, width=width,
+        created_by=user, files_total=len(classes),
+        params={
+            "assignments": [a.pk for a in assignments], "classes": classes,
+            "style": style.as_dict(), "samples": samples,
+        },
+    )  # fmt: skip
+    if dispatch:
+        dataset.dispatch()
+    return dataset
+
+
 def delete_dataset(dataset: Dataset):
     """Delete a data set's row and files; a build in progress must be cancelled first."""
     if dataset.status == JobStatus.RUNNING:
@@ -169,6 +208,14 @@ def _build(dataset: Dataset, writer: "_ProgressWriter"):
         inputs = collect_phd08_inputs(params["paths"])
         conversion = ConversionSettings(**params["conversion"])
         return build.build_phd08(inputs, dataset.store_dir, conversion, **common)
+    if dataset.source == Dataset.Source.HANDWRITING:
+        media = Path(settings.MEDIA_ROOT)
+        samples = [(str(media / path), char, writer) for path, char, writer in params["samples"]]
+        return build.build_handwriting(
+            samples, params["classes"], dataset.store_dir, (dataset.height, dataset.width),
+            preprocess.InputStyle.from_dict(params["style"]), on_progress=writer,
+            should_stop=writer.should_stop,
+        )  # fmt: skip
     chosen = fonts.resolve_fonts(params["fonts"])
     rendering = RenderSettings(**params["rendering"])
     return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)

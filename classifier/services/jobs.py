@@ -8,7 +8,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from ..ml import charsets, networks, splits, store
+from ..ml import charsets, networks, preprocess, splits, store
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .datasets import describe_os_error
 from .evaluation import create_evaluation, finite_or_none
@@ -135,7 +135,12 @@ def _train(job: TrainingJob, echo):
     )  # fmt: skip
     job.artifact_dir.mkdir(parents=True, exist_ok=True)
     input_shape = (job.dataset.height, job.dataset.width)
-    training.save_model(result.model, job.model_path, classes, input_shape)
+    style = preprocess.InputStyle.from_images(
+        training.gather(arrays.images, split.train[:: max(1, len(split.train) // 500)])
+    )
+    training.save_model(
+        result.model, job.model_path, classes, input_shape, input_style=style.as_dict()
+    )
     if listener.timed_out:
         limit = settings.LAB_TRAIN_TIME_LIMIT
         limit_text = f"{limit // 60} minutes" if limit >= 120 else f"{limit} seconds"

@@ -1,0 +1,21 @@
+"""Forms. Parsers in ``classifier.ml`` raise ValueError; the forms turn it into messages."""
+
+from .accounts import SignUpForm
+from .courses import (
+    AssignmentForm,
+    CourseForm,
+    HandwritingDatasetForm,
+    JoinCourseForm,
+    PublishModelForm,
+    RegradeForm,
+)
+from .datasets import Phd08ImportForm, RenderDatasetForm, parse_size
+from .handwriting import HandwritingInputForm, PredictForm, SubmissionForm
+from .jobs import EvaluateForm, HiddenTestForm, TrainingJobForm, compatible_datasets
+
+__all__ = [
+    "AssignmentForm", "CourseForm", "EvaluateForm", "HandwritingDatasetForm",
+    "HandwritingInputForm", "HiddenTestForm", "JoinCourseForm", "Phd08ImportForm", "PredictForm",
+    "PublishModelForm", "RegradeForm", "RenderDatasetForm", "SignUpForm", "SubmissionForm",
+    "TrainingJobForm", "compatible_datasets", "parse_size",
+]  # fmt: skip

@@ -1,0 +1,143 @@
+"""Course forms: creating and joining courses, publishing models, assignments, regrades,
+and data sets made of the handwriting students submitted."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..ml import charsets
+from ..models import Assignment, Course, Dataset, JobStatus, TrainingJob, dataset_name_validator
+from ..services.courses import graders_for
+from .handwriting import ModelChoice
+
+# What a datetime-local input sends and expects back.
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ("name",)
+
+
+class JoinCourseForm(forms.Form):
+    code = forms.CharField(
+        label=_("Join code"), max_length=32,
+        help_text=_("The code your instructor gave you, for example K7QW3MZP."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )  # fmt: skip
+
+
+class PublishModelForm(forms.Form):
+    """A finished model the instructor may see, not yet published to ``course``."""
+
+    job = ModelChoice(label=_("Model"), queryset=TrainingJob.objects.none())
+
+    def __init__(self, *args, course: Course, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = (
+            TrainingJob.visible_to(user)
+            .filter(status=JobStatus.SUCCEEDED)
+            .exclude(pk__in=course.published_models.values("pk"))
+        )
+
+
+class AssignmentForm(forms.ModelForm):
+    """A new assignment of ``course``, graded by one of the models published to it."""
+
+    chars = forms.CharField(
+        label=_("Target characters"), max_length=1000,
+        help_text=_("The syllables to write, for example 라 호 댜 밟. The grading model "
+                    "must know each."),
+    )  # fmt: skip
+    grader = ModelChoice(label=_("Grading model"), queryset=TrainingJob.objects.none())
+    due_at = forms.DateTimeField(
+        label=_("Due"),
+        input_formats=[DATETIME_LOCAL],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+    )
+    attempts_allowed = forms.IntegerField(
+        label=_("Attempts per character"), min_value=1, max_value=20, initial=3
+    )
+
+    class Meta:
+        model = Assignment
+        fields = ("title", "instructions", "chars", "grader", "due_at", "attempts_allowed",
+                  "accept_late")  # fmt: skip
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, course: Course, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.course = course
+        self.fields["grader"].queryset = graders_for(course).select_related("dataset", "owner")
+        if self.instance.chars:
+            self.initial["chars"] = " ".join(self.instance.chars)
+        if not self.instance.pk:
+            due = timezone.localtime() + timedelta(days=7)
+            self.initial.setdefault("due_at", due.replace(second=0, microsecond=0))
+
+    def clean_chars(self):
+        try:
+            return charsets.parse_chars(self.cleaned_data["chars"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        chars, grader = cleaned.get("chars"), cleaned.get("grader")
+        if chars and grader:
+            unknown = [char for char in chars if char not in grader.classes]
+            if unknown:
+                self.add_error(
+                    "chars",
+                    _("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.")
+                    % {
+                        "pk": grader.pk,
+                        "unknown": " ".join(unknown),
+                        "known": " ".join(grader.classes),
+                    },
+                )
+        return cleaned
+
+
+class RegradeForm(forms.Form):
+    grader = ModelChoice(label=_("Grade again with"), queryset=TrainingJob.objects.none())
+
+    def __init__(self, *args, assignment: Assignment, **kwargs):
+        kwargs.setdefault("initial", {"grader": assignment.grader_id})
+        super().__init__(*args, **kwargs)
+        self.fields["grader"].queryset = graders_for(assignment.course).select_related(
+            "dataset", "owner"
+        )
+
+
+class AssignmentChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, assignment):
+        return f"{assignment.course} · {assignment.title} · {' '.join(assignment.chars)}"
+
+
+class HandwritingDatasetForm(forms.Form):
+    """A data set made of the graded submissions to some of the instructor's assignments."""
+
+    name = forms.CharField(
+        label=_("Name"), max_length=80, validators=[dataset_name_validator],
+        help_text=_("Letters, digits, dots, hyphens and underscores."),
+    )  # fmt: skip
+    assignments = AssignmentChoice(
+        label=_("Assignments"), queryset=Assignment.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Every graded submission becomes a sample, labelled with the character "
+                    "it was meant to be; each student is a sample group."),
+    )  # fmt: skip
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignments"].queryset = Assignment.visible_to(user).select_related("grader")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Dataset.objects.filter(name=name).exists():
+            raise forms.ValidationError(_("A data set with this name already exists."))
+        return name

@@ -1,0 +1,150 @@
+"""Data set forms: PHD08 imports and font renderings."""
+
+import re
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from ..ml import charsets, fonts
+from ..ml.convert import ConversionSettings
+from ..ml.phd08 import Phd08Error, label_from_filename
+from ..ml.render import RenderSettings
+from ..models import Dataset, dataset_name_validator
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'28x28' (or '28') -> (28, 28); ValueError with a readable message otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", text or "")
+    if not match:
+        raise ValueError(_("Write the size as HEIGHTxWIDTH, for example 28x28."))
+    height = int(match[1])
+    width = int(match[2] or match[1])
+    if not (8 <= height <= 256 and 8 <= width <= 256):
+        raise ValueError(_("Each side must be between 8 and 256 pixels."))
+    return height, width
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that takes several files at once."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".txt,.zip"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class DatasetFormMixin(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=80, validators=[dataset_name_validator],
+        help_text=_("Letters, digits, dots, hyphens and underscores."),
+    )  # fmt: skip
+    size = forms.CharField(label=_("Image size"), initial="28x28", max_length=12)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if Dataset.objects.filter(name=name).exists():
+            raise forms.ValidationError(_("A data set with this name already exists."))
+        return name
+
+    def clean_size(self):
+        try:
+            return parse_size(self.cleaned_data["size"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class Phd08ImportForm(DatasetFormMixin):
+    files = MultipleFileField(
+        label=_("PHD08 files"),
+        help_text=_("One or more <character>.txt files, or .zip archives of them."),
+    )
+    sigma = forms.FloatField(
+        label=_("Gaussian blur (sigma)"), initial=0.3, min_value=0, max_value=10
+    )
+    reference = forms.BooleanField(
+        label=_("Reproduce the tutorial's converter exactly"), required=False,
+        help_text=_("Min-max scaling and a straight resize, without keeping the aspect ratio."),
+    )  # fmt: skip
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        total = sum(f.size for f in files)
+        if total > settings.LAB_ZIP_MAX_BYTES:
+            raise forms.ValidationError(_("The upload is larger than the configured limit."))
+        for upload in files:
+            if Path(upload.name).suffix.lower() == ".zip":
+                continue
+            try:
+                label_from_filename(upload.name)
+            except Phd08Error as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return files
+
+    def conversion(self) -> ConversionSettings:
+        height, width = self.cleaned_data["size"]
+        return ConversionSettings(
+            height=height, width=width, sigma=self.cleaned_data["sigma"],
+            reference=self.cleaned_data["reference"],
+        )  # fmt: skip
+
+
+def font_choices():
+    return [(font.name, font.name) for font in fonts.find_hangul_fonts()]
+
+
+class RenderDatasetForm(DatasetFormMixin):
+    charset = forms.ChoiceField(
+        label=_("Characters"),
+        choices=[
+            ("tutorial8", _("The tutorial's 8: 라 호 댜 밟 자 꺅 갠 아")),
+            ("ks2350", _("All 2,350 KS X 1001 syllables")),
+            ("custom", _("These characters:")),
+        ],
+        initial="tutorial8",
+        widget=forms.RadioSelect,
+    )
+    chars = forms.CharField(label=_("Characters"), required=False, max_length=10000)
+    fonts = forms.MultipleChoiceField(
+        label=_("Fonts"), choices=font_choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every installed Hangul font."),
+    )  # fmt: skip
+    per_font = forms.IntegerField(
+        label=_("Samples per character and font"), initial=40, min_value=1, max_value=2000
+    )
+    seed = forms.IntegerField(label=_("Random seed"), initial=0, min_value=0)
+    augment = forms.BooleanField(
+        label=_("Augment (distortion, rotation, jitter, stroke, blur, noise)"),
+        initial=True, required=False,
+    )  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            if cleaned.get("charset") == "custom":
+                cleaned["char_list"] = charsets.parse_chars(cleaned.get("chars", ""))
+            elif cleaned.get("charset"):
+                cleaned["char_list"] = charsets.charset(cleaned["charset"])
+        except ValueError as exc:
+            self.add_error("chars", str(exc))
+        if not fonts.find_hangul_fonts():
+            raise forms.ValidationError(fonts.INSTALL_HINT)
+        return cleaned
+
+    def rendering(self) -> RenderSettings:
+        height, width = self.cleaned_data["size"]
+        return RenderSettings(
+            height=height, width=width, per_font=self.cleaned_data["per_font"],
+            seed=self.cleaned_data["seed"], augment=self.cleaned_data["augment"],
+        )  # fmt: skip

@@ -1,0 +1,156 @@
+"""Training job forms: the job itself, evaluations and the hidden test set."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from .. import services
+from ..ml import networks
+from ..models import Dataset, TrainingJob
+from ..roles import is_instructor
+
+
+class TrainingJobForm(forms.Form):
+    """What a student chooses to train; ``user`` is needed for the queue limit."""
+
+    SPLITS = [
+        ("stratified", _("Stratified: a fraction of every character")),
+        ("group", _("Group: hold out whole font groups (unseen fonts)")),
+        ("tutorial", _("Tutorial: the first N samples of each file train, the rest validate")),
+    ]
+    MODELS = [
+        ("mlp", _("Tutorial MLP (Flatten, Dense 128, Dense)")),
+        ("cnn", _("CNN (small convolutional network)")),
+        ("cnn-large", _("Large CNN (for hundreds of characters)")),
+        ("custom", _("Custom layer spec:")),
+    ]
+
+    dataset = forms.ModelChoiceField(
+        label=_("Data set"), queryset=Dataset.objects.filter(status="SUCCEEDED"),
+        empty_label=None,
+    )  # fmt: skip
+    chars = forms.CharField(
+        label=_("Characters"), required=False, max_length=10000,
+        help_text=_("Leave empty to train on every character of the data set."),
+    )  # fmt: skip
+    model = forms.ChoiceField(
+        label=_("Model"), choices=MODELS, initial="mlp", widget=forms.RadioSelect
+    )
+    spec = forms.CharField(
+        label=_("Layer spec"), required=False, max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "conv32-pool-conv64-pool-dense128"}),
+    )  # fmt: skip
+    optimizer = forms.ChoiceField(
+        label=_("Optimizer"), choices=TrainingJob.Optimizer.choices, initial="adam"
+    )
+    learning_rate = forms.FloatField(
+        label=_("Learning rate"), initial=0.001, min_value=1e-6, max_value=1
+    )
+    epochs = forms.IntegerField(label=_("Epochs"), initial=5, min_value=1, max_value=200)
+    batch_size = forms.IntegerField(label=_("Batch size"), initial=32, min_value=1, max_value=4096)
+    seed = forms.IntegerField(label=_("Random seed"), initial=0, min_value=0, max_value=2**31)
+    split_kind = forms.ChoiceField(
+        label=_("Validation split"), choices=SPLITS, initial="stratified",
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    val_fraction = forms.FloatField(
+        label=_("Validation fraction"), initial=0.2, min_value=0.01, max_value=0.9, required=False
+    )
+    held_out = forms.CharField(
+        label=_("Held-out groups"), required=False, max_length=500,
+        help_text=_("Comma-separated font groups of the data set, e.g. Y,N."),
+    )  # fmt: skip
+    tutorial_n = forms.IntegerField(
+        label=_("Training samples per file"), initial=3000, min_value=1, required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        dataset = cleaned.get("dataset")
+        if dataset is None:
+            return cleaned
+        try:
+            cleaned["chars"] = services.chosen_characters(dataset, cleaned.get("chars", ""))
+        except ValueError as exc:
+            self.add_error("chars", str(exc))
+            cleaned["chars"] = []
+        if len(cleaned["chars"] or dataset.classes) < 2:
+            self.add_error("chars", _("A classifier needs at least two characters."))
+        spec_text = cleaned.get("spec", "").strip() if cleaned.get("model") == "custom" else None
+        try:
+            cleaned["model_spec"] = spec_text or cleaned.get("model", "mlp")
+            classes = len(cleaned.get("chars") or dataset.classes)
+            cleaned["param_count"] = networks.count_params(
+                networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width), classes
+            )
+        except ValueError as exc:
+            self.add_error("spec" if spec_text else "model", str(exc))
+        self._clean_split(cleaned, dataset)
+        limit = settings.LAB_MAX_ACTIVE_JOBS
+        if not is_instructor(self.user) and TrainingJob.active_count(self.user) >= limit:
+            raise forms.ValidationError(
+                _("You already have %(n)d jobs queued or running; wait for one to finish.")
+                % {"n": limit}
+            )
+        return cleaned
+
+    def _clean_split(self, cleaned, dataset):
+        kind = cleaned.get("split_kind")
+        argument = {
+            "stratified": cleaned.get("val_fraction") or 0.2,
+            "tutorial": cleaned.get("tutorial_n") or 3000,
+            "group": ",".join(g.strip() for g in cleaned.get("held_out", "").split(",")),
+        }.get(kind)
+        cleaned["split"] = f"{kind}:{argument}"
+        try:
+            services.check_split(dataset, cleaned["split"])
+        except ValueError as exc:
+            self.add_error("held_out" if kind == "group" else "split_kind", str(exc))
+
+    def job_fields(self) -> dict:
+        """The cleaned choices, as ``services.create_training_job`` takes them."""
+        data = self.cleaned_data
+        return {
+            "dataset": data["dataset"], "chars": data["chars"], "model_spec": data["model_spec"],
+            "optimizer": data["optimizer"], "learning_rate": data["learning_rate"],
+            "epochs": data["epochs"], "batch_size": data["batch_size"], "seed": data["seed"],
+            "split": data["split"], "param_count": data["param_count"],
+        }  # fmt: skip
+
+
+def compatible_datasets(job_classes, height, width):
+    """Finished data sets of that image size holding every one of ``job_classes``."""
+    ready = Dataset.objects.filter(status="SUCCEEDED", height=height, width=width)
+    return [d.pk for d in ready if set(job_classes) <= set(d.classes)]
+
+
+class EvaluateForm(forms.Form):
+    dataset = forms.ModelChoiceField(label=_("Data set"), queryset=Dataset.objects.none())
+
+    def __init__(self, *args, job, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        pks = compatible_datasets(job.classes, job.dataset.height, job.dataset.width)
+        self.fields["dataset"].queryset = Dataset.visible_to(user).filter(pk__in=pks)
+
+
+class HiddenTestForm(forms.ModelForm):
+    """An instructor picks the leaderboard's hidden test set for a data set."""
+
+    class Meta:
+        model = Dataset
+        fields = ("hidden_test",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dataset = self.instance
+        pks = compatible_datasets(dataset.classes, dataset.height, dataset.width)
+        self.fields["hidden_test"].queryset = Dataset.objects.filter(pk__in=pks).exclude(
+            pk=dataset.pk
+        )
+        self.fields["hidden_test"].help_text = _(
+            "Other fonts, or handwriting collected from assignments; students never see it."
+        )

@@ -1,0 +1,13 @@
+"""The lab's records. Every background job is a row; Celery only carries its primary key."""
+
+from .base import TERMINAL_STATUSES, Job, JobStatus
+from .courses import Assignment, Course, Enrollment
+from .datasets import Dataset, dataset_name_validator
+from .predictions import Prediction, Regrade
+from .training import EpochMetric, Evaluation, TrainingJob
+
+__all__ = [
+    "TERMINAL_STATUSES", "Assignment", "Course", "Dataset", "Enrollment", "EpochMetric",
+    "Evaluation", "Job", "JobStatus", "Prediction", "Regrade", "TrainingJob",
+    "dataset_name_validator",
+]  # fmt: skip

@@ -1,0 +1,123 @@
+"""What every background job shares: status, claiming, dispatch, progress."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "QUEUED", _("Queued")
+    RUNNING = "RUNNING", _("Running")
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    FAILED = "FAILED", _("Failed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    """What every background job shares: its status, attempts, heartbeat and error.
+
+    Status goes QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. Only ``claim``
+    moves a row to RUNNING, with a conditional UPDATE, so a message delivered twice
+    never runs a job twice.
+    """
+
+    #: The Celery task that runs this kind of job, by its registered name.
+    task_name = ""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED,
+        db_index=True,
+    )  # fmt: skip
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def duration(self):
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    def dispatch(self):
+        """Send this row's key to its queue once the current transaction commits.
+
+        A broker that is down leaves the row QUEUED; it is sent again later rather
+        than failing the request that created it.
+        """
+        from labsite.celery import app
+
+        pk, name = self.pk, self.task_name
+        transaction.on_commit(lambda: _send_quietly(app, name, pk))
+
+    @classmethod
+    def claim(cls, pk):
+        """Move row ``pk`` from QUEUED to RUNNING; True only for the one caller that did."""
+        now = timezone.now()
+        claimed = cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now,
+            heartbeat_at=now, finished_at=None, error="",
+        )  # fmt: skip
+        return claimed == 1
+
+    def update_progress(self, **fields):
+        """Write progress fields and a heartbeat without touching the rest of the row."""
+        fields["heartbeat_at"] = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def finish(self, status, error="", **results):
+        """Record the final status (and the reason, for a failure), with ``results``.
+
+        Results are written in the same UPDATE, so a row is never seen finished without them.
+        """
+        self.update_progress(status=status, error=error, finished_at=timezone.now(), **results)
+
+    def request_cancel(self):
+        """Cancel a queued job at once, or ask a running one to stop; False if neither.
+
+        A running job notices ``cancel_requested`` at its next check (a file, a batch).
+        """
+        rows = type(self).objects.filter(pk=self.pk)
+        if rows.filter(status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now()
+        ):
+            return True
+        return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
+
+    def is_stale(self):
+        """Whether a RUNNING job's heartbeat stopped: its worker is presumably gone."""
+        limit = timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
+        return (
+            self.status == JobStatus.RUNNING
+            and self.heartbeat_at is not None
+            and timezone.now() - self.heartbeat_at > limit
+        )
+
+
+def _send_quietly(app, task_name, pk):
+    try:
+        app.send_task(task_name, args=[pk])
+    except Exception:  # the broker is down: the row stays QUEUED and is sent again later
+        logger.exception("Could not queue %s(%s)", task_name, pk)

@@ -1,0 +1,122 @@
+"""Courses, the students in them, and their handwriting assignments."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..roles import is_admin, is_instructor
+from .training import TrainingJob
+
+# Join codes avoid characters that are easy to misread (0/O, 1/I/L).
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 8
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+class Course(models.Model):
+    """A class taught by an instructor; students join it with its join code."""
+
+    name = models.CharField(_("name"), max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courses_taught",
+        verbose_name=_("instructor"),
+    )  # fmt: skip
+    join_code = models.CharField(_("join code"), max_length=16, unique=True, default=new_join_code)
+    students = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Enrollment", related_name="courses", blank=True
+    )
+    #: Finished models the instructor shares with the class: students predict with them,
+    #: and assignments are graded by one of them.
+    published_models = models.ManyToManyField(
+        TrainingJob, related_name="published_in", blank=True, verbose_name=_("published models")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "pk")
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("classifier:course-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        """Admins see every course, instructors theirs, students the ones they joined."""
+        if is_admin(user):
+            return cls.objects.all()
+        if is_instructor(user):
+            return cls.objects.filter(owner=user)
+        return cls.objects.filter(students=user)
+
+    def can_manage(self, user) -> bool:
+        return is_admin(user) or self.owner_id == user.pk
+
+    def has_student(self, user) -> bool:
+        return self.enrollments.filter(student=user).exists()
+
+
+class Enrollment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("student__username",)
+        constraints = [
+            models.UniqueConstraint(fields=("course", "student"), name="one_enrollment_per_student")
+        ]
+
+    def __str__(self):
+        return f"{self.student} in {self.course}"
+
+
+class Assignment(models.Model):
+    """Write each target character once (or up to ``attempts_allowed`` times); a model grades it."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    title = models.CharField(_("title"), max_length=160)
+    instructions = models.TextField(_("instructions"), blank=True)
+    chars = models.JSONField(_("target characters"), default=list)
+    grader = models.ForeignKey(
+        TrainingJob, on_delete=models.PROTECT, related_name="grades_assignments",
+        verbose_name=_("grading model"),
+    )  # fmt: skip
+    due_at = models.DateTimeField(_("due"))
+    attempts_allowed = models.PositiveSmallIntegerField(_("attempts allowed"), default=3)
+    accept_late = models.BooleanField(
+        _("accept late submissions"), default=False,
+        help_text=_("Late submissions are graded and marked late in the gradebook."),
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("due_at", "pk")
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("classifier:assignment-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        return cls.objects.filter(course__in=Course.visible_to(user)).select_related("course")
+
+    @property
+    def is_past_due(self) -> bool:
+        return timezone.now() > self.due_at

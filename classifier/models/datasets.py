@@ -1,0 +1,149 @@
+"""Data sets: labelled character images stored as arrays under MEDIA_ROOT."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..ml import store
+from ..roles import is_admin, is_instructor
+from .base import Job, JobStatus
+
+dataset_name_validator = RegexValidator(
+    r"^[\w.-]+\Z",
+    _("Use letters (Hangul too), digits, dots, hyphens and underscores only."),
+)
+
+
+class Dataset(Job):
+    """A set of labelled character images, stored as arrays under MEDIA_ROOT.
+
+    ``classes`` lists the characters in label order: label ``i`` is ``classes[i]``.
+    """
+
+    task_name = "classifier.tasks.build_dataset"
+
+    class Source(models.TextChoices):
+        PHD08 = "phd08", _("PHD08 import")
+        FONTS = "fonts", _("Rendered from fonts")
+        HANDWRITING = "handwriting", _("Handwriting from assignments")
+
+    name = models.CharField(
+        _("name"), max_length=80, unique=True, validators=[dataset_name_validator]
+    )
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    height = models.PositiveSmallIntegerField(_("height"), default=28)
+    width = models.PositiveSmallIntegerField(_("width"), default=28)
+    #: How the arrays are made: conversion or rendering settings, and the inputs.
+    params = models.JSONField(default=dict, blank=True)
+    classes = models.JSONField(_("characters"), default=list, blank=True)
+    counts = models.JSONField(default=list, blank=True)
+    group_names = models.JSONField(_("groups"), default=list, blank=True)
+    num_samples = models.PositiveIntegerField(_("samples"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="datasets",
+    )  # fmt: skip
+    #: The leaderboard's test set: jobs trained on this data set are scored on it, and
+    #: students never see its samples.
+    hidden_test = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="tests_for",
+        verbose_name=_("hidden test set"),
+    )  # fmt: skip
+    #: Hidden test sets are seen only by instructors and admins.
+    is_hidden = models.BooleanField(_("hidden from students"), default=False)
+
+    # Progress of the build while it runs.
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    samples_done = models.PositiveIntegerField(default=0)
+    samples_per_second = models.FloatField(default=0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("data set")
+        verbose_name_plural = _("data sets")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("classifier:dataset-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        """Admins see every data set; instructors the finished ones and those they started
+        (a handwriting data set while it builds); students the finished, not hidden ones."""
+        if is_admin(user):
+            return cls.objects.all()
+        if is_instructor(user):
+            return cls.objects.filter(
+                models.Q(status=JobStatus.SUCCEEDED) | models.Q(created_by=user)
+            )
+        return cls.objects.filter(status=JobStatus.SUCCEEDED, is_hidden=False)
+
+    @property
+    def is_ready(self):
+        return self.status == JobStatus.SUCCEEDED
+
+    @property
+    def size_label(self):
+        return f"{self.height}x{self.width}"
+
+    @property
+    def store_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "datasets" / str(self.pk)
+
+    @property
+    def upload_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "uploads" / "datasets" / str(self.pk)
+
+    @property
+    def percent_done(self):
+        if self.is_ready:
+            return 100
+        if not self.files_total:
+            return 0
+        return min(100, round(100 * self.files_done / self.files_total))
+
+    def open_store(self) -> store.ArrayStore:
+        return store.ArrayStore(self.store_dir)
+
+    def preview_png(self, kind, *, counts_label="samples") -> bytes:
+        """The sample grid ("grid") or samples-per-character chart ("counts"), cached.
+
+        The cache lives in the data set's folder, so a rebuild replaces it.
+        """
+        path = self.store_dir / f"preview-{kind}.png"
+        if not path.exists():
+            from ..ml import plots
+
+            arrays = self.open_store()
+            if kind == "grid":
+                png = plots.sample_grid(arrays.images, arrays.labels, self.classes)
+            else:
+                png = plots.class_counts(self.classes, self.counts, ylabel=counts_label)
+            store.write_atomically(path, png)
+        return path.read_bytes()
+
+    def export_path(self) -> Path:
+        """The data set as one ``.npz`` file (made on first use and kept)."""
+        path = self.store_dir / "export.npz"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                self.open_store().export_npz(fh)
+            tmp.replace(path)
+        return path
+
+    def counts_by_class(self):
+        return list(zip(self.classes, self.counts, strict=False))
+
+    def delete_files(self):
+        """Remove the arrays, any half-built ones and the uploads (not the row)."""
+        store.remove(self.store_dir)
+        store.remove(self.upload_dir)

@@ -1,0 +1,136 @@
+"""Predictions: a photo or a drawing classified by a trained model, graded or not."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..ml import store
+from ..roles import is_admin
+from .base import Job
+from .courses import Assignment
+from .training import TrainingJob
+
+TOP_K = 5
+
+
+class Prediction(Job):
+    """One image classified by ``model`` (the ``predict`` queue).
+
+    A prediction made for an assignment is a submission: ``expected`` is its target
+    character, and it is correct when the model's top-1 character is that one. Its
+    files (the original upload and each preprocessing step, the last of which is the
+    model's input) live in ``file_dir``.
+    """
+
+    task_name = "classifier.tasks.predict"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("Photo")
+        CANVAS = "canvas", _("Drawing")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions"
+    )
+    model = models.ForeignKey(
+        TrainingJob, on_delete=models.CASCADE, related_name="predictions", verbose_name=_("model")
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    original_name = models.CharField(max_length=255, blank=True)
+    #: File name of the stored upload inside ``file_dir``.
+    original_file = models.CharField(max_length=40)
+    #: The preprocessing steps shown, as [key, title] pairs; images are ``step-<key>.png``.
+    steps = models.JSONField(default=list, blank=True)
+    expected = models.CharField(_("expected character"), max_length=1, blank=True)
+    #: The model's characters when it predicted, in the order of ``probabilities``.
+    classes = models.JSONField(default=list, blank=True)
+    probabilities = models.JSONField(default=list, blank=True)
+    predicted = models.CharField(_("predicted"), max_length=1, blank=True)
+    confidence = models.FloatField(_("confidence"), null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+
+    # Submissions to an assignment.
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions"
+    )
+    attempt = models.PositiveSmallIntegerField(default=0)
+    late = models.BooleanField(_("late"), default=False)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        indexes = [models.Index(fields=("assignment", "owner", "expected"))]
+        verbose_name = _("prediction")
+        verbose_name_plural = _("predictions")
+
+    def __str__(self):
+        return f"#{self.pk} {self.predicted or '?'} by {self.model_id}"
+
+    def get_absolute_url(self):
+        return reverse("classifier:prediction-detail", args=[self.pk])
+
+    @classmethod
+    def visible_to(cls, user):
+        """Everyone sees their own; instructors also the submissions to their courses."""
+        rows = cls.objects.select_related("model", "owner", "assignment")
+        if is_admin(user):
+            return rows
+        return rows.filter(
+            models.Q(owner=user) | models.Q(assignment__course__owner=user)
+        ).distinct()
+
+    @property
+    def file_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "predictions" / str(self.pk)
+
+    def step_path(self, key: str) -> Path:
+        return self.file_dir / f"step-{key}.png"
+
+    @property
+    def input_path(self) -> Path:
+        """The model's input: the last preprocessing step."""
+        return self.step_path("input")
+
+    @property
+    def original_path(self) -> Path:
+        return self.file_dir / self.original_file
+
+    @property
+    def correct(self) -> bool | None:
+        """Whether the top-1 character is the expected one; None until both are known."""
+        if not self.expected or not self.predicted:
+            return None
+        return self.predicted == self.expected
+
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        """The ``TOP_K`` most probable characters, most probable first."""
+        ranked = sorted(zip(self.classes, self.probabilities, strict=True), key=lambda p: -p[1])
+        return ranked[:TOP_K]
+
+    def delete_files(self):
+        store.remove(self.file_dir)
+
+
+class Regrade(Job):
+    """Re-grading every submission of an assignment with another model (``predict`` queue)."""
+
+    task_name = "classifier.tasks.regrade"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="regrades")
+    grader = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="regrades")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    @property
+    def percent_done(self):
+        return (
+            round(100 * self.done / self.total) if self.total else (100 if self.is_terminal else 0)
+        )

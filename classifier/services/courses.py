@@ -1,0 +1,263 @@
+"""Courses and assignments: joining, publishing models, submitting, grading, regrading."""
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import Assignment, Course, Enrollment, JobStatus, Prediction, Regrade, TrainingJob
+from ..roles import is_instructor
+from .datasets import describe_os_error
+from .predictions import (
+    classify,
+    create_prediction,
+    model_input,
+    prepare_image,
+    store_images,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def join_course(user, code: str) -> Course:
+    """Enrol ``user`` in the course whose join code is ``code`` (any case, spaces ignored)."""
+    normalised = "".join(code.split()).upper()
+    course = Course.objects.filter(join_code=normalised).first()
+    if course is None:
+        raise ValueError(_("No course has the join code %(code)s.") % {"code": normalised})
+    if course.owner_id == user.pk:
+        raise ValueError(_("You teach %(course)s.") % {"course": course})
+    created = Enrollment.objects.get_or_create(course=course, student=user)[1]
+    if not created:
+        raise ValueError(_("You are already in %(course)s.") % {"course": course})
+    return course
+
+
+def publish_model(course: Course, job: TrainingJob):
+    """Share a finished model with the course's students (and make it able to grade)."""
+    if job.status != JobStatus.SUCCEEDED:
+        raise ValueError(_("Only a model whose training succeeded can be published."))
+    course.published_models.add(job)
+
+
+def check_submission(assignment: Assignment, student, char: str):
+    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError."""
+    if not assignment.course.has_student(student):
+        raise ValueError(_("You are not in the course of this assignment."))
+    if char not in assignment.chars:
+        raise ValueError(_("%(char)s is not one of this assignment's characters.") % {"char": char})
+    if assignment.is_past_due and not assignment.accept_late:
+        due = timezone.localtime(assignment.due_at).strftime("%Y-%m-%d %H:%M")
+        raise ValueError(
+            _("This assignment was due %(due)s; it takes no more submissions.") % {"due": due}
+        )
+    used = attempts_used(assignment, student, char)
+    if used >= assignment.attempts_allowed:
+        raise ValueError(
+            _("You have used all %(n)d attempts for %(char)s.")
+            % {"n": assignment.attempts_allowed, "char": char}
+        )
+
+
+def attempts_used(assignment: Assignment, student, char: str) -> int:
+    return assignment.submissions.filter(owner=student, expected=char).count()
+
+
+def submit(assignment: Assignment, student, char: str, *, data: bytes, source: str,
+           original_name: str = "") -> Prediction:  # fmt: skip
+    """Record ``student``'s image of ``char`` for ``assignment`` and queue its grading."""
+    with transaction.atomic():
+        # The enrolment row is locked so that two submissions at once cannot both take
+        # the last attempt.
+        Enrollment.objects.select_for_update().filter(
+            course=assignment.course, student=student
+        ).first()
+        check_submission(assignment, student, char)
+        return create_prediction(
+            owner=student, model=assignment.grader, data=data, source=source,
+            original_name=original_name, expected=char, assignment=assignment,
+            attempt=attempts_used(assignment, student, char) + 1,
+            late=assignment.is_past_due,
+        )  # fmt: skip
+
+
+# --- Gradebook -----------------------------------------------------------------------
+
+
+@dataclass
+class GradeCell:
+    """A student's latest submission of one character, and how many they made."""
+
+    char: str
+    submission: Prediction | None = None
+    attempts: int = 0
+
+    @property
+    def verdict(self) -> str:
+        """ "correct", "incorrect", "pending", "failed" or "missing"."""
+        if self.submission is None:
+            return "missing"
+        if self.submission.status == JobStatus.FAILED:
+            return "failed"
+        if self.submission.status != JobStatus.SUCCEEDED:
+            return "pending"
+        return "correct" if self.submission.correct else "incorrect"
+
+
+@dataclass
+class GradeRow:
+    student: object
+    cells: list[GradeCell] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return sum(cell.verdict == "correct" for cell in self.cells)
+
+    @property
+    def late(self) -> bool:
+        return any(cell.submission is not None and cell.submission.late for cell in self.cells)
+
+
+@dataclass
+class Gradebook:
+    assignment: Assignment
+    rows: list[GradeRow]
+
+    @property
+    def chars(self) -> list[str]:
+        return self.assignment.chars
+
+    @property
+    def correct_per_char(self) -> list[int]:
+        return [sum(row.cells[i].verdict == "correct" for row in self.rows)
+                for i in range(len(self.chars))]  # fmt: skip
+
+
+def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
+    """Every student of the course (or just ``student``) x the assignment's characters."""
+    enrolled = assignment.course.enrollments.select_related("student")
+    if student is not None:
+        enrolled = enrolled.filter(student=student)
+    rows = {e.student_id: GradeRow(e.student, [GradeCell(c) for c in assignment.chars])
+            for e in enrolled}  # fmt: skip
+    index = {char: i for i, char in enumerate(assignment.chars)}
+    # Oldest first, so each cell ends with the latest attempt.
+    for submission in assignment.submissions.filter(owner_id__in=rows).order_by("created_at", "pk"):
+        if submission.expected in index:
+            cell = rows[submission.owner_id].cells[index[submission.expected]]
+            cell.submission = submission
+            cell.attempts += 1
+    return Gradebook(assignment, list(rows.values()))
+
+
+def gradebook_csv(book: Gradebook) -> str:
+    """The gradebook as CSV: one row a student, verdict and confidence per character."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["student"]
+    for char in book.chars:
+        header += [f"{char} verdict", f"{char} confidence", f"{char} attempts", f"{char} late"]
+    writer.writerow([*header, "score", "out of"])
+    for row in book.rows:
+        values = [row.student.username]
+        for cell in row.cells:
+            sub = cell.submission
+            confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""
+            values += [cell.verdict, confidence, cell.attempts, "yes" if sub and sub.late else ""]
+        writer.writerow([*values, row.score, len(book.chars)])
+    return out.getvalue()
+
+
+# --- Regrading ---------------------------------------------------------------------------
+
+
+def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
+    """Grade every submission of ``assignment`` again with ``grader``, which grades from now on."""
+    model_input(grader)  # a model that cannot predict is refused here, not in the worker
+    with transaction.atomic():
+        Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
+        if assignment.regrades.exclude(status__in=_done()).exists():
+            raise ValueError(_("A regrade of this assignment is already running."))
+        assignment.grader = grader
+        assignment.save(update_fields=["grader"])
+        regrade = Regrade.objects.create(
+            assignment=assignment, grader=grader, requested_by=user,
+            total=assignment.submissions.count(),
+        )  # fmt: skip
+        regrade.dispatch()
+    return regrade
+
+
+def _done():
+    return (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def run_regrade(pk: int) -> Regrade | None:
+    """Claim regrade ``pk`` and grade each submission again (the worker's part)."""
+    if not Regrade.claim(pk):
+        return None
+    regrade = Regrade.objects.select_related("grader").get(pk=pk)
+    submissions = list(regrade.assignment.submissions.order_by("pk"))
+    regrade.update_progress(total=len(submissions), done=0)
+    failures = []
+    try:
+        model_input(regrade.grader)  # a model that cannot predict fails the whole regrade
+        for done, submission in enumerate(submissions, start=1):
+            try:
+                _regrade_one(submission, regrade.grader)
+            except (ValueError, OSError) as exc:
+                failures.append(f"#{submission.pk}: {exc}")
+            regrade.update_progress(done=done)
+    except (ValueError, OSError) as exc:
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        regrade.finish(JobStatus.FAILED, reason)
+        return regrade
+    except Exception as exc:
+        logger.exception("Regrade %s failed", pk)
+        regrade.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+        return regrade
+    if failures:
+        regrade.finish(JobStatus.FAILED, _("Some submissions could not be graded: ")
+                       + "; ".join(failures[:10]))  # fmt: skip
+    else:
+        regrade.finish(JobStatus.SUCCEEDED)
+    return regrade
+
+
+def _regrade_one(submission: Prediction, grader: TrainingJob):
+    """Preprocess the stored original for ``grader`` and predict again, in place."""
+    data = submission.original_path.read_bytes()
+    prepared = prepare_image(grader, data, canvas=submission.source == Prediction.Source.CANVAS)
+    store_images(submission, data, prepared.steps)
+    results = classify(grader, prepared.input)
+    Prediction.objects.filter(pk=submission.pk).update(
+        model=grader, status=JobStatus.SUCCEEDED, error="", finished_at=timezone.now(),
+        steps=[[step.key, step.title] for step in prepared.steps], **results,
+    )  # fmt: skip
+
+
+def active_regrade(assignment: Assignment) -> Regrade | None:
+    return assignment.regrades.exclude(status__in=_done()).first()
+
+
+def submission_counts(assignments) -> dict[int, int]:
+    """Graded submissions per assignment id."""
+    rows = (
+        Prediction.objects.filter(assignment__in=assignments, status=JobStatus.SUCCEEDED)
+        .values("assignment").annotate(n=Count("pk"))
+    )  # fmt: skip
+    return {row["assignment"]: row["n"] for row in rows}
+
+
+def graders_for(course: Course):
+    """Models that may grade the course's assignments: those published to it."""
+    return course.published_models.filter(status=JobStatus.SUCCEEDED)
+
+
+def may_manage(user, course: Course) -> bool:
+    return is_instructor(user) and course.can_manage(user)

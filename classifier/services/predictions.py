@@ -1,0 +1,188 @@
+"""Predictions: preparing a photo or a drawing, classifying it in a worker, showing it.
+
+The request does the preprocessing (Pillow and numpy, tens of milliseconds), so a bad
+image is refused at once with its reason and nothing is stored; the ``predict`` worker
+only runs the model, which it keeps loaded between requests.
+"""
+
+import io
+import logging
+import time
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from PIL import Image
+
+from ..ml import prediction_plots, preprocess, store, training
+from ..ml.inference import ModelCache
+from ..models import Course, JobStatus, Prediction, TrainingJob
+from .datasets import describe_os_error
+
+logger = logging.getLogger(__name__)
+
+# How often a waiting request looks at the row.
+WAIT_POLL_SECONDS = 0.01
+EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif"}
+
+
+def canvas_empty_message() -> str:
+    return _("The canvas is empty: draw the character first.")
+
+
+def usable_models(user):
+    """Finished models ``user`` may predict with: their own, and those published to their
+    courses (joined, for a student; taught, for an instructor)."""
+    jobs = TrainingJob.objects.filter(status=JobStatus.SUCCEEDED)
+    mine_or_published = Q(owner=user) | Q(published_in__in=Course.visible_to(user))
+    return jobs.filter(mine_or_published).distinct().select_related("dataset", "owner")
+
+
+def model_input(job: TrainingJob) -> tuple[tuple[int, int], preprocess.InputStyle]:
+    """The input size of ``job``'s model and what its training images looked like."""
+    if job.status != JobStatus.SUCCEEDED:
+        raise ValueError(
+            _("Model #%(pk)d did not finish training, so it cannot predict.") % {"pk": job.pk}
+        )
+    try:
+        metadata = training.read_metadata(job.model_path)
+    except FileNotFoundError as exc:
+        raise ValueError(_("The file of model #%(pk)d is missing.") % {"pk": job.pk}) from exc
+    style = preprocess.InputStyle.from_dict(metadata.get("input_style"))
+    return tuple(metadata["input_shape"]), style
+
+
+def prepare_image(job: TrainingJob, data: bytes, *, canvas=False) -> preprocess.Preprocessed:
+    """Check an image and turn it into what ``job``'s model reads, step by step."""
+    size, style = model_input(job)
+    image = preprocess.open_image(data, max_pixels=settings.LAB_IMAGE_MAX_PIXELS)
+    empty = canvas_empty_message() if canvas else None
+    return preprocess.preprocess(image, size, style, empty_message=empty)
+
+
+def predict_image(job: TrainingJob, data: bytes) -> tuple[preprocess.Preprocessed, dict]:
+    """Preprocess and classify an image in this process, storing nothing (the command)."""
+    prepared = prepare_image(job, data)
+    return prepared, classify(job, prepared.input)
+
+
+def create_prediction(
+    *, owner, model: TrainingJob, data: bytes, source: str, original_name: str = "",
+    expected: str = "", assignment=None, attempt: int = 0, late: bool = False,
+    dispatch: bool = True,
+) -> Prediction:  # fmt: skip
+    """Check and preprocess an image, store it, and queue its prediction.
+
+    Raises ``ValueError`` (``preprocess.ImageRejected`` among them) with the reason for
+    an image or a model that cannot be used; then nothing is stored.
+    """
+    prepared = prepare_image(model, data, canvas=source == Prediction.Source.CANVAS)
+    extension = EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
+    with transaction.atomic():
+        prediction = Prediction.objects.create(
+            owner=owner, model=model, source=source, original_name=original_name[:255],
+            original_file=f"original.{extension}", expected=expected,
+            steps=[[step.key, step.title] for step in prepared.steps],
+            assignment=assignment, attempt=attempt, late=late,
+        )  # fmt: skip
+        try:
+            store_images(prediction, data, prepared.steps)
+        except OSError as exc:
+            prediction.delete_files()
+            raise ValueError(describe_os_error(exc)) from exc
+        if dispatch:
+            prediction.dispatch()
+    return prediction
+
+
+def store_images(prediction: Prediction, data: bytes, steps):
+    """Write the original upload and each preprocessing step into the prediction's folder."""
+    write_steps(steps, prediction.file_dir)
+    store.write_atomically(prediction.original_path, data)
+
+
+def write_steps(steps, folder: Path):
+    """Save each preprocessing step as ``step-<key>.png`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for step in steps:
+        buffer = io.BytesIO()
+        Image.fromarray(step.image).save(buffer, format="PNG")
+        store.write_atomically(folder / f"step-{step.key}.png", buffer.getvalue())
+
+
+def wait_for(prediction: Prediction, seconds: float) -> Prediction:
+    """Wait up to ``seconds`` for the worker to finish ``prediction``; the row, fresh."""
+    rows = Prediction.objects.filter(pk=prediction.pk)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if rows.filter(status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).exists():
+            break
+        time.sleep(WAIT_POLL_SECONDS)
+    prediction.refresh_from_db()
+    return prediction
+
+
+@cache
+def model_cache() -> ModelCache:
+    """This process's loaded models."""
+    return ModelCache(settings.LAB_MODEL_CACHE_SIZE)
+
+
+def classify(job: TrainingJob, image: np.ndarray) -> dict:
+    """The result fields of a prediction when ``job``'s model reads ``image``."""
+    started = time.perf_counter()
+    loaded = model_cache().get(job.model_path)
+    probabilities = loaded.probabilities(image)
+    best = int(np.argmax(probabilities))
+    return {
+        "classes": loaded.classes,
+        "probabilities": [round(float(p), 6) for p in probabilities],
+        "predicted": loaded.classes[best],
+        "confidence": float(probabilities[best]),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def run_prediction(pk: int) -> Prediction | None:
+    """Claim prediction ``pk`` and run its model on its stored input (the worker's part)."""
+    if not Prediction.claim(pk):
+        return None
+    prediction = Prediction.objects.select_related("model").get(pk=pk)
+    try:
+        image = np.asarray(Image.open(prediction.input_path))
+        results = classify(prediction.model, image)
+    except (ValueError, OSError) as exc:
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        prediction.finish(JobStatus.FAILED, reason)
+    except Exception as exc:
+        logger.exception("Prediction %s failed", pk)
+        prediction.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+    else:
+        prediction.finish(JobStatus.SUCCEEDED, **results)
+    return prediction
+
+
+def prediction_bars_png(prediction: Prediction) -> bytes:
+    """The bar graph of a finished prediction (the predicted bar red, the expected blue)."""
+    return prediction_plots.probability_bars_png(
+        prediction.classes, prediction.probabilities, prediction.expected
+    )
+
+
+def prediction_summary(prediction: Prediction) -> dict:
+    """What the JSON endpoints and the ``predict`` command report of a prediction."""
+    return {
+        "id": prediction.pk,
+        "status": prediction.status,
+        "error": prediction.error,
+        "char": prediction.predicted or None,
+        "confidence": prediction.confidence,
+        "top5": [[char, p] for char, p in prediction.top] if prediction.probabilities else [],
+        "expected": prediction.expected or None,
+        "correct": prediction.correct,
+        "url": prediction.get_absolute_url(),
+    }
