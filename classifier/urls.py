@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, datasets, jobs
+from .views import accounts, courses, datasets, jobs, predictions
 
 app_name = "classifier"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("datasets/", datasets.dataset_list, name="dataset-list"),
     path("datasets/import/", datasets.dataset_import, name="dataset-import"),
     path("datasets/render/", datasets.dataset_render, name="dataset-render"),
+    path("datasets/handwriting/", courses.handwriting_dataset, name="dataset-handwriting"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset-detail"),
     path("datasets/<int:pk>/status.json", datasets.dataset_status, name="dataset-status"),
     path("datasets/<int:pk>/grid.png", datasets.dataset_grid_png, name="dataset-grid"),
@@ -36,4 +37,30 @@ urlpatterns = [
     path("jobs/<int:pk>/model.keras", jobs.job_model_download, name="job-model"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/evaluate/", jobs.job_evaluate, name="job-evaluate"),
+    path("predict/", predictions.predict, name="predict"),
+    path("predictions/", predictions.prediction_list, name="prediction-list"),
+    path("predictions/<int:pk>/", predictions.prediction_detail, name="prediction-detail"),
+    path(
+        "predictions/<int:pk>/status.json", predictions.prediction_status, name="prediction-status"
+    ),
+    path("predictions/<int:pk>/bars.png", predictions.prediction_bars, name="prediction-bars"),
+    path(
+        "predictions/<int:pk>/original", predictions.prediction_original, name="prediction-original"
+    ),
+    path(
+        "predictions/<int:pk>/steps/<slug:key>.png",
+        predictions.prediction_step,
+        name="prediction-step",
+    ),
+    path("courses/", courses.course_list, name="course-list"),
+    path("courses/join/", courses.course_join, name="course-join"),
+    path("courses/<int:pk>/", courses.course_detail, name="course-detail"),
+    path("courses/<int:pk>/publish/", courses.course_publish, name="course-publish"),
+    path("courses/<int:pk>/assignments/new/", courses.assignment_new, name="assignment-new"),
+    path("assignments/<int:pk>/", courses.assignment_detail, name="assignment-detail"),
+    path("assignments/<int:pk>/submit/", courses.assignment_submit, name="assignment-submit"),
+    path("assignments/<int:pk>/gradebook/", courses.gradebook, name="gradebook"),
+    path("assignments/<int:pk>/gradebook.csv", courses.gradebook_csv, name="gradebook-csv"),
+    path("assignments/<int:pk>/regrade/", courses.regrade, name="assignment-regrade"),
+    path("assignments/<int:pk>/regrade/status.json", courses.regrade_status, name="regrade-status"),
 ]

@@ -1,7 +1,9 @@
-"""Template filters for the lab's numbers."""
+"""Template filters for the lab: numbers, durations, roles."""
 
 from django import template
 from django.utils.formats import number_format
+
+from .. import roles
 
 register = template.Library()
 
@@ -27,3 +29,9 @@ def seconds(value):
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+@register.filter
+def is_instructor(user):
+    """Whether ``user`` teaches (instructors and admins): ``{% if user|is_instructor %}``."""
+    return roles.is_instructor(user)

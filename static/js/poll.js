@@ -1,4 +1,5 @@
-// Live pages: poll the element's data-poll URL every second while the tab is visible
+// Live pages: poll the element's data-poll URL every second (or every data-interval
+// milliseconds) while the tab is visible
 // and the job is not finished, swap the server-rendered fragment in, refresh images
 // marked data-live when the job's version (epochs done) changes, and reload once the
 // job finishes so the page shows its results.
@@ -6,6 +7,7 @@
   const box = document.querySelector("[data-poll]");
   if (!box || box.dataset.terminal === "1") return;
   const url = box.dataset.poll;
+  const interval = Number(box.dataset.interval) || 1000;
   let version = null;
   let timer = null;
 
@@ -37,7 +39,7 @@
   }
 
   function schedule() {
-    if (!timer && !document.hidden) timer = setTimeout(poll, 1000);
+    if (!timer && !document.hidden) timer = setTimeout(poll, interval);
   }
 
   document.addEventListener("visibilitychange", schedule);

@@ -1,0 +1,305 @@
+"""Course pages: courses and joining them, assignments and submissions, gradebooks,
+regrades, and data sets made of the students' handwriting.
+
+Students see only the courses they joined, instructors the ones they teach, admins all;
+anything else is a 404. Pages for teaching a course are a 403 to its students.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..forms import (
+    AssignmentForm,
+    CourseForm,
+    HandwritingDatasetForm,
+    JoinCourseForm,
+    PublishModelForm,
+    RegradeForm,
+    SubmissionForm,
+)
+from ..models import Assignment, Course
+from ..roles import is_instructor
+from ..services.courses import GradeCell
+
+
+def _course_for(request, pk) -> Course:
+    return get_object_or_404(Course.visible_to(request.user).select_related("owner"), pk=pk)
+
+
+def _managed_course(request, pk) -> Course:
+    course = _course_for(request, pk)
+    if not services.may_manage(request.user, course):
+        raise PermissionDenied
+    return course
+
+
+def _assignment_for(request, pk) -> Assignment:
+    assignments = Assignment.visible_to(request.user).select_related("grader__dataset")
+    return get_object_or_404(assignments, pk=pk)
+
+
+def _managed_assignment(request, pk) -> Assignment:
+    assignment = _assignment_for(request, pk)
+    if not services.may_manage(request.user, assignment.course):
+        raise PermissionDenied
+    return assignment
+
+
+# --- Courses -----------------------------------------------------------------------------
+
+
+def course_list(request):
+    """The user's courses; instructors create courses here, students join one by its code."""
+    teaching = is_instructor(request.user)
+    create_form = CourseForm(request.POST or None) if teaching else None
+    if request.method == "POST":
+        if not teaching:
+            raise PermissionDenied
+        if create_form.is_valid():
+            course = create_form.save(commit=False)
+            course.owner = request.user
+            course.save()
+            messages.success(
+                request,
+                _("Created %(course)s. Give your students its join code: %(code)s.")
+                % {"course": course, "code": course.join_code},
+            )
+            return redirect(course)
+    courses = Course.visible_to(request.user).select_related("owner")
+    courses = courses.annotate(n_students=Count("enrollments", distinct=True))
+    context = {
+        "courses": courses,
+        "create_form": create_form,
+        "join_form": None if teaching else JoinCourseForm(),
+    }
+    return render(request, "courses/list.html", context)
+
+
+@require_POST
+def course_join(request):
+    """Join the course whose code was typed (students; instructors teach courses)."""
+    if is_instructor(request.user):
+        raise PermissionDenied
+    form = JoinCourseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Type the join code your instructor gave you."))
+        return redirect("classifier:course-list")
+    try:
+        course = services.join_course(request.user, form.cleaned_data["code"])
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("classifier:course-list")
+    messages.success(request, _("You joined %(course)s.") % {"course": course})
+    return redirect(course)
+
+
+def course_detail(request, pk):
+    """The instructor's view (code, students, models, assignments) or a student's."""
+    course = _course_for(request, pk)
+    assignments = list(course.assignments.select_related("grader"))
+    models = course.published_models.select_related("dataset", "owner").order_by("pk")
+    context = {"course": course, "models": models}
+    if services.may_manage(request.user, course):
+        counts = services.submission_counts(assignments)
+        context |= {
+            "enrollments": course.enrollments.select_related("student"),
+            "publish_form": PublishModelForm(course=course, user=request.user),
+            "assignment_rows": [(a, counts.get(a.pk, 0)) for a in assignments],
+        }
+        return render(request, "courses/manage.html", context)
+    context["assignment_rows"] = [
+        (a, services.gradebook(a, student=request.user).rows[0]) for a in assignments
+    ]
+    return render(request, "courses/detail.html", context)
+
+
+@require_POST
+def course_publish(request, pk):
+    """Share a finished model with the course: students predict with it, it can grade."""
+    course = _managed_course(request, pk)
+    form = PublishModelForm(request.POST, course=course, user=request.user)
+    if form.is_valid():
+        job = form.cleaned_data["job"]
+        try:
+            services.publish_model(course, job)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Model #%(pk)d is published.") % {"pk": job.pk})
+    else:
+        messages.error(request, " ".join(form.errors.get("job", [])))
+    return redirect(course)
+
+
+# --- Assignments and submissions ---------------------------------------------------------
+
+
+def assignment_new(request, pk):
+    course = _managed_course(request, pk)
+    form = AssignmentForm(request.POST or None, course=course)
+    if form.is_valid():
+        assignment = form.save()
+        messages.success(request, _("The assignment is open to the course's students."))
+        return redirect(assignment)
+    has_graders = form.fields["grader"].queryset.exists()
+    return render(
+        request,
+        "assignments/new.html",
+        {"course": course, "form": form, "has_graders": has_graders},
+    )
+
+
+def assignment_detail(request, pk):
+    """Students write the characters here; the instructor sees a summary."""
+    assignment = _assignment_for(request, pk)
+    if services.may_manage(request.user, assignment.course):
+        book = services.gradebook(assignment)
+        context = {
+            "assignment": assignment,
+            "book": book,
+            "per_char": list(zip(book.chars, book.correct_per_char, strict=True)),
+            "submitted": assignment.submissions.count(),
+            "regrade": services.active_regrade(assignment),
+        }
+        return render(request, "assignments/manage.html", context)
+    return _student_page(request, assignment, SubmissionForm())
+
+
+@require_POST
+def assignment_submit(request, pk):
+    """Grade one image of one character; a refusal stores nothing and says why."""
+    assignment = _assignment_for(request, pk)
+    form = SubmissionForm(request.POST, request.FILES)
+    if form.is_valid():
+        char = form.cleaned_data["char"]
+        try:
+            submission = services.submit(assignment, request.user, char, **form.image_fields())
+        except ValueError as exc:  # preprocess.ImageRejected too
+            form.add_error(None, str(exc))
+        else:
+            # The worker usually answers within the wait, so the page shows the verdict.
+            submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
+            messages.success(
+                request,
+                _("Submitted %(char)s (attempt %(n)d of %(total)d).")
+                % {"char": char, "n": submission.attempt, "total": assignment.attempts_allowed},
+            )
+            return redirect(submission)
+    return _student_page(request, assignment, form, status=400)
+
+
+def _student_page(request, assignment, form, status=200):
+    rows = services.gradebook(assignment, student=request.user).rows
+    # Someone who is not a student of the course (an instructor trying the form) sees
+    # the characters with no submissions.
+    cells = rows[0].cells if rows else [GradeCell(char) for char in assignment.chars]
+    targets = [
+        {"cell": cell, "left": max(0, assignment.attempts_allowed - cell.attempts)}
+        for cell in cells
+    ]
+    chosen = form["char"].value() or next(
+        (t["cell"].char for t in targets if t["left"] and t["cell"].verdict != "correct"),
+        assignment.chars[0] if assignment.chars else "",
+    )
+    context = {
+        "assignment": assignment,
+        "form": form,
+        "targets": targets,
+        "chosen": chosen,
+        "score": sum(cell.verdict == "correct" for cell in cells),
+        "closed": assignment.is_past_due and not assignment.accept_late,
+        "pending": next((c.submission for c in cells if c.verdict == "pending"), None),
+        "image_limit": settings.LAB_IMAGE_MAX_BYTES,
+    }
+    return render(request, "assignments/detail.html", context, status=status)
+
+
+# --- Gradebook and regrades --------------------------------------------------------------
+
+
+def gradebook(request, pk):
+    """Students x characters, with the regrade form and the regrade's progress."""
+    assignment = _managed_assignment(request, pk)
+    context = {
+        "assignment": assignment,
+        "book": services.gradebook(assignment),
+        "regrade_form": RegradeForm(assignment=assignment),
+        "regrade": assignment.regrades.first(),
+    }
+    return render(request, "assignments/gradebook.html", context)
+
+
+def gradebook_csv(request, pk):
+    """The gradebook as a CSV download; the BOM makes Excel read it as UTF-8 (Hangul)."""
+    assignment = _managed_assignment(request, pk)
+    text = services.gradebook_csv(services.gradebook(assignment))
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.pk}.csv"'
+    return response
+
+
+@require_POST
+def regrade(request, pk):
+    """Grade every submission again with the chosen model (which grades from now on)."""
+    assignment = _managed_assignment(request, pk)
+    form = RegradeForm(request.POST, assignment=assignment)
+    if form.is_valid():
+        try:
+            services.start_regrade(assignment, form.cleaned_data["grader"], request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The regrade is queued; this page follows it."))
+    else:
+        messages.error(request, " ".join(form.errors.get("grader", [])))
+    return redirect("classifier:gradebook", pk=assignment.pk)
+
+
+def regrade_status(request, pk):
+    """The polled JSON of the assignment's latest regrade, with its progress fragment."""
+    assignment = _managed_assignment(request, pk)
+    latest = assignment.regrades.select_related("grader").first()
+    if latest is None:
+        raise Http404(_("This assignment has not been regraded."))
+    fragment = render_to_string("assignments/_regrade.html", {"regrade": latest}, request)
+    return JsonResponse(
+        {
+            "status": latest.status,
+            "terminal": latest.is_terminal,
+            "done": latest.done,
+            "total": latest.total,
+            "version": latest.done,
+            "fragments": {"progress": fragment},
+        }
+    )
+
+
+# --- Handwriting data sets ---------------------------------------------------------------
+
+
+def handwriting_dataset(request):
+    """Make a data set of the graded submissions to some assignments (instructors)."""
+    if not is_instructor(request.user):
+        raise PermissionDenied
+    initial = {"assignments": request.GET.getlist("assignment")}
+    form = HandwritingDatasetForm(request.POST or None, user=request.user, initial=initial)
+    if form.is_valid():
+        try:
+            dataset = services.create_handwriting_dataset(
+                name=form.cleaned_data["name"], assignments=form.cleaned_data["assignments"],
+                user=request.user,
+            )  # fmt: skip
+        except ValueError as exc:
+            form.add_error("assignments", str(exc))
+        else:
+            messages.success(request, _("The data set is queued; this page follows its build."))
+            return redirect(dataset)
+    return render(request, "datasets/handwriting.html", {"form": form})

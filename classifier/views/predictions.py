@@ -1,0 +1,113 @@
+"""Predict pages: upload or draw a character, see what the model sees and what it says."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+
+from .. import services
+from ..forms import PredictForm
+from ..models import JobStatus, Prediction
+
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+                 "bmp": "image/bmp", "gif": "image/gif"}  # fmt: skip
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _visible(request, pk) -> Prediction:
+    return get_object_or_404(Prediction.visible_to(request.user), pk=pk)
+
+
+def predict(request):
+    """The predict form; a POST classifies the image and shows the result.
+
+    The request waits briefly for the worker, so the result usually comes with the
+    answer; otherwise the prediction's page polls. ``Accept: application/json`` gets
+    the result (or the errors) as JSON.
+    """
+    models = services.usable_models(request.user)
+    initial = {"model": request.GET.get("model") or models.order_by("-finished_at").first()}
+    form = PredictForm(request.POST or None, request.FILES or None, models=models,
+                       initial=initial)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            prediction = services.create_prediction(
+                owner=request.user, model=form.cleaned_data["model"],
+                expected=form.cleaned_data["expected"], **form.image_fields(),
+            )  # fmt: skip
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
+            if _wants_json(request):
+                return JsonResponse(services.prediction_summary(prediction), status=201)
+            return redirect(prediction)
+    if request.method == "POST" and _wants_json(request):
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    context = {
+        "form": form,
+        "image_limit": settings.LAB_IMAGE_MAX_BYTES,
+        "has_models": models.exists(),
+    }
+    return render(request, "predictions/new.html", context, status=400 if form.errors else 200)
+
+
+def prediction_list(request):
+    """The user's own predictions and submissions, newest first."""
+    rows = Prediction.objects.filter(owner=request.user).select_related("model", "assignment")
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    return render(request, "predictions/list.html", {"page": page})
+
+
+def prediction_detail(request, pk):
+    prediction = _visible(request, pk)
+    return render(request, "predictions/detail.html", {"prediction": prediction})
+
+
+def prediction_status(request, pk):
+    """The polled JSON: the result so far and the result fragment."""
+    prediction = _visible(request, pk)
+    fragment = render_to_string("predictions/_result.html", {"prediction": prediction}, request)
+    return JsonResponse(
+        {
+            **services.prediction_summary(prediction),
+            "terminal": prediction.is_terminal,
+            "version": prediction.status,
+            "fragments": {"progress": fragment},
+        }
+    )
+
+
+def prediction_bars(request, pk):
+    prediction = _visible(request, pk)
+    if prediction.status != JobStatus.SUCCEEDED:
+        raise Http404("The prediction has not finished.")
+    response = HttpResponse(services.prediction_bars_png(prediction), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _file(path, content_type):
+    if not path.exists():
+        raise Http404("The file is gone.")
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    # The files change only when a regrade preprocesses them again.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def prediction_original(request, pk):
+    prediction = _visible(request, pk)
+    extension = prediction.original_file.rpartition(".")[2]
+    return _file(prediction.original_path, CONTENT_TYPES.get(extension, "application/octet-stream"))
+
+
+def prediction_step(request, pk, key):
+    prediction = _visible(request, pk)
+    if key not in {step_key for step_key, _ in prediction.steps}:
+        raise Http404("No such step.")
+    return _file(prediction.step_path(key), "image/png")
