@@ -1,0 +1,240 @@
+"""Benchmark predictions: upload-to-result latency through the HTTP endpoint.
+
+    python bench/predict.py [--requests 60] [--port 8765]
+
+Starts a throw-away lab exactly as ``make run`` does (``manage.py runlab``: the embedded
+Redis, the train worker, the data+predict worker and gunicorn) on its own database and
+media folder, trains the Tutorial MLP (28x28) on the tutorial's 8 characters rendered
+from the installed fonts, logs in over HTTP and posts images to ``/predict/`` with
+``Accept: application/json``. A request's latency runs from sending the upload to having
+the result: the answer itself when the worker finished within the request's wait,
+otherwise after polling the prediction's status JSON.
+
+Three kinds of image are timed, interleaved: a 640x480 phone-like JPEG, a 280x280 canvas
+drawing, and a 12-megapixel (4032x3024) JPEG. The first requests, which load TensorFlow
+and the model into the worker, are reported apart ("cold"). Beside them, the same work
+done in this process without HTTP or the queue (``services.predict_image`` with the
+model loaded) gives the baseline, and the ratio shows what the web and the queue add.
+Target: p95 <= 300 ms for the 28x28 model with the model loaded.
+
+The photos are the 8 characters written in a handwriting-like font the model never saw,
+so the run also prints how many it read right.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+PASSWORD = "bench-password"
+TARGET_P95_MS = 300
+COLD_REQUESTS = 3
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=60, help="timed requests of each kind")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-predict-") as var_dir:
+        setup_django(Path(var_dir))
+        job = trained_job()
+        images = bench_images()
+        baseline = in_process(job, images)
+        lab = start_lab(Path(var_dir), args.port)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            session = login(base)
+            cold = [timed_predict(session, base, job, images["photo 640x480"][0])
+                    for _ in range(COLD_REQUESTS)]  # fmt: skip
+            results = over_http(session, base, job, images, args.requests)
+            memory = lab_memory(lab)
+        finally:
+            stop_lab(lab)
+    report(cold, results, baseline, memory)
+
+
+def setup_django(var_dir: Path):
+    os.environ["VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labsite.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def trained_job():
+    from django.contrib.auth.models import User
+
+    from tests.handwriting_builders import make_font_dataset, make_trained_job
+
+    user = User.objects.create_user("bench", password=PASSWORD)
+    started = time.perf_counter()
+    job = make_trained_job(user, make_font_dataset("bench-fonts", per_font=10))
+    print(f"model: job #{job.pk}, {job.model_spec} {job.dataset.size_label}, "
+          f"validation accuracy {job.val_accuracy:.3f}, trained in "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    return job
+
+
+def bench_images() -> dict[str, list[tuple[str, bytes, str]]]:
+    """Per kind, ``(field, payload, expected character)`` for each tutorial character."""
+    from tests.handwriting_builders import TUTORIAL_CHARS, drawing_of, photo_of
+
+    return {
+        "photo 640x480": [("image", photo_of(c), c) for c in TUTORIAL_CHARS],
+        "canvas 280x280": [("canvas", drawing_of(c), c) for c in TUTORIAL_CHARS],
+        "photo 4032x3024": [("image", photo_of(c, size=(3024, 4032)), c) for c in TUTORIAL_CHARS],
+    }
+
+
+def in_process(job, images) -> dict[str, list[float]]:
+    """Seconds to preprocess and classify each image here, the model already loaded."""
+    from classifier import services
+    from classifier.ml import preprocess
+
+    def payload(field, data):
+        if field == "canvas":
+            return preprocess.decode_data_url(data, max_bytes=10**7)
+        return data
+
+    services.predict_image(job, payload(*images["photo 640x480"][0][:2]))  # loads the model
+    timings = {}
+    for kind, items in images.items():
+        timings[kind] = []
+        for field, data, _ in items * 3:
+            started = time.perf_counter()
+            services.predict_image(job, payload(field, data))
+            timings[kind].append(time.perf_counter() - started)
+    return timings
+
+
+def start_lab(var_dir: Path, port: int) -> subprocess.Popen:
+    log = (var_dir / "runlab.log").open("wb")
+    env = {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING"}
+    lab = subprocess.Popen(
+        [sys.executable, "manage.py", "runlab", "--port", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return lab
+        except requests.RequestException:  # not listening yet, or still starting
+            pass
+        if lab.poll() is not None:
+            break
+        time.sleep(0.5)
+    stop_lab(lab)
+    sys.exit(f"the lab did not start; see {var_dir / 'runlab.log'}")
+
+
+def stop_lab(lab: subprocess.Popen):
+    if lab.poll() is None:
+        os.killpg(lab.pid, signal.SIGINT)
+        try:
+            lab.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+
+
+def login(base: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{base}/accounts/login/")
+    response = session.post(
+        f"{base}/accounts/login/",
+        data={"username": "bench", "password": PASSWORD,
+              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{base}/accounts/login/"},
+    )  # fmt: skip
+    if "sessionid" not in session.cookies:
+        sys.exit(f"could not log in (HTTP {response.status_code})")
+    return session
+
+
+def timed_predict(session, base, job, item) -> tuple[float, dict]:
+    """Upload one image and wait for its result: (seconds, the result JSON)."""
+    field, data, expected = item
+    form = {"model": job.pk, "expected": expected,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"]}  # fmt: skip
+    files = None
+    if field == "canvas":
+        form["canvas"] = data
+    else:
+        files = {"image": ("photo.jpg", data, "image/jpeg")}
+    headers = {"Accept": "application/json", "Referer": f"{base}/predict/"}
+    started = time.perf_counter()
+    response = session.post(f"{base}/predict/", data=form, files=files, headers=headers)
+    if response.status_code != 201:
+        sys.exit(f"predict failed: HTTP {response.status_code}: {response.text[:500]}")
+    result = response.json()
+    while result["status"] not in ("SUCCEEDED", "FAILED"):
+        time.sleep(0.02)
+        result = session.get(f"{base}/predictions/{result['id']}/status.json").json()
+    elapsed = time.perf_counter() - started
+    if result["status"] != "SUCCEEDED":
+        sys.exit(f"prediction {result['id']} failed: {result['error']}")
+    return elapsed, result
+
+
+def over_http(session, base, job, images, count) -> dict[str, list[tuple[float, dict]]]:
+    results = {kind: [] for kind in images}
+    for number in range(count):
+        for kind, items in images.items():  # interleaved, so drift hits every kind alike
+            results[kind].append(timed_predict(session, base, job, items[number % len(items)]))
+    return results
+
+
+def lab_memory(lab) -> dict[str, float]:
+    """Resident memory (MiB) of the lab's processes, by role."""
+    roles = {"data@": "data+predict worker", "train@": "train worker", "gunicorn": "web"}
+    memory = {}
+    for child in psutil.Process(lab.pid).children(recursive=True):
+        command = " ".join(child.cmdline())
+        for marker, role in roles.items():
+            if marker in command:
+                memory[role] = memory.get(role, 0) + child.memory_info().rss / 2**20
+    return memory
+
+
+def percentile(values, q) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def report(cold, results, baseline, memory):
+    print(f"cold (TensorFlow and the model loading in the worker): "
+          f"{', '.join(f'{t * 1000:.0f} ms' for t, _ in cold)}")  # fmt: skip
+    print(f"{'image':<18}{'n':>5}{'median':>10}{'p95':>10}{'max':>10}"
+          f"{'in-process':>13}{'ratio':>8}{'read right':>12}")  # fmt: skip
+    worst_p95 = 0.0
+    for kind, rows in results.items():
+        seconds = [t for t, _ in rows]
+        right = sum(r["correct"] for _, r in rows)
+        local = statistics.median(baseline[kind])
+        p95 = percentile(seconds, 95)
+        worst_p95 = max(worst_p95, p95)
+        print(f"{kind:<18}{len(rows):>5}{statistics.median(seconds) * 1000:>8.0f}ms"
+              f"{p95 * 1000:>8.0f}ms{max(seconds) * 1000:>8.0f}ms{local * 1000:>11.1f}ms"
+              f"{statistics.median(seconds) / local:>8.1f}{right / len(rows):>11.0%}")  # fmt: skip
+    verdict = "meets" if worst_p95 * 1000 <= TARGET_P95_MS else "MISSES"
+    print(f"worst p95 {worst_p95 * 1000:.0f} ms: {verdict} the {TARGET_P95_MS} ms target")
+    print("memory: " + ", ".join(f"{role} {mib:.0f} MiB" for role, mib in sorted(memory.items())))
+
+
+if __name__ == "__main__":
+    main()

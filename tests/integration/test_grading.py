@@ -1,0 +1,113 @@
+"""An assignment end to end with the real data/predict worker: join, submit, grade,
+gradebook, regrade, and a data set of the students' handwriting.
+
+The models are small and trained on printed fonts, so these tests check that grading
+happened and is recorded consistently, not that a character was read right.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from classifier.models import Assignment, Course, Dataset, JobStatus, Prediction, Regrade
+from tests.handwriting_builders import drawing_of, make_font_dataset, make_trained_job, photo_of
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _assert_graded(submission: Prediction):
+    assert submission.status == JobStatus.SUCCEEDED, submission.error
+    assert submission.predicted in submission.classes
+    assert 0 < submission.confidence <= 1
+    assert submission.correct == (submission.predicted == submission.expected)
+
+
+def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
+    worker, client, instructor, student_a
+):
+    dataset = make_font_dataset()
+    first = make_trained_job(instructor, dataset)
+    second = make_trained_job(instructor, dataset, epochs=4)
+
+    # The instructor sets up a course, publishes both models and opens an assignment.
+    client.force_login(instructor)
+    client.post(reverse("classifier:course-list"), {"name": "Hangul 101"})
+    course = Course.objects.get()
+    for job in (first, second):
+        client.post(reverse("classifier:course-publish", args=[course.pk]), {"job": job.pk})
+    due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        reverse("classifier:assignment-new", args=[course.pk]),
+        {"title": "Week 1", "chars": "밟 꺅", "grader": first.pk, "due_at": due,
+         "attempts_allowed": "2"},
+    )  # fmt: skip
+    assignment = Assignment.objects.get()
+    assert response["Location"] == assignment.get_absolute_url()
+
+    # A student joins and submits a drawing of 밟 and a photo of 꺅.
+    client.force_login(student_a)
+    client.post(reverse("classifier:course-join"), {"code": course.join_code})
+    submit = reverse("classifier:assignment-submit", args=[assignment.pk])
+    drawn = client.post(submit, {"char": "밟", "canvas": drawing_of("밟")})
+    photo = client.post(
+        submit, {"char": "꺅", "image": SimpleUploadedFile("ggyak.jpg", photo_of("꺅"))}
+    )
+    submissions = {s.expected: s for s in Prediction.objects.filter(assignment=assignment)}
+    assert drawn["Location"] == submissions["밟"].get_absolute_url()
+    assert photo["Location"] == submissions["꺅"].get_absolute_url()
+    for submission in submissions.values():
+        _assert_graded(worker.wait_for(submission))
+        assert submission.model == first and submission.attempt == 1 and not submission.late
+    assert submissions["밟"].source == "canvas" and submissions["꺅"].source == "upload"
+    page = client.get(assignment.get_absolute_url())
+    assert [t["cell"].submission for t in page.context["targets"]] == [
+        submissions["밟"], submissions["꺅"],
+    ]  # fmt: skip
+    assert "data-poll" not in page.content.decode()  # graded: nothing to follow
+
+    # The instructor's gradebook and its CSV agree with the rows.
+    client.force_login(instructor)
+    book = client.get(reverse("classifier:gradebook", args=[assignment.pk])).context["book"]
+    (row,) = book.rows
+    assert row.student == student_a
+    expected_verdicts = ["correct" if submissions[c].correct else "incorrect" for c in ("밟", "꺅")]
+    assert [cell.verdict for cell in row.cells] == expected_verdicts
+    csv = client.get(reverse("classifier:gradebook-csv", args=[assignment.pk]))
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("student,밟 verdict,밟 confidence")
+    values = lines[1].split(",")
+    assert values[0] == "student_a" and [values[1], values[5]] == expected_verdicts
+    assert values[2] == f"{submissions['밟'].confidence:.4f}"
+    assert values[-2:] == [str(row.score), "2"]
+
+    # A regrade with the second model grades both submissions again.
+    client.post(reverse("classifier:assignment-regrade", args=[assignment.pk]),
+                {"grader": second.pk})  # fmt: skip
+    regrade = worker.wait_for(Regrade.objects.get())
+    assert regrade.status == JobStatus.SUCCEEDED, regrade.error
+    assert regrade.done == regrade.total == 2
+    for submission in submissions.values():
+        submission.refresh_from_db()
+        assert submission.model == second
+        _assert_graded(submission)
+    status = client.get(reverse("classifier:regrade-status", args=[assignment.pk])).json()
+    assert status["terminal"] and "2 of 2" in status["fragments"]["progress"]
+
+    # The instructor turns the handwriting into a data set, built by the data worker.
+    response = client.post(
+        reverse("classifier:dataset-handwriting"),
+        {"name": "week1-hand", "assignments": [assignment.pk]},
+    )
+    handwriting = Dataset.objects.get(name="week1-hand")
+    assert response["Location"] == handwriting.get_absolute_url()
+    handwriting = worker.wait_for(handwriting)
+    assert handwriting.status == JobStatus.SUCCEEDED, handwriting.error
+    assert handwriting.classes == ["밟", "꺅"]
+    assert handwriting.group_names == [f"writer-{student_a.pk}"]
+    arrays = handwriting.open_store()
+    # The grader's input size: the font data set's.
+    assert arrays.images.shape == (2, dataset.height, dataset.width)
+    assert handwriting.num_samples == 2

@@ -1,0 +1,468 @@
+"""Course, assignment, gradebook and handwriting data set pages, without a worker.
+
+Grading models here are model files holding only the lab's metadata (characters and
+input size): enough to preprocess a submission, which is all a request does. Graded
+submissions are rows written directly.
+"""
+
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from classifier.ml import training
+from classifier.models import (
+    Assignment,
+    Course,
+    Dataset,
+    Enrollment,
+    JobStatus,
+    Prediction,
+    Regrade,
+    TrainingJob,
+)
+from classifier.roles import INSTRUCTOR
+from tests.builders import make_dataset
+from tests.handwriting_builders import blank_canvas, drawing_of, photo_of
+
+pytestmark = pytest.mark.django_db
+
+
+def make_grader(owner, chars="가나다", name="tiny") -> TrainingJob:
+    """A finished job whose model file says which characters it knows (no weights)."""
+    dataset = make_dataset(name=name, chars=chars, per_char=2)
+    job = TrainingJob.objects.create(
+        owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
+    job.artifact_dir.mkdir(parents=True)
+    with zipfile.ZipFile(job.model_path, "w") as archive:
+        metadata = {"classes": list(chars), "input_shape": [28, 28]}
+        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
+    return job
+
+
+@pytest.fixture
+def course(instructor, student_a):
+    course = Course.objects.create(name="Hangul 101", owner=instructor)
+    Enrollment.objects.create(course=course, student=student_a)
+    return course
+
+
+@pytest.fixture
+def grader(course, instructor):
+    job = make_grader(instructor)
+    course.published_models.add(job)
+    return job
+
+
+@pytest.fixture
+def assignment(course, grader):
+    return Assignment.objects.create(
+        course=course, title="Week 1", chars=["가", "나"], grader=grader,
+        due_at=timezone.now() + timedelta(days=3), attempts_allowed=2,
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting(settings):
+    # No worker answers here: a submission should not wait for one.
+    settings.LAB_PREDICT_WAIT_SECONDS = 0
+
+
+def _messages(response) -> str:
+    return " ".join(str(m) for m in get_messages(response.wsgi_request))
+
+
+def _graded(assignment, owner, expected, predicted, confidence=0.9, **fields) -> Prediction:
+    """A submission the worker has graded, written directly."""
+    classes = list(assignment.grader.classes)
+    rest = (1 - (confidence or 0)) / (len(classes) - 1)
+    probabilities = [confidence if c == predicted else rest for c in classes] if predicted else []
+    values = {
+        "status": JobStatus.SUCCEEDED, "predicted": predicted, "confidence": confidence,
+        "classes": classes if predicted else [], "probabilities": probabilities, "attempt": 1,
+    }  # fmt: skip
+    values.update(fields)
+    return Prediction.objects.create(
+        owner=owner, model=assignment.grader, source=Prediction.Source.CANVAS,
+        original_file="original.png", expected=expected, assignment=assignment, **values,
+    )  # fmt: skip
+
+
+def _stored_files(settings):
+    folder = settings.MEDIA_ROOT / "predictions"
+    return list(folder.rglob("*")) if folder.exists() else []
+
+
+# --- Courses -----------------------------------------------------------------------------
+
+
+def test_a_student_joins_by_code_in_any_case_and_spacing(client, instructor, student_b):
+    course = Course.objects.create(name="Hangul 101", owner=instructor)
+    client.force_login(student_b)
+    code = course.join_code.lower()
+    response = client.post(reverse("classifier:course-join"), {"code": f" {code[:4]} {code[4:]} "})
+    assert response["Location"] == course.get_absolute_url()
+    assert course.has_student(student_b)
+    assert "Hangul 101" in client.get(reverse("classifier:course-list")).content.decode()
+
+    again = client.post(reverse("classifier:course-join"), {"code": course.join_code})
+    assert "already in Hangul 101" in _messages(again)
+    wrong = client.post(reverse("classifier:course-join"), {"code": "NOPE2345"})
+    assert "No course has the join code NOPE2345" in _messages(wrong)
+    assert Enrollment.objects.filter(student=student_b).count() == 1
+
+
+def test_instructors_create_courses_and_see_the_join_code(client, instructor, student_a):
+    client.force_login(instructor)
+    response = client.post(reverse("classifier:course-list"), {"name": "Hangul 101"})
+    course = Course.objects.get()
+    assert response["Location"] == course.get_absolute_url() and course.owner == instructor
+    Enrollment.objects.create(course=course, student=student_a)
+    page = client.get(course.get_absolute_url()).content.decode()
+    assert course.join_code in page and "student_a" in page
+    assert "train one first" in page  # nothing to publish yet
+
+    client.force_login(student_a)
+    assert client.post(reverse("classifier:course-list"), {"name": "Mine"}).status_code == 403
+    assert Course.objects.count() == 1
+
+
+def test_students_see_only_the_courses_they_joined(
+    client, course, assignment, student_a, student_b, instructor
+):
+    teacher = User.objects.create_user("teacher2")
+    teacher.groups.add(Group.objects.get_or_create(name=INSTRUCTOR)[0])
+    other = Course.objects.create(name="Other class", owner=teacher)
+    client.force_login(student_a)
+    page = client.get(reverse("classifier:course-list")).content.decode()
+    assert "Hangul 101" in page and "Other class" not in page
+    assert client.get(other.get_absolute_url()).status_code == 404
+    course_page = client.get(course.get_absolute_url()).content.decode()
+    assert "Week 1" in course_page and course.join_code not in course_page
+    assert f"?model={assignment.grader_id}" in course_page  # published: predict with it
+
+    client.force_login(student_b)
+    assert client.get(course.get_absolute_url()).status_code == 404
+    assert client.get(assignment.get_absolute_url()).status_code == 404
+
+    client.force_login(other.owner)  # another instructor
+    assert client.get(course.get_absolute_url()).status_code == 404
+    assert client.get(reverse("classifier:gradebook", args=[assignment.pk])).status_code == 404
+
+
+def test_teaching_pages_are_refused_to_students(client, course, assignment, student_a, grader):
+    client.force_login(student_a)
+    pk = assignment.pk
+    for name, args in [
+        ("assignment-new", [course.pk]), ("gradebook", [pk]), ("gradebook-csv", [pk]),
+        ("regrade-status", [pk]), ("dataset-handwriting", []),
+    ]:  # fmt: skip
+        assert client.get(reverse(f"classifier:{name}", args=args)).status_code == 403, name
+    for name, args in [("course-publish", [course.pk]), ("assignment-regrade", [pk])]:
+        assert client.post(reverse(f"classifier:{name}", args=args)).status_code == 403, name
+    assert not Regrade.objects.exists()
+
+
+def test_instructor_publishes_a_finished_model(client, course, instructor):
+    job = make_grader(instructor, chars="라호", name="other")
+    client.force_login(instructor)
+    response = client.post(reverse("classifier:course-publish", args=[course.pk]), {"job": job.pk})
+    assert response["Location"] == course.get_absolute_url()
+    assert list(course.published_models.all()) == [job]
+    assert f"#{job.pk}" in client.get(course.get_absolute_url()).content.decode()
+
+
+# --- Assignments -------------------------------------------------------------------------
+
+
+def _assignment_form(grader, **extra):
+    data = {
+        "title": "Week 2", "instructions": "Write neatly.", "chars": "가, 나", "grader": grader.pk,
+        "due_at": (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        "attempts_allowed": "3", "accept_late": "on",
+    }  # fmt: skip
+    data.update(extra)
+    return data
+
+
+def test_an_assignment_is_created_from_the_form(client, course, grader, instructor):
+    client.force_login(instructor)
+    url = reverse("classifier:assignment-new", args=[course.pk])
+    assert 'type="datetime-local"' in client.get(url).content.decode()
+    response = client.post(url, _assignment_form(grader))
+    assignment = Assignment.objects.get()
+    assert response["Location"] == assignment.get_absolute_url()
+    assert assignment.chars == ["가", "나"] and assignment.course == course
+    assert assignment.accept_late and assignment.attempts_allowed == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"chars": "가힣뷁"}, "chars", "does not know 힣 뷁; it knows 가 나 다"),
+        ({"chars": "가a"}, "chars", "Only precomposed Hangul syllables"),
+        ({"attempts_allowed": "21"}, "attempts_allowed", "less than or equal to 20"),
+        ({"attempts_allowed": "0"}, "attempts_allowed", "greater than or equal to 1"),
+    ],
+)
+def test_the_assignment_form_explains_bad_input(
+    client, course, grader, instructor, extra, field, message
+):
+    client.force_login(instructor)
+    url = reverse("classifier:assignment-new", args=[course.pk])
+    response = client.post(url, _assignment_form(grader, **extra))
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Assignment.objects.exists()
+
+
+def test_only_published_models_grade(client, course, grader, instructor):
+    unpublished = make_grader(instructor, chars="가나", name="unpublished")
+    client.force_login(instructor)
+    url = reverse("classifier:assignment-new", args=[course.pk])
+    response = client.post(url, _assignment_form(unpublished))
+    assert "grader" in response.context["form"].errors
+    course.published_models.clear()
+    assert "Publish a finished model" in client.get(url).content.decode()
+    assert not Assignment.objects.exists()
+
+
+# --- Submissions -------------------------------------------------------------------------
+
+
+def test_a_submission_is_stored_and_queued(
+    client, assignment, student_a, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(student_a)
+    url = reverse("classifier:assignment-submit", args=[assignment.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"char": "나", "canvas": drawing_of("나")})
+    submission = Prediction.objects.get()
+    assert response["Location"] == submission.get_absolute_url()
+    assert len(callbacks) == 1  # sent to the predict queue on commit
+    assert (submission.expected, submission.attempt, submission.late) == ("나", 1, False)
+    assert submission.original_path.exists() and submission.input_path.exists()
+
+    page = client.get(assignment.get_absolute_url()).content.decode()
+    status_url = reverse("classifier:prediction-status", args=[submission.pk])
+    assert f'data-poll="{status_url}"' in page  # pending: the page follows it
+    assert "1 of 2" in page  # attempts used of allowed
+
+
+def test_late_submissions_are_taken_when_accepted_and_marked(client, assignment, student_a):
+    assignment.due_at = timezone.now() - timedelta(hours=1)
+    assignment.accept_late = True
+    assignment.save()
+    client.force_login(student_a)
+    photo = SimpleUploadedFile("ga.jpg", photo_of("가"), content_type="image/jpeg")
+    client.post(reverse("classifier:assignment-submit", args=[assignment.pk]),
+                {"char": "가", "image": photo})  # fmt: skip
+    submission = Prediction.objects.get()
+    assert submission.late and submission.source == "upload"
+    assert submission.original_name == "ga.jpg"
+
+
+def _past_due(assignment, student):
+    assignment.due_at = timezone.now() - timedelta(minutes=5)
+    assignment.save()
+
+
+def _out_of_attempts(assignment, student):
+    for attempt in (1, 2):
+        _graded(assignment, student, "가", "나", attempt=attempt)
+
+
+def _small_limit(assignment, student, settings):
+    settings.LAB_IMAGE_MAX_BYTES = 1000
+
+
+@pytest.mark.parametrize(
+    ("setup", "data", "message"),
+    [
+        (_past_due, {"char": "가", "canvas": "drawing"}, "it takes no more submissions"),
+        (_out_of_attempts, {"char": "가", "canvas": "drawing"}, "used all 2 attempts for 가"),
+        (None, {"char": "다", "canvas": "drawing"}, "다 is not one of this assignment"),
+        (None, {"char": "가", "canvas": "blank"}, "The canvas is empty"),
+        (None, {"char": "가", "image": "text"}, "not an image the lab can read"),
+        (_small_limit, {"char": "가", "image": "photo"}, "the limit is 1000"),
+        (None, {"char": "가"}, "Upload a photo or draw the character first"),
+        (None, {"canvas": "drawing"}, "This field is required"),
+    ],
+)
+def test_refused_submissions_say_why_and_store_nothing(
+    client, assignment, student_a, settings, setup, data, message
+):
+    if setup is _small_limit:
+        setup(assignment, student_a, settings)
+    elif setup:
+        setup(assignment, student_a)
+    before = Prediction.objects.count()
+    values = {
+        "drawing": drawing_of("가"),
+        "blank": blank_canvas(),
+        "text": SimpleUploadedFile("notes.png", b"just some text", content_type="image/png"),
+        "photo": SimpleUploadedFile("ga.jpg", photo_of("가"), content_type="image/jpeg"),
+    }
+    post = {key: values.get(value, value) for key, value in data.items()}
+    client.force_login(student_a)
+    response = client.post(reverse("classifier:assignment-submit", args=[assignment.pk]), post)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Prediction.objects.count() == before
+    assert _stored_files(settings) == []
+
+
+def test_only_the_course_s_students_may_submit(client, assignment, student_b, instructor, settings):
+    url = reverse("classifier:assignment-submit", args=[assignment.pk])
+    client.force_login(student_b)
+    assert client.post(url, {"char": "가", "canvas": drawing_of("가")}).status_code == 404
+    client.force_login(instructor)
+    response = client.post(url, {"char": "가", "canvas": drawing_of("가")})
+    assert "You are not in the course of this assignment" in response.content.decode()
+    assert not Prediction.objects.exists() and _stored_files(settings) == []
+
+
+def test_a_closed_assignment_shows_no_form(client, assignment, student_a):
+    _past_due(assignment, student_a)
+    client.force_login(student_a)
+    page = client.get(assignment.get_absolute_url()).content.decode()
+    assert "This assignment is closed" in page
+    assert reverse("classifier:assignment-submit", args=[assignment.pk]) not in page
+
+
+def test_submissions_are_private_to_the_student_and_the_instructor(
+    client, course, assignment, student_a, student_b, instructor
+):
+    Enrollment.objects.create(course=course, student=student_b)
+    submission = _graded(assignment, student_a, "가", "가")
+    client.force_login(student_b)
+    assert client.get(submission.get_absolute_url()).status_code == 404
+    client.force_login(instructor)
+    assert client.get(submission.get_absolute_url()).status_code == 200
+    client.force_login(student_a)
+    assert client.get(submission.get_absolute_url()).status_code == 200
+
+
+def test_the_student_sees_verdicts_and_attempts(client, assignment, student_a):
+    _graded(assignment, student_a, "가", "나", confidence=0.4, attempt=1)
+    latest = _graded(assignment, student_a, "가", "가", confidence=0.875, attempt=2)
+    client.force_login(student_a)
+    response = client.get(assignment.get_absolute_url())
+    page = response.content.decode()
+    assert response.context["score"] == 1
+    assert [t["cell"].verdict for t in response.context["targets"]] == ["correct", "missing"]
+    assert latest.get_absolute_url() in page and "87.5%" in page and "2 of 2" in page
+    assert "data-poll" not in page  # nothing pending
+    # 가 has no attempts left, so the picker offers 나.
+    assert response.context["chosen"] == "나"
+
+
+# --- Gradebook and regrades --------------------------------------------------------------
+
+
+@pytest.fixture
+def graded_book(course, assignment, student_a, student_b):
+    """student_a: 가 correct, 나 incorrect and late; student_b: 가 failed, 나 pending."""
+    Enrollment.objects.create(course=course, student=student_b)
+    _graded(assignment, student_a, "가", "가", confidence=0.9)
+    _graded(assignment, student_a, "나", "가", confidence=0.6, late=True)
+    _graded(assignment, student_b, "가", "", confidence=None, status=JobStatus.FAILED)
+    _graded(assignment, student_b, "나", "", confidence=None, status=JobStatus.QUEUED)
+    return assignment
+
+
+def test_the_gradebook_shows_every_student_and_character(client, graded_book, instructor):
+    client.force_login(instructor)
+    response = client.get(reverse("classifier:gradebook", args=[graded_book.pk]))
+    book = response.context["book"]
+    verdicts = {row.student.username: [c.verdict for c in row.cells] for row in book.rows}
+    assert verdicts == {"student_a": ["correct", "incorrect"], "student_b": ["failed", "pending"]}
+    assert book.correct_per_char == [1, 0]
+    page = response.content.decode()
+    assert 'class="late"' in page and "90.0%" in page
+    assert reverse("classifier:gradebook-csv", args=[graded_book.pk]) in page
+    assert f"{reverse('classifier:dataset-handwriting')}?assignment={graded_book.pk}" in page
+
+    summary = client.get(graded_book.get_absolute_url()).content.decode()
+    assert reverse("classifier:gradebook", args=[graded_book.pk]) in summary
+
+
+def test_the_gradebook_csv_opens_in_excel_with_hangul(client, graded_book, instructor):
+    client.force_login(instructor)
+    response = client.get(reverse("classifier:gradebook-csv", args=[graded_book.pk]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    disposition = f'attachment; filename="gradebook-{graded_book.pk}.csv"'
+    assert response["Content-Disposition"] == disposition
+    assert response.content.startswith("\ufeff".encode())
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("student,가 verdict,가 confidence,가 attempts,가 late,나 verdict")
+    assert lines[1] == "student_a,correct,0.9000,1,,incorrect,0.6000,1,yes,1,2"
+    assert lines[2] == "student_b,failed,,1,,pending,,1,,0,2"
+
+
+def test_a_regrade_is_queued_once_and_followed(
+    client, course, graded_book, instructor, django_capture_on_commit_callbacks
+):
+    second = make_grader(instructor, chars="가나", name="second")
+    course.published_models.add(second)
+    client.force_login(instructor)
+    url = reverse("classifier:assignment-regrade", args=[graded_book.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"grader": second.pk})
+    assert response["Location"] == reverse("classifier:gradebook", args=[graded_book.pk])
+    regrade = Regrade.objects.get()
+    assert len(callbacks) == 1 and regrade.grader == second and regrade.total == 4
+    graded_book.refresh_from_db()
+    assert graded_book.grader == second  # it grades new submissions too
+
+    again = client.post(url, {"grader": second.pk})
+    assert "already running" in _messages(again) and Regrade.objects.count() == 1
+
+    status_url = reverse("classifier:regrade-status", args=[graded_book.pk])
+    page = client.get(reverse("classifier:gradebook", args=[graded_book.pk])).content.decode()
+    assert f'data-poll="{status_url}"' in page and 'data-terminal="0"' in page
+    status = client.get(status_url).json()
+    assert status["status"] == "QUEUED" and not status["terminal"]
+    assert "0 of 4 submissions" in status["fragments"]["progress"]
+
+
+# --- Handwriting data sets ---------------------------------------------------------------
+
+
+def test_the_handwriting_data_set_form(client, graded_book, instructor, student_a):
+    url = reverse("classifier:dataset-handwriting")
+    client.force_login(student_a)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"name": "hand", "assignments": [graded_book.pk]}).status_code == 403
+
+    client.force_login(instructor)
+    assert url in client.get(reverse("classifier:dataset-list")).content.decode()
+    response = client.post(url, {"name": "hand"})
+    assert "assignments" in response.context["form"].errors
+    response = client.post(url, {"name": "bad name!", "assignments": [graded_book.pk]})
+    assert "name" in response.context["form"].errors
+    assert not Dataset.objects.filter(source=Dataset.Source.HANDWRITING).exists()
+
+    response = client.post(url, {"name": "hand", "assignments": [graded_book.pk]})
+    dataset = Dataset.objects.get(name="hand")
+    assert response["Location"] == dataset.get_absolute_url()
+    assert dataset.source == Dataset.Source.HANDWRITING and dataset.created_by == instructor
+    # The instructor follows the build of their data set before it is finished.
+    assert client.get(dataset.get_absolute_url()).status_code == 200
+    taken = client.post(url, {"name": "hand", "assignments": [graded_book.pk]})
+    assert "already exists" in " ".join(taken.context["form"].errors["name"])
+
+
+def test_a_data_set_needs_graded_submissions(client, assignment, instructor):
+    client.force_login(instructor)
+    response = client.post(
+        reverse("classifier:dataset-handwriting"), {"name": "hand", "assignments": [assignment.pk]}
+    )
+    assert "no graded submissions yet" in " ".join(response.context["form"].errors["assignments"])
+    assert not Dataset.objects.filter(name="hand").exists()
