@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
@@ -162,7 +163,13 @@ def run_prediction(pk: int) -> Prediction | None:
         logger.exception("Prediction %s failed", pk)
         prediction.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
     else:
-        prediction.finish(JobStatus.SUCCEEDED, **results)
+        # Written only while the row is still this run's: a regrade that graded it again
+        # with another model meanwhile has the last word.
+        Prediction.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.SUCCEEDED, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+            **results,
+        )  # fmt: skip
+        prediction.refresh_from_db()
     return prediction
 
 

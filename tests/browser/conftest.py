@@ -42,11 +42,12 @@ def page(browser, live_server):
 
 @pytest.fixture
 def screenshot(page):
-    """``screenshot(name)`` keeps a full-page picture when LAB_SCREENSHOTS is set."""
+    """``screenshot(name)`` keeps a full-page picture of ``page`` (or of another page
+    passed as ``of``) when LAB_SCREENSHOTS is set."""
 
-    def take(name):
+    def take(name, of=None):
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+            (of or page).screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
     return take
