@@ -111,3 +111,25 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     # The grader's input size: the font data set's.
     assert arrays.images.shape == (2, dataset.height, dataset.width)
     assert handwriting.num_samples == 2
+
+
+def test_the_predict_page_answers_through_the_worker_within_the_request(
+    worker, client, student_a, settings
+):
+    settings.LAB_PREDICT_WAIT_SECONDS = 60  # the first prediction loads TensorFlow
+    job = make_trained_job(student_a, make_font_dataset())
+    client.force_login(student_a)
+    for data in ({"image": SimpleUploadedFile("a.jpg", photo_of("아"))},
+                 {"canvas": drawing_of("자")}):  # fmt: skip
+        response = client.post(
+            reverse("classifier:predict"), {"model": job.pk, "expected": "자", **data},
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
+        assert response.status_code == 201
+        body = response.json()
+        # The request waited for the worker: the answer holds the result itself.
+        assert body["status"] == "SUCCEEDED" and body["char"] in job.classes, body
+        prediction = Prediction.objects.get(pk=body["id"])
+        _assert_graded(prediction)
+        assert prediction.owner == student_a and prediction.model == job
+        assert prediction.seconds < 5 and prediction.input_path.exists()
