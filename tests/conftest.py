@@ -1,6 +1,8 @@
 """Shared fixtures: personas, a real Redis, a real Celery worker, tiny real data."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,18 +67,42 @@ def staff_client(client, staff):
     return client
 
 
+@dataclass
+class EmbeddedRedis:
+    """The tests' own Redis server, which fault tests may stop and start again."""
+
+    folder: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self):
+        return f"redis+socket://{self.folder / 'redis.sock'}"
+
+    def start(self):
+        self.process = embedded_redis.start(self.folder / "redis.sock", self.folder / "redis.log")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+
+
 @pytest.fixture(scope="session")
-def broker_url():
-    """REDIS_URL when given (a real server), else an embedded one on a private socket."""
-    if url := os.environ.get("REDIS_URL"):
-        yield url
+def embedded_broker():
+    """An embedded Redis on a private socket; None when REDIS_URL names a real server."""
+    if os.environ.get("REDIS_URL"):
+        yield None
         return
     # A short folder: Unix socket paths are limited to about 100 characters.
-    folder = Path(tempfile.mkdtemp(prefix="lab-redis-"))
-    process = embedded_redis.start(folder / "redis.sock", folder / "redis.log")
-    yield f"redis+socket://{folder / 'redis.sock'}"
-    process.terminate()
-    process.wait(10)
+    redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="lab-redis-")))
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_url(embedded_broker):
+    """REDIS_URL when given (a real server), else the embedded one."""
+    return os.environ.get("REDIS_URL") or embedded_broker.url
 
 
 def _database_env(database) -> dict:
@@ -92,9 +118,24 @@ class Worker:
     process: subprocess.Popen
     media_root: Path
     log: Path
+    #: How to start it again (``restart``): the command line and its environment.
+    command: list
+    env: dict
 
     def log_tail(self, lines=60):
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self):
+        """SIGKILL the worker and every process it started, as the OOM killer might."""
+        processes = [self.process.pid, *_descendants(self.process.pid)]
+        for pid in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def restart(self):
+        """Start the worker again (after ``kill``), with the same options and log."""
+        _launch(self)
 
     def wait_for_log(self, text, timeout=30):
         """Wait until the worker's log shows ``text``."""
@@ -142,22 +183,35 @@ def _worker_env(broker_url, django_db_setup, tmp_path_factory):
 def _start_worker(worker_env, name, options):
     """Start ``celery worker`` with ``options`` (those of `make run`) and wait until ready."""
     media, env = worker_env
-    log = media.parent / f"worker-{name}.log"
     command = [
         sys.executable, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO",
         *options[:-2], "-n", f"test-{name}-{os.getpid()}@%h", "--without-gossip",
         "--without-mingle",
     ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    worker = Worker(process, media, log)
-    deadline = time.monotonic() + 90
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"The Celery {name} worker did not start:\n{worker.log_tail()}")
-        time.sleep(0.2)
+    worker = Worker(None, media, media.parent / f"worker-{name}.log", command, env)
+    _launch(worker)
     return worker
+
+
+def _launch(worker):
+    # Appended to, so a restarted worker's log follows the one before.
+    with worker.log.open("ab") as out:
+        start = out.tell()
+        worker.process = subprocess.Popen(
+            worker.command, cwd=REPO, env=worker.env, stdout=out, stderr=out
+        )
+    deadline = time.monotonic() + 90
+    while b"ready." not in worker.log.read_bytes()[start:]:
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            worker.process.kill()
+            pytest.fail(f"The Celery worker did not start:\n{worker.log_tail()}")
+        time.sleep(0.2)
+
+
+def _descendants(pid) -> list[int]:
+    import psutil
+
+    return [child.pid for child in psutil.Process(pid).children(recursive=True)]
 
 
 def _stop_worker(worker):

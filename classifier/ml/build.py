@@ -7,6 +7,7 @@ flat however many units there are; the parent only counts. Units whose part alre
 exists (an interrupted build of the same inputs) are skipped.
 """
 
+import logging
 import multiprocessing
 import os
 import time
@@ -23,6 +24,8 @@ from .fonts import HangulFont
 from .render import RenderSettings, render_samples
 from .sources import Phd08Input
 from .store import ArrayStore, StoreBuilder, write_part
+
+logger = logging.getLogger(__name__)
 
 
 class BuildCancelled(Exception):
@@ -162,6 +165,9 @@ def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style
 def _run_units(builder, units, work, processes, on_progress, should_stop):
     todo = [key for key in units if not builder.has_part(key)]
     progress = Progress(len(units) - len(todo), len(units), 0, time.monotonic())
+    if progress.units_done:
+        logger.info("Resuming: %d of %d units were built before.", progress.units_done,
+                    len(units))  # fmt: skip
 
     def report(samples):
         progress.units_done += 1

@@ -29,6 +29,7 @@ IN_MEMORY_BYTES = 512 * 2**20
 # The class list and input size ride inside the .keras file, so a downloaded model
 # says what it predicts.
 METADATA_NAME = "hangul_lab.json"
+CHECKPOINT_NAME = "hangul_lab_checkpoint.json"
 PREDICT_CHUNK = 4096
 
 
@@ -52,6 +53,8 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     stopped_early: bool = False
     seconds: float = 0.0
+    #: Epochs a checkpoint had already finished when this run began.
+    initial_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,22 +101,30 @@ def make_optimizer(name: str, learning_rate: float):
 
 def train(
     images, labels, split: Split, classes: int, config: TrainConfig, listener, *,
-    chosen_labels, in_memory_bytes: int = IN_MEMORY_BYTES,
+    chosen_labels, in_memory_bytes: int = IN_MEMORY_BYTES, checkpoint: Path | None = None,
 ) -> TrainResult:  # fmt: skip
     """Train ``config``'s network on ``split.train`` and validate each epoch on ``split.val``.
 
     ``labels`` are data set labels; ``chosen_labels[i]`` is the data set label of model
     output ``i``. A listener's ``should_stop()`` stops training after the current batch;
     the model then keeps the weights it has.
+
+    With ``checkpoint``, the model (with its optimiser's state) is saved there after
+    every finished epoch, and training goes on from a checkpoint already there: a job
+    whose worker died resumes after its last finished epoch.
     """
-    spec = networks.parse_spec(config.spec_text)
     input_shape = tuple(images.shape[1:])
-    model = networks.build_model(spec, input_shape, classes, config.seed)
-    model.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    initial_epoch = checkpoint_epoch(checkpoint) if checkpoint else 0
+    if initial_epoch:
+        model = _load_checkpoint(checkpoint)
+    else:
+        spec = networks.parse_spec(config.spec_text)
+        model = networks.build_model(spec, input_shape, classes, config.seed)
+        model.compile(
+            optimizer=make_optimizer(config.optimizer, config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     sample_bytes = int(np.prod(input_shape)) * images.dtype.itemsize
     in_memory = (len(split.train) + len(split.val)) * sample_bytes <= in_memory_bytes
     train_y = output_labels(labels, split.train, chosen_labels)
@@ -126,15 +137,38 @@ def train(
         train_data = {"x": _batches(images, split.train, train_y, config.batch_size,
                                     shuffle_seed=config.seed)}  # fmt: skip
         val_data = _batches(images, split.val, val_y, max(config.batch_size, 256))
-    progress = _progress_callback(listener, len(split.train), val_data, config.batch_size)
+    progress = _progress_callback(
+        listener, len(split.train), val_data, config.batch_size, checkpoint
+    )
     started = time.monotonic()
     model.fit(
-        **train_data, epochs=config.epochs, callbacks=[progress], verbose=0,
+        **train_data, epochs=config.epochs, initial_epoch=initial_epoch, callbacks=[progress],
+        verbose=0,
     )  # fmt: skip
     return TrainResult(
         model=model, history=progress.history, stopped_early=progress.stopped,
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - started, initial_epoch=initial_epoch,
     )  # fmt: skip
+
+
+def checkpoint_epoch(path: Path) -> int:
+    """How many epochs the checkpoint at ``path`` has finished; 0 when there is none."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return int(json.loads(archive.read(CHECKPOINT_NAME))["epoch"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return 0
+
+
+def _save_checkpoint(model, path: Path, epoch: int):
+    _save_with(model, path, CHECKPOINT_NAME, {"epoch": epoch})
+
+
+def _load_checkpoint(path: Path):
+    import keras
+
+    # The lab's own file, written by _save_checkpoint; safe mode all the same.
+    return keras.saving.load_model(path, compile=True, safe_mode=True)
 
 
 def _batches(images, indices, targets, batch_size, shuffle_seed=None):
@@ -168,7 +202,7 @@ def _batches(images, indices, targets, batch_size, shuffle_seed=None):
     return MemmapBatches()
 
 
-def _progress_callback(listener, train_samples, val_data, batch_size):
+def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint=None):
     """The Keras callback that reports to ``listener`` and validates after each epoch."""
     import keras
 
@@ -215,7 +249,11 @@ def _progress_callback(listener, train_samples, val_data, batch_size):
                 "samples_per_second": train_samples / max(train_seconds, 1e-9),
             }
             self.history.append({"epoch": epoch + 1, **metrics})
+            # Recorded first, then checkpointed: a worker killed in between leaves the
+            # previous checkpoint, and the epoch is trained again on resume.
             listener.on_epoch_end(epoch, metrics)
+            if checkpoint is not None:
+                _save_checkpoint(self.model, checkpoint, epoch + 1)
             if listener.should_stop():
                 self.stopped = True
                 self.model.stop_training = True
@@ -262,15 +300,26 @@ def save_model(model, path: Path, classes, input_shape, *, input_style: dict | N
     ``input_style`` (see ``preprocess.InputStyle``) says what the training images looked
     like, so a photo can be made to look the same before the model reads it.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
     metadata = {"classes": list(classes), "input_shape": list(input_shape)}
     if input_style is not None:
         metadata["input_style"] = input_style
-    with zipfile.ZipFile(tmp, "a") as archive:
-        archive.writestr(METADATA_NAME, json.dumps(metadata, ensure_ascii=False))
-    tmp.replace(path)
+    _save_with(model, Path(path), METADATA_NAME, metadata)
+
+
+def _save_with(model, path: Path, name: str, extra: dict):
+    """Save ``model`` at ``path`` with the JSON ``extra`` inside as ``name``, atomically.
+
+    Written beside and renamed over, so a reader (or a worker killed meanwhile) never
+    sees half a file; a failed save (a full disk) leaves nothing behind.
+    """
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    try:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(name, json.dumps(extra, ensure_ascii=False))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_metadata(path: Path) -> dict:

@@ -45,6 +45,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    #: When its message last reached the broker; None while it never did (the broker was
+    #: down), so the sweeper knows which queued rows to send again.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -67,8 +70,13 @@ class Job(models.Model):
         """
         from labsite.celery import app
 
-        pk, name = self.pk, self.task_name
-        transaction.on_commit(lambda: _send_quietly(app, name, pk))
+        model, name = type(self), self.task_name
+        transaction.on_commit(lambda: _send_quietly(app, model, name, self.pk))
+
+    @property
+    def is_dispatched(self) -> bool:
+        """Whether this row's message reached the broker (read afresh from the database)."""
+        return type(self).objects.filter(pk=self.pk, dispatched_at__isnull=False).exists()
 
     @classmethod
     def claim(cls, pk):
@@ -116,8 +124,10 @@ class Job(models.Model):
         )
 
 
-def _send_quietly(app, task_name, pk):
+def _send_quietly(app, model, task_name, pk):
     try:
         app.send_task(task_name, args=[pk])
     except Exception:  # the broker is down: the row stays QUEUED and is sent again later
         logger.exception("Could not queue %s(%s)", task_name, pk)
+    else:
+        model.objects.filter(pk=pk).update(dispatched_at=timezone.now())

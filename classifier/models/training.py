@@ -46,6 +46,9 @@ class TrainingJob(Job):
     samples_per_second = models.FloatField(default=0)
     eta_seconds = models.FloatField(null=True, blank=True)
 
+    #: The epoch a later attempt went on from, when the first attempt's worker died.
+    resumed_from_epoch = models.PositiveSmallIntegerField(null=True, blank=True)
+
     # Results.
     split_summary = models.JSONField(default=dict, blank=True)
     train_accuracy = models.FloatField(null=True, blank=True)
@@ -78,6 +81,11 @@ class TrainingJob(Job):
     @property
     def model_path(self) -> Path:
         return self.artifact_dir / "model.keras"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The model after its last finished epoch, kept while the job runs."""
+        return self.artifact_dir / "checkpoint.keras"
 
     @property
     def classes(self):

@@ -1,6 +1,7 @@
 """Training jobs: recording them, and training them in a worker or in-process."""
 
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 
@@ -104,6 +105,9 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
     except ValueError as exc:
         job.finish(JobStatus.FAILED, str(exc))
     except OSError as exc:
+        # Nothing half-written stays: the model and figures of a job that could not
+        # write its files are not worth keeping.
+        shutil.rmtree(job.artifact_dir, ignore_errors=True)
         job.finish(JobStatus.FAILED, describe_os_error(exc))
     except Exception as exc:
         logger.exception("Training job %s failed", pk)
@@ -128,12 +132,17 @@ def _train(job: TrainingJob, echo):
         spec_text=job.model_spec, epochs=job.epochs, batch_size=job.batch_size,
         optimizer=job.optimizer, learning_rate=job.learning_rate, seed=job.seed,
     )  # fmt: skip
-    listener = _JobListener(job, len(split.train), echo)
-    result = training.train(
-        arrays.images, arrays.labels, split, len(classes), config, listener,
-        chosen_labels=chosen_labels,
-    )  # fmt: skip
+    first_epoch = _resume_point(job)
+    listener = _JobListener(job, len(split.train), echo, first_epoch)
     job.artifact_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        result = training.train(
+            arrays.images, arrays.labels, split, len(classes), config, listener,
+            chosen_labels=chosen_labels, checkpoint=job.checkpoint_path,
+        )  # fmt: skip
+    finally:
+        # Kept only while a dead worker's job may still be resumed from it.
+        job.checkpoint_path.unlink(missing_ok=True)
     input_shape = (job.dataset.height, job.dataset.width)
     style = preprocess.InputStyle.from_images(
         training.gather(arrays.images, split.train[:: max(1, len(split.train) // 500)])
@@ -172,6 +181,27 @@ def _train(job: TrainingJob, echo):
             create_evaluation(job=job, dataset=dataset.hidden_test, hidden=True)
 
 
+def _resume_point(job: TrainingJob) -> int:
+    """The epochs a previous attempt finished and checkpointed (0: start afresh).
+
+    Epochs recorded after the checkpoint (the worker died before saving it) are trained
+    again, so their rows go; so does everything when there is no checkpoint to go on from.
+    """
+    from ..ml import training
+
+    done = training.checkpoint_epoch(job.checkpoint_path) if job.attempts > 1 else 0
+    if not done:
+        job.checkpoint_path.unlink(missing_ok=True)
+    job.metrics.filter(epoch__gt=done).delete()
+    job.update_progress(
+        epochs_done=done, batch_percent=0, resumed_from_epoch=done or None,
+    )  # fmt: skip
+    if done:
+        logger.info("Training job %s resumes after epoch %s (attempt %s)", job.pk, done,
+                    job.attempts)  # fmt: skip
+    return done
+
+
 def _save_evaluation(job, split, evaluation):
     path = job.artifact_dir / "evaluation.npz"
     tmp = path.with_suffix(".tmp")
@@ -186,10 +216,12 @@ def _save_evaluation(job, split, evaluation):
 class _JobListener:
     """Writes epochs, batch progress and heartbeats to the job's rows; notices cancels."""
 
-    def __init__(self, job: TrainingJob, train_samples: int, echo):
+    def __init__(self, job: TrainingJob, train_samples: int, echo, first_epoch: int = 0):
         self.job = job
         self.echo = echo
         self.train_samples = train_samples
+        # A resumed job starts counting here; rates and times are of this run only.
+        self.first_epoch = first_epoch
         self.started = time.monotonic()
         self.epoch_started = self.started
         self.last_write = 0.0
@@ -205,7 +237,8 @@ class _JobListener:
         if now - self.last_write < BATCH_PROGRESS_INTERVAL:
             return
         self.last_write = now
-        done = (epoch + (batch + 1) / batches) / self.job.epochs
+        epochs_left = self.job.epochs - self.first_epoch
+        done = (epoch - self.first_epoch + (batch + 1) / batches) / epochs_left
         elapsed = now - self.started
         seen = min(self.train_samples, (batch + 1) * self.job.batch_size)
         progress = {
@@ -232,12 +265,12 @@ class _JobListener:
             (m for m in (self.job.best_val_accuracy, metrics.get("val_accuracy")) if m is not None),
             default=None,
         )
-        elapsed = time.monotonic() - self.started
+        per_epoch = (time.monotonic() - self.started) / (number - self.first_epoch)
         self.job.update_progress(
             epochs_done=number, batch_percent=0, train_accuracy=metrics.get("accuracy"),
             val_accuracy=metrics.get("val_accuracy"), val_loss=metrics.get("val_loss"),
             best_val_accuracy=best, samples_per_second=metrics.get("samples_per_second", 0),
-            eta_seconds=round(elapsed / number * (self.job.epochs - number), 1),
+            eta_seconds=round(per_epoch * (self.job.epochs - number), 1),
         )  # fmt: skip
         if self.echo:
             self.echo(self.job)

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from tests.conftest import REPO
 
-APP_SERVICES = ("web", "worker-train", "worker-data")
+APP_SERVICES = ("web", "worker-train", "worker-data", "sweeper")
 COMPOSE_SECRETS = {"SECRET_KEY": "k7-Qz!p2" * 8, "POSTGRES_PASSWORD": "pw"}
 
 

@@ -19,8 +19,8 @@ TRAIN_WORKER = ["-Q", "train", "-c", "1", "-n", "train@%h"]
 class Command(BaseCommand):
     help = (
         "Serve the lab: the embedded Redis (unless CELERY_BROKER_URL is set), a Celery "
-        "worker for the train queue, one for the data and predict queues, and the web "
-        "server. Ctrl-C stops them all."
+        "worker for the train queue, one for the data and predict queues, the sweeper "
+        "that recovers jobs of dead workers, and the web server. Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser):
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
         self.spawn("worker-train", [*worker, *TRAIN_WORKER])
         self.spawn("worker-data", [*worker, *DATA_WORKER])
+        self.spawn("sweeper", [python, str(settings.BASE_DIR / "manage.py"), "sweep", "--every"])
         self.spawn(
             "web",
             [

@@ -1,0 +1,41 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError
+
+from classifier.services.recovery import sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Recover jobs from their rows: re-queue (or fail) running jobs whose worker died, "
+        "and send again queued jobs whose message never reached a worker. Once, or every "
+        "--every seconds (make run and the compose file run it that way)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--every", type=float, nargs="?", const=settings.LAB_SWEEP_SECONDS, default=None,
+            metavar="SECONDS",
+            help=f"repeat forever (default period: {settings.LAB_SWEEP_SECONDS} s)",
+        )  # fmt: skip
+
+    def handle(self, *args, **options):
+        period = options["every"]
+        while True:
+            try:
+                report = sweep()
+            except DatabaseError as exc:  # the database restarting: try again next round
+                self.stderr.write(f"sweep failed: {exc}")
+                if period is None:
+                    raise
+            else:
+                if report or period is None:
+                    self.stdout.write(
+                        f"re-queued {len(report.requeued)}, failed {len(report.failed)}, "
+                        f"sent again {len(report.resent)}"
+                    )
+            if period is None:
+                return
+            time.sleep(period)

@@ -1,0 +1,108 @@
+"""Recovering jobs from the rows when workers die or the broker goes away (DESIGN.md, 1).
+
+Two things keep the database the truth about every job:
+
+- while a task runs, ``keep_alive`` writes the row's heartbeat every
+  ``LAB_HEARTBEAT_SECONDS`` from a thread of its own, so a silent heartbeat means the
+  process is gone, not that the job is slow;
+- ``sweep`` (run every few seconds by ``manage.py sweep``, which ``make run`` and the
+  compose file start) re-queues RUNNING rows whose heartbeat went stale, up to
+  ``LAB_MAX_ATTEMPTS`` runs, then fails them with the reason; and sends again the
+  QUEUED rows whose message never reached the broker, or reached it long ago
+  without any worker taking it (a broker that restarted empty).
+
+A message delivered twice is harmless: a task runs only after claiming its row
+(QUEUED -> RUNNING in one conditional UPDATE).
+"""
+
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Dataset, Evaluation, JobStatus, Prediction, Regrade, TrainingJob
+
+logger = logging.getLogger(__name__)
+
+JOB_MODELS = (Dataset, TrainingJob, Evaluation, Prediction, Regrade)
+# A row just created has its message sent when its transaction commits; it is not
+# taken for undispatched before this many seconds.
+DISPATCH_GRACE_SECONDS = 5
+
+
+@contextmanager
+def keep_alive(model, pk: int):
+    """Write row ``pk``'s heartbeat every ``LAB_HEARTBEAT_SECONDS`` while the block runs."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(settings.LAB_HEARTBEAT_SECONDS):
+                model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{model.__name__}-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, as ``(model name, pk)`` pairs."""
+
+    requeued: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    resent: list = field(default_factory=list)
+
+    def __bool__(self):
+        return bool(self.requeued or self.failed or self.resent)
+
+
+def sweep() -> SweepReport:
+    """One pass over every kind of job: recover dead runs, resend lost messages."""
+    report = SweepReport()
+    now = timezone.now()
+    stale = now - timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
+    for model in JOB_MODELS:
+        for row in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
+            _recover(model, row, report)
+        lost = Q(dispatched_at__isnull=True, created_at__lt=now - timedelta(
+            seconds=DISPATCH_GRACE_SECONDS)) | Q(dispatched_at__lt=now - timedelta(
+            seconds=settings.LAB_REDISPATCH_SECONDS))  # fmt: skip
+        for row in model.objects.filter(lost, status=JobStatus.QUEUED):
+            row.dispatch()
+            report.resent.append((model.__name__, row.pk))
+    if report:
+        logger.info("Sweep: %s", report)
+    return report
+
+
+def _recover(model, row, report: SweepReport):
+    # Conditional on the heartbeat read above, so a worker that comes back to life (or
+    # a second sweeper) cannot make the row run twice.
+    rows = model.objects.filter(pk=row.pk, status=JobStatus.RUNNING, heartbeat_at=row.heartbeat_at)
+    if row.attempts < settings.LAB_MAX_ATTEMPTS:
+        if rows.update(status=JobStatus.QUEUED, dispatched_at=None):
+            row.dispatch()
+            report.requeued.append((model.__name__, row.pk))
+        return
+    reason = (
+        f"The worker running this stopped responding, {row.attempts} times; the lab gave up. "
+        "What was finished is kept. Try again, and tell your instructor if this repeats "
+        "(the worker may be running out of memory)."
+    )
+    if rows.update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now()):
+        report.failed.append((model.__name__, row.pk))

@@ -1,0 +1,226 @@
+"""Faults really happen here: a worker process is killed mid-epoch, the Redis server is
+stopped while students submit, the disk fills up. Every job ends telling the truth, and
+nothing finished is lost."""
+
+import resource
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import psutil
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from classifier import services
+from classifier.models import Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
+from classifier.services.recovery import sweep
+from tests.builders import make_dataset
+from tests.conftest import REPO
+from tests.handwriting_builders import make_font_dataset, make_trained_job, photo_of
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _job(owner, dataset, **fields):
+    values = {
+        "chars": [], "model_spec": "mlp", "optimizer": "adam", "learning_rate": 0.003,
+        "epochs": 2, "batch_size": 16, "seed": 0, "split": "stratified:0.25",
+    }  # fmt: skip
+    return services.create_training_job(owner=owner, dataset=dataset, **{**values, **fields})
+
+
+def _wait_until(condition, timeout=60, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_training_worker_killed_mid_epoch_resumes_from_its_last_epoch(
+    train_worker, student_a, settings
+):
+    settings.LAB_HEARTBEAT_SECONDS = 1  # this process sweeps: 3 s of silence is death
+    dataset = make_dataset("long", chars="가나다라", per_char=300, size=(28, 28))
+    job = _job(student_a, dataset, epochs=10, batch_size=8)
+    _wait_until(lambda: TrainingJob.objects.get(pk=job.pk).epochs_done >= 2, 120,
+                "two finished epochs")  # fmt: skip
+    before = {m.epoch: m.pk for m in EpochMetric.objects.filter(job=job)}
+    # The prefork child runs the task: the operating system's OOM killer would pick it.
+    (child,) = psutil.Process(train_worker.process.pid).children()
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING  # nobody told the row: only the sweeper will
+
+    _wait_until(lambda: sweep().requeued, 30, "the sweeper to see the stale heartbeat")
+    job = train_worker.wait_for(job, timeout=180)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.attempts == 2 and job.resumed_from_epoch >= 1
+    metrics = list(EpochMetric.objects.filter(job=job))
+    assert [m.epoch for m in metrics] == list(range(1, 11))
+    # The epochs the first attempt checkpointed are the same rows, not trained again.
+    kept = {m.epoch: m.pk for m in metrics if m.epoch <= job.resumed_from_epoch}
+    assert kept == {e: pk for e, pk in before.items() if e <= job.resumed_from_epoch}
+    assert job.model_path.exists() and not job.checkpoint_path.exists()
+    assert "went on from the end of epoch" in _page(job, student_a)
+
+
+def _page(job, user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.get(job.get_absolute_url()).content.decode()
+
+
+def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker, staff, settings):
+    from classifier.ml.render import RenderSettings
+
+    settings.LAB_HEARTBEAT_SECONDS = 1
+    dataset = services.create_font_dataset(
+        name="killed-build", chars="라호댜밟자꺅갠아", font_specs=[], user=staff,
+        rendering=RenderSettings(height=48, width=48, per_font=40, seed=3),
+    )  # fmt: skip
+    _wait_until(lambda: Dataset.objects.get(pk=dataset.pk).files_done >= 8, 120,
+                "some fonts rendered")  # fmt: skip
+    worker.kill()
+    dataset.refresh_from_db()
+    assert dataset.status == JobStatus.RUNNING and not dataset.store_dir.exists()
+
+    worker.restart()
+    _wait_until(lambda: sweep().requeued, 30, "the sweeper to see the stale heartbeat")
+    dataset = worker.wait_for(dataset, timeout=240)
+    assert dataset.status == JobStatus.SUCCEEDED, dataset.error
+    assert dataset.attempts == 2
+    assert dataset.num_samples == 8 * len(dataset.group_names) * 40
+    assert len(dataset.open_store()) == dataset.num_samples
+    # The parts rendered before the kill were kept and not rendered again.
+    worker.wait_for_log("units were built before", timeout=1)
+
+
+def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, settings):
+    dataset = make_dataset("tiny")
+    job = _job(student_a, dataset)
+    EpochMetric.objects.create(job=job, epoch=1, loss=1, accuracy=0.5, seconds=1,
+                               samples_per_second=10)  # fmt: skip
+    stale = timezone.now() - timedelta(minutes=5)
+    TrainingJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=settings.LAB_MAX_ATTEMPTS, heartbeat_at=stale
+    )
+    report = sweep()
+    job.refresh_from_db()
+    assert report.failed == [("TrainingJob", job.pk)] and job.status == JobStatus.FAILED
+    assert "stopped responding, 3 times" in job.error
+    assert job.metrics.count() == 1  # what was finished is kept
+    assert not sweep()  # and the row is left alone from then on
+
+
+@pytest.fixture
+def redis_down(embedded_broker):
+    """Stop the tests' Redis server; start it again afterwards, whatever happened."""
+    if embedded_broker is None:
+        pytest.skip("REDIS_URL names a server these tests may not stop")
+    embedded_broker.stop()
+    try:
+        yield embedded_broker
+    finally:
+        if embedded_broker.process.poll() is not None:
+            embedded_broker.start()
+
+
+def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
+    redis_down, train_worker, worker, client, student_a, settings
+):
+    dataset = make_dataset("queued", chars="가나", per_char=20, size=(16, 16))
+    model = make_trained_job(student_a, make_font_dataset())
+    client.force_login(student_a)
+    response = client.post(
+        reverse("classifier:job-new"),
+        {"dataset": dataset.pk, "chars": "", "model": "mlp", "optimizer": "adam",
+         "learning_rate": "0.003", "epochs": "2", "batch_size": "16", "seed": "1",
+         "split_kind": "stratified", "val_fraction": "0.25"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    job = TrainingJob.objects.get(dataset=dataset)
+    assert job.status == JobStatus.QUEUED and job.dispatched_at is None
+    assert "queue cannot be reached" in client.get(job.get_absolute_url()).content.decode()
+    response = client.post(
+        reverse("classifier:predict"),
+        {"model": model.pk, "image": SimpleUploadedFile("a.jpg", photo_of("아"))},
+    )
+    prediction = Prediction.objects.get()
+    assert response.status_code == 302 and prediction.status == JobStatus.QUEUED
+    assert "queue cannot be reached" in client.get(response["Location"]).content.decode()
+    # While Redis is down the sweeper finds the rows (once their grace period is over)
+    # but cannot send them either.
+    _wait_until(lambda: len(sweep().resent) == 2, 30, "the sweeper to find both rows")
+    assert not TrainingJob.objects.get(pk=job.pk).dispatched_at
+
+    redis_down.start()
+    _wait_until(lambda: not sweep().resent, 30, "the sweeper to send the rows")
+    assert train_worker.wait_for(job).status == JobStatus.SUCCEEDED, job.error
+    assert worker.wait_for(prediction).status == JobStatus.SUCCEEDED, prediction.error
+    assert job.attempts == 1 and prediction.attempts == 1
+
+
+def test_a_message_delivered_twice_runs_the_job_once(train_worker, student_a):
+    from labsite.celery import app
+
+    dataset = make_dataset("twice", chars="가나", per_char=20, size=(16, 16))
+    job = _job(student_a, dataset)
+    app.send_task(job.task_name, args=[job.pk])  # a second delivery of the same job
+    job = train_worker.wait_for(job)
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
+    train_worker.wait_for_log(f"Training job {job.pk} is not queued")
+
+
+def _limited(max_bytes):
+    """Start a process that may write no file larger than ``max_bytes`` (ulimit -f)."""
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit
+
+
+def _run_command(worker_env, *args, max_bytes):
+    _, env = worker_env
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=300, preexec_fn=_limited(max_bytes), check=False,
+    )  # fmt: skip
+
+
+def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
+    _worker_env, transactional_db, staff, settings
+):
+    media, _ = _worker_env
+    settings.MEDIA_ROOT = media
+    # 4 characters x ~28 fonts x 20 samples of 64x64 is about 9 MB of images: more than
+    # the 3 MB the command may write.
+    result = _run_command(
+        _worker_env, "render_dataset", "--name", "too-big", "--chars", "가나다라",
+        "--size", "64x64", "--per-font", "20", max_bytes=3 * 2**20,
+    )  # fmt: skip
+    dataset = Dataset.objects.get(name="too-big")
+    assert dataset.status == JobStatus.FAILED, result.stdout + result.stderr
+    assert "disk is full" in dataset.error
+    assert not dataset.store_dir.exists() or not any(dataset.store_dir.iterdir())
+
+    small = make_dataset("fits", chars="가나", per_char=20, size=(28, 28))
+    # dense1024-dense1024 on 28x28 is a 7 MB model: its first checkpoint cannot be written.
+    result = _run_command(
+        _worker_env, "train", "--dataset", small.name, "--model", "dense1024-dense1024", "--epochs",
+        "2", "--batch-size", "16", "--user", staff.username, max_bytes=3 * 2**20,
+    )  # fmt: skip
+    job = TrainingJob.objects.filter(dataset=small).first()
+    assert job is not None, result.stdout + result.stderr
+    assert job.status == JobStatus.FAILED, result.stdout + result.stderr
+    assert "disk is full" in job.error
+    assert not job.artifact_dir.exists()
+    assert media.exists()  # the rest of the media folder is untouched
