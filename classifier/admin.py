@@ -1,6 +1,11 @@
 from django.contrib import admin
 
 from .models import Dataset
+from .ratelimit import RateLimitedAdminAuthenticationForm
+
+# The admin's own log-in page counts failures with the lab's page, so it is no way
+# around the login rate limits.
+admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 
 @admin.register(Dataset)

@@ -230,6 +230,13 @@ LAB_QUEUES = ("data", "train", "predict")
 # A running job writes a heartbeat at least this often; one silent for three times as
 # long is taken for dead.
 LAB_HEARTBEAT_SECONDS = envint("LAB_HEARTBEAT_SECONDS", 10)
+# A job whose worker died is run again this many times in all (training goes on from its
+# last finished epoch), then failed with the reason.
+LAB_MAX_ATTEMPTS = envint("LAB_MAX_ATTEMPTS", 3)
+# The sweeper's period, and how long a queued row's message may wait untaken before it
+# is sent again (a broker restarted empty loses its messages).
+LAB_SWEEP_SECONDS = envint("LAB_SWEEP_SECONDS", 10)
+LAB_REDISPATCH_SECONDS = envint("LAB_REDISPATCH_SECONDS", 600)
 # Uploaded zips may not unpack past this many bytes or members.
 LAB_ZIP_MAX_BYTES = envint("LAB_ZIP_MAX_BYTES", 10 * 1024**3)
 LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
@@ -246,6 +253,17 @@ LAB_IMAGE_MAX_PIXELS = envint("LAB_IMAGE_MAX_PIXELS", 40_000_000)
 LAB_MODEL_CACHE_SIZE = envint("LAB_MODEL_CACHE_SIZE", 8)
 # How long the predict request waits for the worker's answer before the page polls.
 LAB_PREDICT_WAIT_SECONDS = float(os.environ.get("LAB_PREDICT_WAIT_SECONDS", "2"))
+# Security: server folders the web import may read, and log-in rate limits.
+# The web form's server path must resolve (symlinks and .. followed) inside one of these
+# colon-separated folders; the import_phd08 command, run on the server, reads any path.
+LAB_IMPORT_ROOTS = [
+    Path(p) for p in os.environ.get("LAB_IMPORT_ROOTS", str(VAR_DIR / "imports")).split(":") if p
+]
+# Log-ins are refused for a window after this many failures for one username, or from
+# one address (a classroom behind NAT shares one); see classifier/ratelimit.py.
+LAB_LOGIN_MAX_FAILURES = envint("LAB_LOGIN_MAX_FAILURES", 5)
+LAB_LOGIN_MAX_IP_FAILURES = envint("LAB_LOGIN_MAX_IP_FAILURES", 20)
+LAB_LOGIN_WINDOW_SECONDS = envint("LAB_LOGIN_WINDOW_SECONDS", 900)
 
 LOGGING = {
     "version": 1,

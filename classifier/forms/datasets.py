@@ -11,7 +11,9 @@ from ..ml import charsets, fonts
 from ..ml.convert import ConversionSettings
 from ..ml.phd08 import Phd08Error, label_from_filename
 from ..ml.render import RenderSettings
+from ..ml.sources import SourceError
 from ..models import Dataset, dataset_name_validator
+from ..services.datasets import check_import_path
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -39,6 +41,8 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         single = super().clean
+        if not data and not self.required:
+            return []
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
         return [single(data, initial)]
@@ -65,10 +69,15 @@ class DatasetFormMixin(forms.Form):
 
 
 class Phd08ImportForm(DatasetFormMixin):
+    """Uploaded PHD08 files, or a file or folder on the server under ``LAB_IMPORT_ROOTS``."""
+
     files = MultipleFileField(
-        label=_("PHD08 files"),
+        label=_("PHD08 files"), required=False,
         help_text=_("One or more <character>.txt files, or .zip archives of them."),
-    )
+    )  # fmt: skip
+    server_path = forms.CharField(
+        label=_("Or a file or folder on the server"), required=False, max_length=1000,
+    )  # fmt: skip
     sigma = forms.FloatField(
         label=_("Gaussian blur (sigma)"), initial=0.3, min_value=0, max_value=10
     )
@@ -76,6 +85,34 @@ class Phd08ImportForm(DatasetFormMixin):
         label=_("Reproduce the tutorial's converter exactly"), required=False,
         help_text=_("Min-max scaling and a straight resize, without keeping the aspect ratio."),
     )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        roots = ", ".join(str(root) for root in settings.LAB_IMPORT_ROOTS)
+        self.fields["server_path"].help_text = (
+            _("A .txt or .zip file or a folder of them, inside %(roots)s.") % {"roots": roots}
+            if roots
+            else _("Turned off: LAB_IMPORT_ROOTS names no folder.")
+        )
+
+    def clean_server_path(self):
+        text = self.cleaned_data["server_path"].strip()
+        if not text:
+            return None
+        # Checked here for a clear message on the field; the service checks again, with
+        # every file found under the path.
+        try:
+            return check_import_path(text, settings.LAB_IMPORT_ROOTS)
+        except SourceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("files") and cleaned.get("server_path"):
+            raise forms.ValidationError(_("Upload files or name a server path, not both."))
+        if not self.errors and not cleaned.get("files") and not cleaned.get("server_path"):
+            raise forms.ValidationError(_("Upload PHD08 files or name a server path."))
+        return cleaned
 
     def clean_files(self):
         files = self.cleaned_data["files"]

@@ -32,6 +32,7 @@ _HEADERS = {
 }
 _HEADER_BYTES = {header.encode(): header for header in _HEADERS}
 _SIZE_LINE = re.compile(rb"\s*(\d+)\s+(\d+)\s*")
+_MAX_SIZE_DIGITS = 6
 _FILE_NAME = re.compile("[\uac00-\ud7a3]\\.txt")
 _NEWLINE = ord("\n")
 _ZERO = ord("0")
@@ -304,11 +305,19 @@ class _Reader:
                 f"found {_shown(raw)}.",
                 header,
             )
-        height, width = int(match[1]), int(match[2])
-        if not (1 <= height <= MAX_BITMAP_SIDE and 1 <= width <= MAX_BITMAP_SIDE):
+        # No side is longer than a few digits. Python's int() refuses thousands of digits
+        # with a ValueError of its own (and takes its time first), so those are never
+        # converted: they are out of range like any other number past the limit.
+        rows, columns = (digits.lstrip(b"0") or b"0" for digits in match.groups())
+        if max(len(rows), len(columns)) > _MAX_SIZE_DIGITS:
+            height = width = None
+        else:
+            height, width = int(rows), int(columns)
+        if height is None or not (1 <= height <= MAX_BITMAP_SIDE and 1 <= width <= MAX_BITMAP_SIDE):
+            size = f"{height} x {width}" if height is not None else _shown(raw)
             raise self._fail(
                 pos,
-                f"the size {height} x {width} is out of range; rows and columns must each "
+                f"the size {size} is out of range; rows and columns must each "
                 f"be between 1 and {MAX_BITMAP_SIDE}.",
                 header,
             )

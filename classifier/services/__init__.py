@@ -27,6 +27,7 @@ from .courses import (
     submit,
 )
 from .datasets import (
+    check_import_path,
     collect_phd08_inputs,
     create_font_dataset,
     create_handwriting_dataset,
@@ -63,7 +64,7 @@ from .predictions import (
 )
 
 __all__ = [
-    "active_regrade", "check_split", "check_submission", "chosen_characters",
+    "active_regrade", "check_import_path", "check_split", "check_submission", "chosen_characters",
     "collect_phd08_inputs", "compare_plot", "create_evaluation", "create_font_dataset",
     "create_handwriting_dataset", "create_phd08_dataset", "create_prediction",
     "create_training_job", "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on",

@@ -2,6 +2,7 @@
 
 import errno
 import logging
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..ml import build, fonts, preprocess, sources, store
 from ..ml.convert import ConversionSettings
@@ -34,13 +37,46 @@ def collect_phd08_inputs(paths: Sequence[Path | str]) -> list[sources.Phd08Input
     )
 
 
+def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
+    """``raw`` resolved (symlinks and ``..`` followed), if that lies inside one of ``roots``.
+
+    A relative path is taken relative to the first root. Raises SourceError, listing the
+    folders, for anything outside them (and when there are none).
+    """
+    resolved_roots = [Path(root).resolve() for root in roots]
+    if not resolved_roots:
+        raise sources.SourceError(
+            _("Importing from folders on the server is turned off (LAB_IMPORT_ROOTS is empty).")
+        )
+    path = Path(raw)
+    resolved = (path if path.is_absolute() else resolved_roots[0] / path).resolve()
+    if not any(resolved.is_relative_to(root) for root in resolved_roots):
+        raise sources.SourceError(
+            _("%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
+              "in one of them, or run the import_phd08 command on the server.")
+            % {"path": raw, "roots": ", ".join(str(root) for root in resolved_roots)}
+        )  # fmt: skip
+    return resolved
+
+
 @transaction.atomic
 def create_phd08_dataset(
     *, name: str, paths: Sequence[Path | str], conversion: ConversionSettings, user=None,
-    dispatch: bool = True,
+    dispatch: bool = True, allowed_roots: Sequence[Path | str] | None = None,
 ) -> Dataset:  # fmt: skip
-    """Record a PHD08 import of ``paths`` (checked first) and queue it."""
+    """Record a PHD08 import of ``paths`` (checked first) and queue it.
+
+    With ``allowed_roots`` (the web form: ``LAB_IMPORT_ROOTS``), every path, and every
+    file found under them (a symlink may point anywhere), must lie inside those folders.
+    ``None`` reads any path: the ``import_phd08`` command, run on the server's shell by
+    someone who can read those files anyway.
+    """
+    if allowed_roots is not None:
+        paths = [check_import_path(path, allowed_roots) for path in paths]
     inputs = collect_phd08_inputs(paths)
+    if allowed_roots is not None:
+        for item in inputs:
+            check_import_path(item.path, allowed_roots)
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.PHD08, height=conversion.height,
         width=conversion.width, created_by=user, files_total=len(inputs),
@@ -68,10 +104,11 @@ def create_uploaded_phd08_dataset(
     saved = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for number, upload in enumerate(uploads):
-            # Uploads are kept under their (already validated) names in a numbered
-            # folder each, so two uploads with the same name cannot overwrite each other.
-            target = folder / f"{number:04d}" / Path(upload.name).name
+        for upload in uploads:
+            # Uploads keep their (already validated) names, since a PHD08 file's name is
+            # its label, each in a folder of its own with a random name: two uploads with
+            # the same name cannot overwrite each other, and no path is guessable.
+            target = folder / secrets.token_hex(8) / Path(upload.name).name
             target.parent.mkdir()
             with target.open("wb") as fh:
                 for chunk in upload.chunks():
@@ -151,11 +188,29 @@ def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
 
 
 def delete_dataset(dataset: Dataset):
-    """Delete a data set's row and files; a build in progress must be cancelled first."""
+    """Delete a data set's row and files; a build in progress must be cancelled first.
+
+    A data set that training jobs were trained on is kept (their pages and models need
+    it): ValueError says so. The row goes first, so a refusal leaves the files alone.
+    """
     if dataset.status == JobStatus.RUNNING:
         raise ValueError(_("This data set is being built; cancel the build first."))
-    dataset.delete_files()
-    dataset.delete()
+    folders = (dataset.store_dir, dataset.upload_dir)
+    try:
+        with transaction.atomic():
+            dataset.delete()
+    except ProtectedError:
+        count = dataset.training_jobs.count()
+        raise ValueError(
+            ngettext(
+                "%(n)d training job was trained on this data set, so it is kept.",
+                "%(n)d training jobs were trained on this data set, so it is kept.",
+                count,
+            )
+            % {"n": count}
+        ) from None
+    for folder in folders:
+        store.remove(folder)
 
 
 def run_dataset_build(
@@ -228,8 +283,12 @@ def _fail(dataset: Dataset, reason: str):
 
 
 def describe_os_error(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "The disk is full: the data set could not be written. Free some space and retry."
+    # EFBIG: the file outgrew what this process may write (a quota, ulimit -f).
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (
+            "The disk is full (or its quota reached): the files could not be written. "
+            "Partial files were removed; free some space and try again."
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"The media folder is not writable ({exc.filename}). Check its permissions."
     return f"Could not read or write a file: {exc}"

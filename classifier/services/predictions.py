@@ -7,6 +7,7 @@ only runs the model, which it keeps loaded between requests.
 
 import io
 import logging
+import secrets
 import time
 from functools import cache
 from pathlib import Path
@@ -86,7 +87,7 @@ def create_prediction(
     with transaction.atomic():
         prediction = Prediction.objects.create(
             owner=owner, model=model, source=source, original_name=original_name[:255],
-            original_file=f"original.{extension}", expected=expected,
+            original_file=stored_name(extension), expected=expected,
             steps=[[step.key, step.title] for step in prepared.steps],
             assignment=assignment, attempt=attempt, late=late,
         )  # fmt: skip
@@ -98,6 +99,12 @@ def create_prediction(
         if dispatch:
             prediction.dispatch()
     return prediction
+
+
+def stored_name(extension: str) -> str:
+    """A random file name for an upload: nothing about it comes from the user, and no
+    one can guess where another upload lies."""
+    return f"{secrets.token_hex(8)}.{extension}"
 
 
 def store_images(prediction: Prediction, data: bytes, steps):
@@ -116,8 +123,13 @@ def write_steps(steps, folder: Path):
 
 
 def wait_for(prediction: Prediction, seconds: float) -> Prediction:
-    """Wait up to ``seconds`` for the worker to finish ``prediction``; the row, fresh."""
+    """Wait up to ``seconds`` for the worker to finish ``prediction``; the row, fresh.
+
+    A prediction whose message did not reach the broker is not waited for.
+    """
     rows = Prediction.objects.filter(pk=prediction.pk)
+    if not prediction.is_dispatched:
+        seconds = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if rows.filter(status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).exists():

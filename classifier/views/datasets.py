@@ -1,5 +1,6 @@
 """Data set pages: list, detail with live progress and plots, import, render, delete."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -76,20 +77,31 @@ def dataset_export(request, pk):
     if not dataset.is_ready:
         raise Http404(_("This data set has no arrays yet."))
     path = dataset.export_path()
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"{dataset.name}.npz")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"{dataset.name}.npz",
+        content_type="application/octet-stream",
+    )  # fmt: skip
 
 
 @admin_required
 def dataset_import(request):
     form = Phd08ImportForm(request.POST or None, request.FILES or None)
     if form.is_valid():
+        server_path = form.cleaned_data["server_path"]
         try:
-            dataset = services.create_uploaded_phd08_dataset(
-                name=form.cleaned_data["name"], uploads=form.cleaned_data["files"],
-                conversion=form.conversion(), user=request.user,
-            )  # fmt: skip
+            if server_path:
+                dataset = services.create_phd08_dataset(
+                    name=form.cleaned_data["name"], paths=[server_path],
+                    conversion=form.conversion(), user=request.user,
+                    allowed_roots=settings.LAB_IMPORT_ROOTS,
+                )  # fmt: skip
+            else:
+                dataset = services.create_uploaded_phd08_dataset(
+                    name=form.cleaned_data["name"], uploads=form.cleaned_data["files"],
+                    conversion=form.conversion(), user=request.user,
+                )  # fmt: skip
         except sources.SourceError as exc:
-            form.add_error("files", str(exc))
+            form.add_error("server_path" if server_path else "files", str(exc))
         else:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)

@@ -1,6 +1,7 @@
 """Training job pages: the form, the live job page, plots, downloads, compare, leaderboard."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -109,8 +110,9 @@ def job_model_download(request, pk):
     if not job.model_path.exists():
         raise Http404(_("This job saved no model."))
     return FileResponse(
-        job.model_path.open("rb"), as_attachment=True, filename=f"hangul-lab-job{job.pk}.keras"
-    )
+        job.model_path.open("rb"), as_attachment=True, filename=f"hangul-lab-job{job.pk}.keras",
+        content_type="application/octet-stream",
+    )  # fmt: skip
 
 
 @require_POST
@@ -136,7 +138,10 @@ def job_evaluate(request, pk):
 
 
 def job_compare(request):
-    ids = [int(pk) for pk in request.GET.getlist("jobs") if pk.isdigit()]
+    # Plain ASCII digits, short enough for a database key: anything else names no job
+    # (int() refuses "²" and thousands of digits; the database refuses 20 digits).
+    ids = [int(pk) for pk in request.GET.getlist("jobs") if pk.isascii() and pk.isdigit()
+           and len(pk) <= 18]  # fmt: skip
     jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids))
     if request.GET.get("format") == "png":
         return _png(services.compare_plot(jobs))
@@ -146,6 +151,8 @@ def job_compare(request):
 def leaderboard(request, pk):
     dataset = get_object_or_404(Dataset.visible_to(request.user), pk=pk)
     form = None
+    if request.method == "POST" and not is_instructor(request.user):
+        raise PermissionDenied  # only instructors choose hidden test sets
     if is_instructor(request.user):
         form = HiddenTestForm(request.POST or None, instance=dataset)
         if request.method == "POST" and form.is_valid():

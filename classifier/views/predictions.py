@@ -91,19 +91,30 @@ def prediction_bars(request, pk):
     return response
 
 
-def _file(path, content_type):
+def _file(path, content_type, *, download_name=None):
+    """A stored file with an explicit content type (never guessed from its contents:
+    SecurityMiddleware adds ``X-Content-Type-Options: nosniff``), never run as a page."""
     if not path.exists():
         raise Http404("The file is gone.")
-    response = FileResponse(path.open("rb"), content_type=content_type)
+    response = FileResponse(
+        path.open("rb"), content_type=content_type, as_attachment=download_name is not None,
+        filename=download_name or "",
+    )  # fmt: skip
     # The files change only when a regrade preprocesses them again.
     response["Cache-Control"] = "private, no-cache"
+    # Should a browser ever open one as a document, it gets no scripts and no origin.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
 def prediction_original(request, pk):
+    """The upload as it came, as a download: it is the user's file, not the lab's, so it
+    is never shown inline on the lab's origin (and its own name is not used)."""
     prediction = _visible(request, pk)
     extension = prediction.original_file.rpartition(".")[2]
-    return _file(prediction.original_path, CONTENT_TYPES.get(extension, "application/octet-stream"))
+    content_type = CONTENT_TYPES.get(extension, "application/octet-stream")
+    name = f"prediction-{prediction.pk}.{extension if extension in CONTENT_TYPES else 'bin'}"
+    return _file(prediction.original_path, content_type, download_name=name)
 
 
 def prediction_step(request, pk, key):

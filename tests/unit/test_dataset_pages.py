@@ -127,6 +127,22 @@ def test_delete_removes_row_and_files_but_not_while_running(staff_client):
     assert Dataset.objects.filter(pk=running.pk).exists()
 
 
+def test_a_data_set_with_training_jobs_is_kept_files_and_all(staff_client, student_a):
+    from django.contrib.messages import get_messages
+
+    from classifier.models import TrainingJob
+
+    dataset = make_dataset("trained-on")
+    TrainingJob.objects.create(owner=student_a, dataset=dataset, model_spec="mlp")
+    response = staff_client.post(reverse("classifier:dataset-delete", args=[dataset.pk]))
+    assert response["Location"] == dataset.get_absolute_url()
+    assert "1 training job was trained on this data set" in " ".join(
+        str(m) for m in get_messages(response.wsgi_request)
+    )
+    dataset.refresh_from_db()
+    assert dataset.is_ready and (dataset.store_dir / "images.npy").exists()
+
+
 def test_claim_lets_exactly_one_runner_start_a_job():
     dataset = make_dataset("claimable", status=JobStatus.QUEUED)
     assert Dataset.claim(dataset.pk) is True

@@ -184,7 +184,10 @@ def test_phd08_rejects_malformed_size_lines(size):
     )
 
 
-@pytest.mark.parametrize("size", [b"0 4", b"3 0", b"513 4", b"3 100000"])
+@pytest.mark.parametrize(
+    "size",
+    [b"0 4", b"3 0", b"513 4", b"3 100000", b"9" * 5000 + b" 4", b"3 " + b"0" * 5000 + b"1000"],
+)
 def test_phd08_rejects_absurd_sizes(size):
     with pytest.raises(Phd08Error) as error:
         parse_phd08(with_line(small_file(), 2, size), "t.txt")

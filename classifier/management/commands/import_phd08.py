@@ -26,6 +26,8 @@ class Command(DatasetCommand):
             conversion = ConversionSettings(
                 height=height, width=width, sigma=options["sigma"], reference=options["reference"]
             )
+            # No LAB_IMPORT_ROOTS here: whoever runs a command on the server's shell can
+            # read these files anyway. The web form is limited to those folders.
             dataset = services.create_phd08_dataset(
                 name=name, paths=options["paths"], conversion=conversion,
                 dispatch=options["run_async"],

@@ -1,0 +1,554 @@
+"""The permission matrix: every URL, every role, exactly the access it should have.
+
+Roles: an anonymous visitor, student A (who owns the jobs, predictions and submissions
+below and is in the course), student B (in another course), the instructor of A's
+course, the instructor of the other course, and an admin (staff). Each case gives every
+role's expected answer:
+
+- ``login``: a redirect to the log-in page (anonymous visitors);
+- a status code: 200, 302 (a redirect elsewhere), 400, 403, 404, 405;
+- a trailing ``+`` on a POST: the action took effect (the database or the media folder
+  changed). Every POST answer without it must leave both exactly as they were, so a
+  refused action is checked to have done nothing, not just to have said no.
+
+The objects are built once per test; each role's POST runs in a savepoint that is rolled
+back, so every role acts on the same world. Plots are replaced by a stub PNG: what is
+tested is who gets them, not how they look (their own tests render them).
+"""
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from PIL import Image
+
+from classifier.ml import plots, prediction_plots, training, training_plots
+from classifier.models import (
+    Assignment,
+    Course,
+    Dataset,
+    Enrollment,
+    EpochMetric,
+    Evaluation,
+    JobStatus,
+    Prediction,
+    Regrade,
+    TrainingJob,
+)
+from classifier.roles import INSTRUCTOR
+from classifier.services.predictions import stored_name
+from tests.builders import make_dataset
+from tests.handwriting_builders import drawing_of
+from tests.phd08_builders import make_phd08_bytes
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "student_a", "student_b", "instructor", "other_instructor", "admin")
+L = "login"
+
+
+def r(anon, a, b, i, o, s) -> dict[str, str]:
+    """Expectations in ``ROLES`` order."""
+    return dict(zip(ROLES, map(str, (anon, a, b, i, o, s)), strict=True))
+
+
+ALL = r(L, 200, 200, 200, 200, 200)
+ADMIN_ONLY = r(L, 403, 403, 403, 403, 200)
+#: Jobs: students see their own; instructors (who run the lab's queue) and admins all.
+JOB = r(L, 200, 404, 200, 200, 200)
+#: A prediction that is not a submission: its owner and admins.
+OWN_PREDICTION = r(L, 200, 404, 404, 404, 200)
+#: A submission: its owner, the instructor of its course, admins.
+SUBMISSION = r(L, 200, 404, 200, 404, 200)
+#: A course's pages: its students, its instructor, admins; nobody else knows it exists.
+COURSE = r(L, 200, 404, 200, 404, 200)
+#: Teaching a course: a 403 to its students, a 404 to everyone outside it.
+TEACHING = r(L, 403, 404, 200, 404, 200)
+#: Hidden test sets: never students.
+HIDDEN = r(L, 404, 404, 200, 200, 200)
+
+PNG_STUB = b"\x89PNG\r\n\x1a\nstub"
+
+
+# --- The world ---------------------------------------------------------------------------
+
+
+def _png(size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", size, 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _finished_job(owner, dataset, **fields) -> TrainingJob:
+    """A finished job: its epochs, its evaluation arrays and a model file that holds only
+    the lab's metadata (enough to preprocess for it; nothing here runs a model)."""
+    job = TrainingJob.objects.create(
+        owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED, epochs=2,
+        epochs_done=2, val_accuracy=0.5, **fields,
+    )  # fmt: skip
+    for epoch in (1, 2):
+        EpochMetric.objects.create(
+            job=job, epoch=epoch, loss=1.0 / epoch, accuracy=0.5, val_loss=1.0,
+            val_accuracy=0.5, seconds=1, samples_per_second=100,
+        )  # fmt: skip
+    job.artifact_dir.mkdir(parents=True)
+    with zipfile.ZipFile(job.model_path, "w") as archive:
+        metadata = {"classes": list(dataset.classes), "input_shape": [28, 28]}
+        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
+    k = len(dataset.classes)
+    np.savez(
+        job.artifact_dir / "evaluation.npz", confusion=np.eye(k, dtype=np.int64),
+        indices=np.arange(k), predicted=np.roll(np.arange(k), 1), confidence=np.full(k, 0.5),
+    )  # fmt: skip
+    return job
+
+
+def _prediction(owner, model, **fields) -> Prediction:
+    """A finished prediction with its stored original and two of its steps."""
+    classes = list(model.classes)
+    prediction = Prediction.objects.create(
+        owner=owner, model=model, source=Prediction.Source.UPLOAD, original_name="photo.png",
+        original_file=stored_name("png"), steps=[["original", "Original"], ["input", "Input"]],
+        status=JobStatus.SUCCEEDED, classes=classes,
+        probabilities=[1 / len(classes)] * len(classes), predicted=classes[0], confidence=0.4,
+        **fields,
+    )  # fmt: skip
+    prediction.file_dir.mkdir(parents=True)
+    prediction.original_path.write_bytes(_png((40, 30)))
+    for key in ("original", "input"):
+        prediction.step_path(key).write_bytes(_png())
+    return prediction
+
+
+@pytest.fixture
+def other_instructor(db):
+    user = User.objects.create_user("other_instructor", password="pw-other")
+    user.groups.add(Group.objects.get_or_create(name=INSTRUCTOR)[0])
+    return user
+
+
+@pytest.fixture
+def world(student_a, student_b, instructor, other_instructor, staff, settings, monkeypatch):
+    """Everything the cases reach, built once per test."""
+    settings.LAB_PREDICT_WAIT_SECONDS = 0  # no worker answers here
+    cache.clear()
+    cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
+    for module, names in (
+        (training_plots, ("curves_png", "confusion_png", "mistakes_png", "compare_png")),
+        (prediction_plots, ("probability_bars_png",)),
+        (plots, ("sample_grid", "class_counts")),
+    ):
+        for name in names:
+            monkeypatch.setattr(module, name, lambda *args, **kwargs: PNG_STUB)
+
+    w = SimpleNamespace()
+    w.users = {
+        "anon": None, "student_a": student_a, "student_b": student_b, "instructor": instructor,
+        "other_instructor": other_instructor, "admin": staff,
+    }  # fmt: skip
+    w.ds = make_dataset("tiny", chars="가나다", per_char=4, created_by=staff)
+    w.hidden = make_dataset("hidden-test", chars="가나다", per_char=2, seed=1, is_hidden=True)
+    w.ds.hidden_test = w.hidden
+    w.ds.save()
+    w.ds2 = make_dataset("tiny-again", chars="가나다", per_char=2, seed=2)
+    w.spare = make_dataset("spare", chars="가나", per_char=2, seed=3)
+    w.building = Dataset.objects.create(
+        name="building", source=Dataset.Source.PHD08, status=JobStatus.QUEUED, created_by=staff
+    )
+    w.hw_building = Dataset.objects.create(
+        name="hw-building", source=Dataset.Source.HANDWRITING, status=JobStatus.QUEUED,
+        created_by=instructor,
+    )  # fmt: skip
+
+    w.job = _finished_job(student_a, w.ds)
+    w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
+    w.grader = _finished_job(instructor, w.ds)
+    Evaluation.objects.create(
+        job=w.job, dataset=w.hidden, hidden=True, status=JobStatus.SUCCEEDED, accuracy=0.7, n=6
+    )
+
+    w.course = Course.objects.create(name="Hangul 101", owner=instructor)
+    Enrollment.objects.create(course=w.course, student=student_a)
+    w.course.published_models.add(w.grader)
+    w.other_course = Course.objects.create(name="Other class", owner=other_instructor)
+    Enrollment.objects.create(course=w.other_course, student=student_b)
+    w.assignment = Assignment.objects.create(
+        course=w.course, title="Week 1", chars=["가", "나"], grader=w.grader,
+        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
+    )  # fmt: skip
+    w.submission = _prediction(
+        student_a, w.grader, assignment=w.assignment, expected="가", attempt=1
+    )
+    w.prediction = _prediction(student_a, w.job)
+    Regrade.objects.create(
+        assignment=w.assignment, grader=w.grader, requested_by=instructor,
+        status=JobStatus.SUCCEEDED, total=1, done=1,
+    )  # fmt: skip
+    return w
+
+
+# --- The cases ---------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One request (``route`` with ``args``), and each role's expected answer."""
+
+    route: str
+    expect: dict[str, str]
+    args: Callable = lambda w: []
+    method: str = "get"
+    data: Callable = lambda w: {}
+    query: Callable = lambda w: {}
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self):
+        return f"{self.method.upper()} {self.route}{' ' + self.label if self.label else ''}"
+
+
+def _job_form(w):
+    return {
+        "dataset": w.ds.pk, "chars": "", "model": "mlp", "spec": "", "optimizer": "adam",
+        "learning_rate": "0.001", "epochs": "2", "batch_size": "16", "seed": "0",
+        "split_kind": "stratified", "val_fraction": "0.25", "held_out": "", "tutorial_n": "10",
+    }  # fmt: skip
+
+
+def _assignment_form(w):
+    due = (timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "title": "Week 2", "instructions": "", "chars": "가 다", "grader": w.grader.pk,
+        "due_at": due, "attempts_allowed": 2,
+    }  # fmt: skip
+
+
+def _phd08_upload(w):
+    return {
+        "name": "uploaded", "size": "28x28", "sigma": "0.3",
+        "files": SimpleUploadedFile("가.txt", make_phd08_bytes(1)),
+    }  # fmt: skip
+
+
+def _pk(name):
+    return lambda w: [getattr(w, name).pk]
+
+
+# The ``args`` of the cases: the primary key of one of the world's objects.
+ds, hidden, building, hw_building, spare = map(
+    _pk, ("ds", "hidden", "building", "hw_building", "spare")
+)
+job, queued_job, grader = map(_pk, ("job", "queued_job", "grader"))
+prediction, submission = map(_pk, ("prediction", "submission"))
+course, assignment = map(_pk, ("course", "assignment"))
+
+CASES = [
+    # Accounts and the front door.
+    Case("classifier:home", r(L, 302, 302, 302, 302, 302)),
+    Case("login", r(200, 200, 200, 200, 200, 200)),
+    Case("login", r(302, 302, 302, 302, 302, 302), method="post", label="as student A",
+         data=lambda w: {"username": "student_a", "password": "pw-student_a"}),
+    Case("logout", r(L, 405, 405, 405, 405, 405)),
+    Case("logout", r(L, L, L, L, L, L), method="post"),
+    Case("signup", r(200, 200, 200, 200, 200, 200)),
+    Case("signup", r("302+", "302+", "302+", "302+", "302+", "302+"), method="post",
+         data=lambda w: {"username": "newbie", "password1": "hangul-lab-pw-1",
+                         "password2": "hangul-lab-pw-1"}),
+    Case("healthz", r(200, 200, 200, 200, 200, 200)),
+    Case("set_language", r(L, 302, 302, 302, 302, 302), method="post",
+         data=lambda w: {"language": "ko", "next": "/"}),
+    # Data sets: everyone browses the finished ones; only admins make or remove them.
+    Case("classifier:dataset-list", ALL),
+    Case("classifier:dataset-detail", ALL, ds),
+    Case("classifier:dataset-detail", HIDDEN, hidden, label="hidden test set"),
+    Case("classifier:dataset-detail", r(L, 404, 404, 404, 404, 200), building, label="building"),
+    Case("classifier:dataset-detail", r(L, 404, 404, 200, 404, 200), hw_building,
+         label="instructor's handwriting build"),
+    Case("classifier:dataset-status", ALL, ds),
+    Case("classifier:dataset-status", HIDDEN, hidden, label="hidden test set"),
+    Case("classifier:dataset-status", r(L, 404, 404, 404, 404, 200), building, label="building"),
+    Case("classifier:dataset-grid", ALL, ds),
+    Case("classifier:dataset-grid", HIDDEN, hidden, label="hidden test set"),
+    Case("classifier:dataset-counts", ALL, ds),
+    Case("classifier:dataset-counts", HIDDEN, hidden, label="hidden test set"),
+    Case("classifier:dataset-export", ALL, ds),
+    Case("classifier:dataset-export", HIDDEN, hidden, label="hidden test set"),
+    Case("classifier:dataset-import", ADMIN_ONLY),
+    Case("classifier:dataset-import", r(L, 403, 403, 403, 403, "302+"), method="post",
+         data=_phd08_upload),
+    Case("classifier:dataset-render", ADMIN_ONLY),
+    Case("classifier:dataset-render", r(L, 403, 403, 403, 403, "302+"), method="post",
+         data=lambda w: {"name": "rendered", "size": "28x28", "charset": "custom",
+                         "chars": "가나", "per_font": "1", "seed": "0"}),
+    Case("classifier:dataset-handwriting", r(L, 403, 403, 200, 200, 200)),
+    # From their own assignments only: another instructor's is not a valid choice.
+    Case("classifier:dataset-handwriting", r(L, 403, 403, "302+", 200, "302+"), method="post",
+         data=lambda w: {"name": "hand", "assignments": [w.assignment.pk]}),
+    Case("classifier:dataset-cancel", r(L, 403, 403, 403, 403, "302+"), building, method="post"),
+    Case("classifier:dataset-cancel", r(L, 403, 403, 403, 403, 405), building),
+    Case("classifier:dataset-delete", ADMIN_ONLY, spare),
+    Case("classifier:dataset-delete", r(L, 403, 403, 403, 403, "302+"), spare, method="post"),
+    Case("classifier:dataset-delete", r(L, 403, 403, 403, 403, "302+"), hw_building,
+         method="post", label="instructor's own handwriting set"),
+    Case("classifier:leaderboard", ALL, ds),
+    Case("classifier:leaderboard", HIDDEN, hidden, label="of the hidden test set"),
+    Case("classifier:leaderboard", r(L, 403, 403, "302+", "302+", "302+"), ds, method="post",
+         data=lambda w: {"hidden_test": w.ds2.pk}),
+    # Training jobs.
+    Case("classifier:job-list", ALL),
+    Case("classifier:job-new", ALL),
+    Case("classifier:job-new", r(L, "302+", "302+", "302+", "302+", "302+"), method="post",
+         data=_job_form),
+    Case("classifier:model-summary", ALL, query=lambda w: {"dataset": w.ds.pk}),
+    Case("classifier:model-summary", r(L, 400, 400, 200, 200, 200), label="of a hidden set",
+         query=lambda w: {"dataset": w.hidden.pk}),
+    Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk]}),
+    Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk], "format": "png"},
+         label="png"),
+    Case("classifier:job-detail", JOB, job),
+    Case("classifier:job-detail", r(L, 404, 404, 200, 200, 200), grader,
+         label="published grading model"),
+    Case("classifier:job-status", JOB, job),
+    Case("classifier:job-curves", JOB, job),
+    Case("classifier:job-confusion", JOB, job),
+    Case("classifier:job-mistakes", JOB, job),
+    Case("classifier:job-model", JOB, job),
+    Case("classifier:job-model", r(L, 404, 404, 200, 200, 200), grader,
+         label="published grading model"),
+    Case("classifier:job-cancel", r(L, "302+", 404, "302+", "302+", "302+"), queued_job,
+         method="post"),
+    Case("classifier:job-cancel", r(L, 405, 405, 405, 405, 405), queued_job),
+    Case("classifier:job-evaluate", r(L, 405, 405, 405, 405, 405), job),
+    Case("classifier:job-evaluate", r(L, "302+", 404, "302+", "302+", "302+"), job,
+         method="post", data=lambda w: {"dataset": w.ds2.pk}),
+    # Students never score on a hidden test set (its samples would leak through the score).
+    Case("classifier:job-evaluate", r(L, 302, 404, "302+", "302+", "302+"), job, method="post",
+         data=lambda w: {"dataset": w.hidden.pk}, label="on the hidden test set"),
+    # Predictions and their files.
+    Case("classifier:predict", ALL),
+    Case("classifier:predict", r(L, "302+", 400, 400, 400, 400), method="post",
+         data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
+         label="with student A's model"),
+    Case("classifier:predict", r(L, "302+", 400, "302+", 400, "302+"), method="post",
+         data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
+         label="with the course's published model"),
+    Case("classifier:prediction-list", ALL),
+    *(
+        Case(f"classifier:{name}", expect, args, label=label)
+        for name in ("prediction-detail", "prediction-status", "prediction-bars",
+                     "prediction-original")
+        for expect, args, label in ((OWN_PREDICTION, prediction, ""),
+                                    (SUBMISSION, submission, "of a submission"))
+    ),
+    Case("classifier:prediction-step", OWN_PREDICTION, lambda w: [w.prediction.pk, "input"]),
+    Case("classifier:prediction-step", SUBMISSION, lambda w: [w.submission.pk, "input"],
+         label="of a submission"),
+    # Courses.
+    Case("classifier:course-list", ALL),
+    Case("classifier:course-list", r(L, 403, 403, "302+", "302+", "302+"), method="post",
+         data=lambda w: {"name": "New course"}),
+    # Anyone with the code joins (that is what it is for); instructors teach instead.
+    Case("classifier:course-join", r(L, 302, "302+", 403, 403, 403), method="post",
+         data=lambda w: {"code": w.course.join_code}),
+    Case("classifier:course-join", r(L, 405, 405, 405, 405, 405)),
+    Case("classifier:course-detail", COURSE, course),
+    Case("classifier:course-publish", r(L, 405, 405, 405, 405, 405), course),
+    Case("classifier:course-publish", r(L, 403, 404, "302+", 404, "302+"), course,
+         method="post", data=lambda w: {"job": w.job.pk}),
+    Case("classifier:assignment-new", TEACHING, course),
+    Case("classifier:assignment-new", r(L, 403, 404, "302+", 404, "302+"), course,
+         method="post", data=_assignment_form),
+    Case("classifier:assignment-detail", COURSE, assignment),
+    # Instructors and admins are not students of the course: nothing is stored for them.
+    Case("classifier:assignment-submit", r(L, 405, 405, 405, 405, 405), assignment),
+    Case("classifier:assignment-submit", r(L, "302+", 404, 400, 404, 400), assignment,
+         method="post", data=lambda w: {"char": "나", "canvas": drawing_of("나")}),
+    Case("classifier:gradebook", TEACHING, assignment),
+    Case("classifier:gradebook-csv", TEACHING, assignment),
+    Case("classifier:assignment-regrade", r(L, 405, 405, 405, 405, 405), assignment),
+    Case("classifier:assignment-regrade", r(L, 403, 404, "302+", 404, "302+"), assignment,
+         method="post", data=lambda w: {"grader": w.grader.pk}),
+    Case("classifier:regrade-status", TEACHING, assignment),
+]  # fmt: skip
+
+
+# --- Running them ------------------------------------------------------------------------
+
+#: Fields that change without anybody acting (a log-in stamps ``last_login``).
+VOLATILE = {"last_login"}
+
+
+def _state(settings) -> tuple:
+    """Every row the lab keeps (many-to-many links included) and every file it stores."""
+    models = [*apps.get_app_config("classifier").get_models(), User, Group]
+    rows = {}
+    for model in models:
+        names = [f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE]
+        rows[model.__name__] = list(model.objects.order_by("pk").values_list(*names))
+        for m2m in model._meta.local_many_to_many:
+            through = m2m.remote_field.through
+            rows[through.__name__] = list(through.objects.order_by("pk").values_list())
+    media = settings.MEDIA_ROOT
+    files = sorted(str(p.relative_to(media)) for p in media.rglob("*")) if media.exists() else []
+    return rows, files
+
+
+def _outcome(response) -> str:
+    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+        return L
+    return str(response.status_code)
+
+
+def _send(client, case, w):
+    url = reverse(case.route, args=case.args(w))
+    if case.method == "get":
+        return client.get(url, case.query(w))
+    return client.post(url, case.data(w))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_permission_matrix(client, world, settings, case):
+    problems = []
+    for role in ROLES:
+        client.logout()
+        if world.users[role] is not None:
+            client.force_login(world.users[role])
+        expected = case.expect[role]
+        with transaction.atomic():
+            before = _state(settings) if case.method == "post" else None
+            response = _send(client, case, world)
+            got = _outcome(response)
+            if case.method == "post" and not got.startswith("5"):
+                changed = _state(settings) != before
+                got += "+" if changed else ""
+            transaction.set_rollback(True)
+        if got != expected:
+            problems.append(f"{role}: expected {expected}, got {got}")
+    assert not problems, f"{case.id}:\n" + "\n".join(problems)
+
+
+def _named_routes(patterns, namespace="") -> set[str]:
+    names = set()
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= _named_routes(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(namespace + entry.name)
+    return names
+
+
+def test_every_named_route_is_in_the_matrix():
+    """A new URL without a row in the matrix fails here. The admin site's own URLs are
+    covered by ``test_admin_site_is_for_staff_only``."""
+    routes = {name for name in _named_routes(get_resolver().url_patterns)
+              if not name.startswith("admin:")}  # fmt: skip
+    covered = {case.route for case in CASES}
+    assert routes - covered == set(), "routes missing from the permission matrix"
+    assert covered - routes == set(), "matrix rows for routes that do not exist"
+    # Every page is asked with GET, and every route that acts is tried with a POST.
+    assert {case.route for case in CASES if case.method == "get"} >= routes - {"set_language"}
+
+
+def test_admin_site_is_for_staff_only(client, world):
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        meta = model._meta
+        urls += [
+            reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"),
+            reverse(f"admin:{meta.app_label}_{meta.model_name}_add"),
+        ]
+    urls.append(reverse("admin:classifier_dataset_change", args=[world.ds.pk]))
+    urls.append(reverse("admin:auth_user_change", args=[world.users["student_a"].pk]))
+    # Anonymous visitors meet the lab's log-in page first (LoginRequiredMiddleware);
+    # logged-in users who are not staff are sent to the admin's.
+    logins = (reverse("admin:login"), reverse("login"))
+    for role in ROLES:
+        client.logout()
+        if world.users[role] is not None:
+            client.force_login(world.users[role])
+        for url in urls:
+            response = client.get(url)
+            if role == "admin":
+                assert response.status_code == 200, (role, url)
+            else:
+                assert response.status_code == 302, (role, url)
+                assert response["Location"].startswith(logins), (role, url)
+
+
+# --- What list pages show ----------------------------------------------------------------
+
+
+def _login(client, world, role):
+    client.logout()
+    client.force_login(world.users[role])
+
+
+def test_job_lists_and_comparisons_show_only_visible_jobs(client, world):
+    for role, sees in (("student_a", True), ("student_b", False), ("other_instructor", True)):
+        _login(client, world, role)
+        page = client.get(reverse("classifier:job-list"))
+        assert (world.job in page.context["page"].object_list) is sees, role
+        compare = client.get(reverse("classifier:job-compare"), {"jobs": [world.job.pk]})
+        assert (world.job in compare.context["jobs"]) is sees, role
+
+
+def test_prediction_list_shows_only_the_users_own(client, world):
+    _login(client, world, "student_a")
+    mine = set(client.get(reverse("classifier:prediction-list")).context["page"].object_list)
+    assert mine == {world.prediction, world.submission}
+    for role in ("student_b", "instructor", "admin"):
+        _login(client, world, role)
+        page = client.get(reverse("classifier:prediction-list"))
+        assert list(page.context["page"].object_list) == [], role
+
+
+def test_course_list_shows_only_the_users_courses(client, world):
+    for role, expected in (
+        ("student_a", {"Hangul 101"}), ("student_b", {"Other class"}),
+        ("instructor", {"Hangul 101"}), ("other_instructor", {"Other class"}),
+        ("admin", {"Hangul 101", "Other class"}),
+    ):  # fmt: skip
+        _login(client, world, role)
+        courses = client.get(reverse("classifier:course-list")).context["courses"]
+        assert {c.name for c in courses} == expected, role
+
+
+def test_students_are_not_offered_hidden_sets_or_other_students_models(client, world):
+    _login(client, world, "student_b")
+    form = client.get(reverse("classifier:job-new")).context["form"]
+    offered = set(form.fields["dataset"].queryset)
+    assert world.hidden not in offered and world.ds in offered
+    predict = client.get(reverse("classifier:predict")).context["form"]
+    assert world.job not in predict.fields["model"].queryset
+    assert world.grader not in predict.fields["model"].queryset  # not B's course
+    listing = client.get(reverse("classifier:dataset-list")).content.decode()
+    assert "hidden-test" not in listing and "tiny" in listing
+
+
+def test_the_handwriting_form_offers_only_the_instructors_own_assignments(client, world):
+    other = Assignment.objects.create(
+        course=world.other_course, title="Theirs", chars=["가"], grader=world.grader,
+        due_at=timezone.now(),
+    )  # fmt: skip
+    _login(client, world, "instructor")
+    form = client.get(reverse("classifier:dataset-handwriting")).context["form"]
+    assert set(form.fields["assignments"].queryset) == {world.assignment}
+    _login(client, world, "other_instructor")
+    form = client.get(reverse("classifier:dataset-handwriting")).context["form"]
+    assert set(form.fields["assignments"].queryset) == {other}
