@@ -22,20 +22,24 @@ so the run also prints how many it read right.
 """
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import requests
+from lab import (
+    lab_memory,
+    percentile,
+    post_prediction,
+    prediction_status,
+    setup_django,
+    start_lab,
+    stop_lab,
+)
+from lab import login as log_in
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 PASSWORD = "bench-password"
 TARGET_P95_MS = 300
 COLD_REQUESTS = 3
@@ -62,18 +66,6 @@ def main():
         finally:
             stop_lab(lab)
     report(cold, results, baseline, memory)
-
-
-def setup_django(var_dir: Path):
-    os.environ["VAR_DIR"] = str(var_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labsite.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def trained_job():
@@ -122,45 +114,10 @@ def in_process(job, images) -> dict[str, list[float]]:
     return timings
 
 
-def start_lab(var_dir: Path, port: int) -> subprocess.Popen:
-    log = (var_dir / "runlab.log").open("wb")
-    env = {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING"}
-    lab = subprocess.Popen(
-        [sys.executable, "manage.py", "runlab", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return lab
-        except requests.RequestException:  # not listening yet, or still starting
-            pass
-        if lab.poll() is not None:
-            break
-        time.sleep(0.5)
-    stop_lab(lab)
-    sys.exit(f"the lab did not start; see {var_dir / 'runlab.log'}")
-
-
-def stop_lab(lab: subprocess.Popen):
-    if lab.poll() is None:
-        os.killpg(lab.pid, signal.SIGINT)
-        try:
-            lab.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
-
-
 def login(base: str) -> requests.Session:
+    """A session logged in as the benchmark's user."""
     session = requests.Session()
-    session.get(f"{base}/accounts/login/")
-    response = session.post(
-        f"{base}/accounts/login/",
-        data={"username": "bench", "password": PASSWORD,
-              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{base}/accounts/login/"},
-    )  # fmt: skip
+    response = log_in(base, "bench", PASSWORD, session)
     if "sessionid" not in session.cookies:
         sys.exit(f"could not log in (HTTP {response.status_code})")
     return session
@@ -168,23 +125,14 @@ def login(base: str) -> requests.Session:
 
 def timed_predict(session, base, job, item) -> tuple[float, dict]:
     """Upload one image and wait for its result: (seconds, the result JSON)."""
-    field, data, expected = item
-    form = {"model": job.pk, "expected": expected,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"]}  # fmt: skip
-    files = None
-    if field == "canvas":
-        form["canvas"] = data
-    else:
-        files = {"image": ("photo.jpg", data, "image/jpeg")}
-    headers = {"Accept": "application/json", "Referer": f"{base}/predict/"}
     started = time.perf_counter()
-    response = session.post(f"{base}/predict/", data=form, files=files, headers=headers)
+    response = post_prediction(session, base, job.pk, item)
     if response.status_code != 201:
         sys.exit(f"predict failed: HTTP {response.status_code}: {response.text[:500]}")
     result = response.json()
     while result["status"] not in ("SUCCEEDED", "FAILED"):
         time.sleep(0.02)
-        result = session.get(f"{base}/predictions/{result['id']}/status.json").json()
+        result = prediction_status(session, base, result["id"]).json()
     elapsed = time.perf_counter() - started
     if result["status"] != "SUCCEEDED":
         sys.exit(f"prediction {result['id']} failed: {result['error']}")
@@ -197,23 +145,6 @@ def over_http(session, base, job, images, count) -> dict[str, list[tuple[float, 
         for kind, items in images.items():  # interleaved, so drift hits every kind alike
             results[kind].append(timed_predict(session, base, job, items[number % len(items)]))
     return results
-
-
-def lab_memory(lab) -> dict[str, float]:
-    """Resident memory (MiB) of the lab's processes, by role."""
-    roles = {"data@": "data+predict worker", "train@": "train worker", "gunicorn": "web"}
-    memory = {}
-    for child in psutil.Process(lab.pid).children(recursive=True):
-        command = " ".join(child.cmdline())
-        for marker, role in roles.items():
-            if marker in command:
-                memory[role] = memory.get(role, 0) + child.memory_info().rss / 2**20
-    return memory
-
-
-def percentile(values, q) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def report(cold, results, baseline, memory):

@@ -249,8 +249,9 @@ LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
 # Handwriting: the largest photo accepted, in bytes and in pixels (decompression bombs).
 LAB_IMAGE_MAX_BYTES = envint("LAB_IMAGE_MAX_BYTES", 15 * 1024**2)
 LAB_IMAGE_MAX_PIXELS = envint("LAB_IMAGE_MAX_PIXELS", 40_000_000)
-# Loaded models a predict worker keeps in memory.
-LAB_MODEL_CACHE_SIZE = envint("LAB_MODEL_CACHE_SIZE", 8)
+# Loaded models a predict worker keeps in memory: at least a class's worth, as every
+# student predicts with a model of their own (a 28x28 MLP takes about 1 MB).
+LAB_MODEL_CACHE_SIZE = envint("LAB_MODEL_CACHE_SIZE", 64)
 # How long the predict request waits for the worker's answer before the page polls.
 LAB_PREDICT_WAIT_SECONDS = float(os.environ.get("LAB_PREDICT_WAIT_SECONDS", "2"))
 # Security: server folders the web import may read, and log-in rate limits.

@@ -1,6 +1,8 @@
 """Matplotlib (Agg) figures as PNG bytes, with a Hangul font so labels show as 가, not boxes."""
 
 import io
+import threading
+from contextlib import contextmanager
 from functools import cache
 
 import matplotlib
@@ -13,6 +15,8 @@ from matplotlib import font_manager
 
 from .fonts import plot_font
 
+_DRAWING = threading.RLock()
+
 
 @cache
 def hangul_font_family() -> str | None:
@@ -24,10 +28,17 @@ def hangul_font_family() -> str | None:
     return font_manager.FontProperties(fname=str(font.path)).get_name()
 
 
+@contextmanager
 def hangul_style():
-    """A matplotlib style context whose text can show Hangul."""
+    """A matplotlib style context whose text can show Hangul; one figure at a time.
+
+    Matplotlib's settings are global to the process and pyplot is not thread-safe, so
+    figures drawn in a threaded web server or worker take turns.
+    """
     family = hangul_font_family()
-    return plt.rc_context({"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]})
+    fonts = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    with _DRAWING, plt.rc_context({"font.family": fonts}):
+        yield
 
 
 def figure_png(fig) -> bytes:

@@ -14,7 +14,9 @@ half-made data set, and a failed rebuild leaves the old one untouched.
 """
 
 import json
+import os
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -105,8 +107,12 @@ def remove(final_dir: Path):
 
 
 def write_atomically(path: Path, data: bytes):
-    """Write ``data`` to ``path`` so that readers see all of it or nothing."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``data`` to ``path`` so that readers see all of it or nothing.
+
+    The temporary name is the writer's own, so two writers at once (web threads drawing
+    the same figure) each rename a whole file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
 

@@ -1,9 +1,7 @@
 """What every background job shares: status, claiming, dispatch, progress."""
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -113,15 +111,6 @@ class Job(models.Model):
         ):
             return True
         return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
-
-    def is_stale(self):
-        """Whether a RUNNING job's heartbeat stopped: its worker is presumably gone."""
-        limit = timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
-        return (
-            self.status == JobStatus.RUNNING
-            and self.heartbeat_at is not None
-            and timezone.now() - self.heartbeat_at > limit
-        )
 
 
 def _send_quietly(app, model, task_name, pk):

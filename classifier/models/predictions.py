@@ -93,6 +93,11 @@ class Prediction(Job):
         return self.step_path("input")
 
     @property
+    def bars_path(self) -> Path:
+        """The probability bar graph, once drawn."""
+        return self.file_dir / "bars.png"
+
+    @property
     def original_path(self) -> Path:
         return self.file_dir / self.original_file
 

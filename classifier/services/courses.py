@@ -239,6 +239,7 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
         model=grader, status=JobStatus.SUCCEEDED, error="", finished_at=timezone.now(),
         steps=[[step.key, step.title] for step in prepared.steps], **results,
     )  # fmt: skip
+    submission.bars_path.unlink(missing_ok=True)  # drawn anew from the new probabilities
 
 
 def active_regrade(assignment: Assignment) -> Regrade | None:

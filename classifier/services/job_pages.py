@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.core.cache import cache
 
+from ..ml import store
 from ..models import JobStatus, TrainingJob
 
 # How long the answer to "is a worker listening on this queue?" is reused.
@@ -59,7 +60,26 @@ def job_page_context(job: TrainingJob) -> dict:
 
 
 def job_plot(job: TrainingJob, kind: str) -> bytes:
-    """The job's curves, confusion matrix or mistakes grid as PNG bytes."""
+    """The job's curves, confusion matrix or mistakes grid as PNG bytes.
+
+    Each figure is drawn once per version (the curves after each epoch, the others once
+    the job has finished) and kept in the job's folder: a class watching the same jobs
+    asks for the same figures again and again, and drawing one costs up to a second.
+    """
+    version = f"{job.attempts}-{job.epochs_done}" if kind == "curves" else "final"
+    folder = job.artifact_dir / "plots"
+    path = folder / f"{kind}-{version}.png"
+    if path.exists():
+        return path.read_bytes()
+    png = _draw(job, kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{kind}-*.png"):
+        old.unlink(missing_ok=True)
+    store.write_atomically(path, png)
+    return png
+
+
+def _draw(job: TrainingJob, kind: str) -> bytes:
     from ..ml import training, training_plots
 
     if kind == "curves":

@@ -13,6 +13,7 @@ from ..ml import charsets, networks, preprocess, splits, store
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .datasets import describe_os_error
 from .evaluation import create_evaluation, finite_or_none
+from .job_pages import job_plot
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,13 @@ def _train(job: TrainingJob, echo):
         job.finish(JobStatus.SUCCEEDED)
         if dataset.hidden_test_id is not None:
             create_evaluation(job=job, dataset=dataset.hidden_test, hidden=True)
+    # Drawn here, once, rather than by the first page view in the web server; a figure
+    # that fails is drawn (or fails) again on view, and the job stays a success.
+    for kind in ("curves", "confusion", "mistakes"):
+        try:
+            job_plot(job, kind)
+        except Exception:
+            logger.exception("Drawing the %s of job %s failed", kind, job.pk)
 
 
 def _resume_point(job: TrainingJob) -> int:

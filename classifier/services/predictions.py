@@ -186,10 +186,16 @@ def run_prediction(pk: int) -> Prediction | None:
 
 
 def prediction_bars_png(prediction: Prediction) -> bytes:
-    """The bar graph of a finished prediction (the predicted bar red, the expected blue)."""
-    return prediction_plots.probability_bars_png(
+    """The bar graph of a finished prediction (the predicted bar red, the expected blue),
+    drawn once and kept beside its images (a regrade removes it)."""
+    path = prediction.bars_path
+    if path.exists():
+        return path.read_bytes()
+    png = prediction_plots.probability_bars_png(
         prediction.classes, prediction.probabilities, prediction.expected
     )
+    store.write_atomically(path, png)
+    return png
 
 
 def prediction_summary(prediction: Prediction) -> dict:

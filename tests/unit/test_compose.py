@@ -35,8 +35,14 @@ def _command(service) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else command
 
 
-def _worker_queues(service) -> set[str]:
+def _celery(service) -> list[str]:
+    """The service's command without a leading ``nice -n N``."""
     command = _command(service)
+    return command[3:] if command[0] == "nice" else command
+
+
+def _worker_queues(service) -> set[str]:
+    command = _celery(service)
     return set(command[command.index("-Q") + 1].split(","))
 
 
@@ -61,7 +67,9 @@ def test_compose_workers_consume_every_routed_queue(compose):
 
 def test_compose_train_worker_runs_one_job_at_a_time(compose):
     command = _command(compose["services"]["worker-train"])
-    assert command[:4] == ["celery", "-A", "labsite", "worker"]
+    # At a lower priority, as `make run` starts it: training must not starve the web.
+    assert command[:3] == ["nice", "-n", "10"]
+    assert command[3:7] == ["celery", "-A", "labsite", "worker"]
     assert command[command.index("-c") + 1] == "1"
 
 
@@ -103,5 +111,5 @@ def test_compose_workers_match_make_run(compose):
     from classifier.management.commands.runlab import DATA_WORKER, TRAIN_WORKER
 
     for service, options in (("worker-data", DATA_WORKER), ("worker-train", TRAIN_WORKER)):
-        command = _command(compose["services"][service])
+        command = _celery(compose["services"][service])
         assert command[4:] == ["--loglevel", "INFO", *options]

@@ -122,3 +122,27 @@ def test_finished_job_page_refreshes_while_an_evaluation_is_pending(client, stud
     assert 'http-equiv="refresh"' in client.get(job.get_absolute_url()).content.decode()
     Evaluation.objects.filter(pk=evaluation.pk).update(status=JobStatus.SUCCEEDED, accuracy=1)
     assert 'http-equiv="refresh"' not in client.get(job.get_absolute_url()).content.decode()
+
+
+def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
+    from classifier import services
+    from classifier.models import EpochMetric
+
+    dataset = make_dataset(chars="가나")
+    job = services.create_training_job(
+        owner=student_a, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
+        learning_rate=0.001, epochs=3, batch_size=16, seed=0, split="stratified:0.25",
+        dispatch=False,
+    )  # fmt: skip
+    EpochMetric.objects.create(job=job, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.1,
+                               val_accuracy=0.4, seconds=1, samples_per_second=10)  # fmt: skip
+    job.update_progress(epochs_done=1, attempts=1)
+    first = services.job_plot(job, "curves")
+    (kept,) = (job.artifact_dir / "plots").glob("curves-*.png")
+    assert kept.read_bytes() == first and kept.name == "curves-1-1.png"
+    kept.write_bytes(b"kept")  # a later view is served the kept file, not a new drawing
+    assert services.job_plot(job, "curves") == b"kept"
+    # The next epoch is a new version; the old one goes.
+    job.update_progress(epochs_done=2)
+    assert services.job_plot(job, "curves").startswith(b"\x89PNG")
+    assert [p.name for p in (job.artifact_dir / "plots").glob("curves-*.png")] == ["curves-1-2.png"]

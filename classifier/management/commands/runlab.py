@@ -54,7 +54,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded Redis on {socket_path}")
         python = sys.executable
         worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
-        self.spawn("worker-train", [*worker, *TRAIN_WORKER])
+        # Training takes every core it gets; at a lower priority it leaves the web server
+        # and the predictions the CPU they need to answer at once.
+        self.spawn("worker-train", ["nice", "-n", "10", *worker, *TRAIN_WORKER])
         self.spawn("worker-data", [*worker, *DATA_WORKER])
         self.spawn("sweeper", [python, str(settings.BASE_DIR / "manage.py"), "sweep", "--every"])
         self.spawn(
