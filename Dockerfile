@@ -7,9 +7,10 @@ ENV PYTHONUNBUFFERED=1 \
     VAR_DIR=/app/var \
     MEDIA_ROOT=/media
 
-# Hangul fonts: font-rendered data sets, and Hangul labels in the plots.
+# Hangul fonts: font-rendered data sets, and Hangul labels in the plots; gettext
+# compiles the Korean and English catalogues.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk \
+    && apt-get install -y --no-install-recommends fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk gettext \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 lab
@@ -19,6 +20,7 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN mkdir -p /app/var /media \
     && DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
+    && DEBUG=1 python manage.py compilemessages --verbosity 0 \
     && rm -f /app/var/secret_key \
     && chown -R lab:lab /app/var /media
 

@@ -14,10 +14,10 @@ import sys
 sys.exit(sys.version_info < (3, 11))
 PY
 
-# --- System packages: Hangul fonts (and, for the tests, docker-compose to check the
-# compose file and Chromium for the browser tests). Installed only when apt-get is
-# usable, i.e. as root on Debian/Ubuntu.
-packages=(fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk)
+# --- System packages: Hangul fonts, gettext to compile the translations (and, for the
+# tests, docker-compose to check the compose file and Chromium for the browser tests).
+# Installed only when apt-get is usable, i.e. as root on Debian/Ubuntu.
+packages=(fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk gettext)
 [ "$mode" = test ] && packages+=(docker-compose chromium)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 missing=()
@@ -55,6 +55,13 @@ fi
 if ! .venv/bin/python manage.py render_dataset --list-fonts >/dev/null 2>&1; then
   echo "No Hangul font found: plots show boxes and font rendering is off."
   echo "Install fonts with:  sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
+fi
+
+# The Korean and English catalogues, compiled from locale/*/LC_MESSAGES/*.po.
+if command -v msgfmt >/dev/null; then
+  .venv/bin/python manage.py compilemessages --ignore=.venv --verbosity 0
+else
+  echo "gettext is missing: the lab speaks English only. Install it with:  sudo apt-get install gettext"
 fi
 
 if [ "$mode" = run ]; then

@@ -24,12 +24,18 @@ TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(request, tmp_path):
-    """Quick password hashing and a media folder of the test's own."""
+    """Quick password hashing, a media folder of the test's own, and English pages.
+
+    Most tests read the English wording; tests marked ``korean`` keep the lab's real
+    default language (Korean) and read the translation.
+    """
     if not request.config.pluginmanager.hasplugin("django"):
         return  # pure classifier.ml tests, run with -p no:django
     settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    if not request.node.get_closest_marker("korean"):
+        settings.LANGUAGE_CODE = "en"
 
 
 def _make_user(username, role=None, **extra):

@@ -7,6 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import stored, translate_stored
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,7 +38,10 @@ class Job(models.Model):
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED,
         db_index=True,
     )  # fmt: skip
+    #: Why the job failed, as a message template (English) and its values: translated
+    #: when shown, in the reader's language (see ``error_text``).
     error = models.TextField(_("error"), blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -82,7 +87,7 @@ class Job(models.Model):
         now = timezone.now()
         claimed = cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now,
-            heartbeat_at=now, finished_at=None, error="",
+            heartbeat_at=now, finished_at=None, error="", error_params={},
         )  # fmt: skip
         return claimed == 1
 
@@ -93,12 +98,23 @@ class Job(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
 
+    @property
+    def error_text(self) -> str:
+        """Why the job failed, in the active language."""
+        return translate_stored(self.error, self.error_params)
+
     def finish(self, status, error="", **results):
         """Record the final status (and the reason, for a failure), with ``results``.
 
-        Results are written in the same UPDATE, so a row is never seen finished without them.
+        ``error`` may be a :class:`~classifier.ml.messages.Message`: its template and
+        values are kept, so each reader sees the reason in their own language. Results are
+        written in the same UPDATE, so a row is never seen finished without them.
         """
-        self.update_progress(status=status, error=error, finished_at=timezone.now(), **results)
+        template, params = stored(error)
+        self.update_progress(
+            status=status, error=template, error_params=params, finished_at=timezone.now(),
+            **results,
+        )  # fmt: skip
 
     def request_cancel(self):
         """Cancel a queued job at once, or ask a running one to stop; False if neither.

@@ -203,7 +203,7 @@ def prediction_summary(prediction: Prediction) -> dict:
     return {
         "id": prediction.pk,
         "status": prediction.status,
-        "error": prediction.error,
+        "error": prediction.error_text,
         "char": prediction.predicted or None,
         "confidence": prediction.confidence,
         "top5": [[char, p] for char, p in prediction.top] if prediction.probabilities else [],

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from ..models import Dataset, Evaluation, JobStatus, Prediction, Regrade, TrainingJob
 
@@ -99,10 +100,14 @@ def _recover(model, row, report: SweepReport):
             row.dispatch()
             report.requeued.append((model.__name__, row.pk))
         return
-    reason = (
-        f"The worker running this stopped responding, {row.attempts} times; the lab gave up. "
+    reason = gettext_noop(
+        "The worker running this stopped responding, %(attempts)d times; the lab gave up. "
         "What was finished is kept. Try again, and tell your instructor if this repeats "
         "(the worker may be running out of memory)."
     )
-    if rows.update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now()):
+    failed = rows.update(
+        status=JobStatus.FAILED, error=reason, error_params={"attempts": row.attempts},
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    if failed:
         report.failed.append((model.__name__, row.pk))

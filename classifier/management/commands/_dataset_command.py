@@ -45,7 +45,7 @@ class DatasetCommand(BaseCommand):
             services.run_dataset_build(dataset.pk, on_progress=bar)
         dataset.refresh_from_db()
         if dataset.status != JobStatus.SUCCEEDED:
-            raise CommandError(f"{dataset.get_status_display()}: {dataset.error}")
+            raise CommandError(f"{dataset.get_status_display()}: {dataset.error_text}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{dataset.num_samples:,} samples of {len(dataset.classes):,} characters "

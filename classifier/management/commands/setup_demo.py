@@ -59,5 +59,5 @@ class Command(BaseCommand):
         dataset.refresh_from_db()
         self.stdout.write(
             f"Demo data set {DEMO_DATASET}: {dataset.get_status_display()}, "
-            f"{dataset.num_samples} samples. {dataset.error}"
+            f"{dataset.num_samples} samples. {dataset.error_text}"
         )

@@ -73,7 +73,7 @@ class Command(BaseCommand):
         job.refresh_from_db()
         self.report(job, options["json"])
         if job.status == JobStatus.FAILED:
-            raise CommandError(job.error)
+            raise CommandError(job.error_text)
 
     def report(self, job, as_json):
         seconds = job.duration.total_seconds() if job.duration else None

@@ -1,0 +1,38 @@
+"""Messages for people, written in English and translatable by the web layer.
+
+``classifier.ml`` knows nothing of Django, yet what it says (why an image was rejected,
+why a layer spec is wrong) reaches Korean students. So a message is written once, as a
+``%(name)s`` template marked with ``_``, and carries its template and values beside its
+English text: the web layer looks the template up in its catalogue and fills the values
+in, whichever language the reader chose, and may store the template and values rather
+than the English text (a job's failure reason is read later, in other languages).
+
+    raise ValueError(_("%(token)s: use 1 to %(most)d filters.", token=token, most=64))
+
+``_`` is the name gettext's extractor looks for, so ``manage.py makemessages`` finds
+these templates as it finds the web layer's own.
+"""
+
+
+class Message(str):
+    """The English text of ``template % params``, remembering both."""
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        text = super().__new__(cls, template % params if params else template)
+        text.template = template
+        text.params = params
+        return text
+
+    def __reduce__(self):
+        # Celery results and pickles keep the template, not only the English text.
+        return _rebuild, (self.template, self.params)
+
+
+def _rebuild(template, params):
+    return Message(template, **params)
+
+
+_ = Message
