@@ -75,7 +75,7 @@ def make_trained_job(owner, dataset=None, *, model_spec="mlp", epochs=8) -> Trai
     else:
         services.run_training_job(job.pk)
         job.refresh_from_db()
-        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert job.status == JobStatus.SUCCEEDED, job.error_text
         shutil.copy(job.model_path, cached)
     return job
 

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import describe
 from ..ml import charsets
 from ..models import Assignment, Course, Dataset, JobStatus, TrainingJob, dataset_name_validator
 from ..services.courses import graders_for
@@ -82,7 +83,7 @@ class AssignmentForm(forms.ModelForm):
         try:
             return charsets.parse_chars(self.cleaned_data["chars"])
         except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(describe(exc)) from None
 
     def clean(self):
         cleaned = super().clean()

@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import describe
 from ..ml import charsets, fonts
 from ..ml.convert import ConversionSettings
 from ..ml.phd08 import Phd08Error, label_from_filename
@@ -65,7 +66,7 @@ class DatasetFormMixin(forms.Form):
         try:
             return parse_size(self.cleaned_data["size"])
         except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(describe(exc)) from None
 
 
 class Phd08ImportForm(DatasetFormMixin):
@@ -104,7 +105,7 @@ class Phd08ImportForm(DatasetFormMixin):
         try:
             return check_import_path(text, settings.LAB_IMPORT_ROOTS)
         except SourceError as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(describe(exc)) from None
 
     def clean(self):
         cleaned = super().clean()
@@ -125,7 +126,7 @@ class Phd08ImportForm(DatasetFormMixin):
             try:
                 label_from_filename(upload.name)
             except Phd08Error as exc:
-                raise forms.ValidationError(str(exc)) from None
+                raise forms.ValidationError(describe(exc)) from None
         return files
 
     def conversion(self) -> ConversionSettings:
@@ -174,7 +175,7 @@ class RenderDatasetForm(DatasetFormMixin):
             elif cleaned.get("charset"):
                 cleaned["char_list"] = charsets.charset(cleaned["charset"])
         except ValueError as exc:
-            self.add_error("chars", str(exc))
+            self.add_error("chars", describe(exc))
         if not fonts.find_hangul_fonts():
             raise forms.ValidationError(fonts.INSTALL_HINT)
         return cleaned

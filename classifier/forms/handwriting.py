@@ -5,6 +5,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import describe
 from ..ml import preprocess
 from ..models import Prediction, TrainingJob
 
@@ -42,7 +43,7 @@ class HandwritingInputForm(forms.Form):
                     drawing, max_bytes=settings.LAB_IMAGE_MAX_BYTES
                 )
             except preprocess.ImageRejected as exc:
-                raise forms.ValidationError(str(exc)) from exc
+                raise forms.ValidationError(describe(exc)) from exc
             cleaned["source"] = Prediction.Source.CANVAS
             cleaned["original_name"] = "drawing.png"
         elif not self.errors:

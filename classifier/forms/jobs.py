@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
+from ..i18n import describe
 from ..ml import networks
 from ..models import Dataset, TrainingJob
 from ..roles import is_instructor
@@ -76,7 +77,7 @@ class TrainingJobForm(forms.Form):
         try:
             cleaned["chars"] = services.chosen_characters(dataset, cleaned.get("chars", ""))
         except ValueError as exc:
-            self.add_error("chars", str(exc))
+            self.add_error("chars", describe(exc))
             cleaned["chars"] = []
         if len(cleaned["chars"] or dataset.classes) < 2:
             self.add_error("chars", _("A classifier needs at least two characters."))
@@ -88,7 +89,7 @@ class TrainingJobForm(forms.Form):
                 networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width), classes
             )
         except ValueError as exc:
-            self.add_error("spec" if spec_text else "model", str(exc))
+            self.add_error("spec" if spec_text else "model", describe(exc))
         self._clean_split(cleaned, dataset)
         limit = settings.LAB_MAX_ACTIVE_JOBS
         if not is_instructor(self.user) and TrainingJob.active_count(self.user) >= limit:
@@ -100,6 +101,8 @@ class TrainingJobForm(forms.Form):
 
     def _clean_split(self, cleaned, dataset):
         kind = cleaned.get("split_kind")
+        if not kind:
+            return  # the field's own error says it is required
         argument = {
             "stratified": cleaned.get("val_fraction") or 0.2,
             "tutorial": cleaned.get("tutorial_n") or 3000,
@@ -109,7 +112,7 @@ class TrainingJobForm(forms.Form):
         try:
             services.check_split(dataset, cleaned["split"])
         except ValueError as exc:
-            self.add_error("held_out" if kind == "group" else "split_kind", str(exc))
+            self.add_error("held_out" if kind == "group" else "split_kind", describe(exc))
 
     def job_fields(self) -> dict:
         """The cleaned choices, as ``services.create_training_job`` takes them."""

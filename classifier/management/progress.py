@@ -20,3 +20,19 @@ def progress_bar(stream, unit="file"):
         yield update
     finally:
         bar.close()
+
+
+@contextmanager
+def count_bar(stream, unit):
+    """Yield a callback ``(done, total)`` that draws a tqdm bar of ``unit``s."""
+    bar = tqdm(total=0, unit=unit, file=stream, dynamic_ncols=True)
+
+    def update(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()

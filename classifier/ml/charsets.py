@@ -7,6 +7,8 @@ Classes are precomposed Hangul syllables (U+AC00 가 .. U+D7A3 힣). ``ks2350`` 
 import unicodedata
 from functools import cache
 
+from .messages import _
+
 #: The seed tutorial's 8 characters, in its order.
 TUTORIAL8 = "라호댜밟자꺅갠아"
 
@@ -34,7 +36,9 @@ def charset(name: str) -> list[str]:
     """The characters of the set called ``name`` (a key of ``CHARSETS``), in order."""
     if name not in CHARSETS:
         known = ", ".join(sorted(CHARSETS))
-        raise ValueError(f"There is no character set {name!r}; known sets: {known}.")
+        raise ValueError(
+            _("There is no character set %(name)r; known sets: %(known)s.", name=name, known=known)
+        )
     return list(CHARSETS[name])
 
 
@@ -52,8 +56,9 @@ def parse_chars(text: str) -> list[str]:
     if bad:
         shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in bad)
         raise ValueError(
-            f"Only precomposed Hangul syllables (가 to 힣) can be classes, not {shown}."
-        )
+            _("Only precomposed Hangul syllables (가 to 힣) can be classes, not %(shown)s.",
+              shown=shown)
+        )  # fmt: skip
     if not chars:
-        raise ValueError("Give at least one Hangul syllable, such as 가나다.")
+        raise ValueError(_("Give at least one Hangul syllable, such as 가나다."))
     return list(dict.fromkeys(chars))

@@ -20,6 +20,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 
 from .charsets import ks_x_1001
+from .messages import _
 
 INSTALL_HINT = "sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
 SYSTEM_FONT_DIRS = (
@@ -76,7 +77,9 @@ def resolve_fonts(specs: Sequence[str]) -> list[HangulFont]:
     installed = find_hangul_fonts()
     if not specs:
         if not installed:
-            raise ValueError(f"No Hangul font is installed. Install some with: {INSTALL_HINT}")
+            raise ValueError(
+                _("No Hangul font is installed. Install some with: %(hint)s", hint=INSTALL_HINT)
+            )
         return installed
     by_name = {font.name.casefold(): font for font in installed}
     chosen: dict[str, HangulFont] = {}
@@ -170,25 +173,26 @@ def _fonts_in_file(spec: str, installed: Sequence[HangulFont]) -> list[HangulFon
     if not path.is_file():
         if not installed:
             raise ValueError(
-                f"Unknown font {spec!r}, and no Hangul font is installed. "
-                f"Install some with: {INSTALL_HINT}"
-            )
+                _("Unknown font %(spec)r, and no Hangul font is installed. "
+                  "Install some with: %(hint)s", spec=spec, hint=INSTALL_HINT)
+            )  # fmt: skip
         names = ", ".join(font.name for font in installed)
         raise ValueError(
-            f"Unknown font {spec!r}: neither an installed font's name nor a font file. "
-            f"Installed Hangul fonts: {names}."
-        )
+            _("Unknown font %(spec)r: neither an installed font's name nor a font file. "
+              "Installed Hangul fonts: %(names)s.", spec=spec, names=names)
+        )  # fmt: skip
     try:
         faces = _hangul_faces(path, None)
     except Exception as error:
         raise ValueError(
-            f"{path} is not a Hangul font: it cannot be read as a font ({error})."
-        ) from None
+            _("%(path)s is not a Hangul font: it cannot be read as a font (%(error)s).",
+              path=str(path), error=str(error))
+        ) from None  # fmt: skip
     if not faces:
         raise ValueError(
-            f"{path} is not a Hangul font: it lacks glyphs for some of the 2,350 KS X 1001 "
-            "syllables."
-        )
+            _("%(path)s is not a Hangul font: it lacks glyphs for some of the 2,350 KS X 1001 "
+              "syllables.", path=str(path))
+        )  # fmt: skip
     return faces
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .messages import _
 from .training import load_model, read_metadata
 
 
@@ -28,9 +29,10 @@ class LoadedModel:
         """Class probabilities (float64, summing to 1) of one uint8 image of ``input_shape``."""
         if image.shape != self.input_shape:
             raise ValueError(
-                f"The image is {image.shape[0]}x{image.shape[1]}; the model reads "
-                f"{self.input_shape[0]}x{self.input_shape[1]}."
-            )
+                _("The image is %(rows)dx%(columns)d; the model reads %(height)dx%(width)d.",
+                  rows=image.shape[0], columns=image.shape[1], height=self.input_shape[0],
+                  width=self.input_shape[1])
+            )  # fmt: skip
         # Called eagerly: model.predict() builds a tf.function and a data pipeline, which
         # costs tens of milliseconds for a batch of one.
         out = np.asarray(self.model(image[None], training=False), dtype=np.float64)[0]

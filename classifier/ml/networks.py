@@ -17,6 +17,8 @@ forms and pages can show them without importing TensorFlow; only ``build_model``
 import re
 from dataclasses import dataclass
 
+from .messages import _
+
 PRESETS = {
     # The seed tutorial's network: Flatten -> Dense(128, relu) -> Dense(k, softmax).
     "mlp": "dense128",
@@ -37,7 +39,6 @@ _TOKEN = re.compile(
     r"^(?:conv(?P<filters>\d+)(?:x(?P<kernel>\d+))?|pool|bn|dense(?P<units>\d+)"
     r"|dropout(?P<rate>\d*\.?\d+))$"
 )
-_HELP = "Use conv<filters>[x<kernel>], pool, dropout<rate>, dense<units> and bn, joined by -."
 
 
 @dataclass(frozen=True)
@@ -80,42 +81,73 @@ def parse_spec(text: str) -> Spec:
     text = (text or "").strip().lower()
     text = PRESETS.get(text, text)
     if not text:
-        raise ValueError(f"Write at least one layer. {_HELP}")
+        raise ValueError(
+            _(
+                "Write at least one layer. Use conv<filters>[x<kernel>], pool, dropout<rate>, "
+                "dense<units> and bn, joined by -."
+            )
+        )
     tokens = text.split("-")
     if len(tokens) > MAX_LAYERS:
-        raise ValueError(f"{len(tokens)} layers is too many for this lab (at most {MAX_LAYERS}).")
+        raise ValueError(
+            _(
+                "%(count)d layers is too many for this lab (at most %(most)d).",
+                count=len(tokens), most=MAX_LAYERS,
+            )
+        )
     layers = tuple(_parse_token(token, text) for token in tokens)
     seen_dense = False
     for layer in layers:
         if layer.kind == "dense":
             seen_dense = True
         elif layer.kind in ("conv", "pool") and seen_dense:
-            raise ValueError(f"{layer.token} comes after a dense layer; images are flat there.")
+            raise ValueError(
+                _("%(layer)s comes after a dense layer; images are flat there.", layer=layer.token)
+            )
     return Spec(layers)
 
 
 def _parse_token(token: str, text: str) -> Layer:
     match = _TOKEN.match(token)
+    if not match and not token:
+        raise ValueError(
+            _(
+                'Unknown layer "(empty)" in %(spec)s. Use conv<filters>[x<kernel>], pool, '
+                "dropout<rate>, dense<units> and bn, joined by -.",
+                spec=text,
+            )
+        )
     if not match:
-        shown = token or "(empty)"
-        raise ValueError(f'Unknown layer "{shown}" in {text}. {_HELP}')
+        raise ValueError(
+            _(
+                'Unknown layer "%(layer)s" in %(spec)s. Use conv<filters>[x<kernel>], pool, '
+                "dropout<rate>, dense<units> and bn, joined by -.",
+                layer=token, spec=text,
+            )
+        )
     if token.startswith("conv"):
         filters = int(match["filters"])
         kernel = int(match["kernel"] or 3)
         if not 1 <= filters <= MAX_FILTERS:
-            raise ValueError(f"{token}: use 1 to {MAX_FILTERS} filters.")
+            raise ValueError(
+                _("%(token)s: use 1 to %(most)d filters.", token=token, most=MAX_FILTERS)
+            )
         if not 1 <= kernel <= MAX_KERNEL:
-            raise ValueError(f"{token}: use a kernel of 1 to {MAX_KERNEL} pixels.")
+            raise ValueError(
+                _("%(token)s: use a kernel of 1 to %(most)d pixels.", token=token, most=MAX_KERNEL)
+            )
         return Layer("conv", size=filters, kernel=kernel)
     if token.startswith("dense"):
         units = int(match["units"])
         if not 1 <= units <= MAX_UNITS:
-            raise ValueError(f"{token}: use 1 to {MAX_UNITS} units.")
+            raise ValueError(_("%(token)s: use 1 to %(most)d units.", token=token, most=MAX_UNITS))
         return Layer("dense", size=units)
     if token.startswith("dropout"):
         rate = float(match["rate"])
         if not 0 < rate < 1:
-            raise ValueError(f"{token}: the dropout rate is between 0 and 1, e.g. dropout0.25.")
+            raise ValueError(
+                _("%(token)s: the dropout rate is between 0 and 1, e.g. dropout0.25.", token=token)
+            )
         return Layer("dropout", rate=rate)
     return Layer(token)
 
@@ -136,8 +168,11 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
         elif layer.kind == "pool":
             if shape[0] < 2 or shape[1] < 2:
                 raise ValueError(
-                    f"Too many pool layers for {height}x{width} images: "
-                    f"the image is {shape[0]}x{shape[1]} by then."
+                    _(
+                        "Too many pool layers for %(height)dx%(width)d images: "
+                        "the image is %(rows)dx%(columns)d by then.",
+                        height=height, width=width, rows=shape[0], columns=shape[1],
+                    )
                 )
             shape, params = (shape[0] // 2, shape[1] // 2, shape[2]), 0
         elif layer.kind == "dense":
@@ -155,8 +190,11 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
     total = sum(row[2] for row in rows)
     if total > MAX_PARAMS:
         raise ValueError(
-            f"{total:,} parameters is too many for this lab (at most {MAX_PARAMS:,}); "
-            "add pool layers or use fewer units."
+            _(
+                "%(total)s parameters is too many for this lab (at most %(most)s); "
+                "add pool layers or use fewer units.",
+                total=f"{total:,}", most=f"{MAX_PARAMS:,}",
+            )
         )
     return rows
 

@@ -21,6 +21,8 @@ from itertools import product
 
 import numpy as np
 
+from .messages import Message, _
+
 PHD08_GROUPS = ("S", "G", "M", "N", "B", "D", "Y", "H1", "H2")
 MAX_BITMAP_SIDE = 512
 
@@ -78,9 +80,9 @@ def label_from_filename(name: str) -> str:
     base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     if not _FILE_NAME.fullmatch(base):
         raise Phd08Error(
-            f"{base} is not a PHD08 character file name: expected one Hangul syllable "
-            "followed by .txt, such as 가.txt."
-        )
+            _("%(name)s is not a PHD08 character file name: expected one Hangul syllable "
+              "followed by .txt, such as 가.txt.", name=base)
+        )  # fmt: skip
     return base[0]
 
 
@@ -91,15 +93,15 @@ def parse_phd08(data: bytes, name: str) -> Phd08File:
     a well-formed PHD08 file.
     """
     if not data or data.isspace():
-        raise _error(name, 1, "the file is empty; expected PHD08 samples.")
+        raise _error(name, 1, _("the file is empty; expected PHD08 samples."))
     if not data.isascii():
         offset = int(np.argmax(np.frombuffer(data, np.uint8) > 127))
         raise _error(
             name,
             data.count(b"\n", 0, offset) + 1,
-            f"found the byte 0x{data[offset]:02x}, which is not plain ASCII text; a PHD08 "
-            "file holds only headers, sizes and rows of 0 and 1.",
-        )
+            _("found the byte 0x%(byte)02x, which is not plain ASCII text; a PHD08 "
+              "file holds only headers, sizes and rows of 0 and 1.", byte=data[offset]),
+        )  # fmt: skip
     # Files use CRLF or LF throughout; taking the line end from the first line spares a
     # pass over the data. A file that mixes them is read again with every CR dropped.
     first_line = data.find(b"\n")
@@ -177,9 +179,15 @@ def _parse_text(text: bytes, name: str, crlf: bool) -> Phd08File:
     )
 
 
-def _error(name: str, line: int, message: str, header: str | None = None) -> Phd08Error:
-    sample = f" (sample {header})" if header else ""
-    return Phd08Error(f"{name} line {line}{sample}: {message}")
+def _error(name: str, line: int, problem: Message, header: str | None = None) -> Phd08Error:
+    if header:
+        return Phd08Error(
+            _("%(name)s line %(line)d (sample %(header)s): %(problem)s",
+              name=name, line=line, header=header, problem=problem)
+        )  # fmt: skip
+    return Phd08Error(
+        _("%(name)s line %(line)d: %(problem)s", name=name, line=line, problem=problem)
+    )
 
 
 def _shown(raw: bytes) -> str:
@@ -219,7 +227,7 @@ class _Reader:
                     continue
                 header = self._header(raw, pos)
             if after_header == size:
-                raise self._fail(pos, "the file ends right after this header.", header)
+                raise self._fail(pos, _("the file ends right after this header."), header)
             raw_size, rows_start = self._line(after_header)
             shape = size_cache.get(raw_size) or self._size(raw_size, after_header, header)
             size_cache[raw_size] = shape
@@ -248,28 +256,34 @@ class _Reader:
             if pos == len(self.text):
                 return self._fail(
                     pos - 1,
-                    f"the file ends after {row} of the sample's {height} rows (is it truncated?).",
+                    _("the file ends after %(row)d of the sample's %(height)d rows "
+                      "(is it truncated?).", row=row, height=height),
                     header,
-                )
+                )  # fmt: skip
             raw, after = self._line(pos)
             if not raw or raw.isspace():
                 return self._fail(
                     pos,
-                    f"blank line after only {row} of the sample's {height} rows.",
+                    _("blank line after only %(row)d of the sample's %(height)d rows.",
+                      row=row, height=height),
                     header,
-                )
+                )  # fmt: skip
             if len(raw) != width:
                 return self._fail(
-                    pos, f"row {row + 1} has {len(raw)} characters, expected {width}.", header
-                )
+                    pos,
+                    _("row %(row)d has %(length)d characters, expected %(width)d.",
+                      row=row + 1, length=len(raw), width=width),
+                    header,
+                )  # fmt: skip
             stray = raw.lstrip(b"01")
             if stray:
                 return self._fail(
                     pos,
-                    f"row {row + 1} has the character {chr(stray[0])!r} at column "
-                    f"{len(raw) - len(stray) + 1}; only 0 and 1 are allowed.",
+                    _("row %(row)d has the character %(char)r at column %(column)d; "
+                      "only 0 and 1 are allowed.",
+                      row=row + 1, char=chr(stray[0]), column=len(raw) - len(stray) + 1),
                     header,
-                )
+                )  # fmt: skip
             pos = after
         return None
 
@@ -279,21 +293,21 @@ class _Reader:
         stop = end - len(self.eol) + 1
         if stop < pos or self.text[stop:end] != self.eol[:-1]:
             # An LF line in a CRLF file: parse_phd08 reads the file again without CRs.
-            raise self._fail(pos, "the file mixes CRLF and LF line ends.")
+            raise self._fail(pos, _("the file mixes CRLF and LF line ends."))
         return self.text[pos:stop], end + 1
 
-    def _fail(self, pos: int, message: str, header: str | None = None) -> Phd08Error:
-        return _error(self.name, self.text.count(b"\n", 0, pos) + 1, message, header)
+    def _fail(self, pos: int, problem: Message, header: str | None = None) -> Phd08Error:
+        return _error(self.name, self.text.count(b"\n", 0, pos) + 1, problem, header)
 
     def _header(self, raw: bytes, pos: int) -> str:
         header = _HEADER_BYTES.get(raw.strip())
         if header is None:
             raise self._fail(
                 pos,
-                f"unknown or malformed header {_shown(raw)}; expected a font group "
-                f"({', '.join(PHD08_GROUPS)}) and five degradation indices 0-2, "
-                "such as S_0_0_0_0_1.",
-            )
+                _("unknown or malformed header %(found)s; expected a font group "
+                  "(%(groups)s) and five degradation indices 0-2, such as S_0_0_0_0_1.",
+                  found=_shown(raw), groups=", ".join(PHD08_GROUPS)),
+            )  # fmt: skip
         return header
 
     def _size(self, raw: bytes, pos: int, header: str) -> tuple[int, int]:
@@ -301,10 +315,10 @@ class _Reader:
         if match is None:
             raise self._fail(
                 pos,
-                "expected the size line '<rows> <columns>' (two positive whole numbers), "
-                f"found {_shown(raw)}.",
+                _("expected the size line '<rows> <columns>' (two positive whole numbers), "
+                  "found %(found)s.", found=_shown(raw)),
                 header,
-            )
+            )  # fmt: skip
         # No side is longer than a few digits. Python's int() refuses thousands of digits
         # with a ValueError of its own (and takes its time first), so those are never
         # converted: they are out of range like any other number past the limit.
@@ -317,31 +331,32 @@ class _Reader:
             size = f"{height} x {width}" if height is not None else _shown(raw)
             raise self._fail(
                 pos,
-                f"the size {size} is out of range; rows and columns must each "
-                f"be between 1 and {MAX_BITMAP_SIDE}.",
+                _("the size %(size)s is out of range; rows and columns must each "
+                  "be between 1 and %(most)d.", size=size, most=MAX_BITMAP_SIDE),
                 header,
-            )
+            )  # fmt: skip
         return height, width
 
     def _check_blank(self, pos: int, sample: int) -> None:
         """Raise unless the line at ``pos``, after ``sample``'s rows, is blank."""
-        raw, _ = self._line(pos)
+        raw = self._line(pos)[0]
         if raw.isspace():
             return
         # A short row early on can push the sample's end onto this line.
         error = self._row_error(sample)
         if error:
             raise error
-        header, (height, _) = self.headers[sample], self.sizes[sample]
+        header, height = self.headers[sample], self.sizes[sample][0]
         if not raw.strip(b"01"):
             raise self._fail(
                 pos,
-                f"the sample has more rows than the {height} its size line gives; "
-                "expected a blank line here.",
+                _("the sample has more rows than the %(height)d its size line gives; "
+                  "expected a blank line here.", height=height),
                 header,
-            )
+            )  # fmt: skip
         raise self._fail(
             pos,
-            f"expected a blank line after the sample's {height} rows, found {_shown(raw)}.",
+            _("expected a blank line after the sample's %(height)d rows, found %(found)s.",
+              height=height, found=_shown(raw)),
             header,
-        )
+        )  # fmt: skip

@@ -1,4 +1,9 @@
-"""Matplotlib (Agg) figures as PNG bytes, with a Hangul font so labels show as 가, not boxes."""
+"""Matplotlib (Agg) figures as PNG bytes, with a Hangul font so labels show as 가, not boxes.
+
+Axis labels, titles and legends are :class:`~classifier.ml.messages.Message` texts; each
+figure function takes a ``translate`` callable that turns one into the reader's language
+(the web layer passes ``classifier.i18n.translate``; the default keeps the English).
+"""
 
 import io
 import threading
@@ -14,6 +19,7 @@ import numpy as np
 from matplotlib import font_manager
 
 from .fonts import plot_font
+from .messages import _
 
 _DRAWING = threading.RLock()
 
@@ -65,14 +71,14 @@ def sample_grid(images, labels, classes, *, rows=5, cols=5, seed=0) -> bytes:
         return figure_png(fig)
 
 
-def class_counts(classes, counts, *, ylabel="samples") -> bytes:
+def class_counts(classes, counts, *, translate=str) -> bytes:
     """A bar chart of samples per character (the 60 largest when there are more)."""
     order = np.argsort(counts)[::-1][:60] if len(classes) > 60 else np.arange(len(classes))
     with hangul_style():
         fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(order) + 1.5), 2.8), dpi=100)
         ax.bar(range(len(order)), [counts[i] for i in order], color="#3b6ea8")
         ax.set_xticks(range(len(order)), [classes[i] for i in order], fontsize=11)
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(translate(_("samples")))
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         return figure_png(fig)

@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .messages import _
 from .plots import figure_png, hangul_style
 
 PREDICTED_COLOR = "#c62828"
@@ -25,8 +26,11 @@ def shown_classes(probabilities, expected_index=None) -> np.ndarray:
     return top
 
 
-def probability_bars_png(classes, probabilities, expected: str = "") -> bytes:
-    """Probability per character: the predicted bar red, the expected one blue."""
+def probability_bars_png(classes, probabilities, expected: str = "", *, translate=str) -> bytes:
+    """Probability per character: the predicted bar red, the expected one blue.
+
+    ``translate`` turns the labels into the reader's language (see ``plots``).
+    """
     probabilities = np.asarray(probabilities, dtype=float)
     predicted = int(np.argmax(probabilities))
     expected_index = classes.index(expected) if expected in classes else None
@@ -42,9 +46,10 @@ def probability_bars_png(classes, probabilities, expected: str = "") -> bytes:
         ax.bar(positions, probabilities[shown], color=colors)
         ax.set_xticks(positions, [classes[i] for i in shown], fontsize=14)
         ax.set_ylim(0, 1)
-        ax.set_ylabel("probability")
+        ax.set_ylabel(translate(_("probability")))
         if len(shown) < len(classes):
-            ax.set_title(f"Top {len(shown)} of {len(classes)} characters", fontsize=10)
+            title = _("Top %(shown)d of %(total)d characters", shown=len(shown), total=len(classes))
+            ax.set_title(translate(title), fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()

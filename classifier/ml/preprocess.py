@@ -34,6 +34,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
+from .messages import Message, _
+
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF"})
 #: Larger images are refused from their header, before decoding (decompression bombs).
 MAX_PIXELS = 40_000_000
@@ -75,16 +77,16 @@ CROP_MARGIN = 0.05
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-_FORMAT_LIST = "JPEG, PNG, WebP, BMP or GIF"
-_NOT_AN_IMAGE = f"This file is not an image the lab can read ({_FORMAT_LIST})."
-_DAMAGED = (
+_NOT_AN_IMAGE = _("This file is not an image the lab can read (JPEG, PNG, WebP, BMP or GIF).")
+_DAMAGED = _(
     "The image is damaged or incomplete, so it cannot be read: save or export it again "
     "and upload the new file."
 )
-_NO_INK = (
+_NO_INK = _(
     "No writing was found in the image. Write with dark ink on light paper and let the "
     "character fill most of the frame."
 )
+_NOT_PNG = _("The drawing did not arrive as a PNG image; draw it again.")
 # Pillow's decoders report bad data with any of these.
 _DECODE_ERRORS = (
     OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
@@ -98,7 +100,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ImageRejected(ValueError):
-    """The image cannot be used; ``str(exc)`` is a clear message for the user."""
+    """The image cannot be used; ``str(exc)`` is a clear message for the user, and
+    ``exc.args[0]`` the :class:`~classifier.ml.messages.Message` to translate."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class Step:
     ``DISPLAY_SIDE`` on its longer side except the ``input`` step (the model input)."""
 
     key: str
-    title: str
+    title: Message
     image: np.ndarray
 
 
@@ -193,7 +196,7 @@ def open_image(source, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """
     data = source if isinstance(source, bytes | bytearray | memoryview) else source.read()
     if not data:
-        raise ImageRejected("The file is empty.")
+        raise ImageRejected(_("The file is empty."))
     try:
         image = Image.open(io.BytesIO(data))
     except Image.UnidentifiedImageError:
@@ -203,7 +206,10 @@ def open_image(source, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except _DECODE_ERRORS:
         raise ImageRejected(_DAMAGED) from None
     if image.format not in ALLOWED_FORMATS:
-        raise ImageRejected(f"{image.format} images are not accepted: use {_FORMAT_LIST} instead.")
+        raise ImageRejected(
+            _("%(format)s images are not accepted: use JPEG, PNG, WebP, BMP or GIF instead.",
+              format=image.format)
+        )  # fmt: skip
     if image.width * image.height > max_pixels:
         raise _too_large(image.size, max_pixels)
     if image.format in ("JPEG", "MPO"):
@@ -223,10 +229,10 @@ def decode_data_url(text: str, *, max_bytes: int) -> bytes:
     Raises ``ImageRejected`` for anything else, bad base64, or more than ``max_bytes``.
     """
     if not isinstance(text, str) or text[: len(_DATA_URL_PREFIX)].lower() != _DATA_URL_PREFIX:
-        raise ImageRejected("The drawing did not arrive as a PNG image; draw it again.")
+        raise ImageRejected(_NOT_PNG)
     payload = text[len(_DATA_URL_PREFIX) :]
     too_large = ImageRejected(
-        f"The drawing is too large: the limit is {max_bytes / 1024**2:.3g} MB."
+        _("The drawing is too large: the limit is %(most).3g MB.", most=max_bytes / 1024**2)
     )
     # Checked before decoding, so a huge text is never decoded.
     if len(payload) > 4 * -(-max_bytes // 3):
@@ -234,11 +240,11 @@ def decode_data_url(text: str, *, max_bytes: int) -> bytes:
     try:
         data = base64.b64decode(payload, validate=True)
     except ValueError:
-        raise ImageRejected("The drawing could not be decoded; draw it again.") from None
+        raise ImageRejected(_("The drawing could not be decoded; draw it again.")) from None
     if len(data) > max_bytes:
         raise too_large
     if not data.startswith(_PNG_SIGNATURE):
-        raise ImageRejected("The drawing did not arrive as a PNG image; draw it again.")
+        raise ImageRejected(_NOT_PNG)
     return data
 
 
@@ -247,7 +253,7 @@ def preprocess(
     size: tuple[int, int],
     style: InputStyle = InputStyle(),
     *,
-    empty_message: str | None = None,
+    empty_message: Message | str | None = None,
 ) -> Preprocessed:
     """Turn an image from ``open_image`` into the input of a model of ``size`` (height,
     width) trained on images of ``style``, keeping a picture of every step.
@@ -265,24 +271,34 @@ def preprocess(
     cropped = ink[max(top - margin, 0) : bottom + margin, max(left - margin, 0) : right + margin]
     square = _centre(ink[top:bottom, left:right], height, width, style.extent)
     model_input = _model_input(square, height, width, style.ink_light)
-    shape = "a square" if height == width else "the input's shape"
-    steps = (
-        Step("original", "Original, upright", original),
-        Step("gray", "Grayscale", _display(gray)),
-        Step("normalised", "Background and contrast normalised", _display(ink)),
-        Step("cropped", "Cropped to the ink", _display(cropped)),
-        Step("square", f"Centred and padded to {shape}", _display(square)),
-        Step("input", f"Model input, {height} × {width}", model_input),
+    padded = (
+        _("Centred and padded to a square")
+        if height == width
+        else _("Centred and padded to the input's shape")
     )
+    steps = (
+        Step("original", _("Original, upright"), original),
+        Step("gray", _("Grayscale"), _display(gray)),
+        Step("normalised", _("Background and contrast normalised"), _display(ink)),
+        Step("cropped", _("Cropped to the ink"), _display(cropped)),
+        Step("square", padded, _display(square)),
+        Step("input", _("Model input, %(height)d × %(width)d", height=height, width=width),
+             model_input),
+    )  # fmt: skip
     return Preprocessed(input=model_input, steps=steps)
 
 
 def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageRejected:
-    pixels = f" ({size[0]} × {size[1]} pixels)" if size else ""
+    if size:
+        return ImageRejected(
+            _("The image is too large (%(width)d × %(height)d pixels): the lab accepts up to "
+              "%(most)g megapixels. Send a smaller photo.",
+              width=size[0], height=size[1], most=max_pixels / 1e6)
+        )  # fmt: skip
     return ImageRejected(
-        f"The image is too large{pixels}: the lab accepts up to "
-        f"{max_pixels / 1e6:g} megapixels. Send a smaller photo."
-    )
+        _("The image is too large: the lab accepts up to %(most)g megapixels. "
+          "Send a smaller photo.", most=max_pixels / 1e6)
+    )  # fmt: skip
 
 
 def _run_lengths(marked: np.ndarray) -> np.ndarray:
@@ -352,7 +368,7 @@ def _composite(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return colour * weight + sheet * (1 - weight)
 
 
-def _normalise(gray: np.ndarray, empty_message: str) -> np.ndarray:
+def _normalise(gray: np.ndarray, empty_message: Message | str) -> np.ndarray:
     """The ink, 0 (paper) to 1 (a typical stroke); ``ImageRejected`` when there is none."""
     # Half the resolution tells the polarity as well, four times faster.
     ink_light = _ink_is_light(_resize(gray, _fit(gray.shape, WORKING_SIDE // 2)))

@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .charsets import ks_x_1001
 from .fonts import HangulFont, missing_chars
+from .messages import _
 
 #: The glyph is drawn this many times the output's longer side, in pixels per em.
 OVERSAMPLE = 4
@@ -86,8 +87,9 @@ class RenderSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(
-                    f"{name} must be a whole number from {low} to {high}, not {value!r}."
-                )
+                    _("%(name)s must be a whole number from %(low)d to %(high)d, not %(value)r.",
+                      name=name, low=low, high=high, value=value)
+                )  # fmt: skip
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be True or False, not {self.augment!r}.")
         for name, (low, high) in _NUMBERS.items():
@@ -97,7 +99,10 @@ class RenderSettings:
                 or not isinstance(value, int | float)
                 or not low <= value <= high
             ):
-                raise ValueError(f"{name} must be a number from {low} to {high}, not {value!r}.")
+                raise ValueError(
+                    _("%(name)s must be a number from %(low)g to %(high)g, not %(value)r.",
+                      name=name, low=low, high=high, value=value)
+                )  # fmt: skip
 
 
 def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.ndarray:
@@ -110,14 +115,18 @@ def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.
         raise ValueError(f"Render one character at a time, not {char!r}.")
     # Every HangulFont has the KS X 1001 syllables; only others need its cmap read.
     if char not in ks_x_1001() and missing_chars(font, char):
-        raise ValueError(f"The font {font.name} has no glyph for {char!r}.")
+        raise ValueError(
+            _("The font %(font)s has no glyph for %(char)r.", font=font.name, char=char)
+        )
     pil_font = _pil_font(
         str(font.path), font.index, OVERSAMPLE * max(settings.height, settings.width)
     )
     base = _draw(pil_font, char, 0)
     box = base.getbbox()
     if box is None:
-        raise ValueError(f"The font {font.name} draws {char!r} without any ink.")
+        raise ValueError(
+            _("The font %(font)s draws %(char)r without any ink.", font=font.name, char=char)
+        )
     jitter_rng, elastic_rng, noise_rng = _generators(settings.seed, char, font.name)
     jitter = _Jitter.draw(jitter_rng, settings, box[2] - box[0], box[3] - box[1])
     weights, weight_of = np.unique(jitter.strokes, return_inverse=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .messages import _
 from .phd08 import Phd08Error, label_from_filename
 
 
@@ -44,7 +45,9 @@ class Phd08Input:
         with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as fh:
             data = fh.read(self.size + 1)
         if len(data) > self.size:
-            raise SourceError(f"{self.display_name} unpacks past the size it declares.")
+            raise SourceError(
+                _("%(name)s unpacks past the size it declares.", name=self.display_name)
+            )
         return data
 
 
@@ -66,16 +69,17 @@ def collect_phd08_inputs(
         elif path.is_file():
             inputs.append(Phd08Input(_label(path.name), str(path), size=path.stat().st_size))
         else:
-            raise SourceError(f"{raw} does not exist.")
+            raise SourceError(_("%(path)s does not exist.", path=str(raw)))
     if not inputs:
-        raise SourceError("No PHD08 character files (<character>.txt) were found.")
+        raise SourceError(_("No PHD08 character files (<character>.txt) were found."))
     seen: dict[str, Phd08Input] = {}
     for item in inputs:
         if item.label in seen:
             raise SourceError(
-                f"Two files for the character {item.label}: "
-                f"{seen[item.label].display_name} and {item.display_name}."
-            )
+                _("Two files for the character %(char)s: %(first)s and %(second)s.",
+                  char=item.label, first=seen[item.label].display_name,
+                  second=item.display_name)
+            )  # fmt: skip
         seen[item.label] = item
     return sorted(inputs, key=lambda item: item.label)
 
@@ -84,7 +88,8 @@ def _label(name: str) -> str:
     try:
         return label_from_filename(name)
     except Phd08Error as exc:
-        raise SourceError(str(exc)) from None
+        # The message itself, not its text, so that it can still be translated.
+        raise SourceError(*exc.args) from None
 
 
 def _is_hidden(name: str) -> bool:
@@ -123,29 +128,36 @@ def _member_name(info: zipfile.ZipInfo) -> str:
 
 def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input]:
     if not path.is_file():
-        raise SourceError(f"{path} does not exist.")
+        raise SourceError(_("%(path)s does not exist.", path=str(path)))
     if not zipfile.is_zipfile(path):
-        raise SourceError(f"{path.name} is not a zip archive.")
+        raise SourceError(_("%(name)s is not a zip archive.", name=path.name))
     try:
         with zipfile.ZipFile(path) as archive:
             members = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise SourceError(f"{path.name} is not a readable zip archive: {exc}") from None
+        raise SourceError(
+            _("%(name)s is not a readable zip archive: %(error)s", name=path.name, error=str(exc))
+        ) from None
     if len(members) > max_members:
-        raise SourceError(f"{path.name} holds {len(members)} files; the limit is {max_members}.")
+        raise SourceError(
+            _("%(name)s holds %(count)d files; the limit is %(most)d.",
+              name=path.name, count=len(members), most=max_members)
+        )  # fmt: skip
     total = sum(info.file_size for info in members)
     if total > max_bytes:
         raise SourceError(
-            f"{path.name} would unpack to {total:,} bytes; the limit is {max_bytes:,} bytes."
-        )
+            _("%(name)s would unpack to %(total)s bytes; the limit is %(most)s bytes.",
+              name=path.name, total=f"{total:,}", most=f"{max_bytes:,}")
+        )  # fmt: skip
     inputs = []
     for info in members:
         name = _member_name(info)
         normal = posixpath.normpath(name.replace("\\", "/"))
         if name.startswith(("/", "\\")) or normal.startswith("..") or ":" in name.split("/")[0]:
             raise SourceError(
-                f"{path.name}: the member {name!r} would escape the folder it unpacks into."
-            )
+                _("%(archive)s: the member %(member)r would escape the folder it unpacks into.",
+                  archive=path.name, member=name)
+            )  # fmt: skip
         if not _is_data_name(normal):
             continue
         inputs.append(

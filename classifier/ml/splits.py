@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .messages import Message, _
+
 KINDS = ("stratified", "group", "tutorial")
 
 
@@ -27,7 +29,7 @@ class Split:
 
     train: np.ndarray
     val: np.ndarray
-    description: str
+    description: Message
 
 
 def parse_split(text: str):
@@ -36,29 +38,38 @@ def parse_split(text: str):
     The argument is a float for stratified, a list of group names for group and an int
     for tutorial.
     """
-    kind, _, argument = (text or "").strip().partition(":")
+    kind, _colon, argument = (text or "").strip().partition(":")
     kind, argument = kind.strip().lower(), argument.strip()
     if kind not in KINDS:
-        raise ValueError(f'Unknown split "{text}". Use stratified:0.2, group:Y,N or tutorial:3000.')
+        raise ValueError(
+            _('Unknown split "%(split)s". Use stratified:0.2, group:Y,N or tutorial:3000.',
+              split=text)
+        )  # fmt: skip
     if kind == "stratified":
         try:
             fraction = float(argument)
         except ValueError:
-            raise ValueError(f"stratified:{argument}: write a fraction, e.g. 0.2.") from None
+            raise ValueError(
+                _("stratified:%(argument)s: write a fraction, e.g. 0.2.", argument=argument)
+            ) from None
         if not 0 < fraction < 1:
-            raise ValueError(f"stratified:{argument}: the fraction is between 0 and 1.")
+            raise ValueError(
+                _("stratified:%(argument)s: the fraction is between 0 and 1.", argument=argument)
+            )
         return kind, fraction
     if kind == "group":
         names = [name.strip() for name in argument.split(",") if name.strip()]
         if not names:
-            raise ValueError("group: name the groups to hold out, e.g. group:Y,N.")
+            raise ValueError(_("group: name the groups to hold out, e.g. group:Y,N."))
         return kind, names
     try:
         n_train = int(argument)
     except ValueError:
-        raise ValueError(f"tutorial:{argument}: write a number of samples, e.g. 3000.") from None
+        raise ValueError(
+            _("tutorial:%(argument)s: write a number of samples, e.g. 3000.", argument=argument)
+        ) from None
     if n_train < 1:
-        raise ValueError("tutorial: train on at least one sample per file.")
+        raise ValueError(_("tutorial: train on at least one sample per file."))
     return kind, n_train
 
 
@@ -80,8 +91,9 @@ def stratified(labels, candidates, fraction: float, seed: int) -> Split:
     val = np.sort(np.concatenate(val_parts)) if val_parts else np.empty(0, np.int64)
     train = np.setdiff1d(candidates, val, assume_unique=True)
     return _checked(
-        Split(train, val, f"Stratified: {fraction:.0%} of every character's samples "
-                          f"validate, chosen at random (seed {seed})."),
+        Split(train, val, _("Stratified: %(percent)s of every character's samples validate, "
+                            "chosen at random (seed %(seed)d).",
+                            percent=f"{fraction:.0%}", seed=seed)),
     )  # fmt: skip
 
 
@@ -89,15 +101,19 @@ def group(groups, group_names, candidates, held_out) -> Split:
     """Validate on the samples of the ``held_out`` groups, train on all the others."""
     unknown = [name for name in held_out if name not in group_names]
     if unknown:
-        raise ValueError(f"No group {', '.join(unknown)}; the groups are {', '.join(group_names)}.")
+        raise ValueError(
+            _("No group %(unknown)s; the groups are %(groups)s.",
+              unknown=", ".join(unknown), groups=", ".join(group_names))
+        )  # fmt: skip
     candidates = np.asarray(candidates)
     held = [group_names.index(name) for name in held_out]
     is_val = np.isin(np.asarray(groups)[candidates], held)
     kept = [name for name in group_names if name not in held_out]
     return _checked(
         Split(candidates[~is_val], candidates[is_val],
-              f"Group: the groups {', '.join(held_out)} are held out for validation; "
-              f"the model trains on {', '.join(kept)} and never sees the held-out ones."),
+              _("Group: the groups %(held_out)s are held out for validation; the model "
+                "trains on %(kept)s and never sees the held-out ones.",
+                held_out=", ".join(held_out), kept=", ".join(kept))),
     )  # fmt: skip
 
 
@@ -117,18 +133,19 @@ def tutorial(labels, candidates, n_train: int, chars_per_file: int = 2) -> Split
     train = np.sort(np.concatenate(train_parts)) if train_parts else np.empty(0, np.int64)
     val = np.sort(np.concatenate(val_parts)) if val_parts else np.empty(0, np.int64)
     return _checked(
-        Split(train, val, f"Tutorial: the characters go {chars_per_file} to a file, as in "
-                          f"the seed tutorial; the first {n_train} samples of each file "
-                          "train and the rest validate, so validation is mostly the "
-                          "second character of each file."),
+        Split(train, val, _("Tutorial: the characters go %(per_file)d to a file, as in the "
+                            "seed tutorial; the first %(n_train)d samples of each file train "
+                            "and the rest validate, so validation is mostly the second "
+                            "character of each file.",
+                            per_file=chars_per_file, n_train=n_train)),
     )  # fmt: skip
 
 
 def _checked(split: Split) -> Split:
     if not len(split.train):
-        raise ValueError("This split leaves no samples to train on.")
+        raise ValueError(_("This split leaves no samples to train on."))
     if not len(split.val):
-        raise ValueError("This split leaves no samples to validate on.")
+        raise ValueError(_("This split leaves no samples to validate on."))
     return split
 
 

@@ -1,12 +1,14 @@
 """Figures of training jobs as PNG bytes: learning curves, comparisons, confusion, mistakes.
 
 Histories are lists of per-epoch dicts (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
-``val_accuracy``; values may be None).
+``val_accuracy``; values may be None). ``translate`` turns the labels into the reader's
+language (see ``plots``).
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .messages import _
 from .plots import figure_png, hangul_style
 
 TRAIN_COLOR = "#3b6ea8"
@@ -26,20 +28,22 @@ def _waiting(ax, text):
     ax.set_yticks([])
 
 
-def curves_png(history: list[dict]) -> bytes:
+def curves_png(history: list[dict], *, translate=str) -> bytes:
     """Loss and accuracy per epoch, training and validation, side by side."""
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
-        for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Accuracy")):
-            ax.set_title(title)
+        for ax, key, title in ((axes[0], "loss", _("Loss")),
+                               (axes[1], "accuracy", _("Accuracy"))):  # fmt: skip
+            ax.set_title(translate(title))
             if not history:
-                _waiting(ax, "Waiting for the first epoch")
+                _waiting(ax, translate(_("Waiting for the first epoch")))
                 continue
-            for prefix, label, color in (("", "train", TRAIN_COLOR),
-                                         ("val_", "validation", VAL_COLOR)):  # fmt: skip
+            for prefix, label, color in (("", _("train"), TRAIN_COLOR),
+                                         ("val_", _("validation"), VAL_COLOR)):  # fmt: skip
                 epochs, values = _series(history, prefix + key)
-                ax.plot(epochs, values, marker="o", markersize=3, label=label, color=color)
-            ax.set_xlabel("epoch")
+                ax.plot(epochs, values, marker="o", markersize=3, label=translate(label),
+                        color=color)  # fmt: skip
+            ax.set_xlabel(translate(_("epoch")))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
@@ -50,19 +54,19 @@ def curves_png(history: list[dict]) -> bytes:
         return figure_png(fig)
 
 
-def compare_png(histories: dict[str, list[dict]]) -> bytes:
+def compare_png(histories: dict[str, list[dict]], *, translate=str) -> bytes:
     """Validation accuracy (solid) and validation loss (dashed) of several jobs."""
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
         colors = plt.get_cmap("tab10")
-        for ax, key, title in ((axes[0], "val_accuracy", "Validation accuracy"),
-                               (axes[1], "val_loss", "Validation loss")):  # fmt: skip
-            ax.set_title(title)
+        for ax, key, title in ((axes[0], "val_accuracy", _("Validation accuracy")),
+                               (axes[1], "val_loss", _("Validation loss"))):  # fmt: skip
+            ax.set_title(translate(title))
             for i, (label, history) in enumerate(histories.items()):
                 epochs, values = _series(history, key)
                 ax.plot(epochs, values, marker="o", markersize=3, label=label,
                         color=colors(i % 10))  # fmt: skip
-            ax.set_xlabel("epoch")
+            ax.set_xlabel(translate(_("epoch")))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
@@ -73,7 +77,7 @@ def compare_png(histories: dict[str, list[dict]]) -> bytes:
         return figure_png(fig)
 
 
-def confusion_png(matrix, classes) -> bytes:
+def confusion_png(matrix, classes, *, translate=str) -> bytes:
     """The confusion matrix: rows are the true characters, columns the predicted ones.
 
     Colours are row fractions (so rare characters show as clearly as common ones);
@@ -87,7 +91,8 @@ def confusion_png(matrix, classes) -> bytes:
     with hangul_style():
         fig, ax = plt.subplots(figsize=(side + 1, side), dpi=100)
         image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the row")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                     label=translate(_("fraction of the row")))  # fmt: skip
         if k <= LABELLED_CLASSES:
             ax.set_xticks(range(k), classes, fontsize=11)
             ax.set_yticks(range(k), classes, fontsize=11)
@@ -100,13 +105,13 @@ def confusion_png(matrix, classes) -> bytes:
         else:
             ax.set_xticks([])
             ax.set_yticks([])
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        ax.set_xlabel(translate(_("predicted")))
+        ax.set_ylabel(translate(_("true")))
         fig.tight_layout()
         return figure_png(fig)
 
 
-def mistakes_png(images, true, predicted, confidence, classes, *, cols=5) -> bytes:
+def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, translate=str) -> bytes:
     """Misclassified samples, each titled ``true → predicted (confidence)``."""
     count = len(images)
     rows = max(1, -(-count // cols))
@@ -116,7 +121,7 @@ def mistakes_png(images, true, predicted, confidence, classes, *, cols=5) -> byt
         for ax in axes.ravel():
             ax.axis("off")
         if not count:
-            _waiting(axes[0, cols // 2], "No mistakes")
+            _waiting(axes[0, cols // 2], translate(_("No mistakes")))
         for ax, image, t, p, c in zip(axes.ravel(), images, true, predicted, confidence,
                                       strict=False):  # fmt: skip
             ax.imshow(image, cmap="gray", vmin=0, vmax=255)

@@ -5,9 +5,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..ml import store
+from ..i18n import translate
 from ..roles import is_admin
 from .base import Job
 from .courses import Assignment
@@ -32,30 +33,33 @@ class Prediction(Job):
         CANVAS = "canvas", _("Drawing")
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions",
+        verbose_name=_("owner"),
+    )  # fmt: skip
     model = models.ForeignKey(
         TrainingJob, on_delete=models.CASCADE, related_name="predictions", verbose_name=_("model")
     )
-    source = models.CharField(max_length=10, choices=Source.choices)
-    original_name = models.CharField(max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    original_name = models.CharField(_("uploaded file name"), max_length=255, blank=True)
     #: File name of the stored upload inside ``file_dir``.
-    original_file = models.CharField(max_length=40)
-    #: The preprocessing steps shown, as [key, title] pairs; images are ``step-<key>.png``.
-    steps = models.JSONField(default=list, blank=True)
+    original_file = models.CharField(_("stored file"), max_length=40)
+    #: The preprocessing steps shown, as [key, title] pairs (the title as
+    #: ``i18n.stored_message`` keeps it); images are ``step-<key>.png``.
+    steps = models.JSONField(_("preprocessing steps"), default=list, blank=True)
     expected = models.CharField(_("expected character"), max_length=1, blank=True)
     #: The model's characters when it predicted, in the order of ``probabilities``.
-    classes = models.JSONField(default=list, blank=True)
-    probabilities = models.JSONField(default=list, blank=True)
+    classes = models.JSONField(_("characters"), default=list, blank=True)
+    probabilities = models.JSONField(_("probabilities"), default=list, blank=True)
     predicted = models.CharField(_("predicted"), max_length=1, blank=True)
     confidence = models.FloatField(_("confidence"), null=True, blank=True)
-    seconds = models.FloatField(null=True, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
 
     # Submissions to an assignment.
     assignment = models.ForeignKey(
-        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions"
-    )
-    attempt = models.PositiveSmallIntegerField(default=0)
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions",
+        verbose_name=_("assignment"),
+    )  # fmt: skip
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     late = models.BooleanField(_("late"), default=False)
 
     class Meta:
@@ -65,7 +69,9 @@ class Prediction(Job):
         verbose_name_plural = _("predictions")
 
     def __str__(self):
-        return f"#{self.pk} {self.predicted or '?'} by {self.model_id}"
+        return gettext("#%(pk)s %(predicted)s by %(model)s") % {
+            "pk": self.pk, "predicted": self.predicted or "?", "model": self.model_id,
+        }  # fmt: skip
 
     def get_absolute_url(self):
         return reverse("classifier:prediction-detail", args=[self.pk])
@@ -93,9 +99,18 @@ class Prediction(Job):
         return self.step_path("input")
 
     @property
-    def bars_path(self) -> Path:
-        """The probability bar graph, once drawn."""
-        return self.file_dir / "bars.png"
+    def shown_steps(self) -> list[tuple[str, str]]:
+        """The preprocessing steps as ``(key, title)``, titled in the active language."""
+        return [(key, translate(title)) for key, title in self.steps]
+
+    def bars_path(self, language: str) -> Path:
+        """The probability bar graph labelled in ``language``, once drawn."""
+        return self.file_dir / f"bars-{language}.png"
+
+    def remove_bars(self):
+        """Forget the bar graphs drawn so far, in every language."""
+        for path in self.file_dir.glob("bars-*.png"):
+            path.unlink(missing_ok=True)
 
     @property
     def original_path(self) -> Path:
@@ -114,8 +129,10 @@ class Prediction(Job):
         ranked = sorted(zip(self.classes, self.probabilities, strict=True), key=lambda p: -p[1])
         return ranked[:TOP_K]
 
-    def delete_files(self):
-        store.remove(self.file_dir)
+    @property
+    def file_folders(self) -> tuple[Path, ...]:
+        """The upload, its preprocessing steps and the bar graphs."""
+        return (self.file_dir,)
 
 
 class Regrade(Job):
@@ -123,16 +140,28 @@ class Regrade(Job):
 
     task_name = "classifier.tasks.regrade"
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="regrades")
-    grader = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="regrades")
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="regrades",
+        verbose_name=_("assignment"),
+    )  # fmt: skip
+    grader = models.ForeignKey(
+        TrainingJob, on_delete=models.CASCADE, related_name="regrades",
+        verbose_name=_("grading model"),
+    )  # fmt: skip
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("requested by"),
+    )  # fmt: skip
+    total = models.PositiveIntegerField(_("submissions"), default=0)
+    done = models.PositiveIntegerField(_("graded"), default=0)
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name = _("regrade")
+        verbose_name_plural = _("regrades")
+
+    def __str__(self):
+        return gettext("regrade of %(assignment)s") % {"assignment": self.assignment}
 
     @property
     def percent_done(self):

@@ -5,8 +5,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import translate_stored
 from ..roles import is_instructor
 from .base import Job, JobStatus
 from .datasets import Dataset
@@ -23,8 +25,9 @@ class TrainingJob(Job):
         RMSPROP = "rmsprop", "RMSprop"
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs",
+        verbose_name=_("owner"),
+    )  # fmt: skip
     dataset = models.ForeignKey(
         Dataset, on_delete=models.PROTECT, related_name="training_jobs", verbose_name=_("data set")
     )
@@ -41,21 +44,23 @@ class TrainingJob(Job):
     param_count = models.PositiveBigIntegerField(_("parameters"), default=0)
 
     # Progress while it runs.
-    epochs_done = models.PositiveSmallIntegerField(default=0)
-    batch_percent = models.FloatField(default=0)
-    samples_per_second = models.FloatField(default=0)
-    eta_seconds = models.FloatField(null=True, blank=True)
+    epochs_done = models.PositiveSmallIntegerField(_("epochs done"), default=0)
+    batch_percent = models.FloatField(_("percent of the epoch done"), default=0)
+    samples_per_second = models.FloatField(_("samples per second"), default=0)
+    eta_seconds = models.FloatField(_("seconds left"), null=True, blank=True)
 
     #: The epoch a later attempt went on from, when the first attempt's worker died.
-    resumed_from_epoch = models.PositiveSmallIntegerField(null=True, blank=True)
+    resumed_from_epoch = models.PositiveSmallIntegerField(
+        _("resumed from epoch"), null=True, blank=True
+    )
 
     # Results.
-    split_summary = models.JSONField(default=dict, blank=True)
-    train_accuracy = models.FloatField(null=True, blank=True)
+    split_summary = models.JSONField(_("split summary"), default=dict, blank=True)
+    train_accuracy = models.FloatField(_("training accuracy"), null=True, blank=True)
     val_accuracy = models.FloatField(_("validation accuracy"), null=True, blank=True)
-    val_loss = models.FloatField(null=True, blank=True)
-    best_val_accuracy = models.FloatField(null=True, blank=True)
-    per_class_accuracy = models.JSONField(default=dict, blank=True)
+    val_loss = models.FloatField(_("validation loss"), null=True, blank=True)
+    best_val_accuracy = models.FloatField(_("best validation accuracy"), null=True, blank=True)
+    per_class_accuracy = models.JSONField(_("accuracy per character"), default=dict, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -63,7 +68,9 @@ class TrainingJob(Job):
         verbose_name_plural = _("training jobs")
 
     def __str__(self):
-        return f"#{self.pk} {self.model_spec} on {self.dataset}"
+        return gettext("#%(pk)s %(model)s on %(dataset)s") % {
+            "pk": self.pk, "model": self.model_spec, "dataset": self.dataset,
+        }  # fmt: skip
 
     def get_absolute_url(self):
         return reverse("classifier:job-detail", args=[self.pk])
@@ -77,6 +84,11 @@ class TrainingJob(Job):
     @property
     def artifact_dir(self) -> Path:
         return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
+
+    @property
+    def file_folders(self) -> tuple[Path, ...]:
+        """The model, its checkpoint, its evaluation and its figures."""
+        return (self.artifact_dir,)
 
     @property
     def model_path(self) -> Path:
@@ -95,6 +107,12 @@ class TrainingJob(Job):
     def chosen_labels(self) -> list[int]:
         """The data set's label of each model output, in output order."""
         return [self.dataset.classes.index(char) for char in self.classes]
+
+    @property
+    def split_description(self) -> str:
+        """The validation split in words, in the active language."""
+        summary = self.split_summary
+        return translate_stored(summary.get("description", ""), summary.get("description_params"))
 
     @property
     def percent_done(self):
@@ -120,23 +138,28 @@ class TrainingJob(Job):
 class EpochMetric(models.Model):
     """One finished epoch of a training job."""
 
-    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
-    epoch = models.PositiveSmallIntegerField()
-    loss = models.FloatField()
-    accuracy = models.FloatField()
-    val_loss = models.FloatField(null=True)
-    val_accuracy = models.FloatField(null=True)
-    seconds = models.FloatField()
-    samples_per_second = models.FloatField()
+    job = models.ForeignKey(
+        TrainingJob, on_delete=models.CASCADE, related_name="metrics",
+        verbose_name=_("training job"),
+    )  # fmt: skip
+    epoch = models.PositiveSmallIntegerField(_("epoch"))
+    loss = models.FloatField(_("loss"))
+    accuracy = models.FloatField(_("accuracy"))
+    val_loss = models.FloatField(_("validation loss"), null=True)
+    val_accuracy = models.FloatField(_("validation accuracy"), null=True)
+    seconds = models.FloatField(_("seconds"))
+    samples_per_second = models.FloatField(_("samples per second"))
 
     class Meta:
         ordering = ("job", "epoch")
+        verbose_name = _("epoch")
+        verbose_name_plural = _("epochs")
         constraints = [
             models.UniqueConstraint(fields=("job", "epoch"), name="one_metric_per_epoch")
         ]
 
     def __str__(self):
-        return f"{self.job_id} epoch {self.epoch}"
+        return gettext("%(job)s epoch %(epoch)s") % {"job": self.job_id, "epoch": self.epoch}
 
 
 class Evaluation(Job):
@@ -148,18 +171,25 @@ class Evaluation(Job):
 
     task_name = "classifier.tasks.evaluate_job"
 
-    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="evaluations")
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="evaluations")
-    hidden = models.BooleanField(default=False)
-    accuracy = models.FloatField(null=True, blank=True)
-    n = models.PositiveIntegerField(default=0)
-    per_class = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        TrainingJob, on_delete=models.CASCADE, related_name="evaluations",
+        verbose_name=_("training job"),
+    )  # fmt: skip
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("data set")
+    )
+    hidden = models.BooleanField(_("hidden test"), default=False)
+    accuracy = models.FloatField(_("accuracy"), null=True, blank=True)
+    n = models.PositiveIntegerField(_("samples"), default=0)
+    per_class = models.JSONField(_("accuracy per character"), default=dict, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
         constraints = [
             models.UniqueConstraint(fields=("job", "dataset"), name="one_evaluation_per_set")
         ]
 
     def __str__(self):
-        return f"{self.job} on {self.dataset}"
+        return gettext("%(job)s on %(dataset)s") % {"job": self.job, "dataset": self.dataset}

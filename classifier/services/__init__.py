@@ -34,11 +34,13 @@ from .datasets import (
     create_phd08_dataset,
     create_uploaded_phd08_dataset,
     delete_dataset,
+    rebuild_dataset,
     run_dataset_build,
 )
 from .evaluation import (
     create_evaluation,
     evaluate_job_on,
+    leaderboard_pending,
     leaderboard_rows,
     run_evaluation,
     set_hidden_test,
@@ -49,6 +51,7 @@ from .jobs import (
     chosen_characters,
     create_training_job,
     make_split,
+    rerun_training_job,
     run_training_job,
 )
 from .predictions import (
@@ -69,9 +72,10 @@ __all__ = [
     "create_handwriting_dataset", "create_phd08_dataset", "create_prediction",
     "create_training_job", "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on",
     "gradebook", "gradebook_csv", "graders_for", "job_page_context", "job_plot", "join_course",
-    "leaderboard_rows", "make_split", "may_manage", "model_input", "predict_image",
-    "prediction_bars_png", "prediction_summary", "publish_model", "queue_has_worker",
-    "run_dataset_build", "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
+    "leaderboard_pending", "leaderboard_rows", "make_split", "may_manage", "model_input",
+    "predict_image", "prediction_bars_png", "prediction_summary", "publish_model",
+    "queue_has_worker", "rebuild_dataset", "rerun_training_job", "run_dataset_build",
+    "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
     "set_hidden_test", "start_regrade", "submission_counts", "submit", "usable_models", "wait_for",
     "write_steps",
 ]  # fmt: skip

@@ -9,16 +9,19 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ..ml.messages import Message
 from ..models import Assignment, Course, Enrollment, JobStatus, Prediction, Regrade, TrainingJob
 from ..roles import is_instructor
-from .datasets import describe_os_error
+from .datasets import failure_reason, unexpected_error
 from .predictions import (
     classify,
     create_prediction,
     model_input,
     prepare_image,
     store_images,
+    stored_steps,
 )
 
 logger = logging.getLogger(__name__)
@@ -211,19 +214,22 @@ def run_regrade(pk: int) -> Regrade | None:
             try:
                 _regrade_one(submission, regrade.grader)
             except (ValueError, OSError) as exc:
-                failures.append(f"#{submission.pk}: {exc}")
+                failures.append((submission.pk, failure_reason(exc)))
             regrade.update_progress(done=done)
     except (ValueError, OSError) as exc:
-        reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
-        regrade.finish(JobStatus.FAILED, reason)
+        regrade.finish(JobStatus.FAILED, failure_reason(exc))
         return regrade
     except Exception as exc:
         logger.exception("Regrade %s failed", pk)
-        regrade.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+        regrade.finish(JobStatus.FAILED, unexpected_error(exc))
         return regrade
     if failures:
-        regrade.finish(JobStatus.FAILED, _("Some submissions could not be graded: ")
-                       + "; ".join(failures[:10]))  # fmt: skip
+        (first_pk, first_reason), count = failures[0], len(failures)
+        regrade.finish(JobStatus.FAILED, Message(
+            gettext_noop("Submissions that could not be graded: %(count)d. The first, "
+                         "#%(pk)d: %(reason)s"),
+            count=count, pk=first_pk, reason=first_reason,
+        ))  # fmt: skip
     else:
         regrade.finish(JobStatus.SUCCEEDED)
     return regrade
@@ -237,9 +243,9 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
     results = classify(grader, prepared.input)
     Prediction.objects.filter(pk=submission.pk).update(
         model=grader, status=JobStatus.SUCCEEDED, error="", finished_at=timezone.now(),
-        steps=[[step.key, step.title] for step in prepared.steps], **results,
+        steps=stored_steps(prepared.steps), **results,
     )  # fmt: skip
-    submission.bars_path.unlink(missing_ok=True)  # drawn anew from the new probabilities
+    submission.remove_bars()  # drawn anew from the new probabilities
 
 
 def active_regrade(assignment: Assignment) -> Regrade | None:

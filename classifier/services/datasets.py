@@ -13,13 +13,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
+from ..i18n import describe, message_of
 from ..ml import build, fonts, preprocess, sources, store
 from ..ml.convert import ConversionSettings
+from ..ml.messages import Message
 from ..ml.phd08 import Phd08Error
 from ..ml.render import RenderSettings
-from ..models import Dataset, JobStatus, Prediction
+from ..models import TERMINAL_STATUSES, Dataset, JobStatus, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -187,15 +189,76 @@ def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
     return dataset
 
 
+def rebuild_dataset(dataset: Dataset, *, dispatch: bool = True) -> Dataset:
+    """Queue a finished, failed or cancelled data set's build again, from its source.
+
+    The units a cancelled build finished are kept and not built again. Without
+    ``dispatch`` the row is left QUEUED for the caller to run (the commands).
+
+    The source must still be there: the PHD08 files (server paths, or the uploads kept
+    in the data set's folder), the fonts, or the originals of the handwriting
+    submissions; ValueError says what is missing. The old arrays stay readable until
+    the new ones replace them, and a rebuild that fails leaves them in place.
+    """
+    if not dataset.is_terminal:
+        raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
+    units = _rebuild_units(dataset)
+    with transaction.atomic():
+        queued = Dataset.objects.filter(pk=dataset.pk, status__in=TERMINAL_STATUSES).update(
+            status=JobStatus.QUEUED, attempts=0, cancel_requested=False, error="",
+            error_params={}, started_at=None, finished_at=None, heartbeat_at=None,
+            dispatched_at=None, files_total=units, files_done=0, samples_done=0,
+            samples_per_second=0, eta_seconds=None,
+        )  # fmt: skip
+        if not queued:
+            raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
+        dataset.refresh_from_db()
+        if dispatch:
+            dataset.dispatch()
+    return dataset
+
+
+# What a data set's params must hold for it to be built again, by source.
+_REBUILD_NEEDS = {
+    Dataset.Source.PHD08: {"paths", "conversion"},
+    Dataset.Source.FONTS: {"chars", "fonts", "rendering"},
+    Dataset.Source.HANDWRITING: {"samples", "classes", "style"},
+}
+
+
+def _rebuild_units(dataset: Dataset) -> int:
+    """How many units a rebuild of ``dataset`` has; ValueError when its source is gone."""
+    params = dataset.params
+    if not _REBUILD_NEEDS.get(dataset.source, {""}) <= params.keys():
+        raise ValueError(
+            _("%(name)s keeps no record of what it was built from, so it cannot be rebuilt.")
+            % {"name": dataset.name}
+        )
+    try:
+        if dataset.source == Dataset.Source.PHD08:
+            return len(collect_phd08_inputs(params["paths"]))
+        if dataset.source == Dataset.Source.FONTS:
+            return len(params["chars"]) * len(fonts.resolve_fonts(params["fonts"]))
+        media = Path(settings.MEDIA_ROOT)
+        if not any((media / sample[0]).exists() for sample in params["samples"]):
+            raise ValueError(_("the images of its submissions are gone."))
+        return len(params["classes"])
+    except (sources.SourceError, Phd08Error, ValueError) as exc:
+        raise ValueError(
+            _("%(name)s cannot be rebuilt: %(reason)s")
+            % {"name": dataset.name, "reason": describe(exc)}
+        ) from None
+
+
 def delete_dataset(dataset: Dataset):
     """Delete a data set's row and files; a build in progress must be cancelled first.
 
     A data set that training jobs were trained on is kept (their pages and models need
-    it): ValueError says so. The row goes first, so a refusal leaves the files alone.
+    it): ValueError says so. Its files go once the deletion commits (``classifier.signals``),
+    so a refusal leaves them alone.
     """
     if dataset.status == JobStatus.RUNNING:
         raise ValueError(_("This data set is being built; cancel the build first."))
-    folders = (dataset.store_dir, dataset.upload_dir)
     try:
         with transaction.atomic():
             dataset.delete()
@@ -209,8 +272,6 @@ def delete_dataset(dataset: Dataset):
             )
             % {"n": count}
         ) from None
-    for folder in folders:
-        store.remove(folder)
 
 
 def run_dataset_build(
@@ -232,14 +293,14 @@ def run_dataset_build(
         dataset.finish(JobStatus.CANCELLED)
         return dataset
     except (Phd08Error, sources.SourceError, store.StoreError, ValueError) as exc:
-        _fail(dataset, str(exc))
+        _fail(dataset, message_of(exc))
         return dataset
     except OSError as exc:
         _fail(dataset, describe_os_error(exc))
         return dataset
     except Exception as exc:
         logger.exception("Building data set %s failed", pk)
-        _fail(dataset, f"Unexpected error: {type(exc).__name__}: {exc}")
+        _fail(dataset, unexpected_error(exc))
         return dataset
     manifest = result.manifest
     dataset.classes = manifest.classes
@@ -276,22 +337,41 @@ def _build(dataset: Dataset, writer: "_ProgressWriter"):
     return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)
 
 
-def _fail(dataset: Dataset, reason: str):
+def _fail(dataset: Dataset, reason: Message | str):
     # The previous arrays (a rebuild) stay; only the half-made ones go.
     shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
     dataset.finish(JobStatus.FAILED, reason)
 
 
-def describe_os_error(exc: OSError) -> str:
+def describe_os_error(exc: OSError) -> Message:
+    """Why a file could not be read or written, in words a person can act on (stored as a
+    template, so each reader sees it in their language)."""
     # EFBIG: the file outgrew what this process may write (a quota, ulimit -f).
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return (
+        return Message(gettext_noop(
             "The disk is full (or its quota reached): the files could not be written. "
             "Partial files were removed; free some space and try again."
-        )
+        ))  # fmt: skip
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"The media folder is not writable ({exc.filename}). Check its permissions."
-    return f"Could not read or write a file: {exc}"
+        return Message(
+            gettext_noop("The media folder is not writable (%(path)s). Check its permissions."),
+            path=str(exc.filename),
+        )
+    return Message(gettext_noop("Could not read or write a file: %(error)s"), error=str(exc))
+
+
+def failure_reason(exc: ValueError | OSError) -> Message | str:
+    """The reason stored for a job that failed with ``exc``: its message, or what an
+    operating system error means for the user."""
+    return describe_os_error(exc) if isinstance(exc, OSError) else message_of(exc)
+
+
+def unexpected_error(exc: Exception) -> Message:
+    """The failure reason stored for an error nobody foresaw: its type and text."""
+    return Message(
+        gettext_noop("Unexpected error: %(kind)s: %(error)s"),
+        kind=type(exc).__name__, error=str(exc),
+    )
 
 
 class _ProgressWriter:

@@ -2,8 +2,11 @@
 
 import numpy as np
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
+from ..i18n import message_of
 from ..ml import store
+from ..ml.messages import Message
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
 
 
@@ -31,7 +34,7 @@ def run_evaluation(pk: int) -> Evaluation | None:
     try:
         result = evaluate_job_on(evaluation.job, evaluation.dataset)
     except (ValueError, OSError, store.StoreError) as exc:
-        evaluation.finish(JobStatus.FAILED, str(exc))
+        evaluation.finish(JobStatus.FAILED, message_of(exc))
         return evaluation
     evaluation.update_progress(
         accuracy=result["accuracy"], n=result["n"], per_class=result["per_class"]
@@ -40,25 +43,34 @@ def run_evaluation(pk: int) -> Evaluation | None:
     return evaluation
 
 
-def evaluate_job_on(job: TrainingJob, dataset: Dataset) -> dict:
-    """Score a finished job's saved model on every sample of ``dataset``'s job characters."""
+def evaluate_job_on(job: TrainingJob, dataset: Dataset, *, on_progress=None) -> dict:
+    """Score a finished job's saved model on every sample of ``dataset``'s job characters.
+
+    ``on_progress(done, total)`` follows the samples scored (the ``evaluate`` command's bar).
+    """
     from ..ml import training
 
     if not job.model_path.exists():
-        raise ValueError(f"Job #{job.pk} has no saved model.")
+        raise ValueError(Message(gettext_noop("Job #%(pk)d has no saved model."), pk=job.pk))
     model, classes, input_shape = training.load_model(job.model_path)
     if tuple(input_shape) != (dataset.height, dataset.width):
-        raise ValueError(
-            f"{dataset.name} has {dataset.size_label} images; the model takes "
-            f"{input_shape[0]}x{input_shape[1]}."
-        )
+        raise ValueError(Message(
+            gettext_noop("%(name)s has %(size)s images; the model takes %(height)dx%(width)d."),
+            name=dataset.name, size=dataset.size_label, height=input_shape[0],
+            width=input_shape[1],
+        ))  # fmt: skip
     missing = [c for c in classes if c not in dataset.classes]
     if missing:
-        raise ValueError(f"{dataset.name} lacks the characters {' '.join(missing)}.")
+        raise ValueError(Message(
+            gettext_noop("%(name)s lacks the characters %(chars)s."),
+            name=dataset.name, chars=" ".join(missing),
+        ))  # fmt: skip
     arrays = dataset.open_store()
     chosen_labels = [dataset.classes.index(c) for c in classes]
     indices = np.flatnonzero(np.isin(arrays.labels, chosen_labels))
-    result = training.evaluate(model, arrays.images, arrays.labels, indices, chosen_labels)
+    result = training.evaluate(
+        model, arrays.images, arrays.labels, indices, chosen_labels, on_progress=on_progress
+    )
     return {
         "accuracy": float(result.accuracy),
         "n": int(result.n),
@@ -100,6 +112,16 @@ def leaderboard_rows(dataset: Dataset) -> list[dict]:
             "val_accuracy": job.val_accuracy, "job": job.pk, "model_spec": job.model_spec,
         })  # fmt: skip
     return list(best.values())
+
+
+def leaderboard_pending(dataset: Dataset) -> int:
+    """How many jobs on ``dataset`` are still being scored on its hidden test set."""
+    if dataset.hidden_test_id is None:
+        return 0
+    return Evaluation.objects.filter(
+        dataset_id=dataset.hidden_test_id, job__dataset=dataset, hidden=True,
+        status__in=(JobStatus.QUEUED, JobStatus.RUNNING),
+    ).count()  # fmt: skip
 
 
 def finite_or_none(value) -> float | None:

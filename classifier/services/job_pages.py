@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.core.cache import cache
 
+from ..i18n import language, translate
 from ..ml import store
 from ..models import JobStatus, TrainingJob
 
@@ -60,21 +61,25 @@ def job_page_context(job: TrainingJob) -> dict:
 
 
 def job_plot(job: TrainingJob, kind: str) -> bytes:
-    """The job's curves, confusion matrix or mistakes grid as PNG bytes.
+    """The job's curves, confusion matrix or mistakes grid as PNG bytes, labelled in the
+    active language.
 
     Each figure is drawn once per version (the curves after each epoch, the others once
-    the job has finished) and kept in the job's folder: a class watching the same jobs
-    asks for the same figures again and again, and drawing one costs up to a second.
+    the job has finished) and language, and kept in the job's folder: a class watching
+    the same jobs asks for the same figures again and again, and drawing one costs up to
+    a second.
     """
     version = f"{job.attempts}-{job.epochs_done}" if kind == "curves" else "final"
     folder = job.artifact_dir / "plots"
-    path = folder / f"{kind}-{version}.png"
+    path = folder / f"{kind}-{version}-{language()}.png"
     if path.exists():
         return path.read_bytes()
     png = _draw(job, kind)
     folder.mkdir(parents=True, exist_ok=True)
+    # Older versions go; this version in other languages stays.
     for old in folder.glob(f"{kind}-*.png"):
-        old.unlink(missing_ok=True)
+        if not old.name.startswith(f"{kind}-{version}-"):
+            old.unlink(missing_ok=True)
     store.write_atomically(path, png)
     return png
 
@@ -83,10 +88,10 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
     from ..ml import training, training_plots
 
     if kind == "curves":
-        return training_plots.curves_png(_history(job))
+        return training_plots.curves_png(_history(job), translate=translate)
     with np.load(job.artifact_dir / "evaluation.npz") as data:
         if kind == "confusion":
-            return training_plots.confusion_png(data["confusion"], job.classes)
+            return training_plots.confusion_png(data["confusion"], job.classes, translate=translate)
         arrays = job.dataset.open_store()
         true = training.output_labels(arrays.labels, data["indices"], job.chosen_labels)
         wrong = np.flatnonzero(data["predicted"] != true)
@@ -94,6 +99,7 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         return training_plots.mistakes_png(
             training.gather(arrays.images, data["indices"][wrong]), true[wrong],
             data["predicted"][wrong], data["confidence"][wrong], job.classes,
+            translate=translate,
         )  # fmt: skip
 
 
@@ -110,4 +116,4 @@ def compare_plot(jobs: Sequence[TrainingJob]) -> bytes:
     from ..ml import training_plots
 
     histories = {f"#{job.pk} {job.model_spec}": _history(job) for job in jobs}
-    return training_plots.compare_png(histories)
+    return training_plots.compare_png(histories, translate=translate)

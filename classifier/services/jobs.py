@@ -8,10 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ..i18n import describe, message_of, stored
 from ..ml import charsets, networks, preprocess, splits, store
+from ..ml.messages import Message
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
-from .datasets import describe_os_error
+from .datasets import describe_os_error, unexpected_error
 from .evaluation import create_evaluation, finite_or_none
 from .job_pages import job_plot
 
@@ -30,7 +35,9 @@ def chosen_characters(dataset: Dataset, text: str) -> list[str]:
     chars = charsets.parse_chars(text)
     missing = [c for c in chars if c not in dataset.classes]
     if missing:
-        raise ValueError(f"Not in {dataset.name}: {' '.join(missing)}")
+        raise ValueError(
+            _("Not in %(name)s: %(chars)s") % {"name": dataset.name, "chars": " ".join(missing)}
+        )
     return chars
 
 
@@ -42,11 +49,12 @@ def check_split(dataset: Dataset, text: str):
     unknown = sorted(set(argument) - set(dataset.group_names))
     if unknown:
         raise ValueError(
-            f"{dataset.name} has no group {', '.join(unknown)}; "
-            f"its groups are {', '.join(dataset.group_names)}."
-        )
+            _("%(name)s has no group %(unknown)s; its groups are %(groups)s.")
+            % {"name": dataset.name, "unknown": ", ".join(unknown),
+               "groups": ", ".join(dataset.group_names)}
+        )  # fmt: skip
     if set(argument) >= set(dataset.group_names):
-        raise ValueError("Keep at least one group for training.")
+        raise ValueError(_("Keep at least one group for training."))
 
 
 @transaction.atomic
@@ -70,6 +78,42 @@ def create_training_job(
     if dispatch:
         job.dispatch()
     return job
+
+
+def rerun_training_job(job: TrainingJob) -> TrainingJob:
+    """Queue a new copy of a finished, failed or cancelled job, owned by the same user.
+
+    The copy has the same data set, characters, model and settings; ValueError says why
+    a job cannot be run again (still running, its data set not ready or changed).
+    """
+    if not job.is_terminal:
+        raise ValueError(
+            _("Job #%(pk)d is still %(status)s; cancel it or wait for it to finish.")
+            % {"pk": job.pk, "status": job.get_status_display()}
+        )
+    dataset = job.dataset
+    if dataset.status != JobStatus.SUCCEEDED:
+        raise ValueError(
+            _("Job #%(pk)d: its data set %(name)s is not ready (%(status)s).")
+            % {"pk": job.pk, "name": dataset.name, "status": dataset.get_status_display()}
+        )
+    missing = [char for char in job.chars if char not in dataset.classes]
+    if missing:
+        raise ValueError(
+            _("Job #%(pk)d: its data set %(name)s no longer has %(chars)s.")
+            % {"pk": job.pk, "name": dataset.name, "chars": " ".join(missing)}
+        )
+    try:
+        check_split(dataset, job.split)
+    except ValueError as exc:
+        raise ValueError(
+            _("Job #%(pk)d: %(reason)s") % {"pk": job.pk, "reason": describe(exc)}
+        ) from None
+    return create_training_job(
+        owner=job.owner, dataset=dataset, chars=job.chars, model_spec=job.model_spec,
+        optimizer=job.optimizer, learning_rate=job.learning_rate, epochs=job.epochs,
+        batch_size=job.batch_size, seed=job.seed, split=job.split,
+    )  # fmt: skip
 
 
 def _selection(job: TrainingJob, arrays: store.ArrayStore):
@@ -102,9 +146,12 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
     try:
         _train(job, echo)
     except store.StoreError as exc:
-        job.finish(JobStatus.FAILED, f"The data set's files cannot be read: {exc}")
+        job.finish(JobStatus.FAILED, Message(
+            gettext_noop("The data set's files cannot be read: %(reason)s"),
+            reason=message_of(exc),
+        ))  # fmt: skip
     except ValueError as exc:
-        job.finish(JobStatus.FAILED, str(exc))
+        job.finish(JobStatus.FAILED, message_of(exc))
     except OSError as exc:
         # Nothing half-written stays: the model and figures of a job that could not
         # write its files are not worth keeping.
@@ -112,7 +159,7 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
         job.finish(JobStatus.FAILED, describe_os_error(exc))
     except Exception as exc:
         logger.exception("Training job %s failed", pk)
-        job.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+        job.finish(JobStatus.FAILED, unexpected_error(exc))
     return job
 
 
@@ -123,12 +170,13 @@ def _train(job: TrainingJob, echo):
     chosen_labels, candidates = _selection(job, arrays)
     split = make_split(job, arrays, candidates)
     classes = job.classes
+    description, description_params = stored(split.description)
     job.update_progress(
         split_summary={
-            "description": split.description,
+            "description": description, "description_params": description_params,
             "counts": splits.describe_split(split, arrays.labels, job.dataset.classes),
         }
-    )
+    )  # fmt: skip
     config = training.TrainConfig(
         spec_text=job.model_spec, epochs=job.epochs, batch_size=job.batch_size,
         optimizer=job.optimizer, learning_rate=job.learning_rate, seed=job.seed,
@@ -152,14 +200,7 @@ def _train(job: TrainingJob, echo):
         result.model, job.model_path, classes, input_shape, input_style=style.as_dict()
     )
     if listener.timed_out:
-        limit = settings.LAB_TRAIN_TIME_LIMIT
-        limit_text = f"{limit // 60} minutes" if limit >= 120 else f"{limit} seconds"
-        job.finish(
-            JobStatus.FAILED,
-            f"Stopped at the lab's time limit of {limit_text}, after "
-            f"{job.epochs_done} of {job.epochs} epochs; those epochs and the model as it "
-            "was then are kept. Train fewer epochs, or a smaller model or data set.",
-        )
+        job.finish(JobStatus.FAILED, _time_limit_reason(job))
         return
     if result.stopped_early:
         job.finish(JobStatus.CANCELLED)
@@ -180,13 +221,33 @@ def _train(job: TrainingJob, echo):
         job.finish(JobStatus.SUCCEEDED)
         if dataset.hidden_test_id is not None:
             create_evaluation(job=job, dataset=dataset.hidden_test, hidden=True)
-    # Drawn here, once, rather than by the first page view in the web server; a figure
-    # that fails is drawn (or fails) again on view, and the job stays a success.
-    for kind in ("curves", "confusion", "mistakes"):
-        try:
-            job_plot(job, kind)
-        except Exception:
-            logger.exception("Drawing the %s of job %s failed", kind, job.pk)
+    # Drawn here, once, in the lab's language, rather than by the first page view in the
+    # web server; a figure that fails is drawn (or fails) again on view, and the job
+    # stays a success.
+    with translation.override(settings.LANGUAGE_CODE):
+        for kind in ("curves", "confusion", "mistakes"):
+            try:
+                job_plot(job, kind)
+            except Exception:
+                logger.exception("Drawing the %s of job %s failed", kind, job.pk)
+
+
+def _time_limit_reason(job: TrainingJob) -> Message:
+    limit = settings.LAB_TRAIN_TIME_LIMIT
+    if limit >= 120:
+        template = gettext_noop(
+            "Stopped at the lab's time limit of %(limit)d minutes, after %(done)d of "
+            "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+            "fewer epochs, or a smaller model or data set."
+        )
+        limit //= 60
+    else:
+        template = gettext_noop(
+            "Stopped at the lab's time limit of %(limit)d seconds, after %(done)d of "
+            "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+            "fewer epochs, or a smaller model or data set."
+        )
+    return Message(template, limit=limit, done=job.epochs_done, epochs=job.epochs)
 
 
 def _resume_point(job: TrainingJob) -> int:

@@ -17,13 +17,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image
 
+from ..i18n import language, stored_message, translate
 from ..ml import prediction_plots, preprocess, store, training
 from ..ml.inference import ModelCache
+from ..ml.messages import Message
 from ..models import Course, JobStatus, Prediction, TrainingJob
-from .datasets import describe_os_error
+from .datasets import describe_os_error, failure_reason, unexpected_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ WAIT_POLL_SECONDS = 0.01
 EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif"}
 
 
-def canvas_empty_message() -> str:
-    return _("The canvas is empty: draw the character first.")
+def canvas_empty_message() -> Message:
+    """What an empty drawing is told (a regrade in the worker stores it untranslated)."""
+    return Message(gettext_noop("The canvas is empty: draw the character first."))
 
 
 def usable_models(user):
@@ -47,13 +50,15 @@ def usable_models(user):
 def model_input(job: TrainingJob) -> tuple[tuple[int, int], preprocess.InputStyle]:
     """The input size of ``job``'s model and what its training images looked like."""
     if job.status != JobStatus.SUCCEEDED:
-        raise ValueError(
-            _("Model #%(pk)d did not finish training, so it cannot predict.") % {"pk": job.pk}
-        )
+        raise ValueError(Message(
+            gettext_noop("Model #%(pk)d did not finish training, so it cannot predict."), pk=job.pk
+        ))  # fmt: skip
     try:
         metadata = training.read_metadata(job.model_path)
     except FileNotFoundError as exc:
-        raise ValueError(_("The file of model #%(pk)d is missing.") % {"pk": job.pk}) from exc
+        raise ValueError(
+            Message(gettext_noop("The file of model #%(pk)d is missing."), pk=job.pk)
+        ) from exc
     style = preprocess.InputStyle.from_dict(metadata.get("input_style"))
     return tuple(metadata["input_shape"]), style
 
@@ -88,8 +93,7 @@ def create_prediction(
         prediction = Prediction.objects.create(
             owner=owner, model=model, source=source, original_name=original_name[:255],
             original_file=stored_name(extension), expected=expected,
-            steps=[[step.key, step.title] for step in prepared.steps],
-            assignment=assignment, attempt=attempt, late=late,
+            steps=stored_steps(prepared.steps), assignment=assignment, attempt=attempt, late=late,
         )  # fmt: skip
         try:
             store_images(prediction, data, prepared.steps)
@@ -99,6 +103,11 @@ def create_prediction(
         if dispatch:
             prediction.dispatch()
     return prediction
+
+
+def stored_steps(steps) -> list[list]:
+    """Preprocessing steps as a prediction keeps them: key and title, in any language."""
+    return [[step.key, stored_message(step.title)] for step in steps]
 
 
 def stored_name(extension: str) -> str:
@@ -169,11 +178,10 @@ def run_prediction(pk: int) -> Prediction | None:
         image = np.asarray(Image.open(prediction.input_path))
         results = classify(prediction.model, image)
     except (ValueError, OSError) as exc:
-        reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
-        prediction.finish(JobStatus.FAILED, reason)
+        prediction.finish(JobStatus.FAILED, failure_reason(exc))
     except Exception as exc:
         logger.exception("Prediction %s failed", pk)
-        prediction.finish(JobStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+        prediction.finish(JobStatus.FAILED, unexpected_error(exc))
     else:
         # Written only while the row is still this run's: a regrade that graded it again
         # with another model meanwhile has the last word.
@@ -187,12 +195,13 @@ def run_prediction(pk: int) -> Prediction | None:
 
 def prediction_bars_png(prediction: Prediction) -> bytes:
     """The bar graph of a finished prediction (the predicted bar red, the expected blue),
-    drawn once and kept beside its images (a regrade removes it)."""
-    path = prediction.bars_path
+    labelled in the active language, drawn once per language and kept beside its images
+    (a regrade removes them)."""
+    path = prediction.bars_path(language())
     if path.exists():
         return path.read_bytes()
     png = prediction_plots.probability_bars_png(
-        prediction.classes, prediction.probabilities, prediction.expected
+        prediction.classes, prediction.probabilities, prediction.expected, translate=translate
     )
     store.write_atomically(path, png)
     return png

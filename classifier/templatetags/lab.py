@@ -2,6 +2,7 @@
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from .. import roles
 
@@ -13,12 +14,14 @@ def percent(value, digits=1):
     """0.9123 -> '91.2%'; an empty value -> '–'."""
     if value is None or value == "":
         return "–"
-    return f"{number_format(float(value) * 100, int(digits))}%"
+    # Rounded first: number_format cuts the digits off (0.99996 would read 99.9%).
+    digits = int(digits)
+    return f"{number_format(round(float(value) * 100, digits), digits)}%"
 
 
 @register.filter
 def seconds(value):
-    """A duration (seconds or a timedelta), as '42 s', '3 min 5 s' or '1 h 2 min'."""
+    """A duration (seconds or a timedelta) in the reader's language: '3 min 5 s', '3분 5초'."""
     if value is None:
         return "–"
     if hasattr(value, "total_seconds"):
@@ -27,11 +30,22 @@ def seconds(value):
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+        return _("%(h)d h %(min)d min") % {"h": hours, "min": minutes}
+    if minutes:
+        return _("%(min)d min %(s)d s") % {"min": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
 
 
 @register.filter
 def is_instructor(user):
     """Whether ``user`` teaches (instructors and admins): ``{% if user|is_instructor %}``."""
     return roles.is_instructor(user)
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, param, number):
+    """This page's query string with ``param`` set to ``number``, other parameters kept:
+    two paginated lists on one page (or a filter) survive turning either's pages."""
+    query = context["request"].GET.copy()
+    query[param] = number
+    return "?" + query.urlencode()

@@ -8,10 +8,13 @@ anything else is a 404. Pages for teaching a course are a 403 to its students.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,9 +28,18 @@ from ..forms import (
     RegradeForm,
     SubmissionForm,
 )
+from ..i18n import describe
 from ..models import Assignment, Course
 from ..roles import is_instructor
 from ..services.courses import GradeCell
+
+# Rows a page: a class of students, or a gradebook's, fits on one page up to CLASS_PAGE.
+LIST_PAGE = 25
+CLASS_PAGE = 50
+
+
+def _page(request, rows, size, param="page"):
+    return Paginator(rows, size).get_page(request.GET.get(param))
 
 
 def _course_for(request, pk) -> Course:
@@ -74,11 +86,15 @@ def course_list(request):
             )
             return redirect(course)
     courses = Course.visible_to(request.user).select_related("owner")
+    # In order again: the model's ordering does not apply to a query with GROUP BY.
     courses = courses.annotate(n_students=Count("enrollments", distinct=True))
+    courses = courses.order_by("name", "pk")
+    # A code that was refused comes back typed, to be corrected (see course_join).
+    join_form = None if teaching else JoinCourseForm(initial={"code": request.GET.get("code")})
     context = {
-        "courses": courses,
+        "courses": _page(request, courses, LIST_PAGE),
         "create_form": create_form,
-        "join_form": None if teaching else JoinCourseForm(),
+        "join_form": join_form,
     }
     return render(request, "courses/list.html", context)
 
@@ -89,14 +105,16 @@ def course_join(request):
     if is_instructor(request.user):
         raise PermissionDenied
     form = JoinCourseForm(request.POST)
+    # Back to the list with the code as typed, so a mistyped one is corrected, not retyped.
+    typed = f"{reverse('classifier:course-list')}?{urlencode({'code': form['code'].value() or ''})}"
     if not form.is_valid():
         messages.error(request, _("Type the join code your instructor gave you."))
-        return redirect("classifier:course-list")
+        return redirect(typed)
     try:
         course = services.join_course(request.user, form.cleaned_data["code"])
     except ValueError as exc:
-        messages.error(request, str(exc))
-        return redirect("classifier:course-list")
+        messages.error(request, describe(exc))
+        return redirect(typed)
     messages.success(request, _("You joined %(course)s.") % {"course": course})
     return redirect(course)
 
@@ -104,13 +122,16 @@ def course_join(request):
 def course_detail(request, pk):
     """The instructor's view (code, students, models, assignments) or a student's."""
     course = _course_for(request, pk)
-    assignments = list(course.assignments.select_related("grader"))
+    page = _page(request, course.assignments.select_related("grader"), LIST_PAGE, "assignments")
+    assignments = list(page)
     models = course.published_models.select_related("dataset", "owner").order_by("pk")
-    context = {"course": course, "models": models}
+    context = {"course": course, "models": models, "assignments_page": page}
     if services.may_manage(request.user, course):
         counts = services.submission_counts(assignments)
         context |= {
-            "enrollments": course.enrollments.select_related("student"),
+            "enrollments": _page(
+                request, course.enrollments.select_related("student"), CLASS_PAGE, "students"
+            ),
             "publish_form": PublishModelForm(course=course, user=request.user),
             "assignment_rows": [(a, counts.get(a.pk, 0)) for a in assignments],
         }
@@ -131,7 +152,7 @@ def course_publish(request, pk):
         try:
             services.publish_model(course, job)
         except ValueError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, describe(exc))
         else:
             messages.success(request, _("Model #%(pk)d is published.") % {"pk": job.pk})
     else:
@@ -183,7 +204,7 @@ def assignment_submit(request, pk):
         try:
             submission = services.submit(assignment, request.user, char, **form.image_fields())
         except ValueError as exc:  # preprocess.ImageRejected too
-            form.add_error(None, str(exc))
+            form.add_error(None, describe(exc))
         else:
             # The worker usually answers within the wait, so the page shows the verdict.
             submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
@@ -228,9 +249,11 @@ def _student_page(request, assignment, form, status=200):
 def gradebook(request, pk):
     """Students x characters, with the regrade form and the regrade's progress."""
     assignment = _managed_assignment(request, pk)
+    book = services.gradebook(assignment)
     context = {
         "assignment": assignment,
-        "book": services.gradebook(assignment),
+        "book": book,
+        "rows": _page(request, book.rows, CLASS_PAGE),
         "regrade_form": RegradeForm(assignment=assignment),
         "regrade": assignment.regrades.first(),
     }
@@ -255,7 +278,7 @@ def regrade(request, pk):
         try:
             services.start_regrade(assignment, form.cleaned_data["grader"], request.user)
         except ValueError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, describe(exc))
         else:
             messages.success(request, _("The regrade is queued; this page follows it."))
     else:
@@ -298,7 +321,7 @@ def handwriting_dataset(request):
                 user=request.user,
             )  # fmt: skip
         except ValueError as exc:
-            form.add_error("assignments", str(exc))
+            form.add_error("assignments", describe(exc))
         else:
             messages.success(request, _("The data set is queued; this page follows its build."))
             return redirect(dataset)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import Phd08ImportForm, RenderDatasetForm
+from ..i18n import describe
 from ..ml import sources, store
 from ..models import Dataset
 from ..roles import admin_required
@@ -56,9 +57,9 @@ def _preview(request, pk, kind):
     if not dataset.is_ready:
         raise Http404(_("This data set has no arrays yet."))
     try:
-        png = dataset.preview_png(kind, counts_label=_("samples"))
+        png = dataset.preview_png(kind)
     except store.StoreError as exc:
-        raise Http404(str(exc)) from None
+        raise Http404(describe(exc)) from None
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -101,7 +102,7 @@ def dataset_import(request):
                     conversion=form.conversion(), user=request.user,
                 )  # fmt: skip
         except sources.SourceError as exc:
-            form.add_error("server_path" if server_path else "files", str(exc))
+            form.add_error("server_path" if server_path else "files", describe(exc))
         else:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
@@ -119,7 +120,7 @@ def dataset_render(request):
                 user=request.user,
             )  # fmt: skip
         except ValueError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, describe(exc))
         else:
             messages.success(request, _("Rendering is queued; this page follows it."))
             return redirect(dataset)
@@ -142,7 +143,7 @@ def dataset_delete(request, pk):
         try:
             services.delete_dataset(dataset)
         except ValueError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, describe(exc))
             return redirect(dataset)
         messages.success(request, _("Deleted the data set %(name)s.") % {"name": dataset.name})
         return redirect("classifier:dataset-list")

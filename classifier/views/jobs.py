@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
+from ..i18n import describe
 from ..ml import networks
 from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor
@@ -52,7 +53,7 @@ def model_summary(request):
         layers = networks.describe(spec, (dataset.height, dataset.width), classes)
         total = networks.count_params(spec, (dataset.height, dataset.width), classes)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"error": describe(exc)}, status=400)
     return JsonResponse(
         {"params": total, "layers": [[name, list(shape), n] for name, shape, n in layers]}
     )
@@ -63,6 +64,10 @@ def job_detail(request, pk):
     context = {"job": job, **services.job_page_context(job)}
     if job.status == JobStatus.SUCCEEDED:
         context["evaluate_form"] = EvaluateForm(job=job, user=request.user)
+        # A model of all 2,350 syllables would otherwise make a page of 2,350 rows.
+        context["per_class_rows"] = Paginator(context["per_class_rows"], 100).get_page(
+            request.GET.get("chars")
+        )
     return render(request, "jobs/detail.html", context)
 
 
@@ -159,7 +164,10 @@ def leaderboard(request, pk):
             services.set_hidden_test(dataset, form.cleaned_data["hidden_test"])
             messages.success(request, _("The hidden test set is set; finished jobs are scored."))
             return redirect("classifier:leaderboard", pk=dataset.pk)
-    rows = services.leaderboard_rows(dataset)
-    return render(
-        request, "jobs/leaderboard.html", {"dataset": dataset, "rows": rows, "form": form}
-    )
+    # Fifty students a page: a class fits on one.
+    rows = Paginator(services.leaderboard_rows(dataset), 50).get_page(request.GET.get("page"))
+    context = {
+        "dataset": dataset, "rows": rows, "form": form,
+        "scoring": services.leaderboard_pending(dataset),
+    }  # fmt: skip
+    return render(request, "jobs/leaderboard.html", context)

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 
 from .. import services
 from ..forms import PredictForm
+from ..i18n import describe
 from ..models import JobStatus, Prediction
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
@@ -40,7 +41,7 @@ def predict(request):
                 expected=form.cleaned_data["expected"], **form.image_fields(),
             )  # fmt: skip
         except ValueError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, describe(exc))
         else:
             prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
             if _wants_json(request):

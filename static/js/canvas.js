@@ -1,7 +1,8 @@
 // Drawing a character with the mouse, a pen or a finger (pointer events), black on white
 // like ink on paper. On submit the drawing goes into the form's hidden "canvas" field as
 // a PNG data URL. Drawing clears a chosen photo and choosing a photo clears the drawing,
-// so a form never sends both.
+// so a form never sends both. A form sent back with an error keeps the drawing: it is
+// painted again from the hidden field.
 (function () {
   document.querySelectorAll("[data-canvas-input]").forEach(function (box) {
     const canvas = box.querySelector("[data-canvas]");
@@ -9,6 +10,7 @@
     const photo = box.querySelector("input[type=file]");
     const form = box.closest("form");
     const ctx = canvas.getContext("2d");
+    const kept = field.value;
     let drawn = false;
     let drawing = false;
 
@@ -66,5 +68,13 @@
     ctx.lineJoin = "round";
     ctx.strokeStyle = "#000";
     clear();
+    if (kept.startsWith("data:image/")) {
+      const image = new Image();
+      image.onload = function () {
+        ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+        drawn = true;
+      };
+      image.src = kept;
+    }
   });
 })();

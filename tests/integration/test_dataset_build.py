@@ -39,7 +39,7 @@ def test_phd08_upload_is_converted_by_the_worker_and_shown(worker, staff_client,
     assert response["Location"] == dataset.get_absolute_url()
 
     dataset = worker.wait_for(dataset)
-    assert dataset.status == JobStatus.SUCCEEDED, dataset.error
+    assert dataset.status == JobStatus.SUCCEEDED, dataset.error_text
     assert dataset.classes == ["가", "나", "다"]
     assert dataset.counts == [18, 18, 18]
     assert dataset.num_samples == 54
@@ -75,7 +75,7 @@ def test_malformed_upload_fails_with_its_reason_and_spares_other_sets(
     failed = worker.wait_for(Dataset.objects.get(name="bad-set"))
 
     assert failed.status == JobStatus.FAILED
-    assert "다.txt line 4" in failed.error
+    assert "다.txt line 4" in failed.error_text
     assert not failed.store_dir.exists()
     page = staff_client.get(failed.get_absolute_url()).content.decode()
     assert "다.txt line 4" in page
@@ -93,7 +93,7 @@ def test_font_rendering_runs_on_the_worker(worker, staff_client):
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()
     dataset = worker.wait_for(Dataset.objects.get(name="rendered"))
-    assert dataset.status == JobStatus.SUCCEEDED, dataset.error
+    assert dataset.status == JobStatus.SUCCEEDED, dataset.error_text
     assert dataset.classes == ["가", "나"] and dataset.counts == [5, 5]
     assert dataset.group_names == [font.name]
     assert dataset.open_store().images.shape == (10, 32, 32)

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _assert_graded(submission: Prediction):
-    assert submission.status == JobStatus.SUCCEEDED, submission.error
+    assert submission.status == JobStatus.SUCCEEDED, submission.error_text
     assert submission.predicted in submission.classes
     assert 0 < submission.confidence <= 1
     assert submission.correct == (submission.predicted == submission.expected)
@@ -87,7 +87,7 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     client.post(reverse("classifier:assignment-regrade", args=[assignment.pk]),
                 {"grader": second.pk})  # fmt: skip
     regrade = worker.wait_for(Regrade.objects.get())
-    assert regrade.status == JobStatus.SUCCEEDED, regrade.error
+    assert regrade.status == JobStatus.SUCCEEDED, regrade.error_text
     assert regrade.done == regrade.total == 2
     for submission in submissions.values():
         submission.refresh_from_db()
@@ -104,7 +104,7 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     handwriting = Dataset.objects.get(name="week1-hand")
     assert response["Location"] == handwriting.get_absolute_url()
     handwriting = worker.wait_for(handwriting)
-    assert handwriting.status == JobStatus.SUCCEEDED, handwriting.error
+    assert handwriting.status == JobStatus.SUCCEEDED, handwriting.error_text
     assert handwriting.classes == ["밟", "꺅"]
     assert handwriting.group_names == [f"writer-{student_a.pk}"]
     arrays = handwriting.open_store()

@@ -36,7 +36,7 @@ def test_student_trains_from_the_form_and_sees_results(train_worker, client, stu
     )  # fmt: skip
     assert response.status_code == 302, response.context["form"].errors
     job = train_worker.wait_for(TrainingJob.objects.get())
-    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
     metrics = list(EpochMetric.objects.filter(job=job))
     assert [m.epoch for m in metrics] == [1, 2, 3]
     assert all(m.val_accuracy is not None and m.samples_per_second > 0 for m in metrics)
@@ -55,7 +55,7 @@ def test_student_trains_from_the_form_and_sees_results(train_worker, client, stu
 
     client.post(reverse("classifier:job-evaluate", args=[job.pk]), {"dataset": other.pk})
     evaluation = train_worker.wait_for(Evaluation.objects.get(job=job))
-    assert evaluation.status == JobStatus.SUCCEEDED, evaluation.error
+    assert evaluation.status == JobStatus.SUCCEEDED, evaluation.error_text
     assert evaluation.n == 40 and evaluation.accuracy > 0.9
 
 
@@ -82,7 +82,7 @@ def test_job_whose_data_set_files_are_missing_fails_with_a_reason(train_worker, 
     shutil.rmtree(dataset.store_dir)
     job = train_worker.wait_for(_job(student_a, dataset))
     assert job.status == JobStatus.FAILED
-    assert "data set's files cannot be read" in job.error
+    assert "data set's files cannot be read" in job.error_text
 
 
 def test_train_command_runs_in_process_and_prints_json(staff, capsys):
@@ -113,7 +113,7 @@ def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
     dataset = make_dataset("board", chars="가나다", per_char=30, size=(16, 16))
     hidden = make_dataset("board-test", chars="가나다", per_char=8, size=(16, 16), seed=9)
     early = train_worker.wait_for(_job(student_a, dataset))
-    assert early.status == JobStatus.SUCCEEDED, early.error
+    assert early.status == JobStatus.SUCCEEDED, early.error_text
 
     client.force_login(instructor)
     board = reverse("classifier:leaderboard", args=[dataset.pk])
@@ -121,7 +121,7 @@ def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
     # A job finished before the test set was attached is scored, and so is a later one.
     train_worker.wait_for(Evaluation.objects.get(job=early))
     late = train_worker.wait_for(_job(student_b, dataset, model_spec="conv4-pool-dense16"))
-    assert late.status == JobStatus.SUCCEEDED, late.error
+    assert late.status == JobStatus.SUCCEEDED, late.error_text
     scores = [train_worker.wait_for(e) for e in Evaluation.objects.filter(dataset=hidden)]
     assert {e.job_id for e in scores} == {early.pk, late.pk}
     assert all(e.status == JobStatus.SUCCEEDED and e.hidden and e.n == 24 for e in scores)
@@ -140,5 +140,5 @@ def test_a_job_past_the_time_limit_stops_and_keeps_its_model(student_a, settings
     dataset = make_dataset("slow", chars="가나", per_char=20, size=(16, 16))
     job = services.run_training_job(_job(student_a, dataset, dispatch=False).pk)
     assert job.status == JobStatus.FAILED
-    assert "time limit of 0 seconds, after 0 of 2 epochs" in job.error
+    assert "time limit of 0 seconds, after 0 of 2 epochs" in job.error_text
     assert job.model_path.exists() and not EpochMetric.objects.filter(job=job).exists()

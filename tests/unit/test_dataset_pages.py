@@ -116,11 +116,15 @@ def test_cancel_a_queued_build(staff_client):
     assert dataset.status == JobStatus.CANCELLED
 
 
-def test_delete_removes_row_and_files_but_not_while_running(staff_client):
+def test_delete_removes_row_and_files_but_not_while_running(
+    staff_client, django_capture_on_commit_callbacks
+):
     dataset = make_dataset("doomed")
     running = make_dataset("busy", status=JobStatus.RUNNING)
     assert dataset.store_dir.exists()
-    staff_client.post(reverse("classifier:dataset-delete", args=[dataset.pk]))
+    # The files go once the deletion commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("classifier:dataset-delete", args=[dataset.pk]))
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
     assert not dataset.store_dir.exists()
     staff_client.post(reverse("classifier:dataset-delete", args=[running.pk]))

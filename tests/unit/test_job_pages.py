@@ -139,10 +139,12 @@ def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
     job.update_progress(epochs_done=1, attempts=1)
     first = services.job_plot(job, "curves")
     (kept,) = (job.artifact_dir / "plots").glob("curves-*.png")
-    assert kept.read_bytes() == first and kept.name == "curves-1-1.png"
+    assert kept.read_bytes() == first and kept.name == "curves-1-1-en.png"
     kept.write_bytes(b"kept")  # a later view is served the kept file, not a new drawing
     assert services.job_plot(job, "curves") == b"kept"
     # The next epoch is a new version; the old one goes.
     job.update_progress(epochs_done=2)
     assert services.job_plot(job, "curves").startswith(b"\x89PNG")
-    assert [p.name for p in (job.artifact_dir / "plots").glob("curves-*.png")] == ["curves-1-2.png"]
+    assert [p.name for p in (job.artifact_dir / "plots").glob("curves-*.png")] == [
+        "curves-1-2-en.png"
+    ]

@@ -61,7 +61,7 @@ def test_a_photo_is_preprocessed_stored_and_classified(client, student_a, job):
 
     services.run_prediction(prediction.pk)
     prediction.refresh_from_db()
-    assert prediction.status == JobStatus.SUCCEEDED, prediction.error
+    assert prediction.status == JobStatus.SUCCEEDED, prediction.error_text
     assert prediction.classes == job.classes
     assert sum(prediction.probabilities) == pytest.approx(1.0, abs=1e-4)
     best = int(np.argmax(prediction.probabilities))

@@ -1,8 +1,11 @@
 import json
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
+from classifier.i18n import describe
+from classifier.management.progress import count_bar
 from classifier.ml.store import StoreError
 from classifier.models import Dataset, JobStatus, TrainingJob
 
@@ -24,9 +27,10 @@ class Command(BaseCommand):
         except Dataset.DoesNotExist:
             raise CommandError(f"No finished data set named {options['dataset']!r}.") from None
         try:
-            result = services.evaluate_job_on(job, dataset)
+            with count_bar(sys.stderr, "sample") as bar:
+                result = services.evaluate_job_on(job, dataset, on_progress=bar)
         except (ValueError, OSError, StoreError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(describe(exc)) from None
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
             return

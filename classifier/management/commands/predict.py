@@ -1,9 +1,13 @@
 import json
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
+from classifier.i18n import describe
+from classifier.management.progress import count_bar
 from classifier.models import TrainingJob
 
 
@@ -31,9 +35,16 @@ class Command(BaseCommand):
         except TrainingJob.DoesNotExist:
             raise CommandError(f"There is no job {options['job']}.") from None
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        steps = options["steps"]
-        results = [self.predict_one(job, Path(name), steps) for name in options["images"]]
+            raise CommandError(describe(exc)) from None
+        paths = [Path(name) for name in options["images"]]
+        # Text output prints a line an image as it goes; JSON comes at the end, so a bar
+        # on stderr shows how far it has come.
+        results = []
+        with count_bar(sys.stderr, "image") if self.as_json else nullcontext() as bar:
+            for path in paths:
+                results.append(self.predict_one(job, path, options["steps"]))
+                if bar:
+                    bar(len(results), len(paths))
         if options["json"]:
             self.stdout.write(json.dumps(results, ensure_ascii=False))
         failed = [r for r in results if "error" in r]
@@ -44,7 +55,7 @@ class Command(BaseCommand):
         try:
             prepared, result = services.predict_image(job, path.read_bytes())
         except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe(exc)
             self.stderr.write(f"{path}: {reason}")
             return {"file": str(path), "error": reason}
         if steps_dir:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from classifier import services
+from classifier.i18n import describe
 from classifier.ml import networks
 from classifier.models import Dataset, JobStatus, TrainingJob
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No user named {options['user']!r}.") from None
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(describe(exc)) from None
         self.stdout.write(f"Job {job.pk}: {job.model_spec} on {dataset.name}")
         if options["run_async"]:
             self.stdout.write("Queued for the training worker.")
