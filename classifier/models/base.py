@@ -1,6 +1,7 @@
 """What every background job shares: status, claiming, dispatch, progress."""
 
 import logging
+from pathlib import Path
 
 from django.db import models, transaction
 from django.db.models import F
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import stored, translate_stored
+from ..ml import store
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +43,16 @@ class Job(models.Model):
     #: Why the job failed, as a message template (English) and its values: translated
     #: when shown, in the reader's language (see ``error_text``).
     error = models.TextField(_("error"), blank=True)
-    error_params = models.JSONField(default=dict, blank=True)
+    error_params = models.JSONField(_("error values"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    cancel_requested = models.BooleanField(default=False)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
     #: When its message last reached the broker; None while it never did (the broker was
     #: down), so the sweeper knows which queued rows to send again.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("sent to the queue"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -58,6 +60,18 @@ class Job(models.Model):
     @property
     def is_terminal(self):
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def file_folders(self) -> tuple[Path, ...]:
+        """The folders under MEDIA_ROOT that hold this row's files (none by default).
+
+        They go when the row is deleted, however it is (see ``classifier/signals.py``).
+        """
+        return ()
+
+    def delete_files(self):
+        """Remove this row's folders (not the row)."""
+        remove_folders(self.file_folders)
 
     @property
     def duration(self):
@@ -127,6 +141,18 @@ class Job(models.Model):
         ):
             return True
         return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
+
+
+def remove_folders(folders):
+    """Remove ``folders`` with any half-built versions of them; never raises.
+
+    A folder that cannot be removed is logged for someone to delete by hand: the files
+    of a row are never worth failing the work that removes them.
+    """
+    for folder in folders:
+        store.remove(folder)
+        if folder.exists():
+            logger.warning("Could not remove %s; delete it by hand.", folder)
 
 
 def _send_quietly(app, model, task_name, pk):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..roles import is_admin, is_instructor
@@ -30,14 +31,15 @@ class Course(models.Model):
     )  # fmt: skip
     join_code = models.CharField(_("join code"), max_length=16, unique=True, default=new_join_code)
     students = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Enrollment", related_name="courses", blank=True
-    )
+        settings.AUTH_USER_MODEL, through="Enrollment", related_name="courses", blank=True,
+        verbose_name=_("students"),
+    )  # fmt: skip
     #: Finished models the instructor shares with the class: students predict with them,
     #: and assignments are graded by one of them.
     published_models = models.ManyToManyField(
         TrainingJob, related_name="published_in", blank=True, verbose_name=_("published models")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ("name", "pk")
@@ -67,26 +69,35 @@ class Course(models.Model):
 
 
 class Enrollment(models.Model):
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
-    student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("course")
     )
-    joined_at = models.DateTimeField(auto_now_add=True)
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments",
+        verbose_name=_("student"),
+    )  # fmt: skip
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
 
     class Meta:
         ordering = ("student__username",)
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
         constraints = [
             models.UniqueConstraint(fields=("course", "student"), name="one_enrollment_per_student")
         ]
 
     def __str__(self):
-        return f"{self.student} in {self.course}"
+        return gettext("%(student)s in %(course)s") % {
+            "student": self.student, "course": self.course,
+        }  # fmt: skip
 
 
 class Assignment(models.Model):
     """Write each target character once (or up to ``attempts_allowed`` times); a model grades it."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("course")
+    )
     title = models.CharField(_("title"), max_length=160)
     instructions = models.TextField(_("instructions"), blank=True)
     chars = models.JSONField(_("target characters"), default=list)
@@ -100,7 +111,7 @@ class Assignment(models.Model):
         _("accept late submissions"), default=False,
         help_text=_("Late submissions are graded and marked late in the gradebook."),
     )  # fmt: skip
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ("due_at", "pk")

@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..i18n import language, translate
 from ..ml import store
 from ..roles import is_admin, is_instructor
 from .base import Job, JobStatus
@@ -38,14 +39,14 @@ class Dataset(Job):
     height = models.PositiveSmallIntegerField(_("height"), default=28)
     width = models.PositiveSmallIntegerField(_("width"), default=28)
     #: How the arrays are made: conversion or rendering settings, and the inputs.
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(_("build settings"), default=dict, blank=True)
     classes = models.JSONField(_("characters"), default=list, blank=True)
-    counts = models.JSONField(default=list, blank=True)
+    counts = models.JSONField(_("samples per character"), default=list, blank=True)
     group_names = models.JSONField(_("groups"), default=list, blank=True)
     num_samples = models.PositiveIntegerField(_("samples"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="datasets",
+        related_name="datasets", verbose_name=_("created by"),
     )  # fmt: skip
     #: The leaderboard's test set: jobs trained on this data set are scored on it, and
     #: students never see its samples.
@@ -57,11 +58,11 @@ class Dataset(Job):
     is_hidden = models.BooleanField(_("hidden from students"), default=False)
 
     # Progress of the build while it runs.
-    files_total = models.PositiveIntegerField(default=0)
-    files_done = models.PositiveIntegerField(default=0)
-    samples_done = models.PositiveIntegerField(default=0)
-    samples_per_second = models.FloatField(default=0)
-    eta_seconds = models.FloatField(null=True, blank=True)
+    files_total = models.PositiveIntegerField(_("files"), default=0)
+    files_done = models.PositiveIntegerField(_("files done"), default=0)
+    samples_done = models.PositiveIntegerField(_("samples done"), default=0)
+    samples_per_second = models.FloatField(_("samples per second"), default=0)
+    eta_seconds = models.FloatField(_("seconds left"), null=True, blank=True)
 
     class Meta:
         ordering = ("name",)
@@ -113,12 +114,15 @@ class Dataset(Job):
     def open_store(self) -> store.ArrayStore:
         return store.ArrayStore(self.store_dir)
 
-    def preview_png(self, kind, *, counts_label="samples") -> bytes:
+    def preview_png(self, kind) -> bytes:
         """The sample grid ("grid") or samples-per-character chart ("counts"), cached.
 
-        The cache lives in the data set's folder, so a rebuild replaces it.
+        The cache lives in the data set's folder, so a rebuild replaces it. The chart's
+        axis is labelled in the active language, so it is kept once per language; the
+        grid shows only characters.
         """
-        path = self.store_dir / f"preview-{kind}.png"
+        name = "preview-grid.png" if kind == "grid" else f"preview-{kind}-{language()}.png"
+        path = self.store_dir / name
         if not path.exists():
             from ..ml import plots
 
@@ -126,7 +130,7 @@ class Dataset(Job):
             if kind == "grid":
                 png = plots.sample_grid(arrays.images, arrays.labels, self.classes)
             else:
-                png = plots.class_counts(self.classes, self.counts, ylabel=counts_label)
+                png = plots.class_counts(self.classes, self.counts, translate=translate)
             store.write_atomically(path, png)
         return path.read_bytes()
 
@@ -143,7 +147,7 @@ class Dataset(Job):
     def counts_by_class(self):
         return list(zip(self.classes, self.counts, strict=False))
 
-    def delete_files(self):
-        """Remove the arrays, any half-built ones and the uploads (not the row)."""
-        store.remove(self.store_dir)
-        store.remove(self.upload_dir)
+    @property
+    def file_folders(self) -> tuple[Path, ...]:
+        """The arrays (and any half-built ones) and the uploads they were built from."""
+        return (self.store_dir, self.upload_dir)
