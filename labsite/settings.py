@@ -7,6 +7,7 @@ and ``DEBUG=0``.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -73,6 +74,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "classifier",
 ]
 
@@ -144,6 +149,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- REST API (classifier/api/) -----------------------------------------------------------
+
+# Scripts send a token ("Authorization: Token <key>", from POST /api/token/); the
+# browsable API and the docs page use the log-in session of the pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["classifier.api.permissions.UserRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hangul Lab API",
+    "DESCRIPTION": "Data sets, training jobs, predictions and assignments of Hangul Lab.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request and response bodies apart: uploads are multipart, answers JSON.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package: the lab may have no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 # --- Internationalisation ---------------------------------------------------------------
 
 # Korean first: the lab's students and instructors are Korean. A reader who chose a
@@ -152,6 +191,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ko")
 LANGUAGES = [("ko", "한국어"), ("en", "English")]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+FORMAT_MODULE_PATH = ["labsite.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
@@ -268,6 +308,11 @@ LAB_IMPORT_ROOTS = [
 LAB_LOGIN_MAX_FAILURES = envint("LAB_LOGIN_MAX_FAILURES", 5)
 LAB_LOGIN_MAX_IP_FAILURES = envint("LAB_LOGIN_MAX_IP_FAILURES", 20)
 LAB_LOGIN_WINDOW_SECONDS = envint("LAB_LOGIN_WINDOW_SECONDS", 900)
+# API requests one user may make, e.g. "600/minute" (a script polling without a pause
+# is slowed down, not the lab); DRF's rate syntax: a number per second/minute/hour/day.
+LAB_API_RATE = os.environ.get("LAB_API_RATE", "600/minute")
+if not re.fullmatch(r"\d+/(second|minute|hour|day|[smhd])", LAB_API_RATE):
+    raise ImproperlyConfigured(f"LAB_API_RATE={LAB_API_RATE!r} is not a rate like 600/minute.")
 
 LOGGING = {
     "version": 1,

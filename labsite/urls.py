@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from classifier.views import accounts
 
@@ -9,7 +11,9 @@ urlpatterns = [
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language menu is on the log-in page too: visitors choose before logging in.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", accounts.healthz, name="healthz"),
+    path("api/", include("classifier.api.urls")),
     path("", include("classifier.urls")),
 ]

@@ -15,10 +15,11 @@ sys.exit(sys.version_info < (3, 11))
 PY
 
 # --- System packages: Hangul fonts, gettext to compile the translations (and, for the
-# tests, docker-compose to check the compose file and Chromium for the browser tests).
+# tests, docker-compose to check the compose file, Chromium for the browser tests and
+# curl to run the README's API example).
 # Installed only when apt-get is usable, i.e. as root on Debian/Ubuntu.
 packages=(fontconfig fonts-nanum fonts-unfonts-core fonts-baekmuk gettext)
-[ "$mode" = test ] && packages+=(docker-compose chromium)
+[ "$mode" = test ] && packages+=(docker-compose chromium curl)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 missing=()
 for package in "${packages[@]}"; do

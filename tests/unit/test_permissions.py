@@ -6,7 +6,8 @@ course, the instructor of the other course, and an admin (staff). Each case give
 role's expected answer:
 
 - ``login``: a redirect to the log-in page (anonymous visitors);
-- a status code: 200, 302 (a redirect elsewhere), 400, 403, 404, 405;
+- a status code: 200, 201, 302 (a redirect elsewhere), 400, 401 (the API's answer to an
+  anonymous call), 403, 404, 405;
 - a trailing ``+`` on a POST: the action took effect (the database or the media folder
   changed). Every POST answer without it must leave both exactly as they were, so a
   refused action is checked to have done nothing, not just to have said no.
@@ -35,6 +36,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
+from rest_framework.authtoken.models import Token
 
 from classifier.ml import plots, prediction_plots, training, training_plots
 from classifier.models import (
@@ -80,6 +82,13 @@ COURSE = r(L, 200, 404, 200, 404, 200)
 TEACHING = r(L, 403, 404, 200, 404, 200)
 #: Hidden test sets: never students.
 HIDDEN = r(L, 404, 404, 200, 200, 200)
+
+
+def api(expect: dict[str, str]) -> dict[str, str]:
+    """The same access through the REST API, whose anonymous callers get a 401 (in JSON)
+    where the pages send them to the log-in page."""
+    return expect | {"anon": "401"}
+
 
 PNG_STUB = b"\x89PNG\r\n\x1a\nstub"
 
@@ -270,7 +279,7 @@ CASES = [
          data=lambda w: {"username": "newbie", "password1": "hangul-lab-pw-1",
                          "password2": "hangul-lab-pw-1"}),
     Case("healthz", r(200, 200, 200, 200, 200, 200)),
-    Case("set_language", r(L, 302, 302, 302, 302, 302), method="post",
+    Case("set_language", r(302, 302, 302, 302, 302, 302), method="post",
          data=lambda w: {"language": "ko", "next": "/"}),
     # Data sets: everyone browses the finished ones; only admins make or remove them.
     Case("classifier:dataset-list", ALL),
@@ -384,6 +393,51 @@ CASES = [
     Case("classifier:assignment-regrade", r(L, 403, 404, "302+", 404, "302+"), assignment,
          method="post", data=lambda w: {"grader": w.grader.pk}),
     Case("classifier:regrade-status", TEACHING, assignment),
+    # The REST API: the pages' rules, over a token or the pages' session.
+    Case("api:token", r(405, 405, 405, 405, 405, 405)),
+    Case("api:token", r("200+", "200+", "200+", "200+", "200+", "200+"), method="post",
+         label="as student A",
+         data=lambda w: {"username": "student_a", "password": "pw-student_a"}),
+    Case("api:schema", api(ALL)),
+    Case("api:docs", ALL),
+    Case("api:dataset-list", api(ALL)),
+    Case("api:dataset-detail", api(ALL), ds),
+    Case("api:dataset-detail", api(HIDDEN), hidden, label="hidden test set"),
+    Case("api:dataset-detail", r(401, 404, 404, 404, 404, 200), building, label="building"),
+    Case("api:dataset-detail", r(401, 404, 404, 200, 404, 200), hw_building,
+         label="instructor's handwriting build"),
+    Case("api:job-list", api(ALL)),
+    Case("api:job-list", r(401, "201+", "201+", "201+", "201+", "201+"), method="post",
+         data=lambda w: {"dataset": w.ds.pk, "epochs": 2}),
+    Case("api:job-list", r(401, 400, 400, "201+", "201+", "201+"), method="post",
+         data=lambda w: {"dataset": w.hidden.pk}, label="on the hidden test set"),
+    Case("api:job-detail", api(JOB), job),
+    Case("api:job-detail", r(401, 404, 404, 200, 200, 200), grader,
+         label="published grading model"),
+    Case("api:job-metrics", api(JOB), job),
+    Case("api:job-model", api(JOB), job),
+    Case("api:job-model", r(401, 404, 404, 200, 200, 200), grader,
+         label="published grading model"),
+    Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
+    Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),
+    Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job,
+         method="post"),
+    Case("api:job-cancel", r(401, 405, 405, 405, 405, 405), queued_job),
+    Case("api:prediction-list", api(ALL)),
+    Case("api:prediction-list", r(401, "201+", 400, 400, 400, 400), method="post",
+         data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
+         label="with student A's model"),
+    Case("api:prediction-list", r(401, "201+", 400, "201+", 400, "201+"), method="post",
+         data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
+         label="with the course's published model"),
+    Case("api:prediction-detail", api(OWN_PREDICTION), prediction),
+    Case("api:prediction-detail", api(SUBMISSION), submission, label="of a submission"),
+    Case("api:assignment-list", api(ALL)),
+    Case("api:assignment-detail", api(COURSE), assignment),
+    Case("api:assignment-submit", r(401, 405, 405, 405, 405, 405), assignment),
+    Case("api:assignment-submit", r(401, "201+", 404, 400, 404, 400), assignment,
+         method="post", data=lambda w: {"char": "나", "canvas": drawing_of("나")}),
+    Case("api:assignment-gradebook", api(TEACHING), assignment),
 ]  # fmt: skip
 
 
@@ -395,7 +449,7 @@ VOLATILE = {"last_login"}
 
 def _state(settings) -> tuple:
     """Every row the lab keeps (many-to-many links included) and every file it stores."""
-    models = [*apps.get_app_config("classifier").get_models(), User, Group]
+    models = [*apps.get_app_config("classifier").get_models(), User, Group, Token]
     rows = {}
     for model in models:
         names = [f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE]
@@ -467,12 +521,13 @@ def test_every_named_route_is_in_the_matrix():
 
 def test_admin_site_is_for_staff_only(client, world):
     urls = [reverse("admin:index")]
-    for model in admin.site._registry:
+    staff = SimpleNamespace(user=world.users["admin"])
+    for model, model_admin in admin.site._registry.items():
         meta = model._meta
-        urls += [
-            reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"),
-            reverse(f"admin:{meta.app_label}_{meta.model_name}_add"),
-        ]
+        urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        # Jobs are made by the lab's pages, which queue them: their admins add none.
+        if model_admin.has_add_permission(staff):
+            urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_add"))
     urls.append(reverse("admin:classifier_dataset_change", args=[world.ds.pk]))
     urls.append(reverse("admin:auth_user_change", args=[world.users["student_a"].pk]))
     # Anonymous visitors meet the lab's log-in page first (LoginRequiredMiddleware);

@@ -1,0 +1,274 @@
+"""What the API reads and writes.
+
+Requests that make something are checked by the pages' own forms (``FormSerializer``),
+so a field the page refuses is refused here with the same message; answers are plain
+read-only serializers of the models.
+"""
+
+from collections.abc import Mapping
+
+from django import forms
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from ..forms import PredictForm, SubmissionForm, TrainingJobForm
+from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
+
+#: The figures of a finished job, by the name the API gives them.
+JOB_FIGURES = ("curves", "confusion", "mistakes")
+
+
+def link(holder, name, *args) -> str:
+    """The absolute URL of route ``name``, for the reader of the answer to follow;
+    ``holder`` is the serializer or view that has the request."""
+    url = reverse(name, args=args)
+    request = getattr(holder, "request", None) or holder.context.get("request")
+    return request.build_absolute_uri(url) if request else url
+
+
+# --- Requests, checked by the pages' forms --------------------------------------------------
+
+
+def _field_for(field: forms.Field) -> serializers.Field:
+    """The schema's picture of a form field; the form alone validates the value."""
+    options = {
+        "required": field.required and field.initial is None,
+        "label": str(field.label or ""),
+        "help_text": str(field.help_text or "") or None,
+    }
+    if field.initial is not None:
+        options["default"] = field.initial
+    if isinstance(field, forms.ModelChoiceField):
+        return serializers.IntegerField(**options)
+    if isinstance(field, forms.ChoiceField):
+        return serializers.ChoiceField(choices=field.choices, **options)
+    if isinstance(field, forms.FileField):
+        return serializers.FileField(**options)
+    limits = {"min_value": getattr(field, "min_value", None),
+              "max_value": getattr(field, "max_value", None)}  # fmt: skip
+    if isinstance(field, forms.IntegerField):
+        return serializers.IntegerField(**options, **limits)
+    if isinstance(field, forms.FloatField):
+        return serializers.FloatField(**options, **limits)
+    return serializers.CharField(allow_blank=True, **options)
+
+
+class FormSerializer(serializers.Serializer):
+    """A request body checked by ``form_class``, one of the pages' forms.
+
+    Its fields (for the schema) are made from the form's, and the form alone validates
+    them, so the API refuses what the page refuses, in the same words; a field left out
+    takes the form's initial value, as the page shows it. After ``is_valid()``, ``form``
+    is the valid form. ``form_kwargs`` (from the view) go to the form, and ``choices``
+    narrow its model choice fields, as the page's view does.
+    """
+
+    form_class: type[forms.Form]
+
+    def __init__(self, *args, form_kwargs=None, choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form_kwargs = form_kwargs or {}
+        #: Querysets that narrow the form's model choices to what the caller may pick.
+        self.choices = choices or {}
+        self.form = None
+
+    def get_fields(self):
+        return {name: _field_for(field) for name, field in self.form_class.base_fields.items()}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            message = self.error_messages["invalid"].format(datatype=type(data).__name__)
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+        initial = {name: field.initial for name, field in self.form_class.base_fields.items()
+                   if field.initial is not None}  # fmt: skip
+        values = data.dict() if hasattr(data, "dict") else dict(data)
+        request = self.context.get("request")
+        files = request.FILES if request is not None else None
+        self.form = self.form_class(initial | values, files, **self.form_kwargs)
+        for name, queryset in self.choices.items():
+            self.form.fields[name].queryset = queryset
+        if not self.form.is_valid():
+            raise serializers.ValidationError(form_errors(self.form))
+        return self.form.cleaned_data
+
+
+def form_errors(form: forms.Form) -> dict[str, list[str]]:
+    """A form's errors as DRF words them: per field, and ``non_field_errors``."""
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if name == forms.forms.NON_FIELD_ERRORS else name:
+            [str(message) for message in messages]
+        for name, messages in form.errors.items()
+    }  # fmt: skip
+
+
+class NewTrainingJob(FormSerializer):
+    """A new training job: the fields of the training form (New job page)."""
+
+    form_class = TrainingJobForm
+
+
+class NewPrediction(FormSerializer):
+    """An image to classify (``image``, a file; or ``canvas``, a PNG data URL) and the
+    finished training job whose model reads it (``model``)."""
+
+    form_class = PredictForm
+
+
+class NewSubmission(FormSerializer):
+    """One character of an assignment (``char``) and its image."""
+
+    form_class = SubmissionForm
+
+
+class Credentials(serializers.Serializer):
+    """A username and password, checked as the log-in page checks them."""
+
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class ApiToken(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as the header: Authorization: Token <token>")
+
+
+# --- Answers ---------------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    page = serializers.SerializerMethodField()
+    error = serializers.CharField(source="error_text", read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = (
+            "id", "name", "source", "status", "error", "height", "width", "classes", "counts",
+            "group_names", "num_samples", "created_at", "finished_at", "page",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_page(self, dataset) -> str:
+        return link(self, "classifier:dataset-detail", dataset.pk)
+
+
+class EpochMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochMetric
+        fields = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
+                  "samples_per_second")  # fmt: skip
+        read_only_fields = fields
+
+
+class JobArtifacts(serializers.Serializer):
+    """Links to a job's files: the model (once one is saved) and the figures."""
+
+    model = serializers.URLField(allow_null=True, help_text="The .keras file; null until saved.")
+    curves = serializers.URLField(help_text="Loss and accuracy per epoch (PNG).")
+    confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
+    mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
+
+
+class TrainingJobSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+    classes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    error = serializers.CharField(source="error_text", read_only=True)
+    percent_done = serializers.IntegerField(read_only=True)
+    split_description = serializers.CharField(read_only=True)
+    artifacts = serializers.SerializerMethodField()
+    page = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingJob
+        fields = (
+            "id", "owner", "dataset", "dataset_name", "classes", "model_spec", "optimizer",
+            "learning_rate", "epochs", "batch_size", "seed", "split", "split_description",
+            "param_count", "status", "error", "epochs_done", "percent_done", "batch_percent",
+            "samples_per_second", "eta_seconds", "train_accuracy", "val_accuracy", "val_loss",
+            "best_val_accuracy", "per_class_accuracy", "created_at", "started_at",
+            "finished_at", "artifacts", "page",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_artifacts(self, job) -> JobArtifacts:
+        succeeded = job.status == JobStatus.SUCCEEDED
+        figure = {kind: link(self, "api:job-figure", job.pk, kind) for kind in JOB_FIGURES}
+        return {
+            "model": link(self, "api:job-model", job.pk) if job.model_path.exists() else None,
+            "curves": figure["curves"],
+            "confusion": figure["confusion"] if succeeded else None,
+            "mistakes": figure["mistakes"] if succeeded else None,
+        }
+
+    def get_page(self, job) -> str:
+        return link(self, "classifier:job-detail", job.pk)
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    """A prediction (or a submission) and its result once the worker has read it."""
+
+    error = serializers.CharField(source="error_text", read_only=True)
+    char = serializers.CharField(
+        source="predicted", read_only=True, help_text="The model's top-1 character, once read."
+    )
+    top5 = serializers.SerializerMethodField()
+    correct = serializers.BooleanField(read_only=True, allow_null=True)
+    page = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = ("id", "model", "status", "error", "char", "confidence", "top5", "expected",
+                  "correct", "source", "assignment", "attempt", "late", "created_at",
+                  "finished_at", "page")  # fmt: skip
+        read_only_fields = fields
+
+    def get_top5(self, prediction) -> list[tuple[str, float]]:
+        """The five most probable characters as [character, probability] pairs."""
+        return [[char, p] for char, p in prediction.top] if prediction.probabilities else []
+
+    def get_page(self, prediction) -> str:
+        return link(self, "classifier:prediction-detail", prediction.pk)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    course = serializers.CharField(source="course.name", read_only=True)
+    is_past_due = serializers.BooleanField(read_only=True)
+    page = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = ("id", "course", "title", "instructions", "chars", "grader", "due_at",
+                  "is_past_due", "attempts_allowed", "accept_late", "page")  # fmt: skip
+        read_only_fields = fields
+
+    def get_page(self, assignment) -> str:
+        return link(self, "classifier:assignment-detail", assignment.pk)
+
+
+class GradeCellSerializer(serializers.Serializer):
+    char = serializers.CharField()
+    verdict = serializers.CharField(
+        help_text="correct, incorrect, pending, failed or missing (nothing submitted)"
+    )
+    attempts = serializers.IntegerField()
+    submission = serializers.IntegerField(source="submission.pk", allow_null=True, default=None)
+    confidence = serializers.FloatField(
+        source="submission.confidence", allow_null=True, default=None
+    )
+    late = serializers.BooleanField(source="submission.late", default=False)
+
+
+class GradeRowSerializer(serializers.Serializer):
+    student = serializers.CharField(source="student.username")
+    score = serializers.IntegerField()
+    late = serializers.BooleanField()
+    cells = GradeCellSerializer(many=True)
+
+
+class GradebookSerializer(serializers.Serializer):
+    """The gradebook page as data: students x characters, and the scores."""
+
+    assignment = serializers.IntegerField(source="assignment.pk")
+    chars = serializers.ListField(child=serializers.CharField())
+    correct_per_char = serializers.ListField(child=serializers.IntegerField())
+    rows = GradeRowSerializer(many=True)

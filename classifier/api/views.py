@@ -1,0 +1,237 @@
+"""The API's views: thin, over the same services, forms and visibility rules as the pages.
+
+DRF's views opt out of Django's ``LoginRequiredMiddleware`` by themselves: DRF judges the
+token or session (``IsAuthenticated`` by default, see ``REST_FRAMEWORK`` in the settings)
+and answers an anonymous call with a 401 in JSON, where a page redirects to the log-in form.
+"""
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from .. import services
+from ..i18n import describe
+from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
+from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
+from . import serializers as s
+from .permissions import TeachesCourse
+
+PNG = OpenApiResponse(OpenApiTypes.BINARY, description="A PNG image.")
+
+
+class ById:
+    """Objects are named by their integer ids (``<int:pk>``), as on the pages."""
+
+    lookup_value_converter = "int"
+
+
+def _refused(exc: ValueError):
+    """A service's refusal (ValueError, with its reason in words) as a 400, in the
+    caller's language."""
+    return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [describe(exc)]})
+
+
+def _created(view, obj, route: str) -> Response:
+    """201 Created: ``obj`` as ``view`` shows it, and where to read it again."""
+    answer = view.get_serializer(obj)
+    return Response(answer.data, status=status.HTTP_201_CREATED,
+                    headers={"Location": s.link(answer, route, obj.pk)})  # fmt: skip
+
+
+def _png(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+class TokenView(APIView):
+    """Trade a username and password for the account's API token.
+
+    Checked exactly as the log-in page checks them, rate limits included: too many
+    failures for the username or from the address are answered 429 with Retry-After.
+    """
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    serializer_class = s.Credentials
+
+    @extend_schema(request=s.Credentials, responses={200: s.ApiToken})
+    def post(self, request):
+        form = RateLimitedAuthenticationForm(request._request, data=request.data)
+        if not form.is_valid():
+            if form.has_error("__all__", RATE_LIMITED):
+                raise exceptions.Throttled(form.retry_after, " ".join(form.non_field_errors()))
+            raise exceptions.ValidationError(s.form_errors(form))
+        token = Token.objects.get_or_create(user=form.get_user())[0]
+        return Response({"token": token.key})
+
+
+class DatasetViewSet(ById, viewsets.ReadOnlyModelViewSet):
+    """The data sets the caller may see, as on the Data sets page."""
+
+    serializer_class = s.DatasetSerializer
+
+    def get_queryset(self):
+        return Dataset.visible_to(self.request.user)
+
+
+@extend_schema_view(create=extend_schema(request=s.NewTrainingJob))
+class TrainingJobViewSet(
+    ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Training jobs: students see their own, instructors and admins everybody's."""
+
+    serializer_class = s.TrainingJobSerializer
+
+    def get_queryset(self):
+        return TrainingJob.visible_to(self.request.user)
+
+    def create(self, request):
+        """Queue a training job, with the fields and checks of the New job form."""
+        ready = Dataset.visible_to(request.user).filter(status=JobStatus.SUCCEEDED)
+        job_request = s.NewTrainingJob(
+            data=request.data, context=self.get_serializer_context(),
+            form_kwargs={"user": request.user}, choices={"dataset": ready},
+        )  # fmt: skip
+        job_request.is_valid(raise_exception=True)
+        job = services.create_training_job(owner=request.user, **job_request.form.job_fields())
+        return _created(self, job, "api:job-detail")
+
+    @extend_schema(request=None, responses={200: s.TrainingJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued job, or stop a running one after its current batch."""
+        job = self.get_object()
+        if not job.request_cancel():
+            message = _("Job #%(pk)d has already ended (%(status)s).") % {
+                "pk": job.pk, "status": job.get_status_display(),
+            }  # fmt: skip
+            raise exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
+
+    @extend_schema(responses={200: s.EpochMetricSerializer(many=True)})
+    @action(detail=True, pagination_class=None)
+    def metrics(self, request, pk=None):
+        """The finished epochs: loss and accuracy, on the training and validation data."""
+        job = self.get_object()
+        return Response(s.EpochMetricSerializer(job.metrics.all(), many=True).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True)
+    def model(self, request, pk=None):
+        """The trained model as a ``.keras`` file (its characters and input size inside)."""
+        job = self.get_object()
+        if not job.model_path.exists():
+            raise Http404(_("This job saved no model."))
+        return FileResponse(
+            job.model_path.open("rb"), as_attachment=True,
+            filename=f"hangul-lab-job{job.pk}.keras", content_type="application/octet-stream",
+        )  # fmt: skip
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES)],
+        responses={(200, "image/png"): PNG},
+    )
+    @action(detail=True, url_path="figures/<str:kind>", url_name="figure")
+    def figure(self, request, kind, pk=None):
+        """A figure: ``curves`` (any time), ``confusion`` or ``mistakes`` (once it succeeded)."""
+        job = self.get_object()
+        if kind not in s.JOB_FIGURES:
+            raise Http404(_("No such figure."))
+        if kind != "curves" and job.status != JobStatus.SUCCEEDED:
+            raise Http404(_("The job has not finished."))
+        return _png(services.job_plot(job, kind))
+
+
+@extend_schema_view(create=extend_schema(request=s.NewPrediction))
+class PredictionViewSet(
+    ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Predictions: the caller's own (the list), and the submissions to an instructor's
+    courses too (one by one), as on the pages."""
+
+    serializer_class = s.PredictionSerializer
+
+    def get_queryset(self):
+        if self.action == "list":
+            return Prediction.objects.filter(owner=self.request.user).select_related("model")
+        return Prediction.visible_to(self.request.user)
+
+    def create(self, request):
+        """Classify an uploaded image (multipart ``image``) with a finished job's model.
+
+        The answer waits briefly for the worker, as the Predict page does, so it usually
+        holds the result; otherwise read the prediction again until its status is final.
+        """
+        models = services.usable_models(request.user)
+        prediction_request = s.NewPrediction(
+            data=request.data, context=self.get_serializer_context(),
+            form_kwargs={"models": models},
+        )  # fmt: skip
+        prediction_request.is_valid(raise_exception=True)
+        form = prediction_request.form
+        try:
+            prediction = services.create_prediction(
+                owner=request.user, model=form.cleaned_data["model"],
+                expected=form.cleaned_data["expected"], **form.image_fields(),
+            )  # fmt: skip
+        except ValueError as exc:
+            raise _refused(exc) from exc
+        prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
+        return _created(self, prediction, "api:prediction-detail")
+
+
+class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
+    """Assignments of the caller's courses; students submit, instructors read gradebooks."""
+
+    serializer_class = s.AssignmentSerializer
+
+    def get_queryset(self):
+        return Assignment.visible_to(self.request.user).select_related("grader")
+
+    @extend_schema(request=s.NewSubmission, responses={201: s.PredictionSerializer})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Hand in one image of one of the assignment's characters, to be graded."""
+        assignment = self.get_object()
+        submission_request = s.NewSubmission(
+            data=request.data, context=self.get_serializer_context()
+        )
+        submission_request.is_valid(raise_exception=True)
+        form = submission_request.form
+        try:
+            submission = services.submit(
+                assignment, request.user, form.cleaned_data["char"], **form.image_fields()
+            )
+        except ValueError as exc:
+            raise _refused(exc) from exc
+        submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
+        return Response(
+            s.PredictionSerializer(submission, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": s.link(self, "api:prediction-detail", submission.pk)},
+        )
+
+    @extend_schema(responses={200: s.GradebookSerializer})
+    @action(detail=True, permission_classes=[permissions.IsAuthenticated, TeachesCourse],
+            pagination_class=None)  # fmt: skip
+    def gradebook(self, request, pk=None):
+        """Students x characters: verdicts, confidences, attempts and scores (instructors)."""
+        assignment = self.get_object()
+        return Response(s.GradebookSerializer(services.gradebook(assignment)).data)
