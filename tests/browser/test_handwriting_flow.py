@@ -12,49 +12,19 @@ from playwright.sync_api import expect
 
 from classifier import services
 from classifier.models import Assignment, Course, JobStatus, Prediction
+from tests.browser.conftest import STROKES_밟, draw, image_width, log_in
 from tests.handwriting_builders import make_font_dataset, make_trained_job, photo_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-# 밟 as pen strokes on the 280x280 canvas: ㅂ, ㅏ, then ㄹ and ㅂ below.
-STROKES_밟 = [
-    [(50, 30), (50, 110)], [(110, 30), (110, 110)], [(50, 70), (110, 70)],
-    [(50, 110), (110, 110)], [(170, 20), (170, 140)], [(170, 80), (205, 80)],
-    [(40, 160), (120, 160), (120, 190), (40, 190), (40, 222), (120, 222)],
-    [(150, 160), (150, 232)], [(222, 160), (222, 232)], [(150, 196), (222, 196)],
-    [(150, 232), (222, 232)],
-]  # fmt: skip
-
-
-def _draw(page, strokes):
-    box = page.locator("canvas[data-canvas]").bounding_box()
-    scale = box["width"] / 280
-    for stroke in strokes:
-        (x, y), *rest = stroke
-        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=6)
-        page.mouse.up()
-
-
-def _log_in(page, user):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", "pw-" + user.username)
-    page.click("button[type=submit]")
-    expect(page.locator(".who")).to_have_text(user.username)
-
 
 def _bars_loaded(page):
     bars = page.get_by_alt_text(re.compile("Probability of each character"))
-    expect(bars).to_be_visible(timeout=60_000)
-    bars.evaluate("img => img.decode().catch(() => null)")
-    return bars.evaluate("img => img.naturalWidth") > 200
+    return image_width(bars, timeout=60_000) > 200
 
 
 def test_student_draws_and_photographs_then_the_instructor_grades(
-    worker, page, browser, live_server, student_a, instructor, screenshot
+    worker, page, new_page, student_a, instructor, screenshot
 ):
     model = make_trained_job(instructor, make_font_dataset())
     course = Course.objects.create(name="Hangul 101", owner=instructor)
@@ -64,14 +34,14 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
         due_at=timezone.now() + timedelta(days=7), attempts_allowed=2,
     )  # fmt: skip
 
-    _log_in(page, student_a)
+    log_in(page, student_a)
     page.goto("/courses/")
     page.fill("input[name=code]", course.join_code.lower())
     page.get_by_role("button", name="Join").click()
     page.get_by_role("link", name=assignment.title).click()
 
     page.check("input[name=char][value=밟]")
-    _draw(page, STROKES_밟)
+    draw(page, STROKES_밟)
     page.get_by_role("button", name="Submit").click()
     assert _bars_loaded(page)
     expect(page.get_by_text("Top 5")).to_be_visible()
@@ -98,9 +68,8 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
         row = page.locator("tr").filter(has=page.locator("td", has_text=submission.expected))
         expect(row.first).to_contain_text(verdict)
 
-    teacher = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    teacher_page = teacher.new_page()
-    _log_in(teacher_page, instructor)
+    teacher_page = new_page("en-US")
+    log_in(teacher_page, instructor)
     teacher_page.goto(f"/assignments/{assignment.pk}/gradebook/")
     row = teacher_page.locator("tr").filter(has_text=student_a.username)
     expect(row).to_contain_text(f"{sum(bool(s.correct) for s in submissions)}")
@@ -113,4 +82,3 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
         expected = "correct" if submission.correct else "incorrect"
         assert rows[0][f"{submission.expected} verdict"] == expected
     screenshot("gradebook", of=teacher_page)
-    teacher.close()

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from classifier.models import JobStatus, TrainingJob
+from tests.browser.conftest import image_width
 from tests.builders import make_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -16,7 +17,7 @@ def _sign_up(page, name):
     page.fill("input[name=username]", name)
     page.fill("input[name=password1]", "a-long-pass-phrase-7")
     page.fill("input[name=password2]", "a-long-pass-phrase-7")
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")
     expect(page.get_by_text(f"Welcome, {name}!")).to_be_visible()
 
 
@@ -37,14 +38,6 @@ def _train(page, *, model, epochs, batch_size, spec=""):
     return params
 
 
-def _image_width(page, alt):
-    """The width of image ``alt`` once it has loaded (0 if it failed to)."""
-    image = page.get_by_alt_text(alt)
-    expect(image).to_be_visible()
-    image.evaluate("img => img.decode().catch(() => null)")
-    return image.evaluate("img => img.naturalWidth")
-
-
 def test_student_trains_watches_live_and_compares(train_worker, page, screenshot):
     make_dataset("demo", chars="가나다라", per_char=40, size=(16, 16))
     _sign_up(page, "minji")
@@ -62,7 +55,7 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
     for image in ("Loss and accuracy curves", "Confusion matrix",
                   "Misclassified validation samples"):  # fmt: skip
-        assert _image_width(page, image) > 100, image
+        assert image_width(page.get_by_alt_text(image)) > 100, image
     expect(page.locator("table").filter(has_text="Training samples")).to_contain_text("가")
     screenshot("job-finished")
 
@@ -74,7 +67,7 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     for job in TrainingJob.objects.all():
         page.check(f"input[name=jobs][value='{job.pk}']")
     page.get_by_role("button", name=re.compile("Compare")).click()
-    assert _image_width(page, "Validation accuracy of the chosen jobs") > 300
+    assert image_width(page.get_by_alt_text("Validation accuracy of the chosen jobs")) > 300
     expect(page.locator("table")).to_contain_text(f"#{mlp.pk}")
     screenshot("compare")
 
