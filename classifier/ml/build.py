@@ -10,6 +10,7 @@ exists (an interrupted build of the same inputs) are skipped.
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -187,7 +188,11 @@ def _run_units(builder, units, work, processes, on_progress, should_stop):
     # "spawn": the worker that runs a build may have TensorFlow loaded, which must
     # never be forked.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # The workers leave Ctrl-C to this process, which stops handing out units and lets
+    # the running ones finish, so every part on disk is whole and an interrupted build
+    # resumes from them.
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    with pool:
         pending = iter(todo)
         running = set()
 
@@ -199,12 +204,19 @@ def _run_units(builder, units, work, processes, on_progress, should_stop):
         # A bounded window of submissions, so cancelling does not wait for every unit.
         for _ in range(2 * workers):
             submit_next()
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                report(future.result())
-                if should_stop and should_stop():
-                    for other in running:
-                        other.cancel()
-                    raise BuildCancelled
-                submit_next()
+        try:
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    report(future.result())
+                    if should_stop and should_stop():
+                        raise BuildCancelled
+                    submit_next()
+        except BaseException:
+            for other in running:
+                other.cancel()
+            raise
+
+
+def _ignore_interrupts():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -2,6 +2,7 @@
 stopped while students submit, the disk fills up. Every job ends telling the truth, and
 nothing finished is lost."""
 
+import os
 import resource
 import signal
 import subprocess
@@ -16,11 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier import services
+from classifier.ml import store
 from classifier.models import Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 from classifier.services.recovery import sweep
 from tests.builders import make_dataset
 from tests.conftest import REPO
 from tests.handwriting_builders import make_font_dataset, make_trained_job, photo_of
+from tests.phd08_builders import write_phd08_files
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +62,7 @@ def test_a_training_worker_killed_mid_epoch_resumes_from_its_last_epoch(
 
     _wait_until(lambda: sweep().requeued, 30, "the sweeper to see the stale heartbeat")
     job = train_worker.wait_for(job, timeout=180)
-    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
     assert job.attempts == 2 and job.resumed_from_epoch >= 1
     metrics = list(EpochMetric.objects.filter(job=job))
     assert [m.epoch for m in metrics] == list(range(1, 11))
@@ -95,7 +98,7 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
     worker.restart()
     _wait_until(lambda: sweep().requeued, 30, "the sweeper to see the stale heartbeat")
     dataset = worker.wait_for(dataset, timeout=240)
-    assert dataset.status == JobStatus.SUCCEEDED, dataset.error
+    assert dataset.status == JobStatus.SUCCEEDED, dataset.error_text
     assert dataset.attempts == 2
     assert dataset.num_samples == 8 * len(dataset.group_names) * 40
     assert len(dataset.open_store()) == dataset.num_samples
@@ -115,7 +118,7 @@ def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, set
     report = sweep()
     job.refresh_from_db()
     assert report.failed == [("TrainingJob", job.pk)] and job.status == JobStatus.FAILED
-    assert "stopped responding, 3 times" in job.error
+    assert "stopped responding, 3 times" in job.error_text
     assert job.metrics.count() == 1  # what was finished is kept
     assert not sweep()  # and the row is left alone from then on
 
@@ -163,8 +166,8 @@ def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
 
     redis_down.start()
     _wait_until(lambda: not sweep().resent, 30, "the sweeper to send the rows")
-    assert train_worker.wait_for(job).status == JobStatus.SUCCEEDED, job.error
-    assert worker.wait_for(prediction).status == JobStatus.SUCCEEDED, prediction.error
+    assert train_worker.wait_for(job).status == JobStatus.SUCCEEDED, job.error_text
+    assert worker.wait_for(prediction).status == JobStatus.SUCCEEDED, prediction.error_text
     assert job.attempts == 1 and prediction.attempts == 1
 
 
@@ -209,7 +212,7 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
     )  # fmt: skip
     dataset = Dataset.objects.get(name="too-big")
     assert dataset.status == JobStatus.FAILED, result.stdout + result.stderr
-    assert "disk is full" in dataset.error
+    assert "disk is full" in dataset.error_text
     assert not dataset.store_dir.exists() or not any(dataset.store_dir.iterdir())
 
     small = make_dataset("fits", chars="가나", per_char=20, size=(28, 28))
@@ -221,6 +224,51 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
     job = TrainingJob.objects.filter(dataset=small).first()
     assert job is not None, result.stdout + result.stderr
     assert job.status == JobStatus.FAILED, result.stdout + result.stderr
-    assert "disk is full" in job.error
+    assert "disk is full" in job.error_text
     assert not job.artifact_dir.exists()
     assert media.exists()  # the rest of the media folder is untouched
+
+
+def test_ctrl_c_on_an_import_keeps_the_files_done_and_resume_goes_on_from_them(
+    _worker_env, transactional_db, settings, tmp_path
+):
+    media, env = _worker_env
+    settings.MEDIA_ROOT = media
+    folder = tmp_path / "phd08"
+    # 100 full-size files (2,187 samples each): seconds of converting, time to press Ctrl-C.
+    sources = write_phd08_files(folder, "".join(chr(0xAC00 + n) for n in range(100)), per_group=243)
+    command = [sys.executable, "manage.py", "import_phd08", "--name", "big", "--size", "16x16"]
+    # Its own session, like a terminal's foreground job: Ctrl-C reaches every process
+    # of the group, the conversion pool's too.
+    importing = subprocess.Popen(
+        [*command, str(folder)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    rows = Dataset.objects.filter(name="big")
+    _wait_until(lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
+                what="the import to convert a few files")  # fmt: skip
+    os.killpg(importing.pid, signal.SIGINT)
+    _, err = importing.communicate(timeout=120)
+
+    dataset = rows.get()
+    assert importing.returncode != 0 and "Interrupted after" in err, err
+    assert "import_phd08 --name big --resume" in err
+    assert dataset.status == JobStatus.CANCELLED and 0 < dataset.files_done < len(sources)
+    parts = sorted((store.building_dir(dataset.store_dir) / "parts").glob("*.npz"))
+    assert len(parts) >= dataset.files_done
+    # The files converted before Ctrl-C are never read again: spoiled (same size, so
+    # the build is still recognised), the resumed import still succeeds from their parts.
+    for part in parts:
+        source = folder / f"{chr(int(part.stem, 16))}.txt"
+        source.write_bytes(b"x" * source.stat().st_size)
+
+    again = subprocess.run([*command, str(folder)], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=120, check=False)  # fmt: skip
+    assert again.returncode != 0 and "--resume" in again.stderr  # the name is taken
+    resumed = subprocess.run([*command, "--resume"], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=300, check=False)  # fmt: skip
+    dataset.refresh_from_db()
+    assert resumed.returncode == 0, resumed.stderr
+    assert dataset.status == JobStatus.SUCCEEDED
+    assert dataset.num_samples == len(sources) * 9 * 243
+    assert not store.building_dir(dataset.store_dir).exists()

@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from classifier import services
+from classifier.i18n import describe
 from classifier.ml.convert import ConversionSettings
 from classifier.ml.sources import SourceError
 
@@ -17,9 +18,16 @@ class Command(DatasetCommand):
             "--reference", action="store_true",
             help="reproduce the tutorial converter's arithmetic (min-max scaling, no padding)",
         )  # fmt: skip
-        parser.add_argument("paths", nargs="+", help="PHD08 .txt files, folders or .zip files")
+        parser.add_argument("paths", nargs="*", help="PHD08 .txt files, folders or .zip files")
 
     def handle(self, *args, **options):
+        if options["resume"]:
+            if options["paths"]:
+                raise CommandError("--resume reads the files recorded for the data set; "
+                                   "leave the paths out.")  # fmt: skip
+            return self.resume(options["name"], options["run_async"])
+        if not options["paths"]:
+            raise CommandError("Give the PHD08 files, folders or .zip files to import.")
         name = self.checked_name(options["name"])
         height, width = self.checked_size(options["size"])
         try:
@@ -33,5 +41,5 @@ class Command(DatasetCommand):
                 dispatch=options["run_async"],
             )  # fmt: skip
         except (SourceError, ValueError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])

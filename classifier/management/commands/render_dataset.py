@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from classifier import services
+from classifier.i18n import describe
 from classifier.ml import charsets, fonts
 from classifier.ml.render import RenderSettings
 
@@ -30,6 +31,8 @@ class Command(DatasetCommand):
             return self.list_fonts()
         if not options["name"]:
             raise CommandError("--name is required (or use --list-fonts).")
+        if options["resume"]:
+            return self.resume(options["name"], options["run_async"])
         name = self.checked_name(options["name"])
         height, width = self.checked_size(options["size"])
         try:
@@ -47,7 +50,7 @@ class Command(DatasetCommand):
                 dispatch=options["run_async"],
             )  # fmt: skip
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])
 
     def list_fonts(self):
