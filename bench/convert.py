@@ -229,17 +229,27 @@ def check_scaling(folder: Path, workers: int):
 
 
 class PeakMemory:
-    """The largest resident memory of this process and its children while in the block."""
+    """The largest resident memory of this process and its children while in the block.
+
+    ``peak`` counts every resident page, memory-mapped file pages included; ``peak_anon``
+    only the processes' own (anonymous) memory: mapped file pages are page cache, which
+    the kernel drops when memory is short.
+    """
 
     def __init__(self, interval: float = 0.01):
         self.interval = interval
         self.peak = 0
+        self.peak_anon = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     @property
     def mib(self) -> float:
         return self.peak / 2**20
+
+    @property
+    def anon_mib(self) -> float:
+        return self.peak_anon / 2**20
 
     def __enter__(self):
         self._thread.start()
@@ -249,16 +259,26 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
 
-    def _sample(self):
+    @staticmethod
+    def sample() -> tuple[int, int]:
+        """``(resident, anonymous)`` bytes of this process and its children now."""
         me = psutil.Process()
+        resident = anonymous = 0
+        for process in (me, *me.children(recursive=True)):
+            try:
+                info = process.memory_info()
+            except psutil.NoSuchProcess:
+                continue
+            resident += info.rss
+            # On Linux, "shared" is the resident file-backed (and shmem) pages.
+            anonymous += info.rss - getattr(info, "shared", 0)
+        return resident, anonymous
+
+    def _sample(self):
         while not self._stop.is_set():
-            total = me.memory_info().rss
-            for child in me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except psutil.NoSuchProcess:
-                    continue
-            self.peak = max(self.peak, total)
+            resident, anonymous = self.sample()
+            self.peak = max(self.peak, resident)
+            self.peak_anon = max(self.peak_anon, anonymous)
             time.sleep(self.interval)
 
 

@@ -14,6 +14,7 @@ half-made data set, and a failed rebuild leaves the old one untouched.
 """
 
 import json
+import math
 import os
 import shutil
 import threading
@@ -23,6 +24,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from .messages import _
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -56,12 +59,16 @@ class ArrayStore:
         try:
             data = json.loads((self.path / MANIFEST).read_text())
         except (OSError, ValueError) as exc:
-            raise StoreError(f"{self.path} holds no readable data set: {exc}") from exc
+            raise StoreError(
+                _("%(path)s holds no readable data set: %(error)s",
+                  path=str(self.path), error=str(exc))
+            ) from exc  # fmt: skip
         if data.get("format_version") != FORMAT_VERSION:
             raise StoreError(
-                f"{self.path} has data set format {data.get('format_version')}; "
-                f"this lab reads format {FORMAT_VERSION}. Rebuild the data set."
-            )
+                _("%(path)s has data set format %(found)s; this lab reads format %(version)d. "
+                  "Rebuild the data set.",
+                  path=str(self.path), found=data.get("format_version"), version=FORMAT_VERSION)
+            )  # fmt: skip
         self.manifest = Manifest(**data)
 
     def __len__(self):
@@ -127,6 +134,34 @@ def write_part(parts_dir: Path, key: str, label: str, images: np.ndarray, groups
     tmp.replace(parts_dir / f"{key}.npz")
 
 
+def _create_npy(path: Path, shape: tuple[int, ...]) -> int:
+    """Create the ``.npy`` file of a uint8 array of ``shape``; return where its data starts.
+
+    Its disk space is reserved at once, so that a full disk is an OSError here rather
+    than a SIGBUS later, when a memory-mapped page finds no room to be written.
+    """
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    offset = array.offset
+    del array
+    with path.open("r+b") as fh:
+        os.posix_fallocate(fh.fileno(), 0, offset + math.prod(shape))
+    return offset
+
+
+def _write_rows(path: Path, offset: int, start: int, rows: np.ndarray):
+    """Write ``rows`` from row ``start`` on into the uint8 ``.npy`` at ``path``.
+
+    Written through a memory map of those rows alone, unmapped at once: the pages
+    written leave this process for the page cache, so the memory of a build stays flat
+    however many samples the data set has.
+    """
+    if not len(rows):
+        return
+    window = np.memmap(path, np.uint8, "r+", offset + start * rows[0].nbytes, rows.shape)
+    window[:] = rows
+    del window
+
+
 class StoreBuilder:
     """Builds a data set from parts, resumably, and publishes it atomically.
 
@@ -158,14 +193,13 @@ class StoreBuilder:
         counts = [sum(n for _, n in parts[c]) for c in classes]
         empty = [c for c, n in zip(classes, counts, strict=True) if n == 0]
         if empty:
-            raise StoreError(f"No samples for: {' '.join(empty)}.")
+            raise StoreError(_("No samples for: %(chars)s.", chars=" ".join(empty)))
         out = self.work_dir / "out"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         total = sum(counts)
-        images = np.lib.format.open_memmap(
-            out / "images.npy", mode="w+", dtype=np.uint8, shape=(total, self.height, self.width)
-        )
+        images_path = out / "images.npy"
+        offset = _create_npy(images_path, (total, self.height, self.width))
         labels = np.empty(total, dtype=np.int32)
         groups = np.empty(total, dtype=np.int16)
         group_names: list[str] = []
@@ -173,15 +207,13 @@ class StoreBuilder:
         for label, char in enumerate(classes):
             for path, n in parts[char]:
                 with np.load(path, allow_pickle=False) as part:
-                    images[start : start + n] = part["images"]
+                    _write_rows(images_path, offset, start, part["images"])
                     names, inverse = np.unique(part["groups"], return_inverse=True)
                 group_names.extend(str(g) for g in names if str(g) not in group_names)
                 codes = np.asarray([group_names.index(str(g)) for g in names], dtype=np.int16)
                 groups[start : start + n] = codes[inverse]
                 labels[start : start + n] = label
                 start += n
-        images.flush()
-        del images
         np.save(out / "labels.npy", labels)
         np.save(out / "groups.npy", groups)
         manifest = Manifest(self.height, self.width, list(classes), group_names, counts)
@@ -199,7 +231,10 @@ class StoreBuilder:
             with np.load(path, allow_pickle=False) as part:
                 label, n = str(part["label"]), len(part["groups"])
             if label not in parts:
-                raise StoreError(f"Part {path.name} holds {label!r}, which is not a class.")
+                raise StoreError(
+                    _("Part %(part)s holds %(label)r, which is not a class.",
+                      part=path.name, label=label)
+                )  # fmt: skip
             parts[label].append((path, n))
         return parts
 

@@ -12,6 +12,7 @@ Progress goes to a *listener* (the job row, or a command's progress bar) that ha
 
 import json
 import math
+import mmap
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import networks
+from .messages import _
 from .splits import Split
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -31,6 +33,11 @@ IN_MEMORY_BYTES = 512 * 2**20
 METADATA_NAME = "hangul_lab.json"
 CHECKPOINT_NAME = "hangul_lab_checkpoint.json"
 PREDICT_CHUNK = 4096
+# A streamed pass drops the memory map's pages from the process after mapping about this
+# many bytes; reading one sample maps up to FAULT_AROUND_BYTES of the file around it (the
+# page it lies on and, on Linux, its neighbours already in the page cache).
+RELEASE_BYTES = 32 * 2**20
+FAULT_AROUND_BYTES = 64 * 2**10
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,10 @@ def make_optimizer(name: str, learning_rate: float):
         "rmsprop": keras.optimizers.RMSprop,
     }
     if name not in classes:
-        raise ValueError(f"Unknown optimizer {name}; use one of {', '.join(OPTIMIZERS)}.")
+        raise ValueError(
+            _("Unknown optimizer %(name)s; use one of %(known)s.",
+              name=name, known=", ".join(OPTIMIZERS))
+        )  # fmt: skip
     return classes[name](learning_rate=learning_rate)
 
 
@@ -133,10 +143,11 @@ def train(
         train_data = {"x": gather(images, split.train), "y": train_y,
                       "batch_size": config.batch_size, "shuffle": True}  # fmt: skip
         val_data = (gather(images, split.val), val_y)
+        release_pages(images)
     else:
-        train_data = {"x": _batches(images, split.train, train_y, config.batch_size,
-                                    shuffle_seed=config.seed)}  # fmt: skip
-        val_data = _batches(images, split.val, val_y, max(config.batch_size, 256))
+        train_data = {"x": memmap_batches(images, split.train, train_y, config.batch_size,
+                                          shuffle_seed=config.seed)}  # fmt: skip
+        val_data = memmap_batches(images, split.val, val_y, max(config.batch_size, 256))
     progress = _progress_callback(
         listener, len(split.train), val_data, config.batch_size, checkpoint
     )
@@ -171,8 +182,14 @@ def _load_checkpoint(path: Path):
     return keras.saving.load_model(path, compile=True, safe_mode=True)
 
 
-def _batches(images, indices, targets, batch_size, shuffle_seed=None):
-    """A Keras dataset reading batches of ``images[indices]`` from the memory map."""
+def memmap_batches(images, indices, targets, batch_size, shuffle_seed=None):
+    """A Keras dataset of batches ``(images[indices[i]], targets[i])``, read when asked for.
+
+    Nothing is gathered beforehand: each batch is read from the memory map when Keras
+    (which reads ahead) asks for it, and the pages read are dropped from this process as
+    it goes, so memory stays flat however large the data set. With ``shuffle_seed`` the
+    samples are drawn in a new order every epoch.
+    """
     import keras
 
     class MemmapBatches(keras.utils.PyDataset):
@@ -180,6 +197,7 @@ def _batches(images, indices, targets, batch_size, shuffle_seed=None):
             super().__init__()
             self.order = np.arange(len(indices))
             self.epoch = 0
+            self.touched = 0
             self._shuffle()
 
         def _shuffle(self):
@@ -193,7 +211,12 @@ def _batches(images, indices, targets, batch_size, shuffle_seed=None):
             # Sorted within the batch: the memory map is read forwards; SGD is blind to
             # the order inside a batch.
             chosen = np.sort(self.order[batch * batch_size : (batch + 1) * batch_size])
-            return images[indices[chosen]], targets[chosen]
+            x = images[indices[chosen]]
+            self.touched += len(chosen) * max(x[0].nbytes, FAULT_AROUND_BYTES)
+            if self.touched >= RELEASE_BYTES:
+                self.touched = 0
+                release_pages(images)
+            return x, targets[chosen]
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -261,27 +284,61 @@ def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint
     return Progress()
 
 
+def release_pages(images):
+    """Drop the pages of the read-only memory map ``images`` from this process's memory.
+
+    The kernel leaves file pages mapped into the process once read, until memory runs
+    short, so a pass over a large data set would look, to ``top`` and to anything that
+    watches resident memory, like the process holding all of it. The pages stay in the
+    page cache: reading them again costs no disk access while memory allows. Nothing to
+    do for an array that is not a read-only memory map (a copy-on-write one would lose
+    its changes).
+    """
+    array = images
+    while isinstance(array.base, np.ndarray):  # a view of a memory map leads to it
+        array = array.base
+    mapping = array.base
+    can_release = hasattr(mmap, "MADV_DONTNEED")  # not on Windows: there it stays mapped
+    if can_release and isinstance(mapping, mmap.mmap) and not array.flags.writeable:
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def _probability_chunks(model, images, indices):
+    """``(start, probabilities)`` for ``images[indices]``, ``PREDICT_CHUNK`` samples at a time."""
+    for start in range(0, len(indices), PREDICT_CHUNK):
+        chunk = gather(images, indices[start : start + PREDICT_CHUNK])
+        release_pages(images)
+        # Called eagerly: predict functions would be traced anew for every model and chunk size.
+        yield start, np.asarray(model(chunk, training=False))
+
+
 def predict_probabilities(model, images, indices=None) -> np.ndarray:
     """Class probabilities of ``images[indices]`` (all when None), in chunks."""
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
-    out = []
-    for start in range(0, len(indices), PREDICT_CHUNK):
-        chunk = gather(images, indices[start : start + PREDICT_CHUNK])
-        # Called eagerly: predict functions would be traced anew for every model and chunk size.
-        out.append(np.asarray(model(chunk, training=False)))
+    out = [probabilities for _, probabilities in _probability_chunks(model, images, indices)]
     if not out:
         return np.empty((0, model.output_shape[-1]), dtype=np.float32)
     return np.concatenate(out)
 
 
-def evaluate(model, images, labels, indices, chosen_labels) -> EvaluationResult:
-    """Score ``model`` on samples ``indices``: accuracy, per class, confusion matrix."""
+def evaluate(model, images, labels, indices, chosen_labels, on_progress=None) -> EvaluationResult:
+    """Score ``model`` on samples ``indices``: accuracy, per class, confusion matrix.
+
+    ``on_progress(done, total)``, if given, is called after each chunk of samples.
+    """
     indices = np.asarray(indices)
     classes = len(chosen_labels)
     true = output_labels(labels, indices, chosen_labels)
-    probabilities = predict_probabilities(model, images, indices)
-    predicted = probabilities.argmax(axis=1) if len(indices) else np.empty(0, np.int64)
-    confidence = probabilities.max(axis=1) if len(indices) else np.empty(0, np.float32)
+    # Reduced chunk by chunk: all the probabilities of a large validation set at once
+    # would take samples x classes x 4 bytes (gigabytes for the full PHD08).
+    predicted = np.empty(len(indices), np.int64)
+    confidence = np.empty(len(indices), np.float32)
+    for start, probabilities in _probability_chunks(model, images, indices):
+        stop = start + len(probabilities)
+        predicted[start:stop] = probabilities.argmax(axis=1)
+        confidence[start:stop] = probabilities.max(axis=1)
+        if on_progress:
+            on_progress(stop, len(indices))
     confusion = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(confusion, (true, predicted), 1)
     support = confusion.sum(axis=1)
@@ -328,7 +385,10 @@ def read_metadata(path: Path) -> dict:
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read(METADATA_NAME))
     except (KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise ValueError(f"{Path(path).name} is not a model saved by the lab: {exc}") from exc
+        raise ValueError(
+            _("%(name)s is not a model saved by the lab: %(error)s",
+              name=Path(path).name, error=str(exc))
+        ) from exc  # fmt: skip
 
 
 def load_model(path: Path):

@@ -1,6 +1,7 @@
 """The training loop, scoring, saving and the job figures, on tiny arrays (real Keras)."""
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +126,71 @@ def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
         training_plots.mistakes_png(images[:0], [], [], [], CLASSES),
     ]
     assert all(png.startswith(b"\x89PNG") and len(png) > 1000 for png in figures)
+
+
+def test_evaluate_scores_a_large_set_chunk_by_chunk(arrays, monkeypatch):
+    images, labels, _ = arrays
+    split, result = _train(arrays, Recorder())
+    monkeypatch.setattr(training, "PREDICT_CHUNK", 64)  # 150 samples: chunks of 64, 64, 22
+    scored = training.evaluate(result.model, images, labels, split.val, [0, 1, 2])
+    probabilities = training.predict_probabilities(result.model, images, split.val)
+    assert probabilities.shape == (150, 3)
+    assert scored.predicted.tolist() == probabilities.argmax(axis=1).tolist()
+    np.testing.assert_allclose(scored.confidence, probabilities.max(axis=1))
+
+
+def test_a_character_subset_streams_from_the_memory_map_without_copying_it(tmp_path):
+    """A job's characters are indices into the data set's arrays: nothing is gathered up
+    front, so each batch holds what the file holds when the batch is read."""
+    path = tmp_path / "images.npy"
+    on_disk = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(40, 2, 2))
+    on_disk[:] = np.arange(40)[:, None, None]
+    on_disk.flush()
+    labels = np.arange(40) % 4
+    chosen = np.flatnonzero(np.isin(labels, [1, 3]))  # 2 of the 4 characters
+    batches = training.memmap_batches(np.load(path, mmap_mode="r"), chosen, labels[chosen],
+                                      batch_size=8, shuffle_seed=0)  # fmt: skip
+    on_disk[:] += 100  # the file changes after the subset was chosen
+    on_disk.flush()
+
+    def epoch():
+        read = [batches[number] for number in range(len(batches))]
+        for x, y in read:
+            assert np.all(np.diff(x[:, 0, 0].astype(int)) > 0)  # each batch in file order
+            assert np.array_equal((x[:, 0, 0] - 100) % 4, y)  # with its own labels
+        return np.concatenate([x[:, 0, 0] for x, _ in read]).tolist()
+
+    first = epoch()
+    assert sorted(first) == (chosen + 100).tolist()  # read now, from the file
+    batches.on_epoch_end()
+    second = epoch()
+    assert sorted(second) == sorted(first) and second != first  # a new order each epoch
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_released_pages_of_a_memory_map_leave_the_process(tmp_path):
+    path = tmp_path / "images.npy"
+    np.save(path, np.ones((1024, 64, 64), dtype=np.uint8))  # 4 MiB
+    images = np.load(path, mmap_mode="r")
+    assert int(images[::8].sum()) == 128 * 64 * 64  # every page read
+    assert _resident_kib(path) >= 4096
+    training.release_pages(images[10:20])  # a view leads to its memory map too
+    assert _resident_kib(path) == 0
+    assert int(images[::8].sum()) == 128 * 64 * 64  # and reading again still works
+
+    changed = np.load(path, mmap_mode="c")  # copy-on-write: its changes live only in memory
+    changed[0] = 7
+    training.release_pages(changed)
+    assert changed[0, 0, 0] == 7
+
+
+def _resident_kib(path) -> int:
+    """How much of the file at ``path`` is mapped into this process and resident, in KiB."""
+    resident, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's first line
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            resident += int(fields[1])
+    return resident

@@ -1,0 +1,68 @@
+"""Building data sets from PHD08 files: an interrupted import goes on where it stopped."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.ml import build, store
+from classifier.ml.convert import ConversionSettings
+from classifier.ml.sources import collect_phd08_inputs
+from tests.phd08_builders import write_phd08_files
+
+SETTINGS = ConversionSettings(height=16, width=16)
+CHARS = "가나다라마"
+
+
+def _inputs(folder):
+    return collect_phd08_inputs([folder], max_zip_bytes=2**30, max_zip_members=100)
+
+
+def _snapshot(seen: list):
+    """A progress callback that records ``(units_done, samples_done)`` of each report."""
+    return lambda progress: seen.append((progress.units_done, progress.samples_done))
+
+
+def test_an_interrupted_phd08_import_resumes_from_the_files_already_done(tmp_path, caplog):
+    inputs = _inputs(write_phd08_files(tmp_path / "in", CHARS, per_group=3)[0].parent)
+    expected = build.build_phd08(inputs, tmp_path / "whole", SETTINGS, processes=1)
+
+    progress = []
+    with pytest.raises(build.BuildCancelled):
+        build.build_phd08(
+            inputs, tmp_path / "set", SETTINGS, processes=1, on_progress=progress.append,
+            should_stop=lambda: progress[-1].units_done >= 2,
+        )  # fmt: skip
+    assert not (tmp_path / "set").exists()  # nothing half-made is published
+
+    # The files converted before the interruption are never read again: gone, the
+    # resumed build still finishes, from their kept parts.
+    for item in inputs[:2]:
+        Path(item.path).unlink()
+    resumed = []
+    with caplog.at_level(logging.INFO, logger="classifier.ml.build"):
+        arrays = build.build_phd08(
+            inputs, tmp_path / "set", SETTINGS, processes=2, on_progress=_snapshot(resumed)
+        )
+    assert "Resuming: 2 of 5 units were built before." in caplog.text
+    assert resumed[0] == (2, 0) and resumed[-1] == (5, 3 * len(expected) // 5)  # 3 files left
+    assert arrays.manifest == expected.manifest
+    assert np.array_equal(arrays.images, expected.images)
+    assert np.array_equal(arrays.labels, expected.labels)
+    assert np.array_equal(arrays.groups, expected.groups)
+    assert not store.building_dir(tmp_path / "set").exists()
+
+
+def test_an_import_of_other_files_or_settings_starts_afresh(tmp_path):
+    inputs = _inputs(write_phd08_files(tmp_path / "in", CHARS[:2])[0].parent)
+    progress = []
+    with pytest.raises(build.BuildCancelled):
+        build.build_phd08(
+            inputs, tmp_path / "set", SETTINGS, processes=1, on_progress=progress.append,
+            should_stop=lambda: progress[-1].units_done >= 1,
+        )  # fmt: skip
+    other = ConversionSettings(height=16, width=16, sigma=0)
+    started = []
+    build.build_phd08(inputs, tmp_path / "set", other, processes=1, on_progress=_snapshot(started))
+    assert started[0] == (0, 0)
