@@ -10,6 +10,7 @@ import pytest
 import yaml
 from django.conf import settings
 
+from classifier.management.commands.runlab import TRAIN_PRIORITY
 from tests.conftest import REPO
 
 APP_SERVICES = ("web", "worker-train", "worker-data", "sweeper")
@@ -36,9 +37,9 @@ def _command(service) -> list[str]:
 
 
 def _celery(service) -> list[str]:
-    """The service's command without a leading ``nice -n N``."""
+    """The service's command without the train worker's scheduling prefix."""
     command = _command(service)
-    return command[3:] if command[0] == "nice" else command
+    return command[len(TRAIN_PRIORITY) :] if command[0] == TRAIN_PRIORITY[0] else command
 
 
 def _worker_queues(service) -> set[str]:
@@ -67,9 +68,10 @@ def test_compose_workers_consume_every_routed_queue(compose):
 
 def test_compose_train_worker_runs_one_job_at_a_time(compose):
     command = _command(compose["services"]["worker-train"])
-    # At a lower priority, as `make run` starts it: training must not starve the web.
-    assert command[:3] == ["nice", "-n", "10"]
-    assert command[3:7] == ["celery", "-A", "labsite", "worker"]
+    # At idle priority, as `make run` starts it: training must not starve the web.
+    prefix = len(TRAIN_PRIORITY)
+    assert command[:prefix] == TRAIN_PRIORITY
+    assert command[prefix : prefix + 4] == ["celery", "-A", "labsite", "worker"]
     assert command[command.index("-c") + 1] == "1"
 
 
