@@ -34,6 +34,13 @@ def hangul_font_family() -> str | None:
     return font_manager.FontProperties(fname=str(font.path)).get_name()
 
 
+def level_ylabel(ax, text: str):
+    """Label ``ax``'s y axis above its top, written level: Hangul turned on its side,
+    as matplotlib writes y labels, is hard to read."""
+    ax.set_ylabel(text, rotation=0, ha="left", va="bottom")
+    ax.yaxis.set_label_coords(0, 1.03)
+
+
 @contextmanager
 def hangul_style():
     """A matplotlib style context whose text can show Hangul; one figure at a time.
@@ -78,7 +85,7 @@ def class_counts(classes, counts, *, translate=str) -> bytes:
         fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(order) + 1.5), 2.8), dpi=100)
         ax.bar(range(len(order)), [counts[i] for i in order], color="#3b6ea8")
         ax.set_xticks(range(len(order)), [classes[i] for i in order], fontsize=11)
-        ax.set_ylabel(translate(_("samples")))
+        level_ylabel(ax, translate(_("samples")))
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         return figure_png(fig)

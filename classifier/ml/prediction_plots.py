@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .messages import _
-from .plots import figure_png, hangul_style
+from .plots import figure_png, hangul_style, level_ylabel
 
 PREDICTED_COLOR = "#c62828"
 EXPECTED_COLOR = "#1f5fbf"
@@ -46,7 +46,7 @@ def probability_bars_png(classes, probabilities, expected: str = "", *, translat
         ax.bar(positions, probabilities[shown], color=colors)
         ax.set_xticks(positions, [classes[i] for i in shown], fontsize=14)
         ax.set_ylim(0, 1)
-        ax.set_ylabel(translate(_("probability")))
+        level_ylabel(ax, translate(_("probability")))
         if len(shown) < len(classes):
             title = _("Top %(shown)d of %(total)d characters", shown=len(shown), total=len(classes))
             ax.set_title(translate(title), fontsize=10)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .messages import _
-from .plots import figure_png, hangul_style
+from .plots import figure_png, hangul_style, level_ylabel
 
 TRAIN_COLOR = "#3b6ea8"
 VAL_COLOR = "#d9822b"
@@ -106,7 +106,7 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_xlabel(translate(_("predicted")))
-        ax.set_ylabel(translate(_("true")))
+        level_ylabel(ax, translate(_("true")))
         fig.tight_layout()
         return figure_png(fig)
 
