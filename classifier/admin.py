@@ -98,6 +98,13 @@ class JobAdmin(CharacterSearchMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request)
 
+    def has_delete_permission(self, request, obj=None):
+        # A running job's worker still writes into the job's folder: cancel it first.
+        # (Django's bulk delete asks this for every row, so it refuses a selection
+        # holding a running job, and lists it.)
+        running = obj is not None and obj.status == JobStatus.RUNNING
+        return not running and super().has_delete_permission(request, obj)
+
     @admin.display(description=_("error"))
     def error_text(self, obj):
         return obj.error_text

@@ -470,3 +470,20 @@ def test_rebuild_and_rerun_go_through_the_real_workers_queue(worker, client, sta
         assert worker.wait_for(copy).status in (JobStatus.CANCELLED, JobStatus.SUCCEEDED)
     else:
         assert "Cancelled 1 queued job" in said
+
+
+def test_a_running_job_is_not_deleted_in_the_admin(staff_client, lab):
+    running = _job(lab["job"].owner, lab["dataset"], status=JobStatus.RUNNING)
+    finished = _job(lab["job"].owner, lab["dataset"])
+    delete_page = reverse("admin:classifier_trainingjob_delete", args=[running.pk])
+    assert staff_client.get(delete_page).status_code == 403
+
+    selection = {"action": "delete_selected", "_selected_action": [running.pk, finished.pk]}
+    confirm = staff_client.post(_changelist("trainingjob"), selection)
+    assert confirm.status_code == 200 and confirm.context["perms_lacking"]
+    refused = staff_client.post(_changelist("trainingjob"), {**selection, "post": "yes"})
+    assert refused.status_code == 403
+    assert TrainingJob.objects.filter(pk__in=[running.pk, finished.pk]).count() == 2
+
+    running.finish(JobStatus.CANCELLED)
+    assert staff_client.get(delete_page).status_code == 200
