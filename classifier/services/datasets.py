@@ -367,9 +367,14 @@ def failure_reason(exc: ValueError | OSError) -> Message | str:
 
 
 def unexpected_error(exc: Exception) -> Message:
-    """The failure reason stored for an error nobody foresaw: its type and text."""
+    """The failure reason stored for an error nobody foresaw: what to do, then its type
+    and text for whoever looks into it."""
     return Message(
-        gettext_noop("Unexpected error: %(kind)s: %(error)s"),
+        gettext_noop(
+            "Something went wrong inside the lab; this is not caused by your choices. Tell "
+            "your instructor, who can find the details in the worker's log "
+            "(%(kind)s: %(error)s)."
+        ),
         kind=type(exc).__name__, error=str(exc),
     )
 
