@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from classifier.models import Evaluation, JobStatus, TrainingJob
-from tests.builders import make_dataset
+from tests.builders import make_dataset, make_running_job
 
 pytestmark = pytest.mark.django_db
 
@@ -126,17 +126,9 @@ def test_finished_job_page_refreshes_while_an_evaluation_is_pending(client, stud
 
 def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
     from classifier import services
-    from classifier.models import EpochMetric
 
     dataset = make_dataset(chars="가나")
-    job = services.create_training_job(
-        owner=student_a, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=3, batch_size=16, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
-    EpochMetric.objects.create(job=job, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.1,
-                               val_accuracy=0.4, seconds=1, samples_per_second=10)  # fmt: skip
-    job.update_progress(epochs_done=1, attempts=1)
+    job = make_running_job(student_a, dataset)
     first = services.job_plot(job, "curves")
     (kept,) = (job.artifact_dir / "plots").glob("curves-*.png")
     assert kept.read_bytes() == first and kept.name == "curves-1-1-en.png"

@@ -28,9 +28,9 @@ from classifier.ml import (
     training_plots,
 )
 from classifier.ml.convert import ConversionSettings
-from classifier.models import Dataset, EpochMetric, JobStatus, Prediction
+from classifier.models import Dataset, JobStatus, Prediction
 from classifier.services.datasets import describe_os_error
-from tests.builders import make_dataset
+from tests.builders import make_dataset, make_running_job
 from tests.handwriting_builders import photo_of
 from tests.phd08_builders import write_phd08_files
 from tests.unit.test_i18n import HANGUL, korean
@@ -261,14 +261,7 @@ def drawn_texts(monkeypatch):
 
 def test_job_figures_are_kept_per_language_and_labelled_in_it(student_a, drawn_texts):
     dataset = make_dataset(chars="가나")
-    job = services.create_training_job(
-        owner=student_a, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=3, batch_size=16, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
-    EpochMetric.objects.create(job=job, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.1,
-                               val_accuracy=0.4, seconds=1, samples_per_second=10)  # fmt: skip
-    job.update_progress(epochs_done=1, attempts=1)
+    job = make_running_job(student_a, dataset)
 
     with translation.override("en"):
         english = services.job_plot(job, "curves")
