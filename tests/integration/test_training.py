@@ -60,7 +60,10 @@ def test_student_trains_from_the_form_and_sees_results(train_worker, client, stu
 
 
 def test_cancel_stops_a_running_job_and_keeps_its_epochs(train_worker, student_a):
-    dataset = make_dataset("long", chars="가나", per_char=400, size=(28, 28))
+    # Epochs of a few seconds (1,200 batches of 4), so that the lag between asking and
+    # the worker noticing (a check every half second, a busy shared machine) stays well
+    # inside one epoch: with sub-second epochs, two could end in that lag.
+    dataset = make_dataset("long", chars="가나", per_char=3000, size=(28, 28))
     job = _job(student_a, dataset, epochs=200, batch_size=4, model_spec="conv16-pool-dense64")
     deadline = time.monotonic() + 120
     while not EpochMetric.objects.filter(job=job).exists():
