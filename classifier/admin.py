@@ -24,6 +24,7 @@ from .models import (
     EpochMetric,
     Evaluation,
     JobStatus,
+    LoginFailure,
     Prediction,
     Regrade,
     TrainingJob,
@@ -483,3 +484,19 @@ class AssignmentAdmin(CharacterSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("submissions"), ordering="n_submissions")
     def submission_count(self, assignment):
         return assignment.n_submissions
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Who is locked out, and why; deleting a username's rows unlocks it at once."""
+
+    list_display = ("value", "kind", "at")
+    list_filter = ("kind",)
+    search_fields = ("value",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False  # failures are counted by the log-in pages, never made up
+
+    def has_change_permission(self, request, obj=None):
+        return False

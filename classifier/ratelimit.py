@@ -3,41 +3,37 @@
 After ``LAB_LOGIN_MAX_FAILURES`` failures for a username, or ``LAB_LOGIN_MAX_IP_FAILURES``
 from one client address, within ``LAB_LOGIN_WINDOW_SECONDS``, further attempts are
 refused with a message saying when to try again, and the password is not even checked,
-until the window that began with the first failure has passed. A successful log-in
+until enough of those failures are older than the window. Refused attempts are not
+failures: hammering a locked account does not keep it locked. A successful log-in
 clears its username's count (not the address's: one address may be a whole classroom
 behind NAT, so only its failures count, and its limit is higher).
 
-The counts live in Django's cache. With the default local-memory cache each web process
-counts on its own, so N gunicorn workers allow up to N times the limit; a shared cache
-(``CACHES`` on Redis) makes the limits exact. Any cache backend works.
+The counts are rows in the database (``LoginFailure``), not a per-process cache, so the
+limits hold across every gunicorn worker and web machine, and while Redis is down.
 
-An attempt reserves its place in the counts (an atomic increment) *before* the password
-is checked, so that many attempts sent at once cannot all slip in under the limit; a
-successful one gives its place back.
+An attempt writes its row *before* the password is checked, and then counts, so that
+many attempts sent at once, to any number of processes, cannot all slip in under the
+limit (at worst, attempts racing for the last place are all refused); a refused or
+successful attempt takes its row back.
 """
 
-import contextlib
-import hashlib
 import math
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
+from django.utils import timezone
 from django.utils.translation import ngettext
+
+from .models import LoginFailure
 
 #: The error code of a refused attempt (the view answers it with HTTP 429).
 RATE_LIMITED = "rate_limited"
 
-
-def _key(kind: str, value: str, part: str) -> str:
-    # Hashed: cache keys must be short and free of spaces and control characters
-    # (memcached), and a username may be anything.
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"lab:login:{kind}:{digest}:{part}"
+_VALUE_LENGTH = LoginFailure._meta.get_field("value").max_length
 
 
 def client_address(request) -> str:
@@ -52,58 +48,52 @@ def client_address(request) -> str:
 
 @dataclass
 class _Counter:
-    """Failures of one kind (``user`` or ``ip``) for one value, in a fixed window."""
+    """The failures of one kind (username or address) for one value, and this attempt's row."""
 
     kind: str
     value: str
     limit: int
+    row: LoginFailure | None = None
 
-    @property
-    def count_key(self) -> str:
-        return _key(self.kind, self.value, "count")
+    def rows(self):
+        return LoginFailure.objects.filter(kind=self.kind, value=self.value)
 
-    @property
-    def start_key(self) -> str:
-        return _key(self.kind, self.value, "start")
+    def reserve(self, now, window: timedelta) -> float:
+        """Write this attempt's row; the seconds until it may go on (0: it may now)."""
+        self.row = LoginFailure.objects.create(kind=self.kind, value=self.value, at=now)
+        earlier = list(
+            self.rows().filter(at__gt=now - window).exclude(pk=self.row.pk)
+            .order_by("at").values_list("at", flat=True)
+        )  # fmt: skip
+        if len(earlier) < self.limit:
+            return 0
+        # Waits until all but limit - 1 of the earlier failures have left the window.
+        return (earlier[len(earlier) - self.limit] + window - now).total_seconds()
 
-    def reserve(self, window: int) -> int:
-        """Count one more attempt; the count including it."""
-        # add() only creates the keys that are missing, so the window starts with the
-        # first failure and is not stretched by later ones.
-        cache.add(self.start_key, time.time(), window)
-        cache.add(self.count_key, 0, window)
-        try:
-            return cache.incr(self.count_key)
-        except ValueError:  # it expired between add() and incr()
-            cache.set(self.count_key, 1, window)
-            return 1
-
-    def release(self):
-        """Give back one reserved attempt."""
-        with contextlib.suppress(ValueError):  # the window has passed meanwhile
-            cache.decr(self.count_key)
-
-    def clear(self):
-        cache.delete_many([self.count_key, self.start_key])
-
-    def seconds_left(self, window: int) -> int:
-        start = cache.get(self.start_key)
-        if start is None:
-            return window
-        return max(1, math.ceil(start + window - time.time()))
+    def take_back(self):
+        if self.row is not None:
+            LoginFailure.objects.filter(pk=self.row.pk).delete()
+            self.row = None
 
 
 class LoginAttempt:
     """One log-in attempt for ``username`` from ``request``'s address, counted at once."""
 
     def __init__(self, request, username: str):
-        self.window = settings.LAB_LOGIN_WINDOW_SECONDS
-        self.counters = [_Counter("user", username, settings.LAB_LOGIN_MAX_FAILURES)]
+        window = timedelta(seconds=settings.LAB_LOGIN_WINDOW_SECONDS)
+        now = timezone.now()
+        LoginFailure.objects.filter(at__lte=now - window).delete()  # counted no more
+        self.counters = [_Counter(LoginFailure.Kind.USERNAME, username[:_VALUE_LENGTH],
+                                  settings.LAB_LOGIN_MAX_FAILURES)]  # fmt: skip
         if address := client_address(request):
-            self.counters.append(_Counter("ip", address, settings.LAB_LOGIN_MAX_IP_FAILURES))
-        over = [c for c in self.counters if c.reserve(self.window) > c.limit]
-        #: Seconds until this username or address may try again; 0 when it may now.
-        self.retry_after = max((c.seconds_left(self.window) for c in over), default=0)
+            self.counters.append(_Counter(LoginFailure.Kind.ADDRESS, address[:_VALUE_LENGTH],
+                                          settings.LAB_LOGIN_MAX_IP_FAILURES))  # fmt: skip
+        waits = [counter.reserve(now, window) for counter in self.counters]
+        #: Whole seconds until this username or address may try again; 0 when it may now.
+        self.retry_after = max(1, math.ceil(max(waits))) if any(waits) else 0
+        if self.refused:  # a refused attempt checks no password, so it is no failure
+            for counter in self.counters:
+                counter.take_back()
 
     @property
     def refused(self) -> bool:
@@ -112,9 +102,9 @@ class LoginAttempt:
     def succeeded(self):
         """The password was right: the username starts afresh, the address gets its place back."""
         user, *others = self.counters
-        user.clear()
+        user.rows().delete()
         for counter in others:
-            counter.release()
+            counter.take_back()
 
     def refusal_message(self) -> str:
         minutes = math.ceil(self.retry_after / 60)

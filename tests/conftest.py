@@ -111,7 +111,7 @@ def broker_url(embedded_broker):
     return os.environ.get("REDIS_URL") or embedded_broker.url
 
 
-def _database_env(database) -> dict:
+def database_env(database) -> dict:
     """How a worker process reaches the (already created) test database."""
     if database["ENGINE"].endswith("sqlite3"):
         return {"SQLITE_PATH": str(database["NAME"])}
@@ -182,7 +182,7 @@ def _worker_env(broker_url, django_db_setup, tmp_path_factory):
         "MEDIA_ROOT": str(media),
         "DJANGO_SETTINGS_MODULE": "labsite.settings",
         "PYTHONUNBUFFERED": "1",
-        **_database_env(settings.DATABASES["default"]),
+        **database_env(settings.DATABASES["default"]),
     }
 
 
