@@ -147,10 +147,20 @@ def job_compare(request):
     # (int() refuses "²" and thousands of digits; the database refuses 20 digits).
     ids = [int(pk) for pk in request.GET.getlist("jobs") if pk.isascii() and pk.isdigit()
            and len(pk) <= 18]  # fmt: skip
-    jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids))
+    jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids).select_related("dataset"))
     if request.GET.get("format") == "png":
         return _png(services.compare_plot(jobs))
-    return render(request, "jobs/compare.html", {"jobs": jobs, "ids": ids})
+    context = {
+        "jobs": jobs,
+        "terminal": all(job.is_terminal for job in jobs),
+        # Changes whenever any of the jobs finishes an epoch or changes state.
+        "version": "-".join(f"{job.pk}.{job.epochs_done}.{job.status}" for job in jobs),
+    }
+    if request.GET.get("format") == "json":  # polled while any of them runs
+        table = render_to_string("jobs/_compare_table.html", context, request)
+        return JsonResponse({"terminal": context["terminal"], "version": context["version"],
+                             "fragments": {"progress": table}})  # fmt: skip
+    return render(request, "jobs/compare.html", context)
 
 
 def leaderboard(request, pk):

@@ -15,7 +15,9 @@
     if (newVersion === undefined || newVersion === version) return;
     version = newVersion;
     document.querySelectorAll("img[data-live]").forEach(function (img) {
-      img.src = img.dataset.live + "?v=" + encodeURIComponent(version);
+      const src = new URL(img.dataset.live, window.location.href);
+      src.searchParams.set("v", version);
+      img.src = src.href;
     });
   }
 

@@ -140,3 +140,31 @@ def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
     assert [p.name for p in (job.artifact_dir / "plots").glob("curves-*.png")] == [
         "curves-1-2-en.png"
     ]
+
+
+def test_compare_page_polls_while_a_job_runs_and_stops_when_all_have_finished(
+    client, student_a
+):
+    dataset = make_dataset(chars="가나다")
+    running = make_running_job(student_a, dataset)
+    TrainingJob.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
+    finished = TrainingJob.objects.create(
+        owner=student_a, dataset=dataset, model_spec="cnn", split="stratified:0.2", epochs=2,
+        epochs_done=2, status=JobStatus.SUCCEEDED, best_val_accuracy=0.75,
+    )  # fmt: skip
+    client.force_login(student_a)
+    url = reverse("classifier:job-compare")
+    query = {"jobs": [running.pk, finished.pk]}
+    page = client.get(url, query).content.decode()
+    assert "data-poll=" in page and 'data-terminal="0"' in page and "js/poll.js" in page
+
+    polled = client.get(url, {**query, "format": "json"}).json()
+    assert polled["terminal"] is False
+    assert "1/3" in polled["fragments"]["progress"] and "75.0%" in polled["fragments"]["progress"]
+    running.update_progress(epochs_done=2)
+    again = client.get(url, {**query, "format": "json"}).json()
+    assert again["version"] != polled["version"] and "2/3" in again["fragments"]["progress"]
+
+    TrainingJob.objects.filter(pk=running.pk).update(status=JobStatus.SUCCEEDED, epochs_done=3)
+    assert client.get(url, {**query, "format": "json"}).json()["terminal"] is True
+    assert "js/poll.js" not in client.get(url, query).content.decode()

@@ -329,6 +329,8 @@ CASES = [
     Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk]}),
     Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk], "format": "png"},
          label="png"),
+    Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk], "format": "json"},
+         label="polled"),
     Case("classifier:job-detail", JOB, job),
     Case("classifier:job-detail", r(L, 404, 404, 200, 200, 200), grader,
          label="published grading model"),
