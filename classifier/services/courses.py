@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from ..ml.messages import Message
 from ..models import Assignment, Course, Enrollment, JobStatus, Prediction, Regrade, TrainingJob
@@ -92,6 +92,14 @@ def submit(assignment: Assignment, student, char: str, *, data: bytes, source: s
 # --- Gradebook -----------------------------------------------------------------------
 
 
+#: The words for each verdict, in the reader's language.
+VERDICT_LABELS = {
+    "correct": gettext_lazy("correct"), "incorrect": gettext_lazy("incorrect"),
+    "pending": gettext_lazy("pending"), "failed": gettext_lazy("failed"),
+    "missing": gettext_lazy("missing"),
+}  # fmt: skip
+
+
 @dataclass
 class GradeCell:
     """A student's latest submission of one character, and how many they made."""
@@ -110,6 +118,10 @@ class GradeCell:
         if self.submission.status != JobStatus.SUCCEEDED:
             return "pending"
         return "correct" if self.submission.correct else "incorrect"
+
+    @property
+    def verdict_label(self) -> str:
+        return str(VERDICT_LABELS[self.verdict])
 
 
 @dataclass
@@ -159,19 +171,23 @@ def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
 
 
 def gradebook_csv(book: Gradebook) -> str:
-    """The gradebook as CSV: one row a student, verdict and confidence per character."""
+    """The gradebook as CSV in the active language: one row a student, verdict and
+    confidence per character."""
     out = io.StringIO()
     writer = csv.writer(out)
-    header = ["student"]
+    header = [_("student")]
     for char in book.chars:
-        header += [f"{char} verdict", f"{char} confidence", f"{char} attempts", f"{char} late"]
-    writer.writerow([*header, "score", "out of"])
+        names = {"char": char}
+        header += [_("%(char)s verdict") % names, _("%(char)s confidence") % names,
+                   _("%(char)s attempts") % names, _("%(char)s late") % names]  # fmt: skip
+    writer.writerow([*header, _("score"), _("out of")])
     for row in book.rows:
         values = [row.student.username]
         for cell in row.cells:
             sub = cell.submission
             confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""
-            values += [cell.verdict, confidence, cell.attempts, "yes" if sub and sub.late else ""]
+            values += [cell.verdict_label, confidence, cell.attempts,
+                       _("yes") if sub and sub.late else ""]  # fmt: skip
         writer.writerow([*values, row.score, len(book.chars)])
     return out.getvalue()
 

@@ -406,6 +406,17 @@ def test_the_gradebook_csv_opens_in_excel_with_hangul(client, graded_book, instr
     assert lines[2] == "student_b,failed,,1,,pending,,1,,0,2"
 
 
+@pytest.mark.korean
+def test_a_korean_instructor_gets_the_gradebook_csv_in_korean(client, graded_book, instructor):
+    client.force_login(instructor)
+    response = client.get(reverse("classifier:gradebook-csv", args=[graded_book.pk]))
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("학생,가 판정,가 신뢰도,가 제출 횟수,가 지각,나 판정")
+    assert lines[0].endswith(",점수,만점")
+    assert lines[1] == "student_a,정답,0.9000,1,,오답,0.6000,1,예,1,2"
+    assert lines[2] == "student_b,채점 실패,,1,,채점 대기,,1,,0,2"
+
+
 def test_a_regrade_is_queued_once_and_followed(
     client, course, graded_book, instructor, django_capture_on_commit_callbacks
 ):
