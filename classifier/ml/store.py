@@ -18,7 +18,8 @@ import math
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -86,18 +87,32 @@ class ArrayStore:
     def groups(self) -> np.ndarray:
         return np.load(self.path / "groups.npy", mmap_mode="r")
 
-    def export_npz(self, out):
-        """Write images, labels, groups (names) and classes into one ``.npz`` file.
+    def write_npz(self, out, chunk: int = 16384) -> Iterator[int]:
+        """Write images, labels, groups (names) and classes into ``out`` as one ``.npz``.
 
-        ``out`` is a path or a binary file object. No pickles: every array is plain.
+        ``out`` is a path or a binary file object, which need not be seekable (an HTTP
+        response): the archive is written front to back, uncompressed, ``chunk`` images
+        at a time, so memory stays flat however large the data set. A generator: it
+        yields the number of images written so far after each chunk. No pickles.
         """
-        np.savez(
-            out,
-            images=self.images,
-            labels=np.asarray(self.labels, dtype=np.int64),
-            groups=np.asarray(self.manifest.group_names)[self.groups],
-            classes=np.asarray(self.manifest.classes),
-        )
+        small = {
+            "labels": np.asarray(self.labels, dtype=np.int64),
+            "groups": np.asarray(self.manifest.group_names)[self.groups],
+            "classes": np.asarray(self.manifest.classes),
+        }
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, array in small.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+            images = self.images
+            with archive.open("images.npy", "w", force_zip64=True) as member:
+                header = np.lib.format.header_data_from_array_1_0(images)
+                np.lib.format.write_array_header_1_0(member, header)
+                for start in range(0, len(images), chunk):
+                    stop = min(start + chunk, len(images))
+                    member.write(np.ascontiguousarray(images[start:stop]).tobytes())
+                    yield stop
+        yield len(images)
 
 
 def building_dir(final_dir: Path) -> Path:

@@ -134,16 +134,6 @@ class Dataset(Job):
             store.write_atomically(path, png)
         return path.read_bytes()
 
-    def export_path(self) -> Path:
-        """The data set as one ``.npz`` file (made on first use and kept)."""
-        path = self.store_dir / "export.npz"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
-                self.open_store().export_npz(fh)
-            tmp.replace(path)
-        return path
-
     def counts_by_class(self):
         return list(zip(self.classes, self.counts, strict=False))
 

@@ -1,3 +1,6 @@
+import io
+
+import numpy as np
 import pytest
 from django.urls import reverse
 
@@ -153,3 +156,19 @@ def test_claim_lets_exactly_one_runner_start_a_job():
     assert Dataset.claim(dataset.pk) is False
     dataset.refresh_from_db()
     assert dataset.status == JobStatus.RUNNING and dataset.attempts == 1
+
+
+def test_export_streams_the_arrays_and_keeps_no_copy(client, student_a):
+    dataset = make_dataset("글자들", chars="가나다", per_char=5, size=(8, 6))
+    client.force_login(student_a)
+    response = client.get(reverse("classifier:dataset-export", args=[dataset.pk]))
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''%EA%B8%80%EC%9E%90%EB%93%A4.npz"
+    )
+    with np.load(io.BytesIO(b"".join(response.streaming_content)), allow_pickle=False) as data:
+        arrays = dataset.open_store()
+        assert (data["images"] == arrays.images).all() and data["images"].dtype == np.uint8
+        assert list(data["labels"]) == list(arrays.labels)
+        assert list(data["classes"]) == ["가", "나", "다"]
+    assert sorted(p.name for p in dataset.store_dir.iterdir() if "npz" in p.name) == []

@@ -68,7 +68,8 @@ def test_store_export_npz_has_plain_arrays(tmp_path):
     builder.write_part("b", "나", _images(1, 4), ["M"])
     builder.finish(["가", "나"])
     out = tmp_path / "export.npz"
-    store.ArrayStore(tmp_path / "set").export_npz(out)
+    written = list(store.ArrayStore(tmp_path / "set").write_npz(out, chunk=2))
+    assert written == [2, 3, 3]  # after each chunk of images, then once the file is closed
     with np.load(out, allow_pickle=False) as data:
         assert data["images"].shape == (3, 4, 5)
         assert list(data["labels"]) == [0, 0, 1]

@@ -1,7 +1,9 @@
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from classifier.management.progress import count_bar
 from classifier.ml.store import StoreError
 from classifier.models import Dataset
 
@@ -23,8 +25,9 @@ class Command(BaseCommand):
         out = Path(options["out"])
         tmp = out.with_name(out.name + ".part")
         try:
-            with tmp.open("wb") as fh:
-                dataset.open_store().export_npz(fh)
+            with tmp.open("wb") as fh, count_bar(sys.stderr, "image") as bar:
+                for done in dataset.open_store().write_npz(fh):
+                    bar(done, dataset.num_samples)
             tmp.replace(out)
         except (OSError, StoreError) as exc:
             tmp.unlink(missing_ok=True)
