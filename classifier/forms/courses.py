@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ..i18n import describe
 from ..ml import charsets
 from ..models import Assignment, Course, Dataset, JobStatus, TrainingJob, dataset_name_validator
-from ..services.courses import graders_for
+from ..services.courses import check_grader, graders_for
 from .handwriting import ModelChoice
 
 # What a datetime-local input sends and expects back.
@@ -89,17 +89,10 @@ class AssignmentForm(forms.ModelForm):
         cleaned = super().clean()
         chars, grader = cleaned.get("chars"), cleaned.get("grader")
         if chars and grader:
-            unknown = [char for char in chars if char not in grader.classes]
-            if unknown:
-                self.add_error(
-                    "chars",
-                    _("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.")
-                    % {
-                        "pk": grader.pk,
-                        "unknown": " ".join(unknown),
-                        "known": " ".join(grader.classes),
-                    },
-                )
+            try:
+                check_grader(grader, chars)
+            except ValueError as exc:
+                self.add_error("chars", str(exc))
         return cleaned
 
 
@@ -112,6 +105,15 @@ class RegradeForm(forms.Form):
         self.fields["grader"].queryset = graders_for(assignment.course).select_related(
             "dataset", "owner"
         )
+        self.assignment = assignment
+
+    def clean_grader(self):
+        grader = self.cleaned_data["grader"]
+        try:
+            check_grader(grader, self.assignment.chars)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return grader
 
 
 class AssignmentChoice(forms.ModelMultipleChoiceField):

@@ -198,6 +198,7 @@ def gradebook_csv(book: Gradebook) -> str:
 def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
     """Grade every submission of ``assignment`` again with ``grader``, which grades from now on."""
     model_input(grader)  # a model that cannot predict is refused here, not in the worker
+    check_grader(grader, assignment.chars)
     with transaction.atomic():
         Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
         if assignment.regrades.exclude(status__in=_done()).exists():
@@ -280,6 +281,17 @@ def submission_counts(assignments) -> dict[int, int]:
 def graders_for(course: Course):
     """Models that may grade the course's assignments: those published to it."""
     return course.published_models.filter(status=JobStatus.SUCCEEDED)
+
+
+def check_grader(grader: TrainingJob, chars) -> None:
+    """Refuse, with a ValueError in words, a model that cannot grade ``chars``: one that
+    does not know them all would mark every submission of the others incorrect."""
+    unknown = [char for char in chars if char not in grader.classes]
+    if unknown:
+        raise ValueError(
+            _("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.")
+            % {"pk": grader.pk, "unknown": " ".join(unknown), "known": " ".join(grader.classes)}
+        )
 
 
 def may_manage(user, course: Course) -> bool:

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from classifier import services
 from classifier.ml import training
 from classifier.models import (
     Assignment,
@@ -441,6 +442,21 @@ def test_a_regrade_is_queued_once_and_followed(
     status = client.get(status_url).json()
     assert status["status"] == "QUEUED" and not status["terminal"]
     assert "0 of 4 submissions" in status["fragments"]["progress"]
+
+
+def test_a_regrade_with_a_model_that_does_not_know_the_characters_is_refused(
+    client, course, graded_book, instructor
+):
+    stranger = make_grader(instructor, chars="가다", name="stranger")  # no 나
+    course.published_models.add(stranger)
+    client.force_login(instructor)
+    response = client.post(reverse("classifier:assignment-regrade", args=[graded_book.pk]),
+                           {"grader": stranger.pk})  # fmt: skip
+    assert f"Model #{stranger.pk} does not know 나; it knows 가 다." in _messages(response)
+    graded_book.refresh_from_db()
+    assert not Regrade.objects.exists() and graded_book.grader != stranger
+    with pytest.raises(ValueError, match="does not know 나"):
+        services.start_regrade(graded_book, stranger, instructor)
 
 
 # --- Handwriting data sets ---------------------------------------------------------------
