@@ -72,11 +72,26 @@ class SweepReport:
         return bool(self.requeued or self.failed or self.resent)
 
 
+def _stale_before(now):
+    """Heartbeats older than this are a dead process's: three beats were missed."""
+    return now - timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
+
+
+def take_back_dead(row) -> bool:
+    """Put a RUNNING ``row`` whose process died (stale heartbeat) back to QUEUED, without
+    sending it anywhere, for the caller to run; False if it is alive or not running."""
+    return bool(
+        type(row).objects.filter(
+            pk=row.pk, status=JobStatus.RUNNING, heartbeat_at__lt=_stale_before(timezone.now())
+        ).update(status=JobStatus.QUEUED, dispatched_at=None)
+    )
+
+
 def sweep() -> SweepReport:
     """One pass over every kind of job: recover dead runs, resend lost messages."""
     report = SweepReport()
     now = timezone.now()
-    stale = now - timedelta(seconds=3 * settings.LAB_HEARTBEAT_SECONDS)
+    stale = _stale_before(now)
     for model in JOB_MODELS:
         for row in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
             _recover(model, row, report)

@@ -13,6 +13,8 @@ from datetime import timedelta
 import psutil
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -229,6 +231,20 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
     assert media.exists()  # the rest of the media folder is untouched
 
 
+def _import_in_a_terminal(command, folder, env):
+    """Start ``command`` on ``folder`` and return once it has converted a few files."""
+    # Its own session, like a terminal's foreground job: a signal to the group reaches
+    # every process of it, the conversion pool's too.
+    importing = subprocess.Popen(
+        [*command, str(folder)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    rows = Dataset.objects.filter(name=command[command.index("--name") + 1])
+    _wait_until(lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
+                what="the import to convert a few files")  # fmt: skip
+    return importing
+
+
 def test_ctrl_c_on_an_import_keeps_the_files_done_and_resume_goes_on_from_them(
     _worker_env, transactional_db, settings, tmp_path
 ):
@@ -238,15 +254,8 @@ def test_ctrl_c_on_an_import_keeps_the_files_done_and_resume_goes_on_from_them(
     # 100 full-size files (2,187 samples each): seconds of converting, time to press Ctrl-C.
     sources = write_phd08_files(folder, "".join(chr(0xAC00 + n) for n in range(100)), per_group=243)
     command = [sys.executable, "manage.py", "import_phd08", "--name", "big", "--size", "16x16"]
-    # Its own session, like a terminal's foreground job: Ctrl-C reaches every process
-    # of the group, the conversion pool's too.
-    importing = subprocess.Popen(
-        [*command, str(folder)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    importing = _import_in_a_terminal(command, folder, env)
     rows = Dataset.objects.filter(name="big")
-    _wait_until(lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
-                what="the import to convert a few files")  # fmt: skip
     os.killpg(importing.pid, signal.SIGINT)
     _, err = importing.communicate(timeout=120)
 
@@ -272,3 +281,31 @@ def test_ctrl_c_on_an_import_keeps_the_files_done_and_resume_goes_on_from_them(
     assert dataset.status == JobStatus.SUCCEEDED
     assert dataset.num_samples == len(sources) * 9 * 243
     assert not store.building_dir(dataset.store_dir).exists()
+
+
+def test_an_import_whose_process_was_killed_resumes_from_the_command_line(
+    _worker_env, transactional_db, settings, tmp_path
+):
+    """No worker, no sweeper: the row says RUNNING, and only its heartbeat tells."""
+    media, env = _worker_env
+    settings.MEDIA_ROOT = media
+    env = {**env, "LAB_HEARTBEAT_SECONDS": "1"}  # 3 s of silence is death
+    folder = tmp_path / "phd08"
+    sources = write_phd08_files(folder, "".join(chr(0xAC00 + n) for n in range(60)), per_group=243)
+    command = [sys.executable, "manage.py", "import_phd08", "--name", "killed", "--size", "16x16"]
+    importing = _import_in_a_terminal(command, folder, env)
+    settings.LAB_HEARTBEAT_SECONDS = 1
+    with pytest.raises(CommandError, match="being built right now"):
+        call_command("import_phd08", "--name", "killed", "--resume")  # it is alive
+    os.killpg(importing.pid, signal.SIGKILL)  # the OOM killer, a closed SSH session
+    importing.communicate(timeout=30)
+    dataset = Dataset.objects.get(name="killed")
+    assert dataset.status == JobStatus.RUNNING and dataset.files_done < len(sources)
+
+    time.sleep(3.5)
+    resumed = subprocess.run([*command[:-2], "--resume"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    dataset.refresh_from_db()
+    assert dataset.status == JobStatus.SUCCEEDED and dataset.attempts == 2
+    assert dataset.num_samples == len(sources) * 9 * 243
