@@ -135,6 +135,12 @@ class HandwritingDatasetForm(forms.Form):
                     "it was meant to be; each student is a sample group."),
     )  # fmt: skip
 
+    hidden = forms.BooleanField(
+        label=_("Hidden from students"), required=False, initial=True,
+        help_text=_("Students see their classmates' handwriting only if you clear this. "
+                    "Keep it hidden for a leaderboard test set."),
+    )  # fmt: skip
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignments"].queryset = Assignment.visible_to(user).select_related("grader")

@@ -55,6 +55,15 @@ class DatasetFormMixin(forms.Form):
         help_text=_("Letters, digits, dots, hyphens and underscores."),
     )  # fmt: skip
     size = forms.CharField(label=_("Image size"), initial="28x28", max_length=12)
+    hidden = forms.BooleanField(
+        label=_("Hidden from students"), required=False,
+        help_text=_("A test set for the leaderboard: students never see it, download it "
+                    "or train on it."),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hidden"] = self.fields.pop("hidden")  # last, after each form's own
 
     def clean_name(self):
         name = self.cleaned_data["name"]

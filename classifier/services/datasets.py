@@ -65,8 +65,10 @@ def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
 def create_phd08_dataset(
     *, name: str, paths: Sequence[Path | str], conversion: ConversionSettings, user=None,
     dispatch: bool = True, allowed_roots: Sequence[Path | str] | None = None,
+    hidden: bool = False,
 ) -> Dataset:  # fmt: skip
-    """Record a PHD08 import of ``paths`` (checked first) and queue it.
+    """Record a PHD08 import of ``paths`` (checked first) and queue it; ``hidden`` keeps
+    it from students (a test set), as for every data set.
 
     With ``allowed_roots`` (the web form: ``LAB_IMPORT_ROOTS``), every path, and every
     file found under them (a symlink may point anywhere), must lie inside those folders.
@@ -81,7 +83,7 @@ def create_phd08_dataset(
             check_import_path(item.path, allowed_roots)
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.PHD08, height=conversion.height,
-        width=conversion.width, created_by=user, files_total=len(inputs),
+        width=conversion.width, created_by=user, files_total=len(inputs), is_hidden=hidden,
         params={"conversion": asdict(conversion), "paths": [str(p) for p in paths]},
     )  # fmt: skip
     if dispatch:
@@ -91,8 +93,9 @@ def create_phd08_dataset(
 
 @transaction.atomic
 def create_uploaded_phd08_dataset(
-    *, name: str, uploads: Sequence, conversion: ConversionSettings, user=None
-) -> Dataset:
+    *, name: str, uploads: Sequence, conversion: ConversionSettings, user=None,
+    hidden: bool = False,
+) -> Dataset:  # fmt: skip
     """Save uploaded PHD08 files (or zips) under the data set's folder and queue the import.
 
     The uploads are checked the same way as server paths before the row is committed;
@@ -100,7 +103,7 @@ def create_uploaded_phd08_dataset(
     """
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.PHD08, height=conversion.height,
-        width=conversion.width, created_by=user,
+        width=conversion.width, created_by=user, is_hidden=hidden,
     )  # fmt: skip
     folder = dataset.upload_dir
     saved = []
@@ -130,14 +133,14 @@ def create_uploaded_phd08_dataset(
 @transaction.atomic
 def create_font_dataset(
     *, name: str, chars: Sequence[str], font_specs: Sequence[str], rendering: RenderSettings,
-    user=None, dispatch: bool = True,
+    user=None, dispatch: bool = True, hidden: bool = False,
 ) -> Dataset:  # fmt: skip
     """Record a data set rendered from installed Hangul fonts, and queue it."""
     chosen = fonts.resolve_fonts(font_specs)
     installed = set(fonts.find_hangul_fonts())
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.FONTS, height=rendering.height, width=rendering.width,
-        created_by=user, files_total=len(chars) * len(chosen),
+        created_by=user, files_total=len(chars) * len(chosen), is_hidden=hidden,
         params={
             "rendering": asdict(rendering),
             "chars": list(chars),
@@ -152,12 +155,13 @@ def create_font_dataset(
 
 @transaction.atomic
 def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
-                               dispatch: bool = True) -> Dataset:  # fmt: skip
+                               dispatch: bool = True, hidden: bool = True) -> Dataset:  # fmt: skip
     """Record a data set made of the graded submissions to ``assignments``, and queue it.
 
     Labels are the target characters and groups the writers, so a grouped split holds
     out whole writers. Images are preprocessed for the first assignment's grading model
-    (its input size and style), from the stored originals.
+    (its input size and style), from the stored originals. Hidden from students by
+    default: it is their classmates' handwriting, and often a leaderboard's test set.
     """
     from .predictions import model_input
 
@@ -178,7 +182,7 @@ def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
     (height, width), style = model_input(assignments[0].grader)
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.HANDWRITING, height=height, width=width,
-        created_by=user, files_total=len(classes),
+        created_by=user, files_total=len(classes), is_hidden=hidden,
         params={
             "assignments": [a.pk for a in assignments], "classes": classes,
             "style": style.as_dict(), "samples": samples,

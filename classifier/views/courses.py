@@ -318,7 +318,7 @@ def handwriting_dataset(request):
         try:
             dataset = services.create_handwriting_dataset(
                 name=form.cleaned_data["name"], assignments=form.cleaned_data["assignments"],
-                user=request.user,
+                user=request.user, hidden=form.cleaned_data["hidden"],
             )  # fmt: skip
         except ValueError as exc:
             form.add_error("assignments", describe(exc))

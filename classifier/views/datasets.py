@@ -124,12 +124,13 @@ def dataset_import(request):
                 dataset = services.create_phd08_dataset(
                     name=form.cleaned_data["name"], paths=[server_path],
                     conversion=form.conversion(), user=request.user,
-                    allowed_roots=settings.LAB_IMPORT_ROOTS,
+                    allowed_roots=settings.LAB_IMPORT_ROOTS, hidden=form.cleaned_data["hidden"],
                 )  # fmt: skip
             else:
                 dataset = services.create_uploaded_phd08_dataset(
                     name=form.cleaned_data["name"], uploads=form.cleaned_data["files"],
                     conversion=form.conversion(), user=request.user,
+                    hidden=form.cleaned_data["hidden"],
                 )  # fmt: skip
         except sources.SourceError as exc:
             form.add_error("server_path" if server_path else "files", describe(exc))
@@ -147,7 +148,7 @@ def dataset_render(request):
             dataset = services.create_font_dataset(
                 name=form.cleaned_data["name"], chars=form.cleaned_data["char_list"],
                 font_specs=form.cleaned_data["fonts"], rendering=form.rendering(),
-                user=request.user,
+                user=request.user, hidden=form.cleaned_data["hidden"],
             )  # fmt: skip
         except ValueError as exc:
             form.add_error(None, describe(exc))

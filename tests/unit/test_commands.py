@@ -76,6 +76,11 @@ def test_render_dataset_command_lists_fonts_and_renders(capsys):
     dataset = Dataset.objects.get(name="drawn")
     assert dataset.status == JobStatus.SUCCEEDED
     assert dataset.classes == ["밟", "꺅"] and dataset.counts == [3, 3]
+    assert not dataset.is_hidden
+
+    call_command("render_dataset", "--name", "test-fonts", "--chars", "밟꺅", "--fonts",
+                 found[-1].name, "--per-font", "2", "--hidden")  # fmt: skip
+    assert Dataset.objects.get(name="test-fonts").is_hidden
 
 
 def test_render_dataset_command_rejects_unknown_fonts_and_characters():

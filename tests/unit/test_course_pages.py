@@ -476,8 +476,11 @@ def test_the_handwriting_data_set_form(client, graded_book, instructor, student_
     assert "name" in response.context["form"].errors
     assert not Dataset.objects.filter(source=Dataset.Source.HANDWRITING).exists()
 
-    response = client.post(url, {"name": "hand", "assignments": [graded_book.pk]})
+    form = client.get(url).content.decode()
+    assert 'id="id_hidden" checked' in form  # classmates' handwriting: hidden by default
+    response = client.post(url, {"name": "hand", "assignments": [graded_book.pk], "hidden": "on"})
     dataset = Dataset.objects.get(name="hand")
+    assert dataset.is_hidden
     assert response["Location"] == dataset.get_absolute_url()
     assert dataset.source == Dataset.Source.HANDWRITING and dataset.created_by == instructor
     # The instructor follows the build of their data set before it is finished.

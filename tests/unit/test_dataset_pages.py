@@ -110,6 +110,28 @@ def test_import_is_queued_on_commit(staff_client, tmp_path, django_capture_on_co
     assert dataset.status == JobStatus.QUEUED
     assert (dataset.height, dataset.width, dataset.files_total) == (32, 24, 2)
     assert len(list(dataset.upload_dir.rglob("*.txt"))) == 2
+    assert not dataset.is_hidden
+
+
+def test_a_data_set_imported_as_hidden_stays_away_from_students(
+    staff_client, client, student_a, tmp_path
+):
+    paths = write_phd08_files(tmp_path, chars="가나", per_group=1)
+    handles = [p.open("rb") for p in paths]
+    staff_client.post(reverse("classifier:dataset-import"),
+                      {"name": "secret", "size": "28x28", "sigma": "0", "files": handles,
+                       "hidden": "on"})  # fmt: skip
+    for handle in handles:
+        handle.close()
+    dataset = Dataset.objects.get(name="secret")
+    assert dataset.is_hidden
+    Dataset.objects.filter(pk=dataset.pk).update(status=JobStatus.SUCCEEDED)  # as if built
+    listing = staff_client.get(reverse("classifier:dataset-list")).content.decode()
+    assert "hidden from students" in listing
+    client.force_login(student_a)
+    assert "secret" not in client.get(reverse("classifier:dataset-list")).content.decode()
+    for name in ("dataset-detail", "dataset-export"):
+        assert client.get(reverse(f"classifier:{name}", args=[dataset.pk])).status_code == 404
 
 
 def test_cancel_a_queued_build(staff_client):

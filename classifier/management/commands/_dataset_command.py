@@ -10,6 +10,7 @@ from classifier.forms import parse_size
 from classifier.i18n import describe
 from classifier.management.progress import progress_bar
 from classifier.models import Dataset, JobStatus, dataset_name_validator
+from classifier.services.recovery import keep_alive, take_back_dead
 
 
 class DatasetCommand(BaseCommand):
@@ -19,6 +20,10 @@ class DatasetCommand(BaseCommand):
         parser.add_argument(
             "--async", action="store_true", dest="run_async",
             help="queue the build for the Celery workers instead of running it here",
+        )  # fmt: skip
+        parser.add_argument(
+            "--hidden", action="store_true",
+            help="hide it from students: a test set for the leaderboard",
         )  # fmt: skip
         parser.add_argument(
             "--resume", action="store_true",
@@ -45,22 +50,28 @@ class DatasetCommand(BaseCommand):
         return f"python manage.py {command} --name {name} --resume"
 
     def resume(self, name, run_async):
-        """Build the data set ``name`` again from its sources, keeping what was built."""
+        """Go on with the build of the data set ``name``, keeping what was built: a build
+        that was interrupted, failed, or whose process died (its row says RUNNING, but
+        its heartbeat has stopped)."""
         dataset = Dataset.objects.filter(name=name).first()
         if dataset is None:
             raise CommandError(f"There is no data set named {name!r} to resume.")
-        if dataset.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            raise CommandError(
-                f"{name} is {dataset.get_status_display().lower()} already. If the process "
-                "building it died, the sweeper (`manage.py sweep`, started by `make run`) "
-                "sends it back to a data worker, which goes on from where it stopped."
-            )
         if dataset.status == JobStatus.SUCCEEDED:
             raise CommandError(f"{name} is built already; there is nothing to resume.")
-        try:
-            services.rebuild_dataset(dataset, dispatch=run_async)
-        except ValueError as exc:
-            raise CommandError(describe(exc)) from None
+        if dataset.status == JobStatus.RUNNING and not take_back_dead(dataset):
+            raise CommandError(
+                f"{name} is being built right now (its heartbeat is fresh). Follow it on "
+                "its page, or cancel it there first."
+            )
+        dataset.refresh_from_db()
+        if dataset.status == JobStatus.QUEUED:
+            if run_async:
+                dataset.dispatch()
+        else:
+            try:
+                services.rebuild_dataset(dataset, dispatch=run_async)
+            except ValueError as exc:
+                raise CommandError(describe(exc)) from None
         self.run_build(dataset, run_async)
 
     def checked_size(self, text):
@@ -76,8 +87,9 @@ class DatasetCommand(BaseCommand):
             self.stdout.write("Queued for the data workers; follow it on the data set page.")
             return
         try:
-            with progress_bar(sys.stderr) as bar:
-                services.run_dataset_build(dataset.pk, on_progress=bar)
+            # The heartbeat tells the sweeper this process is alive, as a worker's does.
+            with keep_alive(Dataset, dataset.pk), progress_bar(sys.stderr) as bar:
+                built = services.run_dataset_build(dataset.pk, on_progress=bar)
         except KeyboardInterrupt:
             # The units built so far are whole (the pool lets running ones finish) and
             # kept: a cancelled build resumes from them.
@@ -87,6 +99,8 @@ class DatasetCommand(BaseCommand):
                 f"Interrupted after {dataset.files_done:,} of {dataset.files_total:,} files; "
                 f"they are kept. Go on with  {self.resume_command(dataset.name)}"
             ) from None
+        if built is None:
+            raise CommandError(f"A data worker took {dataset.name} first; follow it on its page.")
         dataset.refresh_from_db()
         if dataset.status != JobStatus.SUCCEEDED:
             raise CommandError(f"{dataset.get_status_display()}: {dataset.error_text}")

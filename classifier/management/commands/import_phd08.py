@@ -38,7 +38,7 @@ class Command(DatasetCommand):
             # read these files anyway. The web form is limited to those folders.
             dataset = services.create_phd08_dataset(
                 name=name, paths=options["paths"], conversion=conversion,
-                dispatch=options["run_async"],
+                dispatch=options["run_async"], hidden=options["hidden"],
             )  # fmt: skip
         except (SourceError, ValueError) as exc:
             raise CommandError(describe(exc)) from None

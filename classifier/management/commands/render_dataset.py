@@ -47,7 +47,7 @@ class Command(DatasetCommand):
             specs = [spec.strip() for spec in options["fonts"].split(",") if spec.strip()]
             dataset = services.create_font_dataset(
                 name=name, chars=chars, font_specs=specs, rendering=rendering,
-                dispatch=options["run_async"],
+                dispatch=options["run_async"], hidden=options["hidden"],
             )  # fmt: skip
         except ValueError as exc:
             raise CommandError(describe(exc)) from None
