@@ -15,9 +15,9 @@
     if (newVersion === undefined || newVersion === version) return;
     version = newVersion;
     document.querySelectorAll("img[data-live]").forEach(function (img) {
-      const src = new URL(img.dataset.live, window.location.href);
-      src.searchParams.set("v", version);
-      img.src = src.href;
+      // Written as the server writes it, so an unchanged version is an unchanged src.
+      const live = img.dataset.live;
+      img.src = live + (live.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version);
     });
   }
 
