@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from .. import services
 from ..forms import PredictForm
@@ -86,7 +87,7 @@ def prediction_status(request, pk):
 def prediction_bars(request, pk):
     prediction = _visible(request, pk)
     if prediction.status != JobStatus.SUCCEEDED:
-        raise Http404("The prediction has not finished.")
+        raise Http404(_("The prediction has not finished."))
     response = HttpResponse(services.prediction_bars_png(prediction), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -96,7 +97,7 @@ def _file(path, content_type, *, download_name=None):
     """A stored file with an explicit content type (never guessed from its contents:
     SecurityMiddleware adds ``X-Content-Type-Options: nosniff``), never run as a page."""
     if not path.exists():
-        raise Http404("The file is gone.")
+        raise Http404(_("The file is gone."))
     response = FileResponse(
         path.open("rb"), content_type=content_type, as_attachment=download_name is not None,
         filename=download_name or "",
@@ -121,5 +122,5 @@ def prediction_original(request, pk):
 def prediction_step(request, pk, key):
     prediction = _visible(request, pk)
     if key not in {step_key for step_key, _ in prediction.steps}:
-        raise Http404("No such step.")
+        raise Http404(_("No such step."))
     return _file(prediction.step_path(key), "image/png")

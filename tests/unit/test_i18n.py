@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -289,3 +290,40 @@ def test_a_failure_reason_reads_in_each_readers_language(client, student_a):
     url = job.get_absolute_url()
     assert in_korean in page(client, url)
     assert english in page(client, url, accept_language="en")
+
+
+@pytest.mark.korean
+def test_error_pages_speak_the_readers_language(client, student_a, student_b, settings):
+    settings.DEBUG = False
+    theirs = TrainingJob.objects.create(
+        owner=student_b, dataset=make_dataset(name="tiny"), model_spec="mlp",
+        split="stratified:0.2", epochs=1,
+    )  # fmt: skip
+    client.force_login(student_a)
+    for url, status, title in (
+        (theirs.get_absolute_url(), 404, "Not found"),  # another student's job
+        ("/no/such/page/", 404, "Not found"),
+        (reverse("classifier:dataset-import"), 403, "Not allowed"),  # admins only
+    ):
+        response = client.get(url)
+        text = response.content.decode()
+        assert response.status_code == status and HTML_KO in text, url
+        assert f"<h1>{korean(title)}</h1>" in text and korean("Back to the lab") in text, url
+        assert "<h1>Not Found</h1>" not in text
+        english = client.get(url, headers={"accept-language": "en"}).content.decode()
+        assert HTML_EN in english and f"<h1>{title}</h1>" in english, url
+    with translation.override("en"):
+        assert "Something went wrong" in render_to_string("500.html")
+    with translation.override("ko"):
+        assert korean("Something went wrong") in render_to_string("500.html")
+
+
+@pytest.mark.korean
+@pytest.mark.django_db
+def test_a_form_sent_without_its_csrf_token_is_explained(settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    response = Client(enforce_csrf_checks=True).post(reverse("login"), {"username": "x"})
+    text = response.content.decode()
+    assert response.status_code == 403 and korean("The form expired") in text
