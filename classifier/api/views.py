@@ -102,10 +102,9 @@ class TrainingJobViewSet(
 
     def create(self, request):
         """Queue a training job, with the fields and checks of the New job form."""
-        ready = Dataset.visible_to(request.user).filter(status=JobStatus.SUCCEEDED)
         job_request = s.NewTrainingJob(
             data=request.data, context=self.get_serializer_context(),
-            form_kwargs={"user": request.user}, choices={"dataset": ready},
+            form_kwargs={"user": request.user},
         )  # fmt: skip
         job_request.is_valid(raise_exception=True)
         job = services.create_training_job(owner=request.user, **job_request.form.job_fields())

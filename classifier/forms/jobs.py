@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..i18n import describe
 from ..ml import networks
-from ..models import Dataset, TrainingJob
+from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor
 
 
@@ -27,8 +27,7 @@ class TrainingJobForm(forms.Form):
     ]
 
     dataset = forms.ModelChoiceField(
-        label=_("Data set"), queryset=Dataset.objects.filter(status="SUCCEEDED"),
-        empty_label=None,
+        label=_("Data set"), queryset=Dataset.objects.none(), empty_label=None,
     )  # fmt: skip
     chars = forms.CharField(
         label=_("Characters"), required=False, max_length=10000,
@@ -68,6 +67,10 @@ class TrainingJobForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Only the data sets this user may see: a hidden test set is never trained on.
+        self.fields["dataset"].queryset = Dataset.visible_to(user).filter(
+            status=JobStatus.SUCCEEDED
+        )
 
     def clean(self):
         cleaned = super().clean()

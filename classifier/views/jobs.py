@@ -30,9 +30,6 @@ def job_list(request):
 def job_new(request):
     initial = {"dataset": request.GET.get("dataset")} if request.GET.get("dataset") else None
     form = TrainingJobForm(request.POST or None, user=request.user, initial=initial)
-    form.fields["dataset"].queryset = Dataset.visible_to(request.user).filter(
-        status=JobStatus.SUCCEEDED
-    )
     if form.is_valid():
         job = services.create_training_job(owner=request.user, **form.job_fields())
         messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk})

@@ -110,6 +110,23 @@ def test_train_command_runs_in_process_and_prints_json(staff, capsys):
     assert result["n"] == 90 and set(result["per_class"]) == {"가", "나", "다"}
 
 
+def test_train_command_follows_an_async_job_on_the_workers_to_its_metrics(
+    train_worker, staff, capsys
+):
+    make_dataset("async-set", chars="가나다", per_char=30, size=(16, 16))
+    call_command(
+        "train", "--dataset", "async-set", "--epochs", "2", "--batch-size", "16",
+        "--user", staff.username, "--async", "--json",
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["status"] == "SUCCEEDED" and summary["epochs"] == 2
+    assert summary["val_accuracy"] is not None and summary["seconds"] > 0
+    assert "epoch 2/2" in captured.err  # its progress, read from the row the worker writes
+    job = TrainingJob.objects.get(pk=summary["job"])
+    assert job.attempts == 1 and job.dispatched_at is not None  # the worker ran it
+
+
 def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
     train_worker, client, student_a, student_b, instructor
 ):

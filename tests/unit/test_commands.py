@@ -1,4 +1,4 @@
-"""The data set management commands, run in-process on real files."""
+"""The management commands, run in-process on real files."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifier.ml import fonts
-from classifier.models import Dataset, JobStatus
+from classifier.models import Dataset, JobStatus, TrainingJob
 from tests.builders import make_dataset
 from tests.phd08_builders import write_phd08_files
 
@@ -89,3 +89,30 @@ def test_render_dataset_command_rejects_unknown_fonts_and_characters():
     with pytest.raises(CommandError, match="A"):
         call_command("render_dataset", "--name", "x", "--chars", "가A")
     assert not Dataset.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--epochs", "0"], "--epochs: Ensure this value is greater than or equal to 1."),
+        (["--batch-size", "0"], "--batch-size: Ensure this value is greater than or equal to 1."),
+        (["--lr", "-1"], "--lr: Ensure this value is greater than or equal to 1e-06."),
+        (["--chars", "가"], "--chars: A classifier needs at least two characters."),
+        (["--chars", "가힣"], "--chars: "),
+        (["--model", "conv8-banana"], '--model: Unknown layer "banana"'),
+        (["--split", "group:Q"], "--split: cli-checks has no group Q; its groups are G, S."),
+        (["--split", "sideways:3"], "--split: Select a valid choice."),
+    ],
+)
+def test_train_command_refuses_what_the_training_form_refuses(staff, options, message):
+    make_dataset("cli-checks", chars="가나다", per_char=4, groups=("S", "G"))
+    with pytest.raises(CommandError) as refused:
+        call_command("train", "--dataset", "cli-checks", "--user", staff.username, *options)
+    assert message in str(refused.value)
+    assert not TrainingJob.objects.exists()
+
+
+def test_train_command_keeps_hidden_data_sets_from_students(student_a):
+    make_dataset("secret-test", chars="가나다", per_char=4, is_hidden=True)
+    with pytest.raises(CommandError, match="--dataset: Select a valid choice"):
+        call_command("train", "--dataset", "secret-test", "--user", student_a.username)

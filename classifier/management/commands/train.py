@@ -1,17 +1,31 @@
 import json
 import sys
+import time
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from classifier import services
-from classifier.i18n import describe
-from classifier.ml import networks
+from classifier.forms import TrainingJobForm
 from classifier.models import Dataset, JobStatus, TrainingJob
+
+# The form's fields, as this command's options name them (for its error messages).
+OPTION_OF_FIELD = {
+    "dataset": "--dataset", "chars": "--chars", "model": "--model", "spec": "--model",
+    "optimizer": "--optimizer", "learning_rate": "--lr", "epochs": "--epochs",
+    "batch_size": "--batch-size", "seed": "--seed", "split_kind": "--split",
+    "val_fraction": "--split", "held_out": "--split", "tutorial_n": "--split",
+}  # fmt: skip
+PRESETS = {"mlp", "cnn", "cnn-large"}
+SPLIT_ARGUMENT = {"stratified": "val_fraction", "group": "held_out", "tutorial": "tutorial_n"}
 
 
 class Command(BaseCommand):
-    help = "Train a model on a data set, here with a progress bar or (--async) on the workers."
+    help = (
+        "Train a model on a data set, here with a progress bar, or (--async) on the workers "
+        "while this command follows it; both end with the final metrics."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True, help="data set name")
@@ -27,36 +41,68 @@ class Command(BaseCommand):
         )  # fmt: skip
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--user", default="admin", help="who owns the job (admin)")
-        parser.add_argument("--async", action="store_true", dest="run_async")
+        parser.add_argument(
+            "--async", action="store_true", dest="run_async",
+            help="queue it for the train workers and follow it there (Ctrl-C stops "
+            "following, not the job)",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="end with one JSON line")
 
     def handle(self, *args, **options):
         from django.contrib.auth.models import User
 
         try:
-            dataset = Dataset.objects.get(name=options["dataset"], status=JobStatus.SUCCEEDED)
-        except Dataset.DoesNotExist:
-            raise CommandError(f"No finished data set named {options['dataset']!r}.") from None
-        try:
             owner = User.objects.get(username=options["user"])
-            chars = services.chosen_characters(dataset, options["chars"])
-            networks.parse_spec(options["model"])
-            services.check_split(dataset, options["split"])
-            job = services.create_training_job(
-                owner=owner, dataset=dataset, chars=chars, model_spec=options["model"],
-                optimizer=options["optimizer"], learning_rate=options["lr"],
-                epochs=options["epochs"], batch_size=options["batch_size"], seed=options["seed"],
-                split=options["split"], dispatch=options["run_async"],
-            )  # fmt: skip
         except User.DoesNotExist:
             raise CommandError(f"No user named {options['user']!r}.") from None
-        except ValueError as exc:
-            raise CommandError(describe(exc)) from None
+        dataset = Dataset.objects.filter(name=options["dataset"]).first()
+        if dataset is None or not dataset.is_ready:
+            raise CommandError(f"No finished data set named {options['dataset']!r}.")
+        # The training form checks the options, so the command refuses what the page does.
+        form = TrainingJobForm(self.form_data(options, dataset), user=owner)
+        if not form.is_valid():
+            raise CommandError(self.form_errors(form))
+        job = services.create_training_job(
+            owner=owner, dispatch=options["run_async"], **form.job_fields()
+        )
         self.stdout.write(f"Job {job.pk}: {job.model_spec} on {dataset.name}")
-        if options["run_async"]:
-            self.stdout.write("Queued for the training worker.")
-            return
-        # The bar counts epochs, in hundredths, so it moves inside an epoch too.
+        with self.progress_bar(job) as echo:
+            if options["run_async"]:
+                self.stdout.write("Queued for the training workers; following it there.")
+                job = self.follow(job, echo)
+            else:
+                services.run_training_job(job.pk, echo=echo)
+        job.refresh_from_db()
+        self.report(job, options["json"])
+        if job.status == JobStatus.FAILED:
+            raise CommandError(job.error_text)
+
+    @staticmethod
+    def form_data(options, dataset) -> dict:
+        kind, _, argument = options["split"].partition(":")
+        model = options["model"]
+        data = {
+            "dataset": dataset.pk, "chars": options["chars"],
+            "model": model if model in PRESETS else "custom",
+            "spec": "" if model in PRESETS else model, "optimizer": options["optimizer"],
+            "learning_rate": options["lr"], "epochs": options["epochs"],
+            "batch_size": options["batch_size"], "seed": options["seed"], "split_kind": kind,
+        }  # fmt: skip
+        if kind in SPLIT_ARGUMENT:
+            data[SPLIT_ARGUMENT[kind]] = argument
+        return data
+
+    @staticmethod
+    def form_errors(form) -> str:
+        lines = []
+        for field, messages in form.errors.items():
+            option = OPTION_OF_FIELD.get(field)
+            lines += [f"{option}: {message}" if option else str(message) for message in messages]
+        return "\n".join(lines)
+
+    @contextmanager
+    def progress_bar(self, job):
+        """Yield ``echo(job)``, which draws the job's progress (epochs, in hundredths)."""
         bar_format = "{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]"
         with tqdm(total=job.epochs, file=sys.stderr, dynamic_ncols=True,
                   bar_format=bar_format) as bar:  # fmt: skip
@@ -70,11 +116,23 @@ class Command(BaseCommand):
                 )
                 bar.refresh()
 
-            services.run_training_job(job.pk, echo=echo)
-        job.refresh_from_db()
-        self.report(job, options["json"])
-        if job.status == JobStatus.FAILED:
-            raise CommandError(job.error_text)
+            yield echo
+
+    @staticmethod
+    def follow(job, echo, interval=0.5):
+        """Wait for a queued job to end on the workers, drawing its progress."""
+        try:
+            while True:
+                job.refresh_from_db()
+                echo(job)
+                if job.is_terminal:
+                    return job
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            raise CommandError(
+                f"Stopped following job {job.pk}; it goes on on the workers: "
+                f"{job.get_absolute_url()}"
+            ) from None
 
     def report(self, job, as_json):
         seconds = job.duration.total_seconds() if job.duration else None
