@@ -129,9 +129,11 @@ class TrainingJob(Job):
         ).count()
 
     def jobs_ahead(self):
-        """How many queued jobs were submitted before this one."""
+        """How many jobs this queued one waits for: those training now, and those queued
+        before it."""
         return TrainingJob.objects.filter(
-            status=JobStatus.QUEUED, created_at__lt=self.created_at
+            models.Q(status=JobStatus.RUNNING)
+            | models.Q(status=JobStatus.QUEUED, created_at__lt=self.created_at)
         ).count()
 
 

@@ -91,6 +91,11 @@ def test_students_see_only_their_own_jobs(client, student_a, student_b, instruct
     client.force_login(student_a)
     page = client.get(job.get_absolute_url()).content.decode()
     assert "0 jobs are ahead" in page
+    # A job training now is ahead of it too, however early this one was queued.
+    TrainingJob.objects.create(owner=student_b, dataset=dataset, model_spec="cnn",
+                               status=JobStatus.RUNNING)  # fmt: skip
+    TrainingJob.objects.create(owner=student_b, dataset=dataset, model_spec="cnn")  # queued later
+    assert "1 job is ahead" in client.get(job.get_absolute_url()).content.decode()
 
 
 def test_queued_job_page_warns_when_no_train_worker_listens(client, student_a):
