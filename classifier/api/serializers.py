@@ -175,6 +175,10 @@ class TrainingJobSerializer(serializers.ModelSerializer):
     error = serializers.CharField(source="error_text", read_only=True)
     percent_done = serializers.IntegerField(read_only=True)
     split_description = serializers.CharField(read_only=True)
+    queue_notice = serializers.CharField(
+        read_only=True, help_text="Set while the queue cannot be reached: the job is saved "
+        "and starts by itself once it is back.",
+    )  # fmt: skip
     artifacts = serializers.SerializerMethodField()
     page = serializers.SerializerMethodField()
 
@@ -183,10 +187,10 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         fields = (
             "id", "owner", "dataset", "dataset_name", "classes", "model_spec", "optimizer",
             "learning_rate", "epochs", "batch_size", "seed", "split", "split_description",
-            "param_count", "status", "error", "epochs_done", "percent_done", "batch_percent",
-            "samples_per_second", "eta_seconds", "train_accuracy", "val_accuracy", "val_loss",
-            "best_val_accuracy", "per_class_accuracy", "created_at", "started_at",
-            "finished_at", "artifacts", "page",
+            "param_count", "status", "queue_notice", "error", "epochs_done", "percent_done",
+            "batch_percent", "samples_per_second", "eta_seconds", "train_accuracy",
+            "val_accuracy", "val_loss", "best_val_accuracy", "per_class_accuracy", "created_at",
+            "started_at", "finished_at", "artifacts", "page",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -213,12 +217,16 @@ class PredictionSerializer(serializers.ModelSerializer):
     )
     top5 = serializers.SerializerMethodField()
     correct = serializers.BooleanField(read_only=True, allow_null=True)
+    queue_notice = serializers.CharField(
+        read_only=True, help_text="Set while the queue cannot be reached: the prediction "
+        "is saved and is read once it is back.",
+    )  # fmt: skip
     page = serializers.SerializerMethodField()
 
     class Meta:
         model = Prediction
-        fields = ("id", "model", "status", "error", "char", "confidence", "top5", "expected",
-                  "correct", "source", "assignment", "attempt", "late", "created_at",
+        fields = ("id", "model", "status", "queue_notice", "error", "char", "confidence", "top5",
+                  "expected", "correct", "source", "assignment", "attempt", "late", "created_at",
                   "finished_at", "page")  # fmt: skip
         read_only_fields = fields
 

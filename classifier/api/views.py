@@ -46,6 +46,7 @@ def _refused(exc: ValueError):
 
 def _created(view, obj, route: str) -> Response:
     """201 Created: ``obj`` as ``view`` shows it, and where to read it again."""
+    obj.refresh_from_db()  # sent to its queue on commit, or not: ``queue_notice`` says
     answer = view.get_serializer(obj)
     return Response(answer.data, status=status.HTTP_201_CREATED,
                     headers={"Location": s.link(answer, route, obj.pk)})  # fmt: skip

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import stored, translate_stored
@@ -89,6 +90,17 @@ class Job(models.Model):
 
         model, name = type(self), self.task_name
         transaction.on_commit(lambda: _send_quietly(app, model, name, self.pk))
+
+    @property
+    def queue_notice(self) -> str:
+        """Words for a row saved while the queue could not be reached, else "": it starts
+        by itself once the queue is back (the sweeper sends it)."""
+        if self.status == JobStatus.QUEUED and self.dispatched_at is None:
+            return gettext(
+                "The job queue cannot be reached right now. This is saved, and it starts by "
+                "itself as soon as the queue is back: there is nothing to send again."
+            )
+        return ""
 
     @property
     def is_dispatched(self) -> bool:

@@ -154,6 +154,11 @@ def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
     job = TrainingJob.objects.get(dataset=dataset)
     assert job.status == JobStatus.QUEUED and job.dispatched_at is None
     assert "queue cannot be reached" in client.get(job.get_absolute_url()).content.decode()
+    # A script is told the same through the API.
+    answer = client.post("/api/jobs/", {"dataset": dataset.pk, "epochs": 1, "batch_size": 16},
+                         content_type="application/json")  # fmt: skip
+    assert answer.status_code == 201 and "queue cannot be reached" in answer.json()["queue_notice"]
+    api_job = TrainingJob.objects.get(pk=answer.json()["id"])
     response = client.post(
         reverse("classifier:predict"),
         {"model": model.pk, "image": SimpleUploadedFile("a.jpg", photo_of("아"))},
@@ -163,7 +168,7 @@ def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
     assert "queue cannot be reached" in client.get(response["Location"]).content.decode()
     # While Redis is down the sweeper finds the rows (once their grace period is over)
     # but cannot send them either.
-    _wait_until(lambda: len(sweep().resent) == 2, 30, "the sweeper to find both rows")
+    _wait_until(lambda: len(sweep().resent) == 3, 30, "the sweeper to find the three rows")
     assert not TrainingJob.objects.get(pk=job.pk).dispatched_at
 
     redis_down.start()
@@ -171,6 +176,8 @@ def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
     assert train_worker.wait_for(job).status == JobStatus.SUCCEEDED, job.error_text
     assert worker.wait_for(prediction).status == JobStatus.SUCCEEDED, prediction.error_text
     assert job.attempts == 1 and prediction.attempts == 1
+    assert train_worker.wait_for(api_job).status == JobStatus.SUCCEEDED
+    assert client.get(f"/api/jobs/{api_job.pk}/").json()["queue_notice"] == ""
 
 
 def test_a_message_delivered_twice_runs_the_job_once(train_worker, student_a):
