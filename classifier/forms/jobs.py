@@ -85,14 +85,18 @@ class TrainingJobForm(forms.Form):
         if len(cleaned["chars"] or dataset.classes) < 2:
             self.add_error("chars", _("A classifier needs at least two characters."))
         spec_text = cleaned.get("spec", "").strip() if cleaned.get("model") == "custom" else None
-        try:
-            cleaned["model_spec"] = spec_text or cleaned.get("model", "mlp")
-            classes = len(cleaned.get("chars") or dataset.classes)
-            cleaned["param_count"] = networks.count_params(
-                networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width), classes
-            )
-        except ValueError as exc:
-            self.add_error("spec" if spec_text else "model", describe(exc))
+        if spec_text == "":
+            self.add_error("spec", _("Write the layers of your model, e.g. conv32-pool-dense128."))
+        else:
+            try:
+                cleaned["model_spec"] = spec_text or cleaned.get("model", "mlp")
+                classes = len(cleaned.get("chars") or dataset.classes)
+                cleaned["param_count"] = networks.count_params(
+                    networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width),
+                    classes,
+                )  # fmt: skip
+            except ValueError as exc:
+                self.add_error("spec" if spec_text else "model", describe(exc))
         self._clean_split(cleaned, dataset)
         limit = settings.LAB_MAX_ACTIVE_JOBS
         if not is_instructor(self.user) and TrainingJob.active_count(self.user) >= limit:

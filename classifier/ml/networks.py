@@ -34,6 +34,10 @@ MAX_UNITS = 1024
 MAX_FILTERS = 512
 MAX_KERNEL = 9
 MAX_PARAMS = 50_000_000
+# Multiply-adds per image: about 20 times the large CNN's on 28x28 images. Beyond that a
+# job would hold the class's train worker for hours; the parameter count misses it (a
+# stack of wide convolutions has few weights but costs a great deal per image).
+MAX_MULTIPLY_ADDS = 500_000_000
 
 _TOKEN = re.compile(
     r"^(?:conv(?P<filters>\d+)(?:x(?P<kernel>\d+))?|pool|bn|dense(?P<units>\d+)"
@@ -155,15 +159,18 @@ def _parse_token(token: str, text: str) -> Layer:
 def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tuple]:
     """Each layer as ``(name, output shape, parameters)``, input scaling first.
 
-    ValueError when the image becomes too small for a layer or the model is too large.
+    ValueError when the image becomes too small for a layer, or the model is too large or
+    too costly to train.
     """
     height, width = input_shape
     shape: tuple[int, ...] = (height, width, 1)
     rows = [("rescale 1/255", shape, 0)]
+    multiply_adds = 0
     if not spec.is_convolutional:
         shape = _flatten(shape, rows)
     for layer in spec.layers:
         if layer.kind == "conv":
+            multiply_adds += shape[0] * shape[1] * layer.kernel**2 * shape[2] * layer.size
             shape, params = (shape[0], shape[1], layer.size), _conv_params(layer, shape)
         elif layer.kind == "pool":
             if shape[0] < 2 or shape[1] < 2:
@@ -178,6 +185,7 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
         elif layer.kind == "dense":
             if len(shape) > 1:
                 shape = _flatten(shape, rows)
+            multiply_adds += shape[0] * layer.size
             shape, params = (layer.size,), shape[0] * layer.size + layer.size
         elif layer.kind == "bn":
             params = 4 * shape[-1]  # scale, offset, moving mean and variance
@@ -187,6 +195,15 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
     if len(shape) > 1:
         shape = _flatten(shape, rows)
     rows.append((f"softmax {classes}", (classes,), shape[0] * classes + classes))
+    multiply_adds += shape[0] * classes
+    if multiply_adds > MAX_MULTIPLY_ADDS:
+        raise ValueError(
+            _(
+                "%(total)s multiply-adds per image is too slow to train in this lab (at most "
+                "%(most)s); pool earlier, or use fewer filters or smaller kernels.",
+                total=f"{multiply_adds:,}", most=f"{MAX_MULTIPLY_ADDS:,}",
+            )
+        )
     total = sum(row[2] for row in rows)
     if total > MAX_PARAMS:
         raise ValueError(

@@ -41,6 +41,7 @@ def test_training_form_queues_a_job_on_commit(
     ("extra", "field", "message"),
     [
         ({"model": "custom", "spec": "conv32-banana"}, "spec", "banana"),
+        ({"model": "custom", "spec": "  "}, "spec", "Write the layers of your model"),
         ({"chars": "가힣"}, "chars", "힣"),
         ({"chars": "가"}, "chars", "at least two"),
         ({"split_kind": "group", "held_out": "Q"}, "held_out", "no group Q"),

@@ -48,7 +48,9 @@ def test_same_seed_builds_the_same_weights():
         ("dense64-conv8", "after a dense layer"),
         ("-".join(["bn"] * 21), "at most 20"),
         ("pool-pool-pool-pool-pool", "Too many pool layers for 28x28"),
-        ("conv512-conv512-dense1024", "too many for this lab"),
+        ("conv64-dense1024", "51,390,088 parameters is too many for this lab"),
+        # Few weights, but 13 billion multiply-adds for each 28x28 image.
+        ("-".join(["conv512"] * 6), "multiply-adds per image is too slow to train"),
     ],
 )
 def test_malformed_or_absurd_specs_are_explained(text, message):
