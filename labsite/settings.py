@@ -216,9 +216,11 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 3000
 
 # --- Security (production) --------------------------------------------------------------
 
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see the README). Trying
+# the compose stack over plain http on one machine needs SECURE_SSL_REDIRECT=0 and
+# SECURE_COOKIES=0: never on a server others reach.
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "1")
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -115,3 +115,16 @@ def test_compose_workers_match_make_run(compose):
     for service, options in (("worker-data", DATA_WORKER), ("worker-train", TRAIN_WORKER)):
         command = _celery(compose["services"][service])
         assert command[4:] == ["--loglevel", "INFO", *options]
+
+
+@pytest.mark.parametrize(("value", "secure"), [("", "True True True"), ("0", "False False False")])
+def test_plain_http_for_a_local_try_is_an_explicit_choice(value, secure):
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "k" * 60,
+           "DJANGO_SETTINGS_MODULE": "labsite.settings"}  # fmt: skip
+    if value:
+        env.update(SECURE_SSL_REDIRECT=value, SECURE_COOKIES=value)
+    script = ("import django; django.setup(); from django.conf import settings as s; "
+              "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.stdout.strip() == secure, result.stderr
