@@ -56,6 +56,15 @@ class HandwritingInputForm(forms.Form):
 
 
 class ModelChoice(forms.ModelChoiceField):
+    """A finished model the user may use; the refusal says which models those are."""
+
+    default_error_messages = {
+        "invalid_choice": _(
+            "You cannot use this model here: choose one of your own finished models, or "
+            "one your instructor published to your course."
+        ),
+    }
+
     def label_from_instance(self, job):
         chars = "".join(job.classes)
         shown = chars if len(chars) <= 12 else chars[:12] + "…"

@@ -53,9 +53,19 @@ def _managed_course(request, pk) -> Course:
     return course
 
 
-def _assignment_for(request, pk) -> Assignment:
+def _assignment_for(request, pk, *, explain_outsiders=False) -> Assignment:
+    """The assignment ``pk`` if the user may see it, else 404; with ``explain_outsiders``,
+    one that exists in a course the user has not joined is refused with the reason."""
     assignments = Assignment.visible_to(request.user).select_related("grader__dataset")
-    return get_object_or_404(assignments, pk=pk)
+    try:
+        return assignments.get(pk=pk)
+    except Assignment.DoesNotExist:
+        if explain_outsiders and Assignment.objects.filter(pk=pk).exists():
+            raise PermissionDenied(
+                _("This assignment belongs to a course you have not joined. Join it on the "
+                  "Courses page with the code your instructor gave you.")
+            ) from None
+        raise Http404 from None
 
 
 def _managed_assignment(request, pk) -> Assignment:
@@ -180,7 +190,7 @@ def assignment_new(request, pk):
 
 def assignment_detail(request, pk):
     """Students write the characters here; the instructor sees a summary."""
-    assignment = _assignment_for(request, pk)
+    assignment = _assignment_for(request, pk, explain_outsiders=True)
     if services.may_manage(request.user, assignment.course):
         book = services.gradebook(assignment)
         context = {
@@ -197,7 +207,7 @@ def assignment_detail(request, pk):
 @require_POST
 def assignment_submit(request, pk):
     """Grade one image of one character; a refusal stores nothing and says why."""
-    assignment = _assignment_for(request, pk)
+    assignment = _assignment_for(request, pk, explain_outsiders=True)
     form = SubmissionForm(request.POST, request.FILES)
     if form.is_valid():
         char = form.cleaned_data["char"]

@@ -294,7 +294,7 @@ def test_a_predictions_result(world):
         ({"canvas": drawing_of("가"), "image": "photo"}, "non_field_errors",
          "either a photo or a drawing"),
         ({"expected": "밟", "image": "photo"}, "expected", "does not know 밟"),
-        ({"model": "grader", "image": "photo"}, "model", "Select a valid choice."),
+        ({"model": "grader", "image": "photo"}, "model", "You cannot use this model here"),
     ],
 )  # fmt: skip
 def test_bad_prediction_input_gets_a_400_with_its_reason_and_nothing_is_stored(

@@ -151,7 +151,9 @@ def test_students_see_only_the_courses_they_joined(
 
     client.force_login(student_b)
     assert client.get(course.get_absolute_url()).status_code == 404
-    assert client.get(assignment.get_absolute_url()).status_code == 404
+    outside = client.get(assignment.get_absolute_url())  # a link shared by a classmate
+    assert outside.status_code == 403 and "Week 1" not in outside.content.decode()
+    assert "belongs to a course you have not joined" in outside.content.decode()
 
     client.force_login(other.owner)  # another instructor
     assert client.get(course.get_absolute_url()).status_code == 404
@@ -322,7 +324,11 @@ def test_refused_submissions_say_why_and_store_nothing(
 def test_only_the_course_s_students_may_submit(client, assignment, student_b, instructor, settings):
     url = reverse("classifier:assignment-submit", args=[assignment.pk])
     client.force_login(student_b)
-    assert client.post(url, {"char": "가", "canvas": drawing_of("가")}).status_code == 404
+    refused = client.post(url, {"char": "가", "canvas": drawing_of("가")})
+    assert refused.status_code == 403
+    assert "belongs to a course you have not joined" in refused.content.decode()
+    assert client.post(reverse("classifier:assignment-submit", args=[assignment.pk + 99]),
+                       {"char": "가"}).status_code == 404  # fmt: skip
     client.force_login(instructor)
     response = client.post(url, {"char": "가", "canvas": drawing_of("가")})
     assert "You are not in the course of this assignment" in response.content.decode()

@@ -384,10 +384,11 @@ CASES = [
     Case("classifier:assignment-new", TEACHING, course),
     Case("classifier:assignment-new", r(L, 403, 404, "302+", 404, "302+"), course,
          method="post", data=_assignment_form),
-    Case("classifier:assignment-detail", COURSE, assignment),
+    # Outside the course, the assignment's pages say so (403, with the reason in words).
+    Case("classifier:assignment-detail", r(L, 200, 403, 200, 403, 200), assignment),
     # Instructors and admins are not students of the course: nothing is stored for them.
     Case("classifier:assignment-submit", r(L, 405, 405, 405, 405, 405), assignment),
-    Case("classifier:assignment-submit", r(L, "302+", 404, 400, 404, 400), assignment,
+    Case("classifier:assignment-submit", r(L, "302+", 403, 400, 403, 400), assignment,
          method="post", data=lambda w: {"char": "나", "canvas": drawing_of("나")}),
     Case("classifier:gradebook", TEACHING, assignment),
     Case("classifier:gradebook-csv", TEACHING, assignment),

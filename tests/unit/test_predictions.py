@@ -170,7 +170,8 @@ def test_only_finished_models_of_ones_own_or_ones_courses_are_offered(
     assert list(services.usable_models(student_b)) == [job]
     photo = {"image": _upload(photo_of("자"))}
     response = client.post(reverse("classifier:predict"), {"model": failed.pk, **photo})
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400
+    assert "You cannot use this model here" in response.content.decode()
     photo = {"image": _upload(photo_of("자"))}
     assert client.post(reverse("classifier:predict"), {"model": job.pk, **photo}).status_code == 302
 
