@@ -6,6 +6,7 @@ or member limit, files that only pretend to be zips). Zip members are read in pl
 never extracted, and never past the size they declare.
 """
 
+import os
 import posixpath
 import zipfile
 from collections.abc import Sequence
@@ -32,6 +33,11 @@ class Phd08Input:
     @property
     def display_name(self):
         return f"{Path(self.path).name}:{self.member}" if self.member else Path(self.path).name
+
+    @property
+    def location(self) -> str:
+        """Where it is in full: the file's path, or the archive's path and the member's."""
+        return f"{self.path}:{self.member}" if self.member else str(self.path)
 
     @property
     def file_name(self):
@@ -75,13 +81,23 @@ def collect_phd08_inputs(
     seen: dict[str, Phd08Input] = {}
     for item in inputs:
         if item.label in seen:
+            first, second = _told_apart(seen[item.label], item)
             raise SourceError(
                 _("Two files for the character %(char)s: %(first)s and %(second)s.",
-                  char=item.label, first=seen[item.label].display_name,
-                  second=item.display_name)
+                  char=item.label, first=first, second=second)
             )  # fmt: skip
         seen[item.label] = item
     return sorted(inputs, key=lambda item: item.label)
+
+
+def _told_apart(first: Phd08Input, second: Phd08Input) -> tuple[str, str]:
+    """The two inputs' locations below the folder they share: in a tree of 2,350 files
+    a bare file name would not say where the second one is."""
+    places = [first.location, second.location]
+    if places[0] == places[1]:
+        return places[0], places[1]
+    root = os.path.commonpath(places)
+    return os.path.relpath(places[0], root), os.path.relpath(places[1], root)
 
 
 def _label(name: str) -> str:

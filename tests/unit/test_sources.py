@@ -67,8 +67,13 @@ def test_sources_rejects_two_files_for_one_character(tmp_path):
     (tmp_path / "b").mkdir()
     write_phd08_files(tmp_path / "a", chars="가")
     write_phd08_files(tmp_path / "b", chars="가")
-    with pytest.raises(SourceError, match="Two files for the character 가"):
+    # Where each one is, not just their (equal) names.
+    with pytest.raises(SourceError, match=r"character 가: a/가\.txt and b/가\.txt"):
         collect_phd08_inputs([tmp_path / "a", tmp_path / "b"], **LIMITS)
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as archive:
+        archive.write(tmp_path / "a" / "가.txt", "fonts/가.txt")
+    with pytest.raises(SourceError, match=r"a/가\.txt and set\.zip:fonts/가\.txt"):
+        collect_phd08_inputs([tmp_path / "a", tmp_path / "set.zip"], **LIMITS)
 
 
 @pytest.mark.parametrize("name", ["readme.txt", "가나.txt", "가.csv"])
