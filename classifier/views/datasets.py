@@ -27,9 +27,15 @@ def _dataset_for(request, pk):
     return get_object_or_404(Dataset.visible_to(request.user), pk=pk)
 
 
+CHARACTERS_PER_PAGE = 200
+
+
 def dataset_detail(request, pk):
     dataset = _dataset_for(request, pk)
-    return render(request, "datasets/detail.html", {"dataset": dataset})
+    # Every character with its label and count, 200 a page (the full PHD08 has 2,350).
+    rows = [(label, char, count) for label, (char, count) in enumerate(dataset.counts_by_class())]
+    characters = Paginator(rows, CHARACTERS_PER_PAGE).get_page(request.GET.get("chars"))
+    return render(request, "datasets/detail.html", {"dataset": dataset, "characters": characters})
 
 
 def dataset_status(request, pk):

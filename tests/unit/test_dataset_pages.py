@@ -194,3 +194,15 @@ def test_export_streams_the_arrays_and_keeps_no_copy(client, student_a):
         assert list(data["labels"]) == list(arrays.labels)
         assert list(data["classes"]) == ["가", "나", "다"]
     assert sorted(p.name for p in dataset.store_dir.iterdir() if "npz" in p.name) == []
+
+
+def test_every_character_of_a_large_data_set_is_listed_page_by_page(client, student_a):
+    chars = "".join(chr(0xAC00 + n) for n in range(450))
+    dataset = make_dataset("many", chars=chars, per_char=1, size=(8, 8))
+    client.force_login(student_a)
+    first = client.get(dataset.get_absolute_url())
+    assert [row[0] for row in first.context["characters"]] == list(range(200))
+    assert "chars=2#characters" in first.content.decode()
+    last = client.get(dataset.get_absolute_url(), {"chars": 3})
+    assert [row[1] for row in last.context["characters"]] == list(chars[400:])
+    assert "Page 3 of 3" in last.content.decode()
