@@ -3,15 +3,16 @@
     python bench/convert.py [--files PATH ...] [--reference] [--scaling]
 
 Converts the inputs (the shared real PHD08 samples when present, else generated files)
-with the project's converter on every core and on one, and a subset of their samples
-with a plain re-implementation of the tutorial's converter; prints samples per second,
-the ratios and the peak memory.
+with the project's converter on every core and on one, and with a plain
+re-implementation of the tutorial's converter; prints samples per second, the ratios
+and the peak memory.
 
 --reference  also converts with the project's reference mode and prints its largest
              difference from the tutorial (it must be at most one grey level).
---scaling    also converts 1x, 4x and 16x as many generated full-size files, each
-             written to a .npy as it is done, and prints the peak memory of each run:
-             it must not grow with the number of files.
+--scaling    also imports 1x, 4x and 16x as many generated full-size files into a data
+             set with the project's own build (conversion pool, parts, memory-mapped
+             assembly), and prints the peak memory of each run: it must not grow with
+             the number of files.
 """
 
 import argparse
@@ -35,13 +36,14 @@ import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
+from classifier.ml.build import build_phd08  # noqa: E402
 from classifier.ml.convert import ConversionSettings, convert_file  # noqa: E402
 from classifier.ml.phd08 import parse_phd08  # noqa: E402
+from classifier.ml.sources import collect_phd08_inputs  # noqa: E402
 from tests.phd08_builders import make_phd08_bytes  # noqa: E402
 
 SHARED_SAMPLES = REPO.parent / "shared" / "phd08-samples"
 MIN_FILES = 16
-TUTORIAL_SAMPLES_PER_FILE = 500
 SCALES = (1, 4, 16)
 SETTINGS = ConversionSettings()
 REFERENCE_SETTINGS = ConversionSettings(reference=True)
@@ -73,10 +75,7 @@ def main():
             f"project, {workers} processes: {rate(parallel)}  ({len(tasks)} files, {total} samples)"
         )
         print(f"project, 1 core:      {rate(single)}")
-        print(
-            f"tutorial, 1 core:     {rate(tutorial)}  (first {TUTORIAL_SAMPLES_PER_FILE} "
-            "samples of each file)"
-        )
+        print(f"tutorial, 1 core:     {rate(tutorial)}  ({len(inputs)} files, every sample)")
         print(
             f"speed-up: {parallel / tutorial:.1f}x on {workers} processes, "
             f"{single / tutorial:.1f}x on 1 core"
@@ -114,12 +113,9 @@ def count_samples(path: Path) -> int:
     return parse_phd08(path.read_bytes(), path.name).count
 
 
-def convert_path(path: Path, settings: ConversionSettings, out_dir: Path | None = None) -> int:
-    """Convert one file, as a build's worker does; save the images when given a folder."""
-    converted = convert_file(path.read_bytes(), path.name, settings)
-    if out_dir is not None:
-        np.save(out_dir / f"{path.stem}.npy", converted.images)
-    return len(converted.images)
+def convert_path(path: Path, settings: ConversionSettings) -> int:
+    """Convert one file, as a build's worker does; the number of samples."""
+    return len(convert_file(path.read_bytes(), path.name, settings).images)
 
 
 def warm_up(_: int) -> int:
@@ -127,16 +123,14 @@ def warm_up(_: int) -> int:
     return 0
 
 
-def run_pool(
-    tasks: list[Path], workers: int, settings, out_dir: Path | None = None
-) -> tuple[float, int]:
+def run_pool(tasks: list[Path], workers: int, settings) -> tuple[float, int]:
     """Seconds and samples to convert ``tasks``, one file per task, on ``workers`` processes."""
     # "spawn", as the project's builds use: workers start cold, without the parent's caches.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         list(pool.map(warm_up, range(workers)))
         start = time.perf_counter()
-        counts = pool.map(convert_path, tasks, [settings] * len(tasks), [out_dir] * len(tasks))
+        counts = pool.map(convert_path, tasks, [settings] * len(tasks))
         samples = sum(counts)
         return time.perf_counter() - start, samples
 
@@ -152,13 +146,13 @@ def rate(samples_per_second: float) -> str:
 
 
 def tutorial_run(inputs: list[Path]) -> tuple[list[np.ndarray], float]:
-    """The tutorial's images of the first samples of each input, and the seconds taken."""
+    """The tutorial's images of every sample of each input, and the seconds taken."""
     start = time.perf_counter()
     images = [
         np.stack(
             [
                 tutorial_convert(bitmap, SETTINGS.height, SETTINGS.width, SETTINGS.sigma)
-                for bitmap in tutorial_bitmaps(path, TUTORIAL_SAMPLES_PER_FILE)
+                for bitmap in tutorial_bitmaps(path)
             ]
         )
         for path in inputs
@@ -166,19 +160,15 @@ def tutorial_run(inputs: list[Path]) -> tuple[list[np.ndarray], float]:
     return images, time.perf_counter() - start
 
 
-def tutorial_bitmaps(path: Path, limit: int):
+def tutorial_bitmaps(path: Path):
     """Read samples line by line, as the tutorial did, into float arrays."""
     with path.open() as fh:
         lines = iter(fh)
-        read = 0
         for line in lines:
             if not line.strip():
                 continue
             rows, _ = map(int, next(lines).split())
             yield np.array([list(map(int, next(lines).strip())) for _ in range(rows)], float)
-            read += 1
-            if read == limit:
-                return
 
 
 def tutorial_convert(bitmap: np.ndarray, height: int, width: int, sigma: float) -> np.ndarray:
@@ -197,7 +187,7 @@ def check_reference(inputs, tutorial_images, samples_per_file):
     converted = [convert_file(path.read_bytes(), path.name, REFERENCE_SETTINGS) for path in inputs]
     speed = sum(samples_per_file[path] for path in inputs) / (time.perf_counter() - start)
     worst = max(
-        np.abs(ours.images[: len(theirs)] - theirs).max()
+        np.abs(ours.images - theirs).max()
         for ours, theirs in zip(converted, tutorial_images, strict=True)
     )
     compared = sum(len(theirs) for theirs in tutorial_images)
@@ -210,20 +200,22 @@ def check_reference(inputs, tutorial_images, samples_per_file):
 
 
 def check_scaling(folder: Path, workers: int):
-    """Peak memory while converting ever more files: it must stay flat."""
+    """Peak memory while importing ever more files with the project's build: flat."""
     base = max(workers, 1)
     paths = generate_files(folder / "in", base * SCALES[-1])
     print()
-    print(f"scaling ({workers} processes, each file saved to a .npy as it is done):")
+    print(f"scaling (the project's build on {workers} processes: parts, then one memory map):")
     for scale in SCALES:
-        tasks = paths[: base * scale]
-        out_dir = folder / f"out-{scale}"
-        out_dir.mkdir()
+        inputs = collect_phd08_inputs(paths[: base * scale], max_zip_bytes=0, max_zip_members=0)
+        out_dir = folder / f"set-{scale}"
         with PeakMemory() as peak:
-            seconds, samples = run_pool(tasks, workers, SETTINGS, out_dir)
+            start = time.perf_counter()
+            arrays = build_phd08(inputs, out_dir, SETTINGS, processes=workers)
+            seconds = time.perf_counter() - start
         print(
-            f"  {scale:>2}x: {len(tasks):>3} files, {samples:>7,} samples, {seconds:6.2f} s, "
-            f"peak memory (this process + workers) {peak.mib:6.1f} MiB"
+            f"  {scale:>2}x: {len(inputs):>3} files, {len(arrays):>7,} samples, {seconds:6.2f} s, "
+            f"peak memory (this process + workers) {peak.mib:6.1f} MiB "
+            f"({peak.anon_mib:.1f} MiB their own, the rest mapped file pages)"
         )
         shutil.rmtree(out_dir)
 
