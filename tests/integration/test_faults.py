@@ -316,3 +316,44 @@ def test_an_import_whose_process_was_killed_resumes_from_the_command_line(
     dataset.refresh_from_db()
     assert dataset.status == JobStatus.SUCCEEDED and dataset.attempts == 2
     assert dataset.num_samples == len(sources) * 9 * 243
+
+
+def _read_only_media_command(worker_env, *args):
+    """Run ``manage.py args`` in a mount namespace of its own in which the media folder
+    is read-only, as a volume mounted read-only (or a lost NFS export) leaves it; root
+    ignores permission bits, so only a read-only mount really refuses it."""
+    media, env = worker_env
+    remount = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    return subprocess.run(
+        ["unshare", "--mount", "sh", "-c", remount, str(media), sys.executable, "manage.py",
+         *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_a_read_only_media_folder_fails_a_build_and_a_training_job_with_the_reason(
+    _worker_env, transactional_db, staff, settings, tmp_path
+):
+    media, _ = _worker_env
+    settings.MEDIA_ROOT = media
+    trial = subprocess.run(["unshare", "--mount", "mount", "--bind", "-o", "ro", "/tmp", "/tmp"],
+                           capture_output=True, check=False)  # fmt: skip
+    if trial.returncode != 0:
+        pytest.skip("this machine does not let tests mount a folder read-only")
+    write_phd08_files(tmp_path / "phd08", "가나", per_group=3)
+    result = _read_only_media_command(_worker_env, "import_phd08", "--name", "ro-set",
+                                      str(tmp_path / "phd08"))  # fmt: skip
+    dataset = Dataset.objects.get(name="ro-set")
+    assert dataset.status == JobStatus.FAILED, result.stdout + result.stderr
+    assert "media folder is not writable" in dataset.error_text
+    assert result.returncode != 0 and str(media / "datasets") in result.stderr  # the folder
+
+    small = make_dataset("ro-train", chars="가나", per_char=20, size=(16, 16))
+    result = _read_only_media_command(
+        _worker_env, "train", "--dataset", small.name, "--epochs", "1", "--batch-size", "16",
+        "--user", staff.username,
+    )  # fmt: skip
+    job = TrainingJob.objects.get(dataset=small)
+    assert job.status == JobStatus.FAILED, result.stdout + result.stderr
+    assert "media folder is not writable" in job.error_text
+    assert not job.artifact_dir.exists() and len(small.open_store()) == 40  # its data intact
