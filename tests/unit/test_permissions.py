@@ -423,6 +423,7 @@ CASES = [
          label="published grading model"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),
+    Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "mistakes"], label="mistakes"),
     Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job,
          method="post"),
     Case("api:job-cancel", r(401, 405, 405, 405, 405, 405), queued_job),
