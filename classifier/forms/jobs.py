@@ -98,13 +98,19 @@ class TrainingJobForm(forms.Form):
             except ValueError as exc:
                 self.add_error("spec" if spec_text else "model", describe(exc))
         self._clean_split(cleaned, dataset)
-        limit = settings.LAB_MAX_ACTIVE_JOBS
-        if not is_instructor(self.user) and TrainingJob.active_count(self.user) >= limit:
-            raise forms.ValidationError(
-                _("You already have %(n)d jobs queued or running; wait for one to finish.")
-                % {"n": limit}
-            )
+        if refusal := self.queue_limit_refusal():
+            raise forms.ValidationError(refusal)
         return cleaned
+
+    def queue_limit_refusal(self) -> str | None:
+        """Why this student may not queue another job now (``LAB_MAX_ACTIVE_JOBS``), or
+        None; the page says it before the student fills the form in."""
+        limit = settings.LAB_MAX_ACTIVE_JOBS
+        if is_instructor(self.user) or TrainingJob.active_count(self.user) < limit:
+            return None
+        return _("You already have %(n)d jobs queued or running; wait for one to finish.") % {
+            "n": limit
+        }
 
     def _clean_split(self, cleaned, dataset):
         kind = cleaned.get("split_kind")

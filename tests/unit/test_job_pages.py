@@ -63,7 +63,12 @@ def test_training_form_enforces_the_queue_limit(client, student_a, settings):
     settings.LAB_MAX_ACTIVE_JOBS = 1
     dataset = make_dataset()
     client.force_login(student_a)
+    assert "already have" not in client.get(reverse("classifier:job-new")).content.decode()
     client.post(reverse("classifier:job-new"), _form(dataset))
+    # Said at once on the empty form, before the student fills it in, and on sending it.
+    assert "already have 1 jobs queued or running" in client.get(
+        reverse("classifier:job-new")
+    ).content.decode()
     response = client.post(reverse("classifier:job-new"), _form(dataset))
     assert "already have 1 jobs queued or running" in response.content.decode()
     assert TrainingJob.objects.count() == 1
