@@ -39,7 +39,7 @@ HOLD_OUT_EVERY = 4
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each side")
     parser.add_argument("--per-font", type=int, default=40, help="samples per character and font")
     parser.add_argument("--cnn-epochs", type=int, default=10)
     parser.add_argument("--skip-overhead", action="store_true")

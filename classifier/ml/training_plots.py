@@ -112,20 +112,35 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
 
 
 def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, translate=str) -> bytes:
-    """Misclassified samples, each titled ``true → predicted (confidence)``."""
+    """Misclassified samples, each titled ``true → predicted (confidence)``.
+
+    The tiles are one image and their titles plain text on one axes: 25 small axes, each
+    with a title, took most of a second to lay out, at the end of every job.
+    """
     count = len(images)
-    rows = max(1, -(-count // cols))
     with hangul_style():
-        fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.7), dpi=100,
-                                 squeeze=False)  # fmt: skip
-        for ax in axes.ravel():
-            ax.axis("off")
         if not count:
-            _waiting(axes[0, cols // 2], translate(_("No mistakes")))
-        for ax, image, t, p, c in zip(axes.ravel(), images, true, predicted, confidence,
-                                      strict=False):  # fmt: skip
-            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-            ax.set_title(f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}", fontsize=10,
-                         color="#b3261e")  # fmt: skip
-        fig.tight_layout()
+            fig, ax = plt.subplots(figsize=(cols * 1.5, 1.7), dpi=100)
+            ax.axis("off")
+            _waiting(ax, translate(_("No mistakes")))
+            return figure_png(fig)
+        rows = -(-count // cols)
+        height, width = images.shape[1:]
+        gap, band = max(2, width // 4), max(6, height // 2)  # between tiles; for the title
+        cell_w, cell_h = width + gap, height + band
+        # NaN is the background between tiles, drawn white.
+        mosaic = np.full((rows * cell_h, cols * cell_w - gap), np.nan)
+        fig = plt.figure(figsize=(cols * 1.5, cols * 1.5 * mosaic.shape[0] / mosaic.shape[1]),
+                         dpi=100)  # fmt: skip
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.axis("off")
+        for number, (image, t, p, c) in enumerate(zip(images, true, predicted, confidence,
+                                                      strict=False)):  # fmt: skip
+            top, left = (number // cols) * cell_h + band, (number % cols) * cell_w
+            mosaic[top:top + height, left:left + width] = image
+            ax.text(left + width / 2, top - band * 0.15,
+                    f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}", ha="center",
+                    va="bottom", fontsize=10, color="#b3261e")  # fmt: skip
+        gray = plt.get_cmap("gray").with_extremes(bad="white")
+        ax.imshow(mosaic, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
         return figure_png(fig)
