@@ -1,6 +1,6 @@
 """Benchmark training: the platform's overhead over plain Keras, and held-out accuracy.
 
-    python bench/train.py [--repeats 3] [--per-font 40] [--skip-accuracy] [--skip-overhead]
+    python bench/train.py [--repeats 5] [--per-font 40] [--skip-accuracy] [--skip-overhead]
 
 Works in a throw-away lab (its own SQLite database and media folder under a temporary
 VAR_DIR) and renders the tutorial's 8 characters from every installed Hangul font.
