@@ -214,6 +214,9 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 3000
 
+# The lab's page for a form whose CSRF token is missing or stale (Django's is bare English).
+CSRF_FAILURE_VIEW = "classifier.views.errors.csrf_failure"
+
 # --- Security (production) --------------------------------------------------------------
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see the README). Trying

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from classifier.views import accounts
+from classifier.views import accounts, errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,3 +17,7 @@ urlpatterns = [
     path("api/", include("classifier.api.urls")),
     path("", include("classifier.urls")),
 ]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
