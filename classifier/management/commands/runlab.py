@@ -83,7 +83,11 @@ class Command(BaseCommand):
     def stop_all(self):
         # The broker goes last, so workers can hand back what they hold. Workers
         # acknowledge a task only when it ends (acks_late): a job cut short here is
-        # delivered again on the next start.
+        # delivered again on the next start. A second Ctrl-C (or SIGTERM) must not cut
+        # this short, or the children, each in a session of its own, would be left
+        # running with nobody to stop them: the waits below are bounded instead.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         broker = [child for child in self.children if child[0] == "redis"]
         others = [child for child in self.children if child[0] != "redis"]
         for group in (others, broker):
