@@ -36,6 +36,7 @@ class Command(BaseCommand):
         self.children = []
         # Ctrl-C reaches only this process (children run in their own sessions), so the
         # shutdown below happens in order: web, then workers, then the broker.
+        signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             self.start_all(options["host"], options["port"])
@@ -83,11 +84,9 @@ class Command(BaseCommand):
     def stop_all(self):
         # The broker goes last, so workers can hand back what they hold. Workers
         # acknowledge a task only when it ends (acks_late): a job cut short here is
-        # delivered again on the next start. A second Ctrl-C (or SIGTERM) must not cut
-        # this short, or the children, each in a session of its own, would be left
-        # running with nobody to stop them: the waits below are bounded instead.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # delivered again on the next start. Nothing may cut this short (see
+        # _interrupt): the waits below are bounded instead.
+        _ignore_interrupts()
         broker = [child for child in self.children if child[0] == "redis"]
         others = [child for child in self.children if child[0] != "redis"]
         for group in (others, broker):
@@ -105,4 +104,13 @@ class Command(BaseCommand):
 
 
 def _interrupt(signum, frame):
+    """Begin the shutdown, once: a second Ctrl-C or SIGTERM, arriving while it runs,
+    would cut it short and leave the children, each in a session of its own, running
+    with nobody to stop them."""
+    _ignore_interrupts()
     raise KeyboardInterrupt
+
+
+def _ignore_interrupts():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
