@@ -187,10 +187,7 @@ class PredictionViewSet(
         prediction_request.is_valid(raise_exception=True)
         form = prediction_request.form
         try:
-            prediction = services.create_prediction(
-                owner=request.user, model=form.cleaned_data["model"],
-                expected=form.cleaned_data["expected"], **form.image_fields(),
-            )  # fmt: skip
+            prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
         except ValueError as exc:
             raise _refused(exc) from exc
         prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)

@@ -81,6 +81,11 @@ class PredictForm(HandwritingInputForm):
     )  # fmt: skip
     field_order = ("model", "image", "canvas", "expected")
 
+    def prediction_fields(self) -> dict:
+        """The cleaned choices, as ``services.create_prediction`` takes them."""
+        return {"model": self.cleaned_data["model"], "expected": self.cleaned_data["expected"],
+                **self.image_fields()}  # fmt: skip
+
     def __init__(self, *args, models, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].queryset = models

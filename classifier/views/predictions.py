@@ -37,10 +37,7 @@ def predict(request):
                        initial=initial)  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
-            prediction = services.create_prediction(
-                owner=request.user, model=form.cleaned_data["model"],
-                expected=form.cleaned_data["expected"], **form.image_fields(),
-            )  # fmt: skip
+            prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
         except ValueError as exc:
             form.add_error(None, describe(exc))
         else:
