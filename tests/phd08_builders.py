@@ -73,3 +73,16 @@ def write_phd08_files(
         path.write_bytes(make_phd08_bytes(per_group, seed=seed + number))
         paths.append(path)
     return paths
+
+
+def upload_badly_named_file(client, tmp_path):
+    """Post ``hello.txt`` (no Hangul syllable for a name) to the import form as ``client``."""
+    from django.urls import reverse
+
+    bad = tmp_path / "hello.txt"
+    bad.write_text("S_0_0_0_0_0\n1 1\n1\n")
+    with bad.open("rb") as fh:
+        return client.post(
+            reverse("classifier:dataset-import"),
+            {"name": "x", "size": "28x28", "sigma": "0.3", "files": [fh]},
+        )

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from classifier.models import Dataset, JobStatus
 from tests.builders import make_dataset
-from tests.phd08_builders import write_phd08_files
+from tests.phd08_builders import upload_badly_named_file, write_phd08_files
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +64,7 @@ def test_data_set_page_shows_characters_plots_and_download(client, student_a):
 
 
 def test_import_form_rejects_bad_names_and_keeps_nothing(staff_client, tmp_path):
-    bad = tmp_path / "hello.txt"
-    bad.write_text("S_0_0_0_0_0\n1 1\n1\n")
-    with bad.open("rb") as fh:
-        response = staff_client.post(
-            reverse("classifier:dataset-import"),
-            {"name": "x", "size": "28x28", "sigma": "0.3", "files": [fh]},
-        )
+    response = upload_badly_named_file(staff_client, tmp_path)
     assert response.status_code == 200
     assert "hello.txt" in response.content.decode()
     assert response.context["form"]["name"].value() == "x"  # what was typed is kept

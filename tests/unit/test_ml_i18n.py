@@ -32,7 +32,7 @@ from classifier.models import Dataset, JobStatus, Prediction
 from classifier.services.datasets import describe_os_error
 from tests.builders import make_dataset, make_running_job
 from tests.handwriting_builders import photo_of
-from tests.phd08_builders import write_phd08_files
+from tests.phd08_builders import upload_badly_named_file, write_phd08_files
 from tests.unit.test_i18n import HANGUL, korean
 
 pytestmark = pytest.mark.django_db
@@ -157,13 +157,7 @@ def test_a_file_that_is_not_an_image_is_refused_in_korean(client, student_a, set
 
 @pytest.mark.korean
 def test_a_badly_named_phd08_upload_is_refused_in_korean(staff_client, tmp_path):
-    bad = tmp_path / "hello.txt"
-    bad.write_text("S_0_0_0_0_0\n1 1\n1\n")
-    with bad.open("rb") as fh:
-        response = staff_client.post(
-            reverse("classifier:dataset-import"),
-            {"name": "x", "size": "28x28", "sigma": "0.3", "files": [fh]},
-        )
+    response = upload_badly_named_file(staff_client, tmp_path)
     with pytest.raises(phd08.Phd08Error) as caught:
         phd08.label_from_filename("hello.txt")
     html = response.content.decode()
