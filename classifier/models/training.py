@@ -61,6 +61,10 @@ class TrainingJob(Job):
     val_loss = models.FloatField(_("validation loss"), null=True, blank=True)
     best_val_accuracy = models.FloatField(_("best validation accuracy"), null=True, blank=True)
     per_class_accuracy = models.JSONField(_("accuracy per character"), default=dict, blank=True)
+    #: The temperature fitted on the validation split and the reliability of the answers
+    #: before and after it (``classifier.ml.calibration.Calibration.as_dict``); empty for
+    #: jobs that did not finish, and for those finished before the lab calibrated.
+    calibration = models.JSONField(_("calibration"), default=dict, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
