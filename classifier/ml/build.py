@@ -1,17 +1,20 @@
 """Building data sets: PHD08 conversion, font rendering and handwriting, resumably.
 
 A build is a list of *units* (one PHD08 file, one character in one font, or one
-character's handwritten submissions). Each unit
+character's handwritten images). Each unit
 is converted in a worker process, which writes its part to disk itself, so memory stays
 flat however many units there are; the parent only counts. Units whose part already
 exists (an interrupted build of the same inputs) are skipped.
 """
 
+import json
 import logging
 import multiprocessing
 import os
 import signal
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
@@ -22,9 +25,10 @@ import numpy as np
 from . import preprocess
 from .convert import ConversionSettings, convert_file
 from .fonts import HangulFont
+from .messages import Message, _
 from .render import RenderSettings, render_samples
-from .sources import Phd08Input
-from .store import ArrayStore, StoreBuilder, write_part
+from .sources import FileReader, Phd08Input, SourceError, ZipMember
+from .store import ArrayStore, StoreBuilder, StoreError, write_atomically, write_part
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,10 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+#: Told of each image left out of a build: its name, and why (a message for people).
+SkipCallback = Callable[[str, Message], None]
+#: An image to read: a file's path, or a member of a zip archive.
+ImageSource = str | Path | ZipMember
 
 
 def build_phd08(
@@ -107,7 +115,7 @@ def build_rendered(
 
 
 def build_handwriting(
-    samples: Sequence[tuple[str, str, str]],
+    samples: Sequence[tuple[ImageSource, str, str]],
     classes: Sequence[str],
     out_dir: Path,
     size: tuple[int, int],
@@ -116,25 +124,48 @@ def build_handwriting(
     processes: int = 1,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_skip: SkipCallback | None = None,
+    drop_empty: bool = False,
+    max_pixels: int = preprocess.MAX_PIXELS,
 ) -> ArrayStore:
-    """A data set of handwriting: each ``(image path, character, writer)`` preprocessed
-    like a photo for a model of ``size`` and ``style``; the writer is the sample's group.
+    """A data set of handwriting: each ``(image, character, writer)`` preprocessed like
+    a photo for a model of ``size`` and ``style``; the writer is the sample's group.
 
-    One unit a character. An image that can no longer be read is left out; a character
-    left with no images fails the build with its name.
+    An image is a file's path or a :class:`~classifier.ml.sources.ZipMember`. One unit
+    a character. An image that cannot be read, or that preprocessing refuses, is left
+    out and passed to ``on_skip`` with its name and the reason, once the units are done.
+    A character left with no images fails the build with its name, or with
+    ``drop_empty`` is left out of the classes (a build with no image at all fails).
     """
     fingerprint = {
         "kind": "handwriting",
         "size": list(size),
         "style": style.as_dict(),
-        "samples": [list(sample) for sample in samples],
+        "samples": [[str(source), char, writer] for source, char, writer in samples],
     }
     builder = StoreBuilder(out_dir, size[0], size[1], fingerprint)
-    by_char = {char: [(path, writer) for path, c, writer in samples if c == char]
+    by_char = {char: [(source, writer) for source, c, writer in samples if c == char]
                for char in classes}  # fmt: skip
-    units = {f"{ord(char):05x}": (char, by_char[char], size, style) for char in classes}
+    units = {f"{ord(char):05x}": (char, by_char[char], size, style, max_pixels) for char in classes}
     _run_units(builder, units, _handwriting_unit, processes, on_progress, should_stop)
-    return builder.finish(list(classes))
+    kept = []
+    for key, char in zip(units, classes, strict=True):
+        count, skipped = _read_skipped(builder.parts_dir, key)
+        for name, reason in skipped:
+            if on_skip:
+                on_skip(name, reason)
+        if count != 0 or not drop_empty:
+            kept.append(char)
+        else:
+            builder.remove_part(key)
+    if not kept:
+        raise StoreError(_("None of the images could be read, so there is nothing to build."))
+    return builder.finish(kept)
+
+
+def source_name(source: ImageSource) -> str:
+    """How an image is named to people: a zip member's name, or a file's path."""
+    return source.name if isinstance(source, ZipMember) else str(source)
 
 
 def _convert_unit(parts_dir: Path, key: str, item: Phd08Input, settings: ConversionSettings):
@@ -149,18 +180,52 @@ def _render_unit(parts_dir: Path, key: str, char: str, font: HangulFont, setting
     return len(images)
 
 
-def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style):
-    images, writers = [], []
-    for path, writer in samples:
-        try:
-            image = preprocess.open_image(Path(path).read_bytes())
-            images.append(preprocess.preprocess(image, size, style).input)
-        except (OSError, preprocess.ImageRejected):
-            continue
-        writers.append(writer)
+def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style, max_pixels):
+    images, writers, skipped = [], [], []
+    with FileReader() as reader:
+        for source, writer in samples:
+            try:
+                image = preprocess.open_image(reader.read(source), max_pixels=max_pixels)
+                images.append(preprocess.preprocess(image, size, style).input)
+            except (preprocess.ImageRejected, SourceError) as exc:
+                skipped.append(_skip_record(source, exc.args[0]))
+                continue
+            # A damaged archive shows as any of these, depending on where it is damaged.
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                # strerror: the reason without the server's path, which the name says.
+                error = getattr(exc, "strerror", None) or str(exc)
+                reason = _("It could not be read: %(error)s", error=error)
+                skipped.append(_skip_record(source, reason))
+                continue
+            writers.append(writer)
     stack = np.stack(images) if images else np.empty((0, *size), dtype=np.uint8)
+    # The list of left-out images goes first: a part on disk always has its list, so a
+    # resumed build reports the images of the units it does not build again.
+    record = {"count": len(images), "skipped": skipped}
+    write_atomically(_skipped_path(parts_dir, key), json.dumps(record).encode())
     write_part(parts_dir, key, char, stack, writers)
     return len(images)
+
+
+def _skip_record(source, reason) -> dict:
+    message = reason if isinstance(reason, Message) else Message(str(reason))
+    return {"name": source_name(source), "template": message.template, "params": message.params}
+
+
+def _skipped_path(parts_dir: Path, key: str) -> Path:
+    return parts_dir / f"{key}.skipped.json"
+
+
+def _read_skipped(parts_dir: Path, key: str) -> tuple[int | None, list[tuple[str, Message]]]:
+    """A handwriting unit's count of images and the images it left out, with why; a part
+    built before these lists were kept has none (its count unknown)."""
+    try:
+        record = json.loads(_skipped_path(parts_dir, key).read_text())
+    except FileNotFoundError:
+        return None, []
+    skipped = [(item["name"], Message(item["template"], **item["params"]))
+               for item in record["skipped"]]  # fmt: skip
+    return record["count"], skipped
 
 
 def _run_units(builder, units, work, processes, on_progress, should_stop):

@@ -48,13 +48,59 @@ class Phd08Input:
         """The file's bytes; a zip member is read no further than its declared size."""
         if self.member is None:
             return Path(self.path).read_bytes()
-        with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as fh:
-            data = fh.read(self.size + 1)
-        if len(data) > self.size:
-            raise SourceError(
-                _("%(name)s unpacks past the size it declares.", name=self.display_name)
-            )
-        return data
+        with zipfile.ZipFile(self.path) as archive:
+            return read_member(archive, self.member, self.size, self.display_name)
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """One file inside a zip archive: ``member`` is its raw name in the archive,
+    ``name`` its name as people read it (decoded, normalised)."""
+
+    path: str
+    member: str
+    size: int
+    name: str
+
+    def read_bytes(self) -> bytes:
+        """The member's bytes, read no further than its declared size."""
+        with zipfile.ZipFile(self.path) as archive:
+            return read_member(archive, self.member, self.size, self.name)
+
+
+def read_member(archive: zipfile.ZipFile, member: str, size: int, name: str) -> bytes:
+    """The bytes of ``member`` of an open archive, refused past its declared ``size``
+    (a forged header must not make a small entry unpack into gigabytes)."""
+    with archive.open(member) as fh:
+        data = fh.read(size + 1)
+    if len(data) > size:
+        raise SourceError(_("%(name)s unpacks past the size it declares.", name=name))
+    return data
+
+
+class FileReader:
+    """Reads plain files and zip members, keeping each archive open while it lasts, so
+    that reading thousands of members parses an archive's directory once, not each time."""
+
+    def __init__(self):
+        self._archives: dict[str, zipfile.ZipFile] = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for archive in self._archives.values():
+            archive.close()
+        self._archives.clear()
+
+    def read(self, source: "ZipMember | Path | str") -> bytes:
+        """The bytes of a plain file (a path) or of a :class:`ZipMember`."""
+        if not isinstance(source, ZipMember):
+            return Path(source).read_bytes()
+        archive = self._archives.get(source.path)
+        if archive is None:
+            archive = self._archives[source.path] = zipfile.ZipFile(source.path)
+        return read_member(archive, source.member, source.size, source.name)
 
 
 def collect_phd08_inputs(
@@ -108,8 +154,9 @@ def _label(name: str) -> str:
         raise SourceError(*exc.args) from None
 
 
-def _is_hidden(name: str) -> bool:
-    # Finder and editors leave these beside real files (._가.txt, .DS_Store, __MACOSX/).
+def is_hidden(name: str) -> bool:
+    """Whether ``name`` is (inside) what tools leave beside real files: Finder's ``._x``
+    and ``.DS_Store``, ``__MACOSX/``, other dot files."""
     parts = name.replace("\\", "/").split("/")
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
@@ -117,7 +164,7 @@ def _is_hidden(name: str) -> bool:
 def _is_data_name(name: str) -> bool:
     # Inside folders and archives, notes and scripts beside the data (README.md) are
     # skipped; a .txt file must be a well-named character file.
-    return name.lower().endswith(".txt") and not _is_hidden(name)
+    return name.lower().endswith(".txt") and not is_hidden(name)
 
 
 def _folder_inputs(folder: Path) -> list[Phd08Input]:
@@ -142,7 +189,17 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input]:
+def zip_members(
+    path: Path | str, *, max_bytes: int, max_members: int
+) -> list[tuple[str, zipfile.ZipInfo]]:
+    """Every file of the zip archive at ``path``: its name (decoded as Korean archives
+    need, ``/``-separated, normalised) and its entry; folders left out.
+
+    Raises SourceError for a missing file, one that is not a readable zip, more than
+    ``max_members`` files, an archive that unpacks past ``max_bytes``, and a member
+    that would escape the folder it unpacks into.
+    """
+    path = Path(path)
     if not path.is_file():
         raise SourceError(_("%(path)s does not exist.", path=str(path)))
     if not zipfile.is_zipfile(path):
@@ -165,7 +222,7 @@ def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input
             _("%(name)s would unpack to %(total)s bytes; the limit is %(most)s bytes.",
               name=path.name, total=f"{total:,}", most=f"{max_bytes:,}")
         )  # fmt: skip
-    inputs = []
+    named = []
     for info in members:
         name = _member_name(info)
         normal = posixpath.normpath(name.replace("\\", "/"))
@@ -174,9 +231,13 @@ def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input
                 _("%(archive)s: the member %(member)r would escape the folder it unpacks into.",
                   archive=path.name, member=name)
             )  # fmt: skip
-        if not _is_data_name(normal):
-            continue
-        inputs.append(
-            Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)
-        )
-    return inputs
+        named.append((normal, info))
+    return named
+
+
+def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input]:
+    return [
+        Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)
+        for normal, info in zip_members(path, max_bytes=max_bytes, max_members=max_members)
+        if _is_data_name(normal)
+    ]

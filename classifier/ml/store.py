@@ -202,6 +202,10 @@ class StoreBuilder:
     def write_part(self, key: str, label: str, images: np.ndarray, groups: Sequence[str]):
         write_part(self.parts_dir, key, label, images, groups)
 
+    def remove_part(self, key: str):
+        """Forget one part (a class left out of the data set)."""
+        (self.parts_dir / f"{key}.npz").unlink(missing_ok=True)
+
     def finish(self, classes: Sequence[str]) -> ArrayStore:
         """Assemble every part into the final arrays, ordered by class, and publish them."""
         parts = self._parts_by_class(classes)
