@@ -171,6 +171,15 @@ class RenderDatasetForm(DatasetFormMixin):
         label=_("Samples per character and font"), initial=40, min_value=1, max_value=2000
     )
     seed = forms.IntegerField(label=_("Random seed"), initial=0, min_value=0)
+    style = forms.ChoiceField(
+        label=_("Style"),
+        choices=[
+            ("handwriting", _("Handwriting: jamo moved, strokes redrawn with a pen, stronger "
+                              "distortion (for models that read handwriting)")),
+            ("print", _("Print: the font's own glyphs, lightly distorted (like scanned print)")),
+        ],
+        initial="handwriting", widget=forms.RadioSelect,
+    )  # fmt: skip
     augment = forms.BooleanField(
         label=_("Augment (distortion, rotation, jitter, stroke, blur, noise)"),
         initial=True, required=False,
@@ -194,4 +203,5 @@ class RenderDatasetForm(DatasetFormMixin):
         return RenderSettings(
             height=height, width=width, per_font=self.cleaned_data["per_font"],
             seed=self.cleaned_data["seed"], augment=self.cleaned_data["augment"],
+            style=self.cleaned_data["style"],
         )  # fmt: skip

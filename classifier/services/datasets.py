@@ -337,7 +337,7 @@ def _build(dataset: Dataset, writer: "_ProgressWriter"):
             should_stop=writer.should_stop,
         )  # fmt: skip
     chosen = fonts.resolve_fonts(params["fonts"])
-    rendering = RenderSettings(**params["rendering"])
+    rendering = RenderSettings.from_dict(params["rendering"])
     return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)
 
 

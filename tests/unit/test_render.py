@@ -19,10 +19,11 @@ from classifier.ml.render import RenderSettings, render_samples
 from tests.unit.test_fonts import build_font, write_font
 
 REPO = Path(__file__).resolve().parents[2]
-CLEAN = RenderSettings(per_font=1, augment=False)
+CLEAN = RenderSettings(per_font=1, augment=False, style="print")
+# The print style: the font's own glyph, with the original augmentations only.
 NO_JITTER = RenderSettings(
-    per_font=8, rotation_degrees=0, scale_jitter=0, shift_jitter=0, elastic_alpha=0,
-    stroke_jitter=0, blur_sigma_max=0, noise_std=0,
+    per_font=8, style="print", rotation_degrees=0, scale_jitter=0, shift_jitter=0,
+    elastic_alpha=0, stroke_jitter=0, blur_sigma_max=0, noise_std=0,
 )  # fmt: skip
 # Only the geometric jitter, so that shapes can be measured exactly.
 GEOMETRY_ONLY = replace(
@@ -78,8 +79,10 @@ def test_render_shape_dtype_and_range(two_fonts, height, width, augment):
     images = render_samples("가", two_fonts[0], settings)
     assert images.shape == (6, height, width) and images.dtype == np.uint8
     assert images.min() == 0 and images.max() == 255
+    # Plenty of ink; a fine-liner pen of the handwriting style draws less of it.
+    least = 0.05 if not augment else 0.03
     for image in images:
-        assert (image > 128).sum() > 0.05 * min(height, width) ** 2  # plenty of ink
+        assert (image > 128).sum() > least * min(height, width) ** 2
 
 
 def test_render_is_reproducible_and_seeded(two_fonts):
@@ -214,7 +217,7 @@ def test_render_characters_and_fonts_differ(two_fonts):
 def test_render_augmented_samples_still_look_like_their_character(two_fonts):
     # Even a crude matcher (the clean image nearest at the best shift) tells most
     # augmented samples apart; about 97% over every installed font and a few seeds.
-    font, settings = two_fonts[0], RenderSettings(per_font=20)
+    font, settings = two_fonts[0], RenderSettings(per_font=20, style="print")
     clean = {char: render_samples(char, font, CLEAN)[0].astype(float) for char in "아밟꺅"}
     right = 0
     for char in clean:
@@ -254,9 +257,113 @@ def test_render_settings_survive_a_json_round_trip():
 
 
 def test_render_is_fast_enough(two_fonts):
-    settings = RenderSettings(per_font=20)
+    settings = RenderSettings(per_font=20, style="print")
     render_samples("가", two_fonts[0], settings)
     start = time.perf_counter()
     count = sum(len(render_samples(char, two_fonts[0], settings)) for char in TUTORIAL8)
     # About 6,000 a second on one core; this only catches a collapse.
     assert count / (time.perf_counter() - start) > 500
+
+
+# --- The handwriting style ------------------------------------------------------
+
+HANDWRITING = RenderSettings(per_font=24, seed=5)
+
+
+def test_handwriting_is_the_default_style_and_print_is_the_original():
+    assert RenderSettings().style == "handwriting"
+    assert RenderSettings().pen_share > 0 and RenderSettings().jamo_shift > 0
+    printed = RenderSettings(style="print")
+    assert (printed.pen_share, printed.jamo_shift, printed.shear_degrees) == (0, 0, 0)
+    assert (printed.rotation_degrees, printed.elastic_alpha, printed.stroke_jitter) == (8, 0.03, 0.03)
+
+
+def test_settings_stored_before_styles_existed_render_in_print():
+    stored = {key: value for key, value in asdict(CLEAN).items()
+              if key in ("height", "width", "per_font", "seed", "augment", "margin")}  # fmt: skip
+    assert RenderSettings.from_dict(stored).style == "print"
+    assert RenderSettings.from_dict(asdict(HANDWRITING)) == HANDWRITING
+
+
+def test_a_glyph_is_taken_apart_into_its_jamo(two_fonts):
+    from classifier.ml import pen
+
+    for font in two_fonts:
+        big = RenderSettings(height=64, width=64, per_font=1, augment=False)
+        for char, count in [("밟", 3), ("호", 2), ("가", 2), ("A", 1)]:
+            image = render_samples(char, font, big)[0].astype(np.float32) / 255
+            parts = pen.split_parts(image, char)
+            assert parts.count == count, (font.name, char)
+            # Every pixel belongs to exactly one part.
+            assert np.array_equal(parts.masks.sum(axis=0), np.ones(image.shape))
+        parts = pen.split_parts(render_samples("밟", font, big)[0] / 255, "밟")
+        (ix, iy), (mx, my), (fx, fy) = parts.centres
+        assert ix < mx and iy < fy and my < fy  # ㅂ left, ㅏ right, ㄼ below
+
+
+@pytest.mark.parametrize("effect", ["strokes", "jamo", "pen", "geometry", "elastic", "blur_noise"])
+def test_each_handwriting_effect_is_seeded_and_varies_the_samples(two_fonts, effect):
+    settings = HANDWRITING.only(effect)
+    font = two_fonts[1]
+    images = render_samples("밟", font, settings)
+    assert np.array_equal(images, render_samples("밟", font, settings))
+    assert not np.array_equal(images, render_samples("밟", font, replace(settings, seed=6)))
+    clean = render_samples("밟", font, CLEAN)[0]
+    assert sum(not np.array_equal(image, clean) for image in images) >= len(images) / 2
+
+
+@pytest.mark.parametrize("effect", ["jamo", "pen", "geometry", "elastic", "all"])
+def test_each_handwriting_effect_keeps_the_glyph_inside_the_image(box_font, two_fonts, effect):
+    # The widest geometry, jamo and pen ranges; the elastic distortion as the style has it
+    # (an elastic field, unlike the rest, is not bounded, only small).
+    wild = replace(
+        HANDWRITING, per_font=40, rotation_degrees=30, shear_degrees=30, aspect_jitter=0.4,
+        jamo_shift=0.15, jamo_scale=0.4, pen_width_max=0.3, blur_sigma_max=0, noise_std=0,
+    )  # fmt: skip
+    settings = wild if effect == "all" else wild.only(effect)
+    for font, char in [(box_font, "가"), (two_fonts[0], "밟"), (two_fonts[1], "꺅")]:
+        images = render_samples(char, font, settings)
+        frame = np.concatenate([images[:, 0], images[:, -1], images[:, :, 0], images[:, :, -1]], 1)
+        assert frame.max() < 64, (effect, font.name)
+
+
+@pytest.mark.parametrize("effect", ["strokes", "jamo", "pen", "geometry", "elastic", "all"])
+def test_each_handwriting_effect_keeps_the_character_readable(two_fonts, effect):
+    # The crude matcher of the print test: the clean glyph nearest at the best shift.
+    font = two_fonts[0]
+    settings = HANDWRITING if effect == "all" else HANDWRITING.only(effect)
+    chars = "아밟꺅호"
+    clean = {char: render_samples(char, font, CLEAN)[0].astype(float) for char in chars}
+    right = 0
+    for char in chars:
+        for image in render_samples(char, font, settings).astype(float):
+            distances = {other: aligned_distance(image, ref) for other, ref in clean.items()}
+            right += min(distances, key=distances.get) == char
+    # All of them at once bend a glyph further than a pixel-by-pixel match can follow
+    # (a person reads them: see the preview); still far above chance (a quarter).
+    least = 0.4 if effect == "all" else 0.75
+    assert right >= least * len(chars) * settings.per_font
+
+
+def test_the_pen_draws_thin_and_thick_strokes(two_fonts):
+    pen_only = HANDWRITING.only("pen")
+    thin = replace(pen_only, pen_share=1, pen_width_min=0.03, pen_width_max=0.03, pressure_jitter=0)
+    thick = replace(thin, pen_width_min=0.12, pen_width_max=0.12)
+    ink = {
+        name: render_samples("가", two_fonts[1], settings).astype(float).sum(axis=(1, 2))
+        for name, settings in [("thin", thin), ("thick", thick)]
+    }
+    assert ink["thick"].min() > 1.8 * ink["thin"].max()
+
+
+def test_effect_previews_show_each_effect_the_settings_use(two_fonts):
+    from classifier.ml.render import effect_previews
+
+    rows = effect_previews("밟", two_fonts[0], HANDWRITING, count=3)
+    assert [effect for effect, _ in rows] == [
+        "clean", "strokes", "jamo", "pen", "geometry", "elastic", "blur_noise", "all",
+    ]  # fmt: skip
+    assert all(images.shape == (3, 28, 28) for _, images in rows)
+    printed = [effect for effect, _ in effect_previews("밟", two_fonts[0], RenderSettings(style="print"))]
+    assert printed == ["clean", "strokes", "geometry", "elastic", "blur_noise", "all"]
+    assert [effect for effect, _ in effect_previews("밟", two_fonts[0], CLEAN)] == ["clean"]

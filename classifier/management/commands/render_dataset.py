@@ -3,7 +3,7 @@ from django.core.management.base import CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.ml import charsets, fonts
-from classifier.ml.render import RenderSettings
+from classifier.ml.render import STYLES, RenderSettings
 
 from ._dataset_command import DatasetCommand
 
@@ -24,6 +24,11 @@ class Command(DatasetCommand):
         )
         parser.add_argument("--per-font", type=int, default=40, help="samples per font (40)")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--style", choices=STYLES, default="handwriting",
+            help="handwriting (the default: jamo moved, pen strokes, stronger distortion) or "
+            "print (the font's own glyphs, lightly distorted)",
+        )  # fmt: skip
         parser.add_argument("--no-augment", action="store_true", help="clean, centred glyphs")
 
     def handle(self, *args, **options):
@@ -42,7 +47,7 @@ class Command(DatasetCommand):
                 chars = charsets.charset(options["charset"] or "tutorial8")
             rendering = RenderSettings(
                 height=height, width=width, per_font=options["per_font"], seed=options["seed"],
-                augment=not options["no_augment"],
+                augment=not options["no_augment"], style=options["style"],
             )  # fmt: skip
             specs = [spec.strip() for spec in options["fonts"].split(",") if spec.strip()]
             dataset = services.create_font_dataset(
