@@ -14,6 +14,11 @@ urlpatterns = [
     path("datasets/<int:pk>/status.json", datasets.dataset_status, name="dataset-status"),
     path("datasets/<int:pk>/grid.png", datasets.dataset_grid_png, name="dataset-grid"),
     path("datasets/<int:pk>/counts.png", datasets.dataset_counts_png, name="dataset-counts"),
+    path(
+        "datasets/<int:pk>/augmentation.png", datasets.dataset_augmentation_png,
+        name="dataset-augmentation",
+    ),
+    path("datasets/render/preview.png", datasets.render_preview_png, name="render-preview"),
     path("datasets/<int:pk>/export.npz", datasets.dataset_export, name="dataset-export"),
     path("datasets/<int:pk>/cancel/", datasets.dataset_cancel, name="dataset-cancel"),
     path("datasets/<int:pk>/delete/", datasets.dataset_delete, name="dataset-delete"),

@@ -89,3 +89,25 @@ def class_counts(classes, counts, *, translate=str) -> bytes:
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         return figure_png(fig)
+
+
+def augmentation_preview(rows, *, translate=str) -> bytes:
+    """One row of samples per effect, named on the left: what each augmentation does.
+
+    ``rows`` are ``(name, images)`` with ``name`` a message (see ``render.EFFECT_NAMES``)
+    and ``images`` uint8 (n, height, width), the same n in every row.
+    """
+    count = max(len(images) for _, images in rows)
+    with hangul_style():
+        fig, axes = plt.subplots(len(rows), count + 1, dpi=100, squeeze=False,
+                                 figsize=(2.4 + 0.75 * count, 0.8 * len(rows)),
+                                 gridspec_kw={"width_ratios": [3.2] + [1] * count})  # fmt: skip
+        for (name, images), row in zip(rows, axes, strict=True):
+            for ax in row:
+                ax.axis("off")
+            row[0].text(1, 0.5, translate(name), ha="right", va="center", fontsize=11,
+                        transform=row[0].transAxes)  # fmt: skip
+            for ax, image in zip(row[1:], images, strict=False):
+                ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        fig.subplots_adjust(wspace=0.08, hspace=0.08)
+        return figure_png(fig)

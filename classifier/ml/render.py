@@ -94,6 +94,18 @@ EFFECTS = {
     "blur_noise": ("blur_sigma_max", "noise_std"),
 }  # fmt: skip
 
+#: What the preview calls each row, the clean glyph and all effects at once included.
+EFFECT_NAMES = {
+    "clean": _("clean glyph"),
+    "strokes": _("stroke weight"),
+    "jamo": _("jamo moved apart"),
+    "pen": _("redrawn with a pen"),
+    "geometry": _("turned, slanted, sized, moved"),
+    "elastic": _("elastic distortion, tremor"),
+    "blur_noise": _("blur and noise"),
+    "all": _("all together"),
+}
+
 _WHOLE_NUMBERS = {
     "height": (8, 256), "width": (8, 256), "per_font": (1, 100_000), "seed": (0, 2**64 - 1),
 }  # fmt: skip

@@ -115,24 +115,38 @@ class Dataset(Job):
         return store.ArrayStore(self.store_dir)
 
     def preview_png(self, kind) -> bytes:
-        """The sample grid ("grid") or samples-per-character chart ("counts"), cached.
+        """The sample grid ("grid"), samples-per-character chart ("counts") or, for a
+        font rendering, what each augmentation does to its first character in its first
+        font ("augmentation"), cached.
 
         The cache lives in the data set's folder, so a rebuild replaces it. The chart's
-        axis is labelled in the active language, so it is kept once per language; the
-        grid shows only characters.
+        axis and the augmentation rows are labelled in the active language, so they are
+        kept once per language; the grid shows only characters. ValueError when a font
+        rendering's font is no longer installed.
         """
         name = "preview-grid.png" if kind == "grid" else f"preview-{kind}-{language()}.png"
         path = self.store_dir / name
         if not path.exists():
-            from ..ml import plots
+            from ..ml import fonts, plots, render
 
-            arrays = self.open_store()
-            if kind == "grid":
+            if kind == "augmentation":
+                png = augmentation_png(
+                    self.classes[0], fonts.resolve_fonts(self.params["fonts"])[0],
+                    render.RenderSettings.from_dict(self.params["rendering"]),
+                )  # fmt: skip
+            elif kind == "grid":
+                arrays = self.open_store()
                 png = plots.sample_grid(arrays.images, arrays.labels, self.classes)
             else:
                 png = plots.class_counts(self.classes, self.counts, translate=translate)
             store.write_atomically(path, png)
         return path.read_bytes()
+
+    @property
+    def shows_augmentation(self) -> bool:
+        """Whether the page can show what its augmentation does (font renderings)."""
+        return self.source == self.Source.FONTS and "rendering" in self.params
+
 
     def counts_by_class(self):
         return list(zip(self.classes, self.counts, strict=False))
@@ -141,3 +155,13 @@ class Dataset(Job):
     def file_folders(self) -> tuple[Path, ...]:
         """The arrays (and any half-built ones) and the uploads they were built from."""
         return (self.store_dir, self.upload_dir)
+
+
+def augmentation_png(char: str, font, settings) -> bytes:
+    """What each augmentation of ``settings`` does to ``char`` in ``font``: a PNG whose
+    rows are named in the active language."""
+    from ..ml import plots, render
+
+    previews = render.effect_previews(char, font, settings, count=8)
+    rows = [(render.EFFECT_NAMES[effect], images) for effect, images in previews]
+    return plots.augmentation_preview(rows, translate=translate)

@@ -1,5 +1,7 @@
 """Data set pages: list, detail with live progress and plots, import, render, delete."""
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,9 +14,11 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import Phd08ImportForm, RenderDatasetForm
-from ..i18n import describe
-from ..ml import sources, store
+from ..i18n import describe, language
+from ..ml import fonts, sources, store
+from ..ml.render import STYLES, RenderSettings
 from ..models import Dataset
+from ..models.datasets import augmentation_png
 from ..roles import admin_required
 
 
@@ -65,7 +69,7 @@ def _preview(request, pk, kind):
         raise Http404(_("This data set has no arrays yet."))
     try:
         png = dataset.preview_png(kind)
-    except store.StoreError as exc:
+    except (store.StoreError, ValueError) as exc:  # ValueError: its font is gone
         raise Http404(describe(exc)) from None
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
@@ -78,6 +82,32 @@ def dataset_grid_png(request, pk):
 
 def dataset_counts_png(request, pk):
     return _preview(request, pk, "counts")
+
+
+def dataset_augmentation_png(request, pk):
+    if not _dataset_for(request, pk).shows_augmentation:
+        raise Http404(_("Only a data set rendered from fonts has augmentation to show."))
+    return _preview(request, pk, "augmentation")
+
+
+@admin_required
+def render_preview_png(request):
+    """What each augmentation of a style does, for the render form: the tutorial's 밟 in
+    the plots' font, drawn once per style and language."""
+    style = request.GET.get("style", "handwriting")
+    if style not in STYLES:
+        raise Http404(_("There is no such style."))
+    response = HttpResponse(_style_preview(style, language()), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@functools.lru_cache(maxsize=len(STYLES) * len(settings.LANGUAGES))
+def _style_preview(style: str, language_code: str) -> bytes:
+    font = fonts.plot_font()
+    if font is None:
+        raise Http404(fonts.INSTALL_HINT)
+    return augmentation_png("밟", font, RenderSettings(style=style))
 
 
 class _Pipe:
