@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import at_temperature, temperature_of
 from .messages import _
 from .training import load_model, read_metadata
 
@@ -25,8 +26,15 @@ class LoadedModel:
     input_shape: tuple[int, int]
     metadata: dict
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature saved with the model (1 for models saved before)."""
+        return temperature_of(self.metadata)
+
     def probabilities(self, image: np.ndarray) -> np.ndarray:
-        """Class probabilities (float64, summing to 1) of one uint8 image of ``input_shape``."""
+        """Calibrated class probabilities (float64, summing to 1) of one uint8 image of
+        ``input_shape``: what the predict worker, the Predict page, grading, the API and
+        the ``predict`` command all report."""
         if image.shape != self.input_shape:
             raise ValueError(
                 _("The image is %(rows)dx%(columns)d; the model reads %(height)dx%(width)d.",
@@ -36,7 +44,7 @@ class LoadedModel:
         # Called eagerly: model.predict() builds a tf.function and a data pipeline, which
         # costs tens of milliseconds for a batch of one.
         out = np.asarray(self.model(image[None], training=False), dtype=np.float64)[0]
-        return out / out.sum()
+        return at_temperature(out, self.temperature)
 
 
 class ModelCache:

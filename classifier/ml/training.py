@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import networks
+from .calibration import at_temperature
 from .messages import _
 from .splits import Split
 
@@ -303,28 +304,37 @@ def release_pages(images):
         mapping.madvise(mmap.MADV_DONTNEED)
 
 
-def _probability_chunks(model, images, indices):
-    """``(start, probabilities)`` for ``images[indices]``, ``PREDICT_CHUNK`` samples at a time."""
+def _probability_chunks(model, images, indices, temperature=1.0):
+    """``(start, probabilities)`` for ``images[indices]``, ``PREDICT_CHUNK`` samples at a
+    time, at ``temperature`` (see ``calibration.at_temperature``)."""
     for start in range(0, len(indices), PREDICT_CHUNK):
         chunk = gather(images, indices[start : start + PREDICT_CHUNK])
         release_pages(images)
         # Called eagerly: predict functions would be traced anew for every model and chunk size.
-        yield start, np.asarray(model(chunk, training=False))
+        probabilities = np.asarray(model(chunk, training=False))
+        if temperature != 1:
+            probabilities = at_temperature(probabilities, temperature)
+        yield start, probabilities
 
 
-def predict_probabilities(model, images, indices=None) -> np.ndarray:
+def predict_probabilities(model, images, indices=None, *, temperature=1.0) -> np.ndarray:
     """Class probabilities of ``images[indices]`` (all when None), in chunks."""
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
-    out = [probabilities for _, probabilities in _probability_chunks(model, images, indices)]
+    chunks = _probability_chunks(model, images, indices, temperature)
+    out = [probabilities for _, probabilities in chunks]
     if not out:
         return np.empty((0, model.output_shape[-1]), dtype=np.float32)
     return np.concatenate(out)
 
 
-def evaluate(model, images, labels, indices, chosen_labels, on_progress=None) -> EvaluationResult:
+def evaluate(
+    model, images, labels, indices, chosen_labels, on_progress=None, *, temperature=1.0
+) -> EvaluationResult:
     """Score ``model`` on samples ``indices``: accuracy, per class, confusion matrix.
 
-    ``on_progress(done, total)``, if given, is called after each chunk of samples.
+    ``on_progress(done, total)``, if given, is called after each chunk of samples. The
+    confidences are at the model's calibrated ``temperature``; the accuracy is the same
+    at any temperature.
     """
     indices = np.asarray(indices)
     classes = len(chosen_labels)
@@ -333,7 +343,7 @@ def evaluate(model, images, labels, indices, chosen_labels, on_progress=None) ->
     # would take samples x classes x 4 bytes (gigabytes for the full PHD08).
     predicted = np.empty(len(indices), np.int64)
     confidence = np.empty(len(indices), np.float32)
-    for start, probabilities in _probability_chunks(model, images, indices):
+    for start, probabilities in _probability_chunks(model, images, indices, temperature):
         stop = start + len(probabilities)
         predicted[start:stop] = probabilities.argmax(axis=1)
         confidence[start:stop] = probabilities.max(axis=1)
@@ -351,15 +361,22 @@ def evaluate(model, images, labels, indices, chosen_labels, on_progress=None) ->
     )  # fmt: skip
 
 
-def save_model(model, path: Path, classes, input_shape, *, input_style: dict | None = None):
+def save_model(
+    model, path: Path, classes, input_shape, *, input_style: dict | None = None,
+    calibration: dict | None = None,
+):  # fmt: skip
     """Save ``model`` as ``path`` (.keras) with its characters and input size inside.
 
     ``input_style`` (see ``preprocess.InputStyle``) says what the training images looked
     like, so a photo can be made to look the same before the model reads it.
+    ``calibration`` (``Calibration.model_entry()``) holds the temperature that every
+    prediction with the model applies.
     """
     metadata = {"classes": list(classes), "input_shape": list(input_shape)}
     if input_style is not None:
         metadata["input_style"] = input_style
+    if calibration is not None:
+        metadata["calibration"] = calibration
     _save_with(model, Path(path), METADATA_NAME, metadata)
 
 

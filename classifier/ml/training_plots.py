@@ -1,4 +1,5 @@
-"""Figures of training jobs as PNG bytes: learning curves, comparisons, confusion, mistakes.
+"""Figures of training jobs as PNG bytes: learning curves, comparisons, confusion, mistakes,
+reliability diagrams.
 
 Histories are lists of per-epoch dicts (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
 ``val_accuracy``; values may be None). ``translate`` turns the labels into the reader's
@@ -143,4 +144,46 @@ def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, transl
                     va="bottom", fontsize=10, color="#b3261e")  # fmt: skip
         gray = plt.get_cmap("gray").with_extremes(bad="white")
         ax.imshow(mosaic, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
+        return figure_png(fig)
+
+
+def reliability_png(calibration: dict, *, translate=str) -> bytes:
+    """Reliability diagrams of a job's validation answers, before and after calibration.
+
+    Per confidence bin, a bar of how often the answers in it were right, beside the
+    diagonal where confidence and accuracy agree; the number above a bar is how many
+    answers it holds. ``calibration`` is ``Calibration.as_dict()``; without one measured,
+    the figure says so.
+    """
+    with hangul_style():
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), dpi=100, sharey=True)
+        if not calibration.get("measured"):
+            for ax in axes:
+                _waiting(ax, translate(_("Calibration was not measured")))
+            fig.tight_layout()
+            return figure_png(fig)
+        panels = (
+            (axes[0], calibration["bins_before"], calibration["ece_before"],
+             _("Before calibration"), VAL_COLOR),
+            (axes[1], calibration["bins_after"], calibration["ece_after"],
+             _("After calibration (T = %(t).2f)", t=calibration["temperature"]), TRAIN_COLOR),
+        )  # fmt: skip
+        for ax, bins, ece, title, color in panels:
+            ax.plot([0, 1], [0, 1], linestyle="--", color="#555", linewidth=1, zorder=3,
+                    label=translate(_("confidence = accuracy")))  # fmt: skip
+            filled = [b for b in bins if b["count"]]
+            ax.bar([b["lower"] for b in filled], [b["accuracy"] for b in filled],
+                   width=[b["upper"] - b["lower"] for b in filled], align="edge", color=color,
+                   edgecolor="white", label=translate(_("accuracy")))  # fmt: skip
+            for b in filled:
+                ax.text((b["lower"] + b["upper"]) / 2, b["accuracy"] + 0.01, str(b["count"]),
+                        ha="center", va="bottom", fontsize=7, color="#444")  # fmt: skip
+            ax.set_title(f"{translate(title)} · ECE {ece:.1%}")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1.1)
+            ax.set_xlabel(translate(_("confidence")))
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.legend(frameon=False, loc="upper left", fontsize=8)
+        level_ylabel(axes[0], translate(_("accuracy")))  # shared: the right title needs the room
+        fig.tight_layout()
         return figure_png(fig)

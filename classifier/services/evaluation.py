@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext_noop
 
 from ..i18n import message_of
-from ..ml import store
+from ..ml import calibration, store
 from ..ml.messages import Message
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
 
@@ -68,9 +68,12 @@ def evaluate_job_on(job: TrainingJob, dataset: Dataset, *, on_progress=None) -> 
     arrays = dataset.open_store()
     chosen_labels = [dataset.classes.index(c) for c in classes]
     indices = np.flatnonzero(np.isin(arrays.labels, chosen_labels))
+    # Scored with the temperature chosen on the job's own validation split.
+    temperature = calibration.temperature_of(training.read_metadata(job.model_path))
     result = training.evaluate(
-        model, arrays.images, arrays.labels, indices, chosen_labels, on_progress=on_progress
-    )
+        model, arrays.images, arrays.labels, indices, chosen_labels, on_progress=on_progress,
+        temperature=temperature,
+    )  # fmt: skip
     return {
         "accuracy": float(result.accuracy),
         "n": int(result.n),

@@ -6,7 +6,7 @@ import numpy as np
 from django.core.cache import cache
 
 from ..i18n import language, translate
-from ..ml import store
+from ..ml import calibration, store
 from ..models import JobStatus, TrainingJob
 
 # How long the answer to "is a worker listening on this queue?" is reused.
@@ -57,12 +57,13 @@ def job_page_context(job: TrainingJob) -> dict:
         shown = job.evaluations.filter(hidden=False).select_related("dataset")
         context["evaluations"] = list(shown)
         context["evaluations_pending"] = any(not e.is_terminal for e in shown)
+        context["min_calibration_samples"] = calibration.MIN_SAMPLES
     return context
 
 
 def job_plot(job: TrainingJob, kind: str) -> bytes:
-    """The job's curves, confusion matrix or mistakes grid as PNG bytes, labelled in the
-    active language.
+    """The job's curves, confusion matrix, mistakes grid or reliability diagram as PNG
+    bytes, labelled in the active language.
 
     Each figure is drawn once per version (the curves after each epoch, the others once
     the job has finished) and language, and kept in the job's folder: a class watching
@@ -89,6 +90,8 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
 
     if kind == "curves":
         return training_plots.curves_png(_history(job), translate=translate)
+    if kind == "reliability":
+        return training_plots.reliability_png(job.calibration, translate=translate)
     with np.load(job.artifact_dir / "evaluation.npz") as data:
         if kind == "confusion":
             return training_plots.confusion_png(data["confusion"], job.classes, translate=translate)

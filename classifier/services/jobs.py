@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ..i18n import describe, message_of, stored
-from ..ml import charsets, networks, preprocess, splits, store
+from ..ml import calibration, charsets, networks, preprocess, splits, store
 from ..ml.messages import Message
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .datasets import describe_os_error, unexpected_error
@@ -196,9 +196,13 @@ def _train(job: TrainingJob, echo):
     style = preprocess.InputStyle.from_images(
         training.gather(arrays.images, split.train[:: max(1, len(split.train) // 500)])
     )
+    finished = not (listener.timed_out or result.stopped_early)
+    # Fitted before the model is saved, so that the file carries its temperature.
+    fitted = _calibrate(job, result.model, arrays, split) if finished else None
     training.save_model(
-        result.model, job.model_path, classes, input_shape, input_style=style.as_dict()
-    )
+        result.model, job.model_path, classes, input_shape, input_style=style.as_dict(),
+        calibration=fitted.model_entry() if fitted else None,
+    )  # fmt: skip
     if listener.timed_out:
         job.finish(JobStatus.FAILED, _time_limit_reason(job))
         return
@@ -206,13 +210,14 @@ def _train(job: TrainingJob, echo):
         job.finish(JobStatus.CANCELLED)
         return
     evaluation = training.evaluate(
-        result.model, arrays.images, arrays.labels, split.val, chosen_labels
-    )
+        result.model, arrays.images, arrays.labels, split.val, chosen_labels,
+        temperature=fitted.temperature,
+    )  # fmt: skip
     _save_evaluation(job, split, evaluation)
     per_class = map(finite_or_none, evaluation.per_class)
     job.update_progress(
         per_class_accuracy=dict(zip(classes, per_class, strict=True)),
-        batch_percent=0, eta_seconds=0,
+        calibration=fitted.as_dict(), batch_percent=0, eta_seconds=0,
     )  # fmt: skip
     # One transaction, with the data set's row locked and read afresh: a hidden test set
     # attached while this job trained is seen here, or set_hidden_test sees this job.
@@ -225,11 +230,24 @@ def _train(job: TrainingJob, echo):
     # web server; a figure that fails is drawn (or fails) again on view, and the job
     # stays a success.
     with translation.override(settings.LANGUAGE_CODE):
-        for kind in ("curves", "confusion", "mistakes"):
+        for kind in ("curves", "confusion", "mistakes", "reliability"):
             try:
                 job_plot(job, kind)
             except Exception:
                 logger.exception("Drawing the %s of job %s failed", kind, job.pk)
+
+
+def _calibrate(job: TrainingJob, model, arrays: store.ArrayStore, split) -> calibration.Calibration:
+    """The temperature of ``model``, fitted on the job's validation split only (never on
+    an evaluation set), with the reliability of its answers before and after."""
+    from ..ml import training
+
+    # A large validation split is represented by a draw of it: all its probabilities at
+    # once would take samples x classes x 8 bytes.
+    sample = calibration.fitting_sample(split.val, len(job.classes), job.seed)
+    probabilities = training.predict_probabilities(model, arrays.images, sample)
+    truth = training.output_labels(arrays.labels, sample, job.chosen_labels)
+    return calibration.calibrate(probabilities, truth)
 
 
 def _time_limit_reason(job: TrainingJob) -> Message:

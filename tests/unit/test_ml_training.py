@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.ml import splits, training, training_plots
+from classifier.ml import calibration, splits, training, training_plots
 
 CLASSES = ["가", "나", "다"]
 
@@ -87,12 +87,30 @@ def test_evaluate_scores_per_class_with_a_confusion_matrix(arrays):
     assert np.isnan(subset.per_class[0]) and subset.n == 100
 
 
+def test_evaluate_gives_the_confidence_at_a_temperature_and_the_same_answers(arrays):
+    images, labels, _ = arrays
+    split, result = _train(arrays, Recorder())
+    plain = training.evaluate(result.model, images, labels, split.val, [0, 1, 2])
+    softened = training.evaluate(result.model, images, labels, split.val, [0, 1, 2],
+                                 temperature=3.0)  # fmt: skip
+    assert softened.accuracy == plain.accuracy
+    assert np.array_equal(softened.confusion, plain.confusion)
+    assert np.array_equal(softened.predicted, plain.predicted)
+    probabilities = training.predict_probabilities(result.model, images, split.val)
+    np.testing.assert_allclose(plain.confidence, probabilities.max(axis=1))
+    expected = calibration.at_temperature(probabilities, 3.0).max(axis=1)
+    np.testing.assert_allclose(softened.confidence, expected, rtol=1e-6)
+    assert softened.confidence.mean() < plain.confidence.mean()
+
+
 def test_saved_models_carry_their_characters_and_input_size(arrays, tmp_path):
     images, _, _ = arrays
     split, result = _train(arrays, Recorder())
     path = tmp_path / "model.keras"
-    training.save_model(result.model, path, CLASSES, (16, 16))
+    training.save_model(result.model, path, CLASSES, (16, 16),
+                        calibration={"method": "temperature", "temperature": 1.5})  # fmt: skip
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+    assert training.read_metadata(path)["calibration"]["temperature"] == 1.5
     model, classes, shape = training.load_model(path)
     assert classes == CLASSES and shape == (16, 16)
     before = training.predict_probabilities(result.model, images, split.val[:20])
@@ -116,6 +134,7 @@ def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
     history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
                {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": None,
                 "val_accuracy": None}]  # fmt: skip
+    measured = calibration.calibrate(np.array([[0.9, 0.1], [0.6, 0.4]] * 20), np.array([0, 1] * 20))
     figures = [
         training_plots.curves_png([]),
         training_plots.curves_png(history),
@@ -124,6 +143,8 @@ def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
         training_plots.confusion_png(np.eye(50, dtype=int), [chr(0xAC00 + i) for i in range(50)]),
         training_plots.mistakes_png(images[:3], [0, 1, 2], [1, 2, 0], [0.9, 0.6, 0.51], CLASSES),
         training_plots.mistakes_png(images[:0], [], [], [], CLASSES),
+        training_plots.reliability_png(measured.as_dict()),
+        training_plots.reliability_png({}),
     ]
     assert all(png.startswith(b"\x89PNG") and len(png) > 1000 for png in figures)
 
