@@ -39,6 +39,12 @@ urlpatterns = [
     path(
         "jobs/<int:pk>/mistakes.png", jobs.job_result_png, {"kind": "mistakes"}, name="job-mistakes"
     ),
+    path(
+        "jobs/<int:pk>/reliability.png",
+        jobs.job_result_png,
+        {"kind": "reliability"},
+        name="job-reliability",
+    ),
     path("jobs/<int:pk>/model.keras", jobs.job_model_download, name="job-model"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/evaluate/", jobs.job_evaluate, name="job-evaluate"),

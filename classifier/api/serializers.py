@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from django import forms
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -16,7 +17,7 @@ from ..forms import PredictForm, SubmissionForm, TrainingJobForm
 from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 
 #: The figures of a finished job, by the name the API gives them.
-JOB_FIGURES = ("curves", "confusion", "mistakes")
+JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability")
 
 
 def link(holder, name, *args) -> str:
@@ -166,6 +167,45 @@ class JobArtifacts(serializers.Serializer):
     curves = serializers.URLField(help_text="Loss and accuracy per epoch (PNG).")
     confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
+    reliability = serializers.URLField(
+        allow_null=True, help_text="The reliability diagram, before and after calibration; "
+        "once it succeeded (PNG).",
+    )  # fmt: skip
+
+
+class ReliabilityBin(serializers.Serializer):
+    """One confidence bin of a reliability diagram."""
+
+    lower = serializers.FloatField(help_text="Bins hold top-1 confidences in (lower, upper].")
+    upper = serializers.FloatField()
+    count = serializers.IntegerField(help_text="Validation answers in the bin.")
+    confidence = serializers.FloatField(allow_null=True, help_text="Their mean confidence.")
+    accuracy = serializers.FloatField(allow_null=True, help_text="How many of them were right.")
+
+
+class JobCalibration(serializers.Serializer):
+    """How far the model's confidence can be trusted, measured on its validation split."""
+
+    measured = serializers.BooleanField(
+        help_text="False when the validation split had too few samples (under 20): then the "
+        "temperature is 1 and nothing else was measured.",
+    )  # fmt: skip
+    temperature = serializers.FloatField(
+        help_text="Fitted on the validation split; every prediction with the model applies it "
+        "(probabilities p become p^(1/T), renormalised). Above 1 the model was over-confident.",
+    )  # fmt: skip
+    n = serializers.IntegerField(help_text="Validation samples it was fitted and measured on.")
+    at_bound = serializers.BooleanField(
+        help_text="The fit stopped at the end of its range (0.05 to 20): typically a validation "
+        "split without mistakes.",
+    )  # fmt: skip
+    bins = serializers.IntegerField(help_text="Equal-width confidence bins of the ECE.")
+    ece_before = serializers.FloatField(
+        allow_null=True, help_text="Expected calibration error (0 to 1) before calibration."
+    )
+    ece_after = serializers.FloatField(allow_null=True, help_text="The same, after it.")
+    bins_before = ReliabilityBin(many=True)
+    bins_after = ReliabilityBin(many=True)
 
 
 class TrainingJobSerializer(serializers.ModelSerializer):
@@ -179,6 +219,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         read_only=True, help_text="Set while the queue cannot be reached: the job is saved "
         "and starts by itself once it is back.",
     )  # fmt: skip
+    calibration = serializers.SerializerMethodField()
     artifacts = serializers.SerializerMethodField()
     page = serializers.SerializerMethodField()
 
@@ -189,10 +230,15 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "learning_rate", "epochs", "batch_size", "seed", "split", "split_description",
             "param_count", "status", "queue_notice", "error", "epochs_done", "percent_done",
             "batch_percent", "samples_per_second", "eta_seconds", "train_accuracy",
-            "val_accuracy", "val_loss", "best_val_accuracy", "per_class_accuracy", "created_at",
-            "started_at", "finished_at", "artifacts", "page",
+            "val_accuracy", "val_loss", "best_val_accuracy", "per_class_accuracy", "calibration",
+            "created_at", "started_at", "finished_at", "artifacts", "page",
         )  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(JobCalibration(allow_null=True))
+    def get_calibration(self, job) -> dict | None:
+        """Null until the job succeeds, and for jobs finished before the lab calibrated."""
+        return job.calibration or None
 
     def get_artifacts(self, job) -> JobArtifacts:
         succeeded = job.status == JobStatus.SUCCEEDED
@@ -202,6 +248,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "curves": figure["curves"],
             "confusion": figure["confusion"] if succeeded else None,
             "mistakes": figure["mistakes"] if succeeded else None,
+            "reliability": figure["reliability"] if succeeded else None,
         }
 
     def get_page(self, job) -> str:

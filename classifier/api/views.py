@@ -149,7 +149,8 @@ class TrainingJobViewSet(
     )
     @action(detail=True, url_path="figures/<str:kind>", url_name="figure")
     def figure(self, request, kind, pk=None):
-        """A figure: ``curves`` (any time), ``confusion`` or ``mistakes`` (once it succeeded)."""
+        """A figure: ``curves`` (any time), ``confusion``, ``mistakes`` or ``reliability``
+        (once it succeeded)."""
         job = self.get_object()
         if kind not in s.JOB_FIGURES:
             raise Http404(_("No such figure."))

@@ -100,7 +100,7 @@ def job_curves_png(request, pk):
 
 
 def job_result_png(request, pk, kind):
-    """The confusion matrix or the mistakes grid of a finished job."""
+    """The confusion matrix, the mistakes grid or the reliability diagram of a finished job."""
     job = _job_for(request, pk)
     if job.status != JobStatus.SUCCEEDED:
         raise Http404(_("The job has not finished."))

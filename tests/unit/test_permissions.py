@@ -157,7 +157,10 @@ def world(student_a, student_b, instructor, other_instructor, staff, settings, m
     cache.clear()
     cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
     for module, names in (
-        (training_plots, ("curves_png", "confusion_png", "mistakes_png", "compare_png")),
+        (
+            training_plots,
+            ("curves_png", "confusion_png", "mistakes_png", "compare_png", "reliability_png"),
+        ),
         (prediction_plots, ("probability_bars_png",)),
         (plots, ("sample_grid", "class_counts")),
     ):
@@ -338,6 +341,7 @@ CASES = [
     Case("classifier:job-curves", JOB, job),
     Case("classifier:job-confusion", JOB, job),
     Case("classifier:job-mistakes", JOB, job),
+    Case("classifier:job-reliability", JOB, job),
     Case("classifier:job-model", JOB, job),
     Case("classifier:job-model", r(L, 404, 404, 200, 200, 200), grader,
          label="published grading model"),
@@ -424,6 +428,7 @@ CASES = [
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "mistakes"], label="mistakes"),
+    Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "reliability"], label="reliability"),
     Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job,
          method="post"),
     Case("api:job-cancel", r(401, 405, 405, 405, 405, 405), queued_job),
