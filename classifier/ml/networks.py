@@ -29,6 +29,40 @@ PRESETS = {
     "cnn-large": "conv32-bn-conv32-pool-conv64-bn-conv64-pool-dropout0.25-dense512-dropout0.4",
 }
 
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model trains beyond the job's own settings (epochs, batch, optimiser, rate).
+
+    ``label_smoothing`` moves that share of each target's probability evenly onto every
+    class, so the model is not pushed to certainties it cannot have on handwriting;
+    ``schedule`` is ``constant`` or ``cosine`` (the rate rises from a tenth over the
+    first epoch, then falls along a cosine to ``COSINE_FLOOR`` of it); ``keep_best`` ends
+    on the weights of the epoch with the lowest validation loss.
+    """
+
+    label_smoothing: float = 0.0
+    schedule: str = "constant"
+    keep_best: bool = False
+
+    @property
+    def is_plain(self) -> bool:
+        return self == Recipe()
+
+
+#: The convolutional presets train this way; the tutorial's MLP and a spec written by
+#: hand train plainly, as the seed tutorial did.
+RECIPES = {
+    "cnn": Recipe(label_smoothing=0.1, schedule="cosine", keep_best=True),
+    "cnn-large": Recipe(label_smoothing=0.1, schedule="cosine", keep_best=True),
+}
+COSINE_FLOOR = 0.05
+
+
+def recipe(text: str) -> Recipe:
+    """The recipe of the preset named ``text``; the plain one for anything else."""
+    return RECIPES.get((text or "").strip().lower(), Recipe())
+
 MAX_LAYERS = 20
 MAX_UNITS = 1024
 MAX_FILTERS = 512

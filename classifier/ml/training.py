@@ -10,6 +10,7 @@ Progress goes to a *listener* (the job row, or a command's progress bar) that ha
 ``on_epoch_end(epoch, metrics)`` and ``should_stop()``; epochs count from 0.
 """
 
+import functools
 import json
 import math
 import mmap
@@ -51,6 +52,7 @@ class TrainConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.001
     seed: int = 0
+    recipe: networks.Recipe = field(default_factory=networks.Recipe)
 
 
 @dataclass
@@ -63,6 +65,9 @@ class TrainResult:
     seconds: float = 0.0
     #: Epochs a checkpoint had already finished when this run began.
     initial_epoch: int = 0
+    #: The epoch (from 1) whose weights the model ends with, when the recipe keeps the
+    #: best one; None when it ends with the last epoch's.
+    kept_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,11 +136,11 @@ def train(
     else:
         spec = networks.parse_spec(config.spec_text)
         model = networks.build_model(spec, input_shape, classes, config.seed)
+        steps = config.epochs * math.ceil(len(split.train) / config.batch_size)
         model.compile(
-            optimizer=make_optimizer(config.optimizer, config.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+            optimizer=make_optimizer(config.optimizer, _learning_rate(config, steps)),
+            loss=_loss(config.recipe.label_smoothing), metrics=["accuracy"],
+        )  # fmt: skip
     sample_bytes = int(np.prod(input_shape)) * images.dtype.itemsize
     in_memory = (len(split.train) + len(split.val)) * sample_bytes <= in_memory_bytes
     train_y = output_labels(labels, split.train, chosen_labels)
@@ -150,17 +155,73 @@ def train(
                                           shuffle_seed=config.seed)}  # fmt: skip
         val_data = memmap_batches(images, split.val, val_y, max(config.batch_size, 256))
     progress = _progress_callback(
-        listener, len(split.train), val_data, config.batch_size, checkpoint
-    )
+        listener, len(split.train), val_data, config.batch_size, checkpoint,
+        keep_best=config.recipe.keep_best,
+    )  # fmt: skip
     started = time.monotonic()
     model.fit(
         **train_data, epochs=config.epochs, initial_epoch=initial_epoch, callbacks=[progress],
         verbose=0,
     )  # fmt: skip
+    kept_epoch = None
+    if progress.best is not None and not progress.stopped:
+        kept_epoch, weights = progress.best[1:]
+        model.set_weights(weights)
     return TrainResult(
         model=model, history=progress.history, stopped_early=progress.stopped,
-        seconds=time.monotonic() - started, initial_epoch=initial_epoch,
+        seconds=time.monotonic() - started, initial_epoch=initial_epoch, kept_epoch=kept_epoch,
     )  # fmt: skip
+
+
+def _learning_rate(config: TrainConfig, steps: int):
+    """The optimiser's rate: a number, or the recipe's schedule over ``steps`` batches."""
+    if config.recipe.schedule != "cosine":
+        return config.learning_rate
+    import keras
+
+    warmup = min(steps // config.epochs, steps // 4)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10, decay_steps=max(steps - warmup, 1),
+        alpha=networks.COSINE_FLOOR, warmup_target=config.learning_rate, warmup_steps=warmup,
+    )  # fmt: skip
+
+
+def _loss(label_smoothing: float):
+    """Sparse cross-entropy, with labels smoothed by ``label_smoothing`` when above 0."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+    return _smoothed_loss_class()(label_smoothing)
+
+
+@functools.cache
+def _smoothed_loss_class():
+    """The Keras loss class for smoothed sparse labels, made (and registered, so that a
+    checkpoint loads) on first use: importing this module must not import Keras."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="hangul_lab")
+    class SmoothedSparseCrossentropy(keras.losses.Loss):
+        """Cross-entropy against one-hot targets mixed with the uniform distribution.
+
+        Keras smooths only one-hot labels; the lab's are class indices, so the loss is
+        ``(1 - s) * -log p[y] + s * mean over classes of -log p``.
+        """
+
+        def __init__(self, smoothing=0.1, name="smoothed_sparse_crossentropy", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.smoothing = smoothing
+
+        def call(self, y_true, y_pred):
+            ops = keras.ops
+            log_p = ops.log(ops.clip(y_pred, keras.backend.epsilon(), 1.0))
+            y_true = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+            picked = ops.take_along_axis(log_p, ops.expand_dims(y_true, -1), axis=-1)[:, 0]
+            return -(1 - self.smoothing) * picked - self.smoothing * ops.mean(log_p, axis=-1)
+
+        def get_config(self):
+            return {**super().get_config(), "smoothing": self.smoothing}
+
+    return SmoothedSparseCrossentropy
 
 
 def checkpoint_epoch(path: Path) -> int:
@@ -178,6 +239,8 @@ def _save_checkpoint(model, path: Path, epoch: int):
 
 def _load_checkpoint(path: Path):
     import keras
+
+    _smoothed_loss_class()  # registered, in case the checkpoint's loss is it
 
     # The lab's own file, written by _save_checkpoint; safe mode all the same.
     return keras.saving.load_model(path, compile=True, safe_mode=True)
@@ -226,8 +289,14 @@ def memmap_batches(images, indices, targets, batch_size, shuffle_seed=None):
     return MemmapBatches()
 
 
-def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint=None):
-    """The Keras callback that reports to ``listener`` and validates after each epoch."""
+def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint=None, *,
+                       keep_best=False):  # fmt: skip
+    """The Keras callback that reports to ``listener`` and validates after each epoch.
+
+    With ``keep_best``, its ``best`` holds ``(val_loss, epoch, weights)`` of the epoch
+    with the lowest validation loss so far (in this run: a resumed job compares the
+    epochs since it resumed).
+    """
     import keras
 
     class Progress(keras.callbacks.Callback):
@@ -238,6 +307,7 @@ def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint
             self.batches = 1
             self.epoch = 0
             self.epoch_started = 0.0
+            self.best = None
 
         def on_train_begin(self, logs=None):
             self.batches = max(1, math.ceil(train_samples / batch_size))
@@ -273,6 +343,10 @@ def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint
                 "samples_per_second": train_samples / max(train_seconds, 1e-9),
             }
             self.history.append({"epoch": epoch + 1, **metrics})
+            val_loss = metrics["val_loss"]
+            better = self.best is None or val_loss < self.best[0]
+            if keep_best and better and math.isfinite(val_loss):
+                self.best = (val_loss, epoch + 1, self.model.get_weights())
             # Recorded first, then checkpointed: a worker killed in between leaves the
             # previous checkpoint, and the epoch is trained again on resume.
             listener.on_epoch_end(epoch, metrics)

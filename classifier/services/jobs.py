@@ -180,6 +180,7 @@ def _train(job: TrainingJob, echo):
     config = training.TrainConfig(
         spec_text=job.model_spec, epochs=job.epochs, batch_size=job.batch_size,
         optimizer=job.optimizer, learning_rate=job.learning_rate, seed=job.seed,
+        recipe=networks.recipe(job.model_spec),
     )  # fmt: skip
     first_epoch = _resume_point(job)
     listener = _JobListener(job, len(split.train), echo, first_epoch)
