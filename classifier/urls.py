@@ -8,6 +8,7 @@ urlpatterns = [
     path("", accounts.home, name="home"),
     path("datasets/", datasets.dataset_list, name="dataset-list"),
     path("datasets/import/", datasets.dataset_import, name="dataset-import"),
+    path("datasets/import-images/", datasets.dataset_import_images, name="dataset-import-images"),
     path("datasets/render/", datasets.dataset_render, name="dataset-render"),
     path("datasets/handwriting/", courses.handwriting_dataset, name="dataset-handwriting"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset-detail"),
@@ -20,6 +21,9 @@ urlpatterns = [
     ),
     path("datasets/render/preview.png", datasets.render_preview_png, name="render-preview"),
     path("datasets/<int:pk>/export.npz", datasets.dataset_export, name="dataset-export"),
+    path(
+        "datasets/<int:pk>/images.zip", datasets.dataset_export_images, name="dataset-export-images"
+    ),
     path("datasets/<int:pk>/cancel/", datasets.dataset_cancel, name="dataset-cancel"),
     path("datasets/<int:pk>/delete/", datasets.dataset_delete, name="dataset-delete"),
     path("datasets/<int:pk>/leaderboard/", jobs.leaderboard, name="leaderboard"),

@@ -288,6 +288,8 @@ LAB_REDISPATCH_SECONDS = envint("LAB_REDISPATCH_SECONDS", 600)
 # Uploaded zips may not unpack past this many bytes or members.
 LAB_ZIP_MAX_BYTES = envint("LAB_ZIP_MAX_BYTES", 10 * 1024**3)
 LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
+# A zip of labelled images holds a file per sample, not per character: many more members.
+LAB_IMAGE_ZIP_MAX_MEMBERS = envint("LAB_IMAGE_ZIP_MAX_MEMBERS", 100_000)
 # Training jobs a student may have queued or running at once (instructors: no limit).
 LAB_MAX_ACTIVE_JOBS = envint("LAB_MAX_ACTIVE_JOBS", 2)
 # A training job is stopped (its epochs and model kept) once it has trained this long.

@@ -9,13 +9,14 @@ from .courses import (
     PublishModelForm,
     RegradeForm,
 )
-from .datasets import Phd08ImportForm, RenderDatasetForm, parse_size
+from .datasets import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm, parse_size
 from .handwriting import HandwritingInputForm, PredictForm, SubmissionForm
 from .jobs import EvaluateForm, HiddenTestForm, TrainingJobForm, compatible_datasets
 
 __all__ = [
     "AssignmentForm", "CourseForm", "EvaluateForm", "HandwritingDatasetForm",
-    "HandwritingInputForm", "HiddenTestForm", "JoinCourseForm", "Phd08ImportForm", "PredictForm",
+    "HandwritingInputForm", "HiddenTestForm", "JoinCourseForm", "LabelledImagesForm",
+    "Phd08ImportForm", "PredictForm",
     "PublishModelForm", "RegradeForm", "RenderDatasetForm", "SignUpForm", "SubmissionForm",
     "TrainingJobForm", "compatible_datasets", "parse_size",
 ]  # fmt: skip

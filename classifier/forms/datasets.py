@@ -1,4 +1,4 @@
-"""Data set forms: PHD08 imports and font renderings."""
+"""Data set forms: PHD08 imports, labelled images and font renderings."""
 
 import re
 from pathlib import Path
@@ -144,6 +144,58 @@ class Phd08ImportForm(DatasetFormMixin):
             height=height, width=width, sigma=self.cleaned_data["sigma"],
             reference=self.cleaned_data["reference"],
         )  # fmt: skip
+
+
+class LabelledImagesForm(DatasetFormMixin):
+    """A zip of labelled images, uploaded or on the server under ``LAB_IMPORT_ROOTS``."""
+
+    archive = forms.FileField(
+        label=_("Zip archive of images"), required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+        help_text=_("A folder per character (가/0001.png, or 가/writer07/0001.png), or the "
+                    "images with a labels.csv (file,char,writer) or labels.json beside them."),
+    )  # fmt: skip
+    server_path = forms.CharField(
+        label=_("Or a zip archive on the server"), required=False, max_length=1000,
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        roots = ", ".join(str(root) for root in settings.LAB_IMPORT_ROOTS)
+        self.fields["server_path"].help_text = (
+            _("A .zip file inside %(roots)s.") % {"roots": roots}
+            if roots
+            else _("Turned off: LAB_IMPORT_ROOTS names no folder.")
+        )
+
+    def clean_archive(self):
+        upload = self.cleaned_data["archive"]
+        if not upload:
+            return None
+        if Path(upload.name).suffix.lower() != ".zip":
+            raise forms.ValidationError(_("Upload the images as one .zip archive."))
+        if upload.size > settings.LAB_ZIP_MAX_BYTES:
+            raise forms.ValidationError(_("The upload is larger than the configured limit."))
+        return upload
+
+    def clean_server_path(self):
+        text = self.cleaned_data["server_path"].strip()
+        if not text:
+            return None
+        # Checked here for a clear message on the field; the service checks again.
+        try:
+            return check_import_path(text, settings.LAB_IMPORT_ROOTS)
+        except SourceError as exc:
+            raise forms.ValidationError(describe(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("archive") and cleaned.get("server_path"):
+            raise forms.ValidationError(_("Upload an archive or name a server path, not both."))
+        if not self.errors and not cleaned.get("archive") and not cleaned.get("server_path"):
+            raise forms.ValidationError(_("Upload a zip archive of images or name one on the "
+                                          "server."))  # fmt: skip
+        return cleaned
 
 
 def font_choices():

@@ -182,7 +182,10 @@ def _from_folders(path: Path, prefix: str, files: dict, max_image_bytes: int) ->
         elif len(parts) == 1:
             problem = _("It is in no character's folder, so nothing says what it shows.")
         elif len(parts) > 3:
-            problem = _("It is too deep: use <character>/<file> or <character>/<writer>/<file>.")
+            problem = _(
+                "It is too deep: put it in its character's folder (가/1.png), or in a "
+                "writer's folder inside that (가/writer07/1.png)."
+            )
         problem = problem or _label_problem(label) or _size_problem(info, max_image_bytes)
         if problem:
             archive.skipped.append(Skipped(shown, problem))
@@ -270,7 +273,7 @@ def _manifest_rows(name: str, data: bytes) -> list[tuple[int, dict]]:
     if "file" not in header or "char" not in header:
         raise SourceError(
             _("%(name)s needs the columns file and char (and writer, if known) in its first "
-              "line; it has %(header)s.", name=name, header=",".join(header) or "nothing")
+              "line; it has %(header)s.", name=name, header=",".join(header) or "—")
         )  # fmt: skip
     reader.fieldnames = header
     rows = []
@@ -280,8 +283,8 @@ def _manifest_rows(name: str, data: bytes) -> list[tuple[int, dict]]:
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
         raise SourceError(
-            _("%(name)s line %(line)d: %(error)s", name=name, line=reader.line_num,
-              error=str(exc))
+            _("%(name)s line %(line)d: %(problem)s", name=name, line=reader.line_num,
+              problem=str(exc))
         ) from None  # fmt: skip
     return rows
 

@@ -31,6 +31,7 @@ class Dataset(Job):
         PHD08 = "phd08", _("PHD08 import")
         FONTS = "fonts", _("Rendered from fonts")
         HANDWRITING = "handwriting", _("Handwriting from assignments")
+        IMAGES = "images", _("Labelled images")
 
     name = models.CharField(
         _("name"), max_length=80, unique=True, validators=[dataset_name_validator]
@@ -44,6 +45,9 @@ class Dataset(Job):
     counts = models.JSONField(_("samples per character"), default=list, blank=True)
     group_names = models.JSONField(_("groups"), default=list, blank=True)
     num_samples = models.PositiveIntegerField(_("samples"), default=0)
+    #: The files left out of the build (unlabelled, wrongly labelled, unreadable), each
+    #: ``{"name": ..., "reason": <a stored message>}``, shown in the reader's language.
+    skipped = models.JSONField(_("files left out"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="datasets", verbose_name=_("created by"),
@@ -147,6 +151,15 @@ class Dataset(Job):
         """Whether the page can show what its augmentation does (font renderings)."""
         return self.source == self.Source.FONTS and "rendering" in self.params
 
+    @property
+    def skipped_files(self) -> list[tuple[str, str]]:
+        """The files left out of the build and why, in the active language."""
+        return [(item["name"], translate(item["reason"])) for item in self.skipped]
+
+    @property
+    def exports_images(self) -> bool:
+        """Whether the images it was built from can be downloaded as a labelled archive."""
+        return self.source in (self.Source.HANDWRITING, self.Source.IMAGES)
 
     def counts_by_class(self):
         return list(zip(self.classes, self.counts, strict=False))

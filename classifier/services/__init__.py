@@ -5,6 +5,8 @@ Views, management commands and Celery tasks all come through here (as
 one made from the command line are built by the same code. The modules:
 
 - ``datasets``: PHD08 imports and font renderings, and building their arrays;
+- ``labelled_images``: data sets of labelled images (an archive of scans), and the
+  handwriting corpus exported in that layout;
 - ``jobs``: training jobs, run by the ``train`` worker or the ``train`` command;
 - ``job_pages``: what the job pages show (queue state, context, figures);
 - ``evaluation``: scoring finished jobs on other data sets, and the leaderboard;
@@ -54,6 +56,12 @@ from .jobs import (
     rerun_training_job,
     run_training_job,
 )
+from .labelled_images import (
+    create_image_dataset,
+    create_uploaded_image_dataset,
+    export_images,
+    may_export_images,
+)
 from .predictions import (
     create_prediction,
     model_input,
@@ -69,13 +77,13 @@ from .predictions import (
 __all__ = [
     "active_regrade", "check_import_path", "check_split", "check_submission", "chosen_characters",
     "collect_phd08_inputs", "compare_plot", "create_evaluation", "create_font_dataset",
-    "create_handwriting_dataset", "create_phd08_dataset", "create_prediction",
-    "create_training_job", "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on",
+    "create_handwriting_dataset", "create_image_dataset", "create_phd08_dataset",
+    "create_prediction", "create_training_job", "create_uploaded_image_dataset",
+    "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on", "export_images",
     "gradebook", "gradebook_csv", "graders_for", "job_page_context", "job_plot", "join_course",
-    "leaderboard_pending", "leaderboard_rows", "make_split", "may_manage", "model_input",
-    "predict_image", "prediction_bars_png", "prediction_summary", "publish_model",
+    "leaderboard_pending", "leaderboard_rows", "make_split", "may_export_images", "may_manage",
+    "model_input", "predict_image", "prediction_bars_png", "prediction_summary", "publish_model",
     "queue_has_worker", "rebuild_dataset", "rerun_training_job", "run_dataset_build",
-    "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
-    "set_hidden_test", "start_regrade", "submission_counts", "submit", "usable_models", "wait_for",
-    "write_steps",
+    "run_evaluation", "run_prediction", "run_regrade", "run_training_job", "set_hidden_test",
+    "start_regrade", "submission_counts", "submit", "usable_models", "wait_for", "write_steps",
 ]  # fmt: skip

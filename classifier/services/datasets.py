@@ -1,4 +1,8 @@
-"""Data sets: recording PHD08 imports and font renderings, and building them."""
+"""Data sets: recording PHD08 imports and font renderings, and building them.
+
+Data sets of labelled images (an archive of scans) are made in ``labelled_images``;
+their builds run through ``run_dataset_build`` like every other.
+"""
 
 import errno
 import logging
@@ -227,6 +231,7 @@ _REBUILD_NEEDS = {
     Dataset.Source.PHD08: {"paths", "conversion"},
     Dataset.Source.FONTS: {"chars", "fonts", "rendering"},
     Dataset.Source.HANDWRITING: {"samples", "classes", "style"},
+    Dataset.Source.IMAGES: {"archive", "style"},
 }
 
 
@@ -243,6 +248,10 @@ def _rebuild_units(dataset: Dataset) -> int:
             return len(collect_phd08_inputs(params["paths"]))
         if dataset.source == Dataset.Source.FONTS:
             return len(params["chars"]) * len(fonts.resolve_fonts(params["fonts"]))
+        if dataset.source == Dataset.Source.IMAGES:
+            from . import labelled_images  # which imports this module
+
+            return labelled_images.rebuild_units(dataset)
         media = Path(settings.MEDIA_ROOT)
         if not any((media / sample[0]).exists() for sample in params["samples"]):
             raise ValueError(_("the images of its submissions are gone."))
@@ -291,20 +300,22 @@ def run_dataset_build(
         return None
     dataset = Dataset.objects.get(pk=pk)
     writer = _ProgressWriter(dataset, on_progress)
+    # The files a build leaves out (unreadable images), listed on the row either way.
+    skipped = []
     try:
-        result = _build(dataset, writer)
+        result = _build(dataset, writer, skipped)
     except build.BuildCancelled:
         dataset.finish(JobStatus.CANCELLED)
         return dataset
     except (Phd08Error, sources.SourceError, store.StoreError, ValueError) as exc:
-        _fail(dataset, message_of(exc))
+        _fail(dataset, message_of(exc), skipped)
         return dataset
     except OSError as exc:
-        _fail(dataset, describe_os_error(exc))
+        _fail(dataset, describe_os_error(exc), skipped)
         return dataset
     except Exception as exc:
         logger.exception("Building data set %s failed", pk)
-        _fail(dataset, unexpected_error(exc))
+        _fail(dataset, unexpected_error(exc), skipped)
         return dataset
     manifest = result.manifest
     dataset.classes = manifest.classes
@@ -312,12 +323,15 @@ def run_dataset_build(
     dataset.group_names = manifest.group_names
     dataset.num_samples = manifest.count
     dataset.eta_seconds = 0
-    dataset.save(update_fields=["classes", "counts", "group_names", "num_samples", "eta_seconds"])
+    dataset.skipped = skipped
+    dataset.save(
+        update_fields=["classes", "counts", "group_names", "num_samples", "eta_seconds", "skipped"]
+    )
     dataset.finish(JobStatus.SUCCEEDED)
     return dataset
 
 
-def _build(dataset: Dataset, writer: "_ProgressWriter"):
+def _build(dataset: Dataset, writer: "_ProgressWriter", skipped: list):
     params = dataset.params
     common = {
         "processes": settings.LAB_CONVERT_PROCESSES,
@@ -328,6 +342,11 @@ def _build(dataset: Dataset, writer: "_ProgressWriter"):
         inputs = collect_phd08_inputs(params["paths"])
         conversion = ConversionSettings(**params["conversion"])
         return build.build_phd08(inputs, dataset.store_dir, conversion, **common)
+    from . import labelled_images  # which imports this module
+
+    def left_out(name, reason):
+        skipped.append(labelled_images.skipped_entry(name, reason))
+
     if dataset.source == Dataset.Source.HANDWRITING:
         media = Path(settings.MEDIA_ROOT)
         samples = [(str(media / path), char, writer) for path, char, writer in params["samples"]]
@@ -335,15 +354,20 @@ def _build(dataset: Dataset, writer: "_ProgressWriter"):
             samples, params["classes"], dataset.store_dir, (dataset.height, dataset.width),
             preprocess.InputStyle.from_dict(params["style"]), on_progress=writer,
             should_stop=writer.should_stop,
+            on_skip=lambda name, reason: left_out(labelled_images.media_name(name), reason),
         )  # fmt: skip
+    if dataset.source == Dataset.Source.IMAGES:
+        return labelled_images.build_images(dataset, **common, on_skip=left_out)
     chosen = fonts.resolve_fonts(params["fonts"])
     rendering = RenderSettings.from_dict(params["rendering"])
     return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)
 
 
-def _fail(dataset: Dataset, reason: Message | str):
+def _fail(dataset: Dataset, reason: Message | str, skipped=()):
     # The previous arrays (a rebuild) stay; only the half-made ones go.
     shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
+    if skipped:
+        Dataset.objects.filter(pk=dataset.pk).update(skipped=list(skipped))
     dataset.finish(JobStatus.FAILED, reason)
 
 

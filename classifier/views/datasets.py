@@ -1,9 +1,11 @@
-"""Data set pages: list, detail with live progress and plots, import, render, delete."""
+"""Data set pages: list, detail with live progress and plots, imports (PHD08, labelled
+images), render, downloads, delete."""
 
 import functools
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import services
-from ..forms import Phd08ImportForm, RenderDatasetForm
-from ..i18n import describe, language
+from ..forms import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm
+from ..i18n import describe, language, translate
 from ..ml import fonts, sources, store
 from ..ml.render import STYLES, RenderSettings
 from ..models import Dataset
@@ -32,6 +34,7 @@ def _dataset_for(request, pk):
 
 
 CHARACTERS_PER_PAGE = 200
+SKIPPED_PER_PAGE = 100
 
 
 def dataset_detail(request, pk):
@@ -39,7 +42,14 @@ def dataset_detail(request, pk):
     # Every character with its label and count, 200 a page (the full PHD08 has 2,350).
     rows = [(label, char, count) for label, (char, count) in enumerate(dataset.counts_by_class())]
     characters = Paginator(rows, CHARACTERS_PER_PAGE).get_page(request.GET.get("chars"))
-    return render(request, "datasets/detail.html", {"dataset": dataset, "characters": characters})
+    # The files left out, 100 a page, each page's reasons put in the reader's language.
+    skipped = Paginator(dataset.skipped, SKIPPED_PER_PAGE).get_page(request.GET.get("left"))
+    skipped.object_list = [(item["name"], translate(item["reason"])) for item in skipped]
+    context = {
+        "dataset": dataset, "characters": characters, "skipped": skipped,
+        "may_export_images": services.may_export_images(request.user, dataset),
+    }  # fmt: skip
+    return render(request, "datasets/detail.html", context)
 
 
 def dataset_status(request, pk):
@@ -150,6 +160,30 @@ def dataset_export(request, pk):
     return response
 
 
+def dataset_export_images(request, pk):
+    """The images the data set was built from, as a labelled zip (a folder per character
+    and writer, and a manifest.csv), streamed as it is written."""
+    dataset = _dataset_for(request, pk)
+    if not services.may_export_images(request.user, dataset):
+        raise PermissionDenied
+    pipe = _Pipe()
+    try:
+        written = services.export_images(dataset, pipe)
+    except ValueError as exc:  # the archive it was imported from is gone
+        raise Http404(describe(exc)) from None
+    response = StreamingHttpResponse(_zip_stream(written, pipe), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{dataset.name}-images.zip"
+    )
+    return response
+
+
+def _zip_stream(written, pipe):
+    for _done in written:
+        yield pipe.take()
+    yield pipe.take()  # the manifest and the archive's directory, written as it closes
+
+
 @admin_required
 def dataset_import(request):
     form = Phd08ImportForm(request.POST or None, request.FILES or None)
@@ -174,6 +208,32 @@ def dataset_import(request):
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
     return render(request, "datasets/import.html", {"form": form})
+
+
+@admin_required
+def dataset_import_images(request):
+    form = LabelledImagesForm(request.POST or None, request.FILES or None)
+    if form.is_valid():
+        common = {
+            "name": form.cleaned_data["name"], "size": form.cleaned_data["size"],
+            "user": request.user, "hidden": form.cleaned_data["hidden"],
+        }  # fmt: skip
+        server_path = form.cleaned_data["server_path"]
+        try:
+            if server_path:
+                dataset = services.create_image_dataset(
+                    path=server_path, allowed_roots=settings.LAB_IMPORT_ROOTS, **common
+                )
+            else:
+                dataset = services.create_uploaded_image_dataset(
+                    upload=form.cleaned_data["archive"], **common
+                )
+        except sources.SourceError as exc:
+            form.add_error("server_path" if server_path else "archive", describe(exc))
+        else:
+            messages.success(request, _("The import is queued; this page follows it."))
+            return redirect(dataset)
+    return render(request, "datasets/import_images.html", {"form": form})
 
 
 @admin_required

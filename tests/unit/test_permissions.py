@@ -185,6 +185,14 @@ def world(student_a, student_b, instructor, other_instructor, staff, settings, m
         name="hw-building", source=Dataset.Source.HANDWRITING, status=JobStatus.QUEUED,
         created_by=instructor,
     )  # fmt: skip
+    original = settings.MEDIA_ROOT / "submissions" / "1.png"
+    original.parent.mkdir(parents=True)
+    original.write_bytes(_png())
+    w.hw_ready = Dataset.objects.create(
+        name="hw-ready", source=Dataset.Source.HANDWRITING, status=JobStatus.SUCCEEDED,
+        created_by=instructor, is_hidden=True, classes=["가"], counts=[1], num_samples=1,
+        params={"samples": [["submissions/1.png", "가", "writer-1"]]},
+    )  # fmt: skip
 
     w.job = _finished_job(student_a, w.ds)
     w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
@@ -257,13 +265,21 @@ def _phd08_upload(w):
     }  # fmt: skip
 
 
+def _images_upload(w):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("가/1.png", _png())
+    return {"name": "images", "size": "28x28",
+            "archive": SimpleUploadedFile("scans.zip", archive.getvalue())}  # fmt: skip
+
+
 def _pk(name):
     return lambda w: [getattr(w, name).pk]
 
 
 # The ``args`` of the cases: the primary key of one of the world's objects.
-ds, hidden, building, hw_building, spare = map(
-    _pk, ("ds", "hidden", "building", "hw_building", "spare")
+ds, hidden, building, hw_building, hw_ready, spare = map(
+    _pk, ("ds", "hidden", "building", "hw_building", "hw_ready", "spare")
 )
 job, queued_job, grader = map(_pk, ("job", "queued_job", "grader"))
 prediction, submission = map(_pk, ("prediction", "submission"))
@@ -303,6 +319,13 @@ CASES = [
     Case("classifier:dataset-import", ADMIN_ONLY),
     Case("classifier:dataset-import", r(L, 403, 403, 403, 403, "302+"), method="post",
          data=_phd08_upload),
+    Case("classifier:dataset-import-images", ADMIN_ONLY),
+    Case("classifier:dataset-import-images", r(L, 403, 403, 403, 403, "302+"), method="post",
+         data=_images_upload),
+    # The images themselves (people's handwriting): whoever made the set, and admins.
+    Case("classifier:dataset-export-images", r(L, 404, 404, 200, 403, 200), hw_ready),
+    Case("classifier:dataset-export-images", r(L, 403, 403, 403, 403, 403), ds,
+         label="of a set not made of images"),
     Case("classifier:dataset-render", ADMIN_ONLY),
     Case("classifier:dataset-render", r(L, 403, 403, 403, 403, "302+"), method="post",
          data=lambda w: {"name": "rendered", "size": "28x28", "charset": "custom",
