@@ -114,3 +114,30 @@ def test_a_message_delivered_twice_runs_the_job_once(worker, staff, tmp_path):
     worker.wait_for_log(f"Data set {dataset.pk} is not queued; nothing to do.")
     dataset.refresh_from_db()
     assert dataset.attempts == 1
+
+
+def test_labelled_images_are_built_by_the_worker_and_the_bad_ones_listed(
+    worker, staff_client, tmp_path
+):
+    from tests.labelled_builders import folders_zip
+
+    extra = {"가/w2/torn.png": b"\x89PNG\r\n\x1a\ntorn", "loose.png": b"no folder"}
+    archive = folders_zip(tmp_path / "school.zip", chars="가나", writers=("w1", "w2"),
+                          extra=extra)  # fmt: skip
+    with archive.open("rb") as fh:
+        response = staff_client.post(
+            reverse("classifier:dataset-import-images"),
+            {"name": "school", "size": "28x28", "archive": fh},
+        )
+    dataset = Dataset.objects.get(name="school")
+    assert response.status_code == 302, response.content.decode()
+
+    dataset = worker.wait_for(dataset)
+    assert dataset.status == JobStatus.SUCCEEDED, dataset.error_text
+    assert dataset.classes == ["가", "나"] and dataset.counts == [4, 4]
+    assert dataset.group_names == ["w1", "w2"] and dataset.files_done == 2
+    assert {item["name"] for item in dataset.skipped} == set(extra)
+    status = staff_client.get(reverse("classifier:dataset-status", args=[dataset.pk])).json()
+    assert status["terminal"] and status["files_done"] == 2
+    page = staff_client.get(dataset.get_absolute_url()).content.decode()
+    assert "Files left out" in page and "가/w2/torn.png" in page and "loose.png" in page
