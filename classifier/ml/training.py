@@ -34,7 +34,10 @@ IN_MEMORY_BYTES = 512 * 2**20
 # says what it predicts.
 METADATA_NAME = "hangul_lab.json"
 CHECKPOINT_NAME = "hangul_lab_checkpoint.json"
+#: Samples scored at once: at most this many, and as many as keep their activations
+#: within ``ACTIVATION_BUDGET`` bytes, so that a wide network scores in fewer at a time.
 PREDICT_CHUNK = 4096
+ACTIVATION_BUDGET = 256 * 2**20
 # A streamed pass drops the memory map's pages from the process after mapping about this
 # many bytes; reading one sample maps up to FAULT_AROUND_BYTES of the file around it (the
 # page it lies on and, on Linux, its neighbours already in the page cache).
@@ -378,11 +381,20 @@ def release_pages(images):
         mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def chunk_size(model) -> int:
+    """How many images ``model`` scores at once: as many as fit ``ACTIVATION_BUDGET``
+    with every layer's output of every image held (more than a pass holds at once),
+    at most ``PREDICT_CHUNK``."""
+    floats = sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
+    return int(max(1, min(PREDICT_CHUNK, ACTIVATION_BUDGET // (4 * max(floats, 1)))))
+
+
 def _probability_chunks(model, images, indices, temperature=1.0):
-    """``(start, probabilities)`` for ``images[indices]``, ``PREDICT_CHUNK`` samples at a
+    """``(start, probabilities)`` for ``images[indices]``, ``chunk_size`` samples at a
     time, at ``temperature`` (see ``calibration.at_temperature``)."""
-    for start in range(0, len(indices), PREDICT_CHUNK):
-        chunk = gather(images, indices[start : start + PREDICT_CHUNK])
+    size = chunk_size(model)
+    for start in range(0, len(indices), size):
+        chunk = gather(images, indices[start : start + size])
         release_pages(images)
         # Called eagerly: predict functions would be traced anew for every model and chunk size.
         probabilities = np.asarray(model(chunk, training=False))

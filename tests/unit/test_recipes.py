@@ -99,3 +99,15 @@ def test_a_job_with_the_recipe_resumes_from_its_checkpoint(arrays, tmp_path):
     result, metrics = train(arrays, RECIPE, epochs=4, checkpoint=checkpoint)
     assert result.initial_epoch == 2 and len(metrics) == 2
     assert result.model.loss.smoothing == pytest.approx(0.1)
+
+
+def test_a_wide_network_scores_fewer_images_at_a_time():
+    small = networks.build_model(networks.parse_spec("mlp"), (28, 28), 8)
+    wide = networks.build_model(networks.parse_spec("conv512x1-conv512x1-pool-dense64"), (28, 28), 8)
+    assert training.chunk_size(small) == training.PREDICT_CHUNK
+    # Two 28x28x512 float outputs are 3.2 MB an image: about 80 fit in 256 MiB.
+    assert 40 <= training.chunk_size(wide) <= 90
+    images = np.random.default_rng(0).integers(0, 255, size=(200, 28, 28), dtype=np.uint8)
+    chunked = training.predict_probabilities(wide, images)
+    whole = np.asarray(wide(images, training=False))
+    assert np.allclose(chunked, whole, atol=1e-5)
