@@ -61,6 +61,7 @@ from .labelled_images import (
     create_uploaded_image_dataset,
     export_images,
     may_export_images,
+    may_see_files,
 )
 from .predictions import (
     create_prediction,
@@ -82,8 +83,9 @@ __all__ = [
     "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on", "export_images",
     "gradebook", "gradebook_csv", "graders_for", "job_page_context", "job_plot", "join_course",
     "leaderboard_pending", "leaderboard_rows", "make_split", "may_export_images", "may_manage",
-    "model_input", "predict_image", "prediction_bars_png", "prediction_summary", "publish_model",
-    "queue_has_worker", "rebuild_dataset", "rerun_training_job", "run_dataset_build",
-    "run_evaluation", "run_prediction", "run_regrade", "run_training_job", "set_hidden_test",
-    "start_regrade", "submission_counts", "submit", "usable_models", "wait_for", "write_steps",
+    "may_see_files", "model_input", "predict_image", "prediction_bars_png", "prediction_summary",
+    "publish_model", "queue_has_worker", "rebuild_dataset", "rerun_training_job",
+    "run_dataset_build", "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
+    "set_hidden_test", "start_regrade", "submission_counts", "submit", "usable_models", "wait_for",
+    "write_steps",
 ]  # fmt: skip

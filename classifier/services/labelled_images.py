@@ -166,12 +166,16 @@ def media_name(path: str) -> str:
 # --- Export -------------------------------------------------------------------------------
 
 
-def may_export_images(user, dataset: Dataset) -> bool:
-    """Admins, and whoever made the data set: the images are people's own handwriting,
-    which the preprocessed arrays (the .npz every viewer may download) no longer are."""
-    if not dataset.exports_images or not dataset.is_ready:
-        return False
+def may_see_files(user, dataset: Dataset) -> bool:
+    """Whether ``user`` may see the files a data set was made from (their names, the
+    images): admins, and whoever made it. Names and scans can say who wrote them, which
+    the preprocessed arrays (the .npz every viewer may download) no longer do."""
     return is_admin(user) or (user.is_authenticated and dataset.created_by_id == user.pk)
+
+
+def may_export_images(user, dataset: Dataset) -> bool:
+    """Whether ``user`` may download the images a finished data set was built from."""
+    return dataset.exports_images and dataset.is_ready and may_see_files(user, dataset)
 
 
 def exported_samples(dataset: Dataset) -> list[tuple]:

@@ -42,8 +42,10 @@ def dataset_detail(request, pk):
     # Every character with its label and count, 200 a page (the full PHD08 has 2,350).
     rows = [(label, char, count) for label, (char, count) in enumerate(dataset.counts_by_class())]
     characters = Paginator(rows, CHARACTERS_PER_PAGE).get_page(request.GET.get("chars"))
-    # The files left out, 100 a page, each page's reasons put in the reader's language.
-    skipped = Paginator(dataset.skipped, SKIPPED_PER_PAGE).get_page(request.GET.get("left"))
+    # The files left out, 100 a page, each page's reasons put in the reader's language;
+    # for whoever may see the files (their names may say who wrote them).
+    left_out = dataset.skipped if services.may_see_files(request.user, dataset) else []
+    skipped = Paginator(left_out, SKIPPED_PER_PAGE).get_page(request.GET.get("left"))
     skipped.object_list = [(item["name"], translate(item["reason"])) for item in skipped]
     context = {
         "dataset": dataset, "characters": characters, "skipped": skipped,

@@ -297,3 +297,17 @@ def test_the_files_left_out_read_in_the_readers_language(tmp_path, staff_client)
     expected = korean(reason["template"]) % reason["params"]
     assert expected == "레이블 A(U+0041)은(는) 한글 음절(가~힣)이 아닙니다."
     assert escape(expected) in page and korean("Files left out") in page
+
+
+def test_students_see_a_public_image_set_but_not_the_names_of_its_files(
+    tmp_path, client, student_a, staff
+):
+    extra = {"kim-minji/가.png": scan_of("가")}  # a name that says who wrote it
+    archive = folders_zip(tmp_path / "a.zip", chars="가", extra=extra)
+    dataset = _built(services.create_image_dataset(name="public", path=archive, size=(28, 28),
+                                                   user=staff, dispatch=False))  # fmt: skip
+    client.force_login(student_a)
+    page = client.get(dataset.get_absolute_url()).content.decode()
+    assert "Labelled images" in page and "kim-minji" not in page and "Files left out" not in page
+    client.force_login(staff)
+    assert "kim-minji/가.png" in client.get(dataset.get_absolute_url()).content.decode()
