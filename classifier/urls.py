@@ -16,7 +16,8 @@ urlpatterns = [
     path("datasets/<int:pk>/grid.png", datasets.dataset_grid_png, name="dataset-grid"),
     path("datasets/<int:pk>/counts.png", datasets.dataset_counts_png, name="dataset-counts"),
     path(
-        "datasets/<int:pk>/augmentation.png", datasets.dataset_augmentation_png,
+        "datasets/<int:pk>/augmentation.png",
+        datasets.dataset_augmentation_png,
         name="dataset-augmentation",
     ),
     path("datasets/render/preview.png", datasets.render_preview_png, name="render-preview"),

@@ -230,7 +230,8 @@ class RenderDatasetForm(DatasetFormMixin):
                               "distortion (for models that read handwriting)")),
             ("print", _("Print: the font's own glyphs, lightly distorted (like scanned print)")),
         ],
-        initial="handwriting", widget=forms.RadioSelect,
+        initial="handwriting", widget=forms.RadioSelect, required=False,
+        help_text=_("Left out (an older script, the API): handwriting."),
     )  # fmt: skip
     augment = forms.BooleanField(
         label=_("Augment (distortion, rotation, jitter, stroke, blur, noise)"),
@@ -255,5 +256,5 @@ class RenderDatasetForm(DatasetFormMixin):
         return RenderSettings(
             height=height, width=width, per_font=self.cleaned_data["per_font"],
             seed=self.cleaned_data["seed"], augment=self.cleaned_data["augment"],
-            style=self.cleaned_data["style"],
+            style=self.cleaned_data["style"] or "handwriting",
         )  # fmt: skip

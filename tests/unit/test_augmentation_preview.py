@@ -75,3 +75,14 @@ def test_a_font_that_is_gone_is_said_rather_than_a_server_error(client, student_
     client.force_login(student_a)
     response = client.get(reverse("classifier:dataset-augmentation", args=[dataset.pk]))
     assert response.status_code == 404
+
+
+def test_the_render_form_keeps_the_chosen_style_and_defaults_to_handwriting(staff_client):
+    url = reverse("classifier:dataset-render")
+    common = {"size": "28x28", "charset": "custom", "chars": "가나", "per_font": "1", "seed": "0"}
+    for name, extra, style in [("hand", {}, "handwriting"), ("print", {"style": "print"}, "print")]:
+        response = staff_client.post(url, {"name": name, **common, **extra})
+        assert response.status_code == 302, response.content.decode()
+        assert Dataset.objects.get(name=name).params["rendering"]["style"] == style
+    response = staff_client.post(url, {"name": "odd", **common, "style": "cursive"})
+    assert response.status_code == 200 and not Dataset.objects.filter(name="odd").exists()

@@ -314,6 +314,9 @@ CASES = [
     Case("classifier:dataset-grid", HIDDEN, hidden, label="hidden test set"),
     Case("classifier:dataset-counts", ALL, ds),
     Case("classifier:dataset-counts", HIDDEN, hidden, label="hidden test set"),
+    # What augmentation does: font renderings only (the world's sets are not).
+    Case("classifier:dataset-augmentation", r(L, 404, 404, 404, 404, 404), ds,
+         label="of a set not rendered from fonts"),
     Case("classifier:dataset-export", ALL, ds),
     Case("classifier:dataset-export", HIDDEN, hidden, label="hidden test set"),
     Case("classifier:dataset-import", ADMIN_ONLY),
@@ -327,6 +330,7 @@ CASES = [
     Case("classifier:dataset-export-images", r(L, 403, 403, 403, 403, 403), ds,
          label="of a set not made of images"),
     Case("classifier:dataset-render", ADMIN_ONLY),
+    Case("classifier:render-preview", ADMIN_ONLY),
     Case("classifier:dataset-render", r(L, 403, 403, 403, 403, "302+"), method="post",
          data=lambda w: {"name": "rendered", "size": "28x28", "charset": "custom",
                          "chars": "가나", "per_font": "1", "seed": "0"}),
