@@ -78,29 +78,20 @@ class DatasetFormMixin(forms.Form):
             raise forms.ValidationError(describe(exc)) from None
 
 
-class Phd08ImportForm(DatasetFormMixin):
-    """Uploaded PHD08 files, or a file or folder on the server under ``LAB_IMPORT_ROOTS``."""
+class ServerImportMixin(DatasetFormMixin):
+    """An import from an upload (the field ``upload_field``) or from ``server_path`` on
+    the server, under ``LAB_IMPORT_ROOTS``: one of the two, never both."""
 
-    files = MultipleFileField(
-        label=_("PHD08 files"), required=False,
-        help_text=_("One or more <character>.txt files, or .zip archives of them."),
-    )  # fmt: skip
-    server_path = forms.CharField(
-        label=_("Or a file or folder on the server"), required=False, max_length=1000,
-    )  # fmt: skip
-    sigma = forms.FloatField(
-        label=_("Gaussian blur (sigma)"), initial=0.3, min_value=0, max_value=10
-    )
-    reference = forms.BooleanField(
-        label=_("Reproduce the tutorial's converter exactly"), required=False,
-        help_text=_("Min-max scaling and a straight resize, without keeping the aspect ratio."),
-    )  # fmt: skip
+    upload_field = ""
+    server_help = ""  # says what may be named, with %(roots)s
+    both_message = ""
+    neither_message = ""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         roots = ", ".join(str(root) for root in settings.LAB_IMPORT_ROOTS)
         self.fields["server_path"].help_text = (
-            _("A .txt or .zip file or a folder of them, inside %(roots)s.") % {"roots": roots}
+            self.server_help % {"roots": roots}
             if roots
             else _("Turned off: LAB_IMPORT_ROOTS names no folder.")
         )
@@ -118,11 +109,35 @@ class Phd08ImportForm(DatasetFormMixin):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("files") and cleaned.get("server_path"):
-            raise forms.ValidationError(_("Upload files or name a server path, not both."))
-        if not self.errors and not cleaned.get("files") and not cleaned.get("server_path"):
-            raise forms.ValidationError(_("Upload PHD08 files or name a server path."))
+        upload, server_path = cleaned.get(self.upload_field), cleaned.get("server_path")
+        if upload and server_path:
+            raise forms.ValidationError(self.both_message)
+        if not self.errors and not upload and not server_path:
+            raise forms.ValidationError(self.neither_message)
         return cleaned
+
+
+class Phd08ImportForm(ServerImportMixin):
+    """Uploaded PHD08 files, or a file or folder on the server under ``LAB_IMPORT_ROOTS``."""
+
+    files = MultipleFileField(
+        label=_("PHD08 files"), required=False,
+        help_text=_("One or more <character>.txt files, or .zip archives of them."),
+    )  # fmt: skip
+    server_path = forms.CharField(
+        label=_("Or a file or folder on the server"), required=False, max_length=1000,
+    )  # fmt: skip
+    sigma = forms.FloatField(
+        label=_("Gaussian blur (sigma)"), initial=0.3, min_value=0, max_value=10
+    )
+    reference = forms.BooleanField(
+        label=_("Reproduce the tutorial's converter exactly"), required=False,
+        help_text=_("Min-max scaling and a straight resize, without keeping the aspect ratio."),
+    )  # fmt: skip
+    upload_field = "files"
+    server_help = _("A .txt or .zip file or a folder of them, inside %(roots)s.")
+    both_message = _("Upload files or name a server path, not both.")
+    neither_message = _("Upload PHD08 files or name a server path.")
 
     def clean_files(self):
         files = self.cleaned_data["files"]
@@ -146,7 +161,7 @@ class Phd08ImportForm(DatasetFormMixin):
         )  # fmt: skip
 
 
-class LabelledImagesForm(DatasetFormMixin):
+class LabelledImagesForm(ServerImportMixin):
     """A zip of labelled images, uploaded or on the server under ``LAB_IMPORT_ROOTS``."""
 
     archive = forms.FileField(
@@ -158,15 +173,10 @@ class LabelledImagesForm(DatasetFormMixin):
     server_path = forms.CharField(
         label=_("Or a zip archive on the server"), required=False, max_length=1000,
     )  # fmt: skip
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        roots = ", ".join(str(root) for root in settings.LAB_IMPORT_ROOTS)
-        self.fields["server_path"].help_text = (
-            _("A .zip file inside %(roots)s.") % {"roots": roots}
-            if roots
-            else _("Turned off: LAB_IMPORT_ROOTS names no folder.")
-        )
+    upload_field = "archive"
+    server_help = _("A .zip file inside %(roots)s.")
+    both_message = _("Upload an archive or name a server path, not both.")
+    neither_message = _("Upload a zip archive of images or name one on the server.")
 
     def clean_archive(self):
         upload = self.cleaned_data["archive"]
@@ -177,25 +187,6 @@ class LabelledImagesForm(DatasetFormMixin):
         if upload.size > settings.LAB_ZIP_MAX_BYTES:
             raise forms.ValidationError(_("The upload is larger than the configured limit."))
         return upload
-
-    def clean_server_path(self):
-        text = self.cleaned_data["server_path"].strip()
-        if not text:
-            return None
-        # Checked here for a clear message on the field; the service checks again.
-        try:
-            return check_import_path(text, settings.LAB_IMPORT_ROOTS)
-        except SourceError as exc:
-            raise forms.ValidationError(describe(exc)) from None
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("archive") and cleaned.get("server_path"):
-            raise forms.ValidationError(_("Upload an archive or name a server path, not both."))
-        if not self.errors and not cleaned.get("archive") and not cleaned.get("server_path"):
-            raise forms.ValidationError(_("Upload a zip archive of images or name one on the "
-                                          "server."))  # fmt: skip
-        return cleaned
 
 
 def font_choices():
