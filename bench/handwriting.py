@@ -85,7 +85,6 @@ COMMON48 = (
     "인일있해게국전정부제우장보라상니들적성그면만과"
 )
 MODEL, EPOCHS, BATCH_SIZE, SPLIT = "cnn", 10, 64, "stratified:0.1"
-ECE_BINS = 15
 #: Every fifth print family (from the second) is held out with ``--unseen-print``.
 HOLD_OUT_EVERY = 5
 
@@ -315,6 +314,8 @@ def evaluate(args, job, chars, style, kind, fonts) -> list[dict]:
 
 def summary(style: str, results: list[dict]) -> dict:
     """A style's figures; a refused image counts as wrong, with confidence 0."""
+    from classifier.ml import calibration
+
     n = len(results)
     correct = np.array([r.get("predicted") == r["char"] for r in results], float)
     top3 = np.array([r["char"] in r.get("top3", ()) for r in results], float)
@@ -323,22 +324,9 @@ def summary(style: str, results: list[dict]) -> dict:
         "style": style, "images": n, "top1": float(correct.mean()) if n else None,
         "top3": float(top3.mean()) if n else None,
         "mean_confidence": float(confidence.mean()) if n else None,
-        "ece": expected_calibration_error(confidence, correct) if n else None,
+        "ece": calibration.expected_calibration_error(confidence, correct) if n else None,
         "refused": sum("refused" in r for r in results),
     }  # fmt: skip
-
-
-def expected_calibration_error(confidence, correct, bins: int = ECE_BINS) -> float:
-    """The share-weighted gap between accuracy and mean confidence over ``bins``
-    equal-width confidence bins (the last one closed)."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(error)
 
 
 def confusions(results, count: int) -> list[list]:
@@ -362,6 +350,12 @@ def report_table(name, rows, overall, job, train_seconds, rate, handwritten):
     print(f"  overall handwriting accuracy: {overall['top1']:.1%} "
           f"(chance {1 / len(job.classes):.1%})")  # fmt: skip
     print(f"  validation accuracy on print fonts (job {job.pk}): {job.val_accuracy:.1%}")
+    fitted = job.calibration or {}
+    if fitted.get("ece_after") is not None:
+        print(
+            f"  validation ECE: {fitted['ece_before']:.3f} before calibration, "
+            f"{fitted['ece_after']:.3f} after (temperature {fitted['temperature']:.3g})"
+        )
     print(f"  training: {train_seconds:.0f} s for {job.epochs_done} epochs, {rate:,.0f} samples/s")
     shown = ", ".join(f"{a}→{b} {n}" for a, b, n in confusions(handwritten, 8))
     print(f"  commonest mistakes (written→read times): {shown or 'none'}")
