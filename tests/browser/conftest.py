@@ -1,6 +1,7 @@
 """A real headless Chromium (Debian's, driven by Playwright) against a live test server."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,16 @@ def log_in(page, user):
 
 def image_width(image, timeout=20_000):
     """The natural width of the <img> ``image`` (a locator) once it shows and has
-    loaded; 0 when it failed to load."""
+    loaded; 0 when nothing it was given loaded within ``timeout`` ms.
+
+    A live image (a job's curves, the comparison) may be given a new version while
+    the last one decodes, which leaves it empty for a moment: so the width is asked
+    again until one version has loaded.
+    """
     expect(image).to_be_visible(timeout=timeout)
-    image.evaluate("img => img.decode().catch(() => null)")
-    return image.evaluate("img => img.naturalWidth")
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        width = image.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
+        if width or time.monotonic() > deadline:
+            return width
+        time.sleep(0.2)
