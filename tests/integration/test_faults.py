@@ -298,10 +298,13 @@ def test_an_import_whose_process_was_killed_resumes_from_the_command_line(
     settings.MEDIA_ROOT = media
     env = {**env, "LAB_HEARTBEAT_SECONDS": "1"}  # 3 s of silence is death
     folder = tmp_path / "phd08"
-    sources = write_phd08_files(folder, "".join(chr(0xAC00 + n) for n in range(60)), per_group=243)
+    sources = write_phd08_files(folder, "".join(chr(0xAC00 + n) for n in range(300)), per_group=243)
     command = [sys.executable, "manage.py", "import_phd08", "--name", "killed", "--size", "16x16"]
     importing = _import_in_a_terminal(command, folder, env)
-    settings.LAB_HEARTBEAT_SECONDS = 1
+    # Frozen at once, so that it cannot finish the files while the test looks at it
+    # (a busy machine once let it convert all 60 before the kill).
+    os.killpg(importing.pid, signal.SIGSTOP)
+    settings.LAB_HEARTBEAT_SECONDS = 30  # judged generously here: it is not dead yet
     with pytest.raises(CommandError, match="being built right now"):
         call_command("import_phd08", "--name", "killed", "--resume")  # it is alive
     os.killpg(importing.pid, signal.SIGKILL)  # the OOM killer, a closed SSH session
@@ -309,7 +312,11 @@ def test_an_import_whose_process_was_killed_resumes_from_the_command_line(
     dataset = Dataset.objects.get(name="killed")
     assert dataset.status == JobStatus.RUNNING and dataset.files_done < len(sources)
 
-    time.sleep(3.5)
+    # The resuming command beats every second, so three missed beats are death: waited
+    # for on the row itself, however long the machine takes to get there.
+    rows = Dataset.objects.filter(pk=dataset.pk)
+    _wait_until(lambda: rows.filter(heartbeat_at__lt=timezone.now() - timedelta(seconds=3.5))
+                .exists(), what="the killed import's heartbeat to go stale")  # fmt: skip
     resumed = subprocess.run([*command[:-2], "--resume"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
