@@ -3,7 +3,6 @@
 from dataclasses import asdict
 
 import pytest
-
 from django.urls import reverse
 
 from classifier.ml import fonts

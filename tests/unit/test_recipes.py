@@ -61,9 +61,8 @@ def test_smoothed_labels_give_the_mixed_cross_entropy():
     loss = training._loss(0.2)
     probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], np.float32)
     targets = np.array([0, 2])
-    expected = np.mean([
-        -(0.8 * np.log(p[t]) + 0.2 * np.log(p).mean()) for p, t in zip(probabilities, targets)
-    ])  # fmt: skip
+    pairs = zip(probabilities, targets, strict=True)
+    expected = np.mean([-(0.8 * np.log(p[t]) + 0.2 * np.log(p).mean()) for p, t in pairs])
     assert float(loss(targets, probabilities)) == pytest.approx(expected, rel=1e-5)
     assert training._loss(0) == "sparse_categorical_crossentropy"
 
@@ -103,7 +102,8 @@ def test_a_job_with_the_recipe_resumes_from_its_checkpoint(arrays, tmp_path):
 
 def test_a_wide_network_scores_fewer_images_at_a_time():
     small = networks.build_model(networks.parse_spec("mlp"), (28, 28), 8)
-    wide = networks.build_model(networks.parse_spec("conv512x1-conv512x1-pool-dense64"), (28, 28), 8)
+    spec = networks.parse_spec("conv512x1-conv512x1-pool-dense64")
+    wide = networks.build_model(spec, (28, 28), 8)
     assert training.chunk_size(small) == training.PREDICT_CHUNK
     # Two 28x28x512 float outputs are 3.2 MB an image: about 80 fit in 256 MiB.
     assert 40 <= training.chunk_size(wide) <= 90

@@ -275,7 +275,8 @@ def test_handwriting_is_the_default_style_and_print_is_the_original():
     assert RenderSettings().pen_share > 0 and RenderSettings().jamo_shift > 0
     printed = RenderSettings(style="print")
     assert (printed.pen_share, printed.jamo_shift, printed.shear_degrees) == (0, 0, 0)
-    assert (printed.rotation_degrees, printed.elastic_alpha, printed.stroke_jitter) == (8, 0.03, 0.03)
+    original = (printed.rotation_degrees, printed.elastic_alpha, printed.stroke_jitter)
+    assert original == (8, 0.03, 0.03)
 
 
 def test_settings_stored_before_styles_existed_render_in_print():
@@ -297,7 +298,7 @@ def test_a_glyph_is_taken_apart_into_its_jamo(two_fonts):
             # Every pixel belongs to exactly one part.
             assert np.array_equal(parts.masks.sum(axis=0), np.ones(image.shape))
         parts = pen.split_parts(render_samples("밟", font, big)[0] / 255, "밟")
-        (ix, iy), (mx, my), (fx, fy) = parts.centres
+        (ix, iy), (mx, my), (_, fy) = parts.centres
         assert ix < mx and iy < fy and my < fy  # ㅂ left, ㅏ right, ㄼ below
 
 
@@ -364,6 +365,7 @@ def test_effect_previews_show_each_effect_the_settings_use(two_fonts):
         "clean", "strokes", "jamo", "pen", "geometry", "elastic", "blur_noise", "all",
     ]  # fmt: skip
     assert all(images.shape == (3, 28, 28) for _, images in rows)
-    printed = [effect for effect, _ in effect_previews("밟", two_fonts[0], RenderSettings(style="print"))]
+    print_style = RenderSettings(style="print")
+    printed = [effect for effect, _ in effect_previews("밟", two_fonts[0], print_style)]
     assert printed == ["clean", "strokes", "geometry", "elastic", "blur_noise", "all"]
     assert [effect for effect, _ in effect_previews("밟", two_fonts[0], CLEAN)] == ["clean"]
