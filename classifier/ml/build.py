@@ -26,7 +26,7 @@ from . import preprocess
 from .convert import ConversionSettings, convert_file
 from .fonts import HangulFont
 from .messages import Message, _
-from .render import RenderSettings, render_samples
+from .render import GlyphMissing, RenderSettings, render_samples
 from .sources import FileReader, Phd08Input, SourceError, ZipMember
 from .store import ArrayStore, StoreBuilder, StoreError, write_atomically, write_part
 
@@ -96,8 +96,14 @@ def build_rendered(
     processes: int = 0,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_skip: SkipCallback | None = None,
 ) -> ArrayStore:
-    """Render every character in every font into a data set; classes keep ``chars``' order."""
+    """Render every character in every font into a data set; classes keep ``chars``' order.
+
+    A character that a font cannot draw (no glyph, or an empty one) is left out of that
+    font's samples and passed to ``on_skip`` as "character (font)" with the reason, once
+    the units are done; a character that no font can draw fails the build.
+    """
     fingerprint = {
         "kind": "fonts",
         "settings": asdict(settings),
@@ -111,6 +117,20 @@ def build_rendered(
         for number, font in enumerate(fonts)
     }
     _run_units(builder, units, _render_unit, processes, on_progress, should_stop)
+    drawn = dict.fromkeys(chars, 0)
+    for key, (char, _font, _settings) in units.items():
+        count, skipped = _read_skipped(builder.parts_dir, key)
+        # No count: a part rendered before skips were recorded, which has its samples.
+        drawn[char] += 1 if count is None else count
+        for name, reason in skipped:
+            if on_skip:
+                on_skip(name, reason)
+    undrawn = [char for char, count in drawn.items() if not count]
+    if undrawn:
+        raise StoreError(
+            _("None of the fonts can draw %(chars)s; leave it out or choose other fonts.",
+              chars=" ".join(undrawn))
+        )  # fmt: skip
     return builder.finish(list(chars))
 
 
@@ -175,9 +195,13 @@ def _convert_unit(parts_dir: Path, key: str, item: Phd08Input, settings: Convers
 
 
 def _render_unit(parts_dir: Path, key: str, char: str, font: HangulFont, settings: RenderSettings):
-    images = render_samples(char, font, settings)
-    write_part(parts_dir, key, char, images, [font.name] * len(images))
-    return len(images)
+    skipped = []
+    try:
+        images = render_samples(char, font, settings)
+    except GlyphMissing as exc:
+        skipped.append(_skip_record(f"{char} ({font.name})", exc.args[0]))
+        images = np.empty((0, settings.height, settings.width), dtype=np.uint8)
+    return _write_unit(parts_dir, key, char, images, [font.name] * len(images), skipped)
 
 
 def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style, max_pixels):
@@ -199,11 +223,16 @@ def _handwriting_unit(parts_dir: Path, key: str, char: str, samples, size, style
                 continue
             writers.append(writer)
     stack = np.stack(images) if images else np.empty((0, *size), dtype=np.uint8)
-    # The list of left-out images goes first: a part on disk always has its list, so a
-    # resumed build reports the images of the units it does not build again.
+    return _write_unit(parts_dir, key, char, stack, writers, skipped)
+
+
+def _write_unit(parts_dir: Path, key: str, char: str, images: np.ndarray, groups, skipped) -> int:
+    """Write a unit's part and its record of what it left out; its count of images."""
+    # The record goes first: a part on disk always has its list, so a resumed build
+    # reports what the units it does not build again left out.
     record = {"count": len(images), "skipped": skipped}
     write_atomically(_skipped_path(parts_dir, key), json.dumps(record).encode())
-    write_part(parts_dir, key, char, stack, writers)
+    write_part(parts_dir, key, char, images, groups)
     return len(images)
 
 
@@ -217,8 +246,8 @@ def _skipped_path(parts_dir: Path, key: str) -> Path:
 
 
 def _read_skipped(parts_dir: Path, key: str) -> tuple[int | None, list[tuple[str, Message]]]:
-    """A handwriting unit's count of images and the images it left out, with why; a part
-    built before these lists were kept has none (its count unknown)."""
+    """A unit's count of images and what it left out, with why; a part built before
+    these lists were kept has none (its count unknown)."""
     try:
         record = json.loads(_skipped_path(parts_dir, key).read_text())
     except FileNotFoundError:

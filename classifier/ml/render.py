@@ -251,17 +251,21 @@ def effect_previews(char: str, font: HangulFont, settings: RenderSettings, count
     return rows
 
 
+class GlyphMissing(ValueError):
+    """The font cannot draw the character: it has no glyph for it, or one without ink."""
+
+
 def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.ndarray:
     """``settings.per_font`` images of ``char`` drawn in ``font``: uint8 (n, height, width).
 
-    Raises ValueError when ``char`` is not one character, or the font has no glyph for
-    it or draws it without ink.
+    Raises ValueError when ``char`` is not one character, and GlyphMissing when the font
+    has no glyph for it or draws it without ink.
     """
     if not isinstance(char, str) or len(char) != 1:
         raise ValueError(f"Render one character at a time, not {char!r}.")
-    # Every HangulFont has the KS X 1001 syllables; only others need its cmap read.
+    # Every HangulFont maps the KS X 1001 syllables; only others need its cmap read.
     if char not in ks_x_1001() and missing_chars(font, char):
-        raise ValueError(
+        raise GlyphMissing(
             _("The font %(font)s has no glyph for %(char)r.", font=font.name, char=char)
         )
     pil_font = _pil_font(
@@ -270,7 +274,8 @@ def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.
     base = _draw(pil_font, char, 0)
     box = base.getbbox()
     if box is None:
-        raise ValueError(
+        # Some fonts map a syllable to an empty glyph (Baekmuk Dotum and Headline: 쏀).
+        raise GlyphMissing(
             _("The font %(font)s draws %(char)r without any ink.", font=font.name, char=char)
         )
     jitter_rng, elastic_rng, noise_rng, hand_rng, pressure_rng = _generators(

@@ -360,7 +360,9 @@ def _build(dataset: Dataset, writer: "_ProgressWriter", skipped: list):
         return labelled_images.build_images(dataset, **common, on_skip=left_out)
     chosen = fonts.resolve_fonts(params["fonts"])
     rendering = RenderSettings.from_dict(params["rendering"])
-    return build.build_rendered(params["chars"], chosen, dataset.store_dir, rendering, **common)
+    return build.build_rendered(
+        params["chars"], chosen, dataset.store_dir, rendering, **common, on_skip=left_out
+    )
 
 
 def _fail(dataset: Dataset, reason: Message | str, skipped=()):

@@ -1,4 +1,5 @@
-"""Building data sets from PHD08 files: an interrupted import goes on where it stopped."""
+"""Building data sets: an interrupted PHD08 import goes on where it stopped; a font
+that cannot draw a character leaves just that character out of its samples."""
 
 import logging
 from pathlib import Path
@@ -8,8 +9,11 @@ import pytest
 
 from classifier.ml import build, store
 from classifier.ml.convert import ConversionSettings
+from classifier.ml.fonts import HangulFont
+from classifier.ml.render import RenderSettings
 from classifier.ml.sources import collect_phd08_inputs
 from tests.phd08_builders import write_phd08_files
+from tests.unit.test_fonts import build_font, write_font
 
 SETTINGS = ConversionSettings(height=16, width=16)
 CHARS = "가나다라마"
@@ -66,3 +70,34 @@ def test_an_import_of_other_files_or_settings_starts_afresh(tmp_path):
     started = []
     build.build_phd08(inputs, tmp_path / "set", other, processes=1, on_progress=_snapshot(started))
     assert started[0] == (0, 0)
+
+
+@pytest.fixture
+def box_and_gap_fonts(tmp_path) -> tuple[HangulFont, HangulFont]:
+    """Two built fonts; the second draws 나 as an empty glyph."""
+    box = write_font(tmp_path / "box.ttf", build_font("Lab Box"))
+    gap = write_font(tmp_path / "gap.ttf", build_font("Lab Gap", empty="나"))
+    return (HangulFont("LabBox", "Lab Box", "Regular", box, 0),
+            HangulFont("LabGap", "Lab Gap", "Regular", gap, 0))  # fmt: skip
+
+
+RENDERING = RenderSettings(height=16, width=16, per_font=3, augment=False, style="print")
+
+
+def test_a_character_a_font_cannot_draw_is_left_out_of_that_font_and_listed(
+    tmp_path, box_and_gap_fonts
+):
+    skipped = []
+    built = build.build_rendered(
+        "가나", box_and_gap_fonts, tmp_path / "set", RENDERING, processes=1,
+        on_skip=lambda name, reason: skipped.append((name, str(reason))),
+    )  # fmt: skip
+    assert built.manifest.classes == ["가", "나"]
+    assert dict(zip(*np.unique(built.labels, return_counts=True), strict=True)) == {0: 6, 1: 3}
+    assert skipped == [("나 (LabGap)", "The font LabGap draws '나' without any ink.")]
+
+
+def test_a_character_no_font_can_draw_fails_the_build_with_its_name(tmp_path, box_and_gap_fonts):
+    with pytest.raises(store.StoreError, match="None of the fonts can draw 나"):
+        build.build_rendered("가나", box_and_gap_fonts[1:], tmp_path / "set", RENDERING,
+                             processes=1)  # fmt: skip

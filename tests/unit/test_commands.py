@@ -83,6 +83,24 @@ def test_render_dataset_command_lists_fonts_and_renders(capsys):
     assert Dataset.objects.get(name="test-fonts").is_hidden
 
 
+def test_a_character_a_font_cannot_draw_is_listed_and_the_rest_is_built(
+    tmp_path, capsys, staff_client
+):
+    from tests.unit.test_fonts import build_font, write_font
+
+    box = write_font(tmp_path / "box.ttf", build_font("Lab Box"))
+    gap = write_font(tmp_path / "gap.ttf", build_font("Lab Gap", empty="나"))
+    call_command("render_dataset", "--name", "gappy", "--chars", "가나", "--fonts",
+                 f"{box},{gap}", "--per-font", "2", "--size", "16x16")  # fmt: skip
+    dataset = Dataset.objects.get(name="gappy")
+    assert dataset.status == JobStatus.SUCCEEDED and dataset.counts == [4, 2]
+    out = capsys.readouterr().out
+    assert "Left out 1 characters a font cannot draw:" in out
+    assert "나 (LabGap): The font LabGap draws '나' without any ink." in out
+    page = staff_client.get(dataset.get_absolute_url()).content.decode()
+    assert "Characters a font cannot draw" in page and "나 (LabGap)" in page
+
+
 def test_render_dataset_command_rejects_unknown_fonts_and_characters():
     with pytest.raises(CommandError, match="NoSuchFont"):
         call_command("render_dataset", "--name", "x", "--chars", "가", "--fonts", "NoSuchFont")

@@ -32,16 +32,20 @@ def build_font(
     typographic: tuple[str, str] | None = None,
     chars: str | None = None,
     box: tuple[int, int, int, int] = (100, 0, 500, 800),
+    empty: str = "",
 ) -> TTFont:
     """A tiny TrueType font whose every character is one rectangle (``box``, font units).
 
     It maps ``chars`` (default: all of KS X 1001) and names itself ``family``/``style``
-    (name IDs 1/2), plus typographic names (IDs 16/17) when given.
+    (name IDs 1/2), plus typographic names (IDs 16/17) when given. The characters of
+    ``empty`` map to a glyph without ink, as 쏀 does in Baekmuk Dotum.
     """
     builder = FontBuilder(1000, isTTF=True)
-    builder.setupGlyphOrder([".notdef", "box"])
+    builder.setupGlyphOrder([".notdef", "box", "empty"])
     mapped = ks_x_1001() if chars is None else chars
-    builder.setupCharacterMap({ord(char): "box" for char in mapped})
+    builder.setupCharacterMap(
+        {ord(char): "empty" if char in empty else "box" for char in mapped}
+    )
     left, bottom, right, top = box
     pen = TTGlyphPen(None)
     pen.moveTo((left, bottom))
@@ -49,8 +53,10 @@ def build_font(
     pen.lineTo((right, top))
     pen.lineTo((right, bottom))
     pen.closePath()
-    builder.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "box": pen.glyph()})
-    builder.setupHorizontalMetrics({".notdef": (600, 0), "box": (600, left)})
+    builder.setupGlyf(
+        {".notdef": TTGlyphPen(None).glyph(), "box": pen.glyph(), "empty": TTGlyphPen(None).glyph()}
+    )
+    builder.setupHorizontalMetrics({".notdef": (600, 0), "box": (600, left), "empty": (600, 0)})
     builder.setupHorizontalHeader(ascent=800, descent=-200)
     names = {"familyName": family, "styleName": style}
     if typographic:

@@ -81,7 +81,26 @@ class DatasetCommand(BaseCommand):
             raise CommandError(f"--size: {exc}") from None
 
     def run_build(self, dataset, run_async):
-        """Queue the build, or run it here with a progress bar; fail loudly on errors."""
+        """Queue the build, or run it here with a progress bar; fail loudly on errors.
+
+        What the build left out is listed after it, whether it succeeded or failed."""
+        try:
+            self._run_build(dataset, run_async)
+        finally:
+            self.list_skipped(dataset)
+
+    def list_skipped(self, dataset):
+        """Every file (or character a font cannot draw) left out of the data set, and why."""
+        dataset.refresh_from_db()
+        if not dataset.skipped:
+            return
+        fonts = dataset.source == Dataset.Source.FONTS
+        what = "characters a font cannot draw" if fonts else "files"
+        self.stdout.write(self.style.WARNING(f"Left out {len(dataset.skipped):,} {what}:"))
+        for name, reason in dataset.skipped_files:
+            self.stdout.write(f"  {name}: {reason}")
+
+    def _run_build(self, dataset, run_async):
         self.stdout.write(f"Data set {dataset.name} (id {dataset.pk})")
         if run_async:
             self.stdout.write("Queued for the data workers; follow it on the data set page.")

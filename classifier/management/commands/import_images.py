@@ -2,7 +2,6 @@ from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.i18n import describe
-from classifier.models import Dataset
 
 from ._dataset_command import DatasetCommand
 
@@ -23,10 +22,7 @@ class Command(DatasetCommand):
             if options["archive"]:
                 raise CommandError("--resume reads the archive recorded for the data set; "
                                    "leave it out.")  # fmt: skip
-            try:
-                return self.resume(options["name"], options["run_async"])
-            finally:
-                self.list_skipped(Dataset.objects.filter(name=options["name"]).first())
+            return self.resume(options["name"], options["run_async"])
         if not options["archive"]:
             raise CommandError("Give the .zip archive of labelled images to import.")
         name = self.checked_name(options["name"])
@@ -40,18 +36,4 @@ class Command(DatasetCommand):
             )  # fmt: skip
         except ValueError as exc:
             raise CommandError(describe(exc)) from None
-        try:
-            self.run_build(dataset, options["run_async"])
-        finally:
-            self.list_skipped(dataset)
-
-    def list_skipped(self, dataset):
-        """Every file left out of the data set, and why (on a failure too)."""
-        if dataset is None:
-            return
-        dataset.refresh_from_db()
-        if not dataset.skipped:
-            return
-        self.stdout.write(self.style.WARNING(f"Left out {len(dataset.skipped):,} files:"))
-        for name, reason in dataset.skipped_files:
-            self.stdout.write(f"  {name}: {reason}")
+        self.run_build(dataset, options["run_async"])
