@@ -22,6 +22,16 @@ REPO = Path(__file__).resolve().parents[1]
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """A SQLite test database of this run's own (pytest-django's hook for it), so that
+    two runs on one machine, a developer's and CI's, never rebuild each other's."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = Path(database["TEST"]["NAME"])
+        database["TEST"]["NAME"] = name.with_name(f"{name.stem}-{os.getpid()}{name.suffix}")
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(request, tmp_path):
     """Quick password hashing, a media folder of the test's own, and English pages.
