@@ -467,7 +467,7 @@ class AssignmentAdmin(CharacterSearchMixin, admin.ModelAdmin):
     list_display = ("title", column("course", _("course"), "course__name"), "characters",
                     "grader", "due_at", "attempts_allowed",
                     "accept_late", "submission_count")  # fmt: skip
-    list_filter = (("course", admin.RelatedOnlyFieldListFilter), "accept_late")
+    list_filter = (("course", admin.RelatedOnlyFieldListFilter), "grade_policy", "accept_late")
     list_select_related = ("course", "grader__dataset")
     search_fields = ("title", "course__name", "course__owner__username")
     char_search_fields = ("chars",)

@@ -293,7 +293,8 @@ class AssignmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Assignment
         fields = ("id", "course", "title", "instructions", "chars", "grader", "due_at",
-                  "is_past_due", "attempts_allowed", "accept_late", "page")  # fmt: skip
+                  "is_past_due", "attempts_allowed", "grade_policy", "accept_late",
+                  "page")  # fmt: skip
         read_only_fields = fields
 
     def get_page(self, assignment) -> str:

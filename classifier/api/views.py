@@ -215,8 +215,9 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
         form = submission_request.form
         try:
             submission = services.submit(
-                assignment, request.user, form.cleaned_data["char"], **form.image_fields()
-            )
+                assignment, request.user, form.cleaned_data["char"],
+                again=form.cleaned_data["again"], **form.image_fields(),
+            )  # fmt: skip
         except ValueError as exc:
             raise _refused(exc) from exc
         submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)

@@ -66,8 +66,9 @@ class AssignmentForm(forms.ModelForm):
     class Meta:
         model = Assignment
         fields = ("title", "instructions", "chars", "grader", "due_at", "attempts_allowed",
-                  "accept_late")  # fmt: skip
-        widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
+                  "grade_policy", "accept_late")  # fmt: skip
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 4}),
+                   "grade_policy": forms.RadioSelect}  # fmt: skip
 
     def __init__(self, *args, course: Course, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,9 +76,14 @@ class AssignmentForm(forms.ModelForm):
         self.fields["grader"].queryset = graders_for(course).select_related("dataset", "owner")
         if self.instance.chars:
             self.initial["chars"] = " ".join(self.instance.chars)
+        self.fields["grade_policy"].required = False
         if not self.instance.pk:
             due = timezone.localtime() + timedelta(days=7)
             self.initial.setdefault("due_at", due.replace(second=0, microsecond=0))
+
+    def clean_grade_policy(self):
+        # A form sent without it (an older page, a script) keeps the default: the best.
+        return self.cleaned_data["grade_policy"] or Assignment.GradePolicy.BEST
 
     def clean_chars(self):
         try:

@@ -104,6 +104,10 @@ class PredictForm(HandwritingInputForm):
 
 
 class SubmissionForm(HandwritingInputForm):
-    """A student's image of one of an assignment's characters."""
+    """A student's image of one of an assignment's characters; ``again`` confirms a new
+    attempt at a character already marked correct."""
 
     char = forms.CharField(widget=forms.HiddenInput, max_length=1)
+    again = forms.BooleanField(
+        label=_("Yes, submit a character already marked correct again"), required=False
+    )

@@ -93,7 +93,15 @@ class Enrollment(models.Model):
 
 
 class Assignment(models.Model):
-    """Write each target character once (or up to ``attempts_allowed`` times); a model grades it."""
+    """Write each target character once (or up to ``attempts_allowed`` times); a model grades it.
+
+    ``grade_policy`` says which attempt at a character counts: the best (a correct one,
+    if any; the default, so a later slip never undoes a right answer) or the latest.
+    """
+
+    class GradePolicy(models.TextChoices):
+        BEST = "best", _("Best attempt")
+        LATEST = "latest", _("Latest attempt")
 
     course = models.ForeignKey(
         Course, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("course")
@@ -110,6 +118,12 @@ class Assignment(models.Model):
     accept_late = models.BooleanField(
         _("accept late submissions"), default=False,
         help_text=_("Late submissions are graded and marked late in the gradebook."),
+    )  # fmt: skip
+    grade_policy = models.CharField(
+        _("attempt that counts"), max_length=8, choices=GradePolicy.choices,
+        default=GradePolicy.BEST,
+        help_text=_("Best: a correct attempt counts even if a later one is wrong. Latest: "
+                    "each attempt replaces the one before."),
     )  # fmt: skip
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

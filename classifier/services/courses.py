@@ -48,8 +48,20 @@ def publish_model(course: Course, job: TrainingJob):
     course.published_models.add(job)
 
 
-def check_submission(assignment: Assignment, student, char: str):
-    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError."""
+def again_warning(assignment: Assignment, char: str) -> str:
+    """What a student is told before submitting ``char`` again once it is marked correct."""
+    if assignment.grade_policy == Assignment.GradePolicy.LATEST:
+        return _("%(char)s is already marked correct. A new attempt replaces that verdict, "
+                 "even if it is read wrong, and uses one of your attempts.") % {"char": char}
+    return _("%(char)s is already marked correct, and that stays: a new attempt only uses "
+             "one of your attempts.") % {"char": char}
+
+
+def check_submission(assignment: Assignment, student, char: str, *, again: bool = False):
+    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError.
+
+    A character already marked correct is submitted again only when ``again`` says the
+    student confirmed it."""
     if not assignment.course.has_student(student):
         raise ValueError(_("You are not in the course of this assignment."))
     if char not in assignment.chars:
@@ -65,6 +77,10 @@ def check_submission(assignment: Assignment, student, char: str):
             _("You have used all %(n)d attempts for %(char)s.")
             % {"n": assignment.attempts_allowed, "char": char}
         )
+    if not again and grade_cell(assignment, student, char).verdict == "correct":
+        raise ValueError(
+            again_warning(assignment, char) + " " + _("Tick the box to submit it anyway.")
+        )
 
 
 def attempts_used(assignment: Assignment, student, char: str) -> int:
@@ -72,15 +88,16 @@ def attempts_used(assignment: Assignment, student, char: str) -> int:
 
 
 def submit(assignment: Assignment, student, char: str, *, data: bytes, source: str,
-           original_name: str = "") -> Prediction:  # fmt: skip
-    """Record ``student``'s image of ``char`` for ``assignment`` and queue its grading."""
+           original_name: str = "", again: bool = False) -> Prediction:  # fmt: skip
+    """Record ``student``'s image of ``char`` for ``assignment`` and queue its grading
+    (``again``: confirmed, for a character already marked correct)."""
     with transaction.atomic():
         # The enrolment row is locked so that two submissions at once cannot both take
         # the last attempt.
         Enrollment.objects.select_for_update().filter(
             course=assignment.course, student=student
         ).first()
-        check_submission(assignment, student, char)
+        check_submission(assignment, student, char, again=again)
         return create_prediction(
             owner=student, model=assignment.grader, data=data, source=source,
             original_name=original_name, expected=char, assignment=assignment,
@@ -102,11 +119,32 @@ VERDICT_LABELS = {
 
 @dataclass
 class GradeCell:
-    """A student's latest submission of one character, and how many they made."""
+    """A student's attempts at one character, oldest first, and the one that counts
+    (``submission``, chosen by the assignment's grade policy)."""
 
     char: str
-    submission: Prediction | None = None
-    attempts: int = 0
+    history: list[Prediction] = field(default_factory=list)
+    policy: str = Assignment.GradePolicy.BEST
+
+    @property
+    def attempts(self) -> int:
+        return len(self.history)
+
+    @property
+    def submission(self) -> Prediction | None:
+        """The latest attempt; under the best-attempt policy the latest correct one, if any."""
+        if self.policy == Assignment.GradePolicy.BEST:
+            correct = [sub for sub in self.history if _is_correct(sub)]
+            if correct:
+                return correct[-1]
+        return self.history[-1] if self.history else None
+
+    @property
+    def pending(self) -> Prediction | None:
+        """The latest attempt while it is being graded (under the best-attempt policy
+        the verdict may already be a correct earlier one)."""
+        latest = self.history[-1] if self.history else None
+        return latest if latest is not None and not latest.is_terminal else None
 
     @property
     def verdict(self) -> str:
@@ -117,11 +155,15 @@ class GradeCell:
             return "failed"
         if self.submission.status != JobStatus.SUCCEEDED:
             return "pending"
-        return "correct" if self.submission.correct else "incorrect"
+        return "correct" if _is_correct(self.submission) else "incorrect"
 
     @property
     def verdict_label(self) -> str:
         return str(VERDICT_LABELS[self.verdict])
+
+
+def _is_correct(submission: Prediction) -> bool:
+    return submission.status == JobStatus.SUCCEEDED and bool(submission.correct)
 
 
 @dataclass
@@ -158,16 +200,22 @@ def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
     enrolled = assignment.course.enrollments.select_related("student")
     if student is not None:
         enrolled = enrolled.filter(student=student)
-    rows = {e.student_id: GradeRow(e.student, [GradeCell(c) for c in assignment.chars])
+    policy = assignment.grade_policy
+    rows = {e.student_id: GradeRow(e.student, [GradeCell(c, policy=policy)
+                                               for c in assignment.chars])
             for e in enrolled}  # fmt: skip
     index = {char: i for i, char in enumerate(assignment.chars)}
-    # Oldest first, so each cell ends with the latest attempt.
+    # Oldest first: each cell's history is in the order the attempts were made.
     for submission in assignment.submissions.filter(owner_id__in=rows).order_by("created_at", "pk"):
         if submission.expected in index:
-            cell = rows[submission.owner_id].cells[index[submission.expected]]
-            cell.submission = submission
-            cell.attempts += 1
+            rows[submission.owner_id].cells[index[submission.expected]].history.append(submission)
     return Gradebook(assignment, list(rows.values()))
+
+
+def grade_cell(assignment: Assignment, student, char: str) -> GradeCell:
+    """``student``'s attempts at ``char`` and the one that counts."""
+    attempts = assignment.submissions.filter(owner=student, expected=char)
+    return GradeCell(char, list(attempts.order_by("created_at", "pk")), assignment.grade_policy)
 
 
 def gradebook_csv(book: Gradebook) -> str:

@@ -212,7 +212,8 @@ def assignment_submit(request, pk):
     if form.is_valid():
         char = form.cleaned_data["char"]
         try:
-            submission = services.submit(assignment, request.user, char, **form.image_fields())
+            submission = services.submit(assignment, request.user, char,
+                                         again=form.cleaned_data["again"], **form.image_fields())  # fmt: skip
         except ValueError as exc:  # preprocess.ImageRejected too
             form.add_error(None, describe(exc))
         else:
@@ -247,7 +248,8 @@ def _student_page(request, assignment, form, status=200):
         "chosen": chosen,
         "score": sum(cell.verdict == "correct" for cell in cells),
         "closed": assignment.is_past_due and not assignment.accept_late,
-        "pending": next((c.submission for c in cells if c.verdict == "pending"), None),
+        "pending": next((cell.pending for cell in cells if cell.pending), None),
+        "any_correct": any(cell.verdict == "correct" for cell in cells),
         "image_limit": settings.LAB_IMAGE_MAX_BYTES,
     }
     return render(request, "assignments/detail.html", context, status=status)

@@ -370,6 +370,84 @@ def test_the_student_sees_verdicts_and_attempts(client, assignment, student_a):
     assert response.context["chosen"] == "나"
 
 
+def _correct_then_wrong(assignment, student):
+    """가 read right at the first attempt, then wrong at the second."""
+    _graded(assignment, student, "가", "가", confidence=0.9, attempt=1)
+    return _graded(assignment, student, "가", "나", confidence=0.7, attempt=2)
+
+
+def test_the_best_attempt_counts_by_default_and_a_later_slip_keeps_it_correct(
+    client, assignment, student_a, instructor
+):
+    assert assignment.grade_policy == Assignment.GradePolicy.BEST
+    _correct_then_wrong(assignment, student_a)
+    (cell, _missing) = services.gradebook(assignment).rows[0].cells
+    assert cell.verdict == "correct" and cell.attempts == 2 and cell.submission.attempt == 1
+    client.force_login(instructor)
+    csv_text = client.get(reverse("classifier:gradebook-csv", args=[assignment.pk])).content
+    assert "correct,0.9000,2," in csv_text.decode("utf-8-sig")
+    api = client.get(f"/api/assignments/{assignment.pk}/gradebook/").json()
+    assert api["rows"][0]["cells"][0]["verdict"] == "correct"
+    assert api["rows"][0]["score"] == 1
+
+
+def test_under_the_latest_attempt_policy_a_later_slip_replaces_the_verdict(
+    client, assignment, student_a, instructor
+):
+    assignment.grade_policy = Assignment.GradePolicy.LATEST
+    assignment.save()
+    latest = _correct_then_wrong(assignment, student_a)
+    (cell, _missing) = services.gradebook(assignment).rows[0].cells
+    assert cell.verdict == "incorrect" and cell.submission == latest
+    client.force_login(instructor)
+    api = client.get(f"/api/assignments/{assignment.pk}/gradebook/").json()
+    assert api["rows"][0]["cells"][0]["verdict"] == "incorrect"
+    assert client.get(f"/api/assignments/{assignment.pk}/").json()["grade_policy"] == "latest"
+
+
+def test_the_assignment_form_sets_the_grade_policy(client, course, grader, instructor):
+    client.force_login(instructor)
+    url = reverse("classifier:assignment-new", args=[course.pk])
+    page = client.get(url)
+    assert page.context["form"]["grade_policy"].value() == "best"
+    assert 'name="grade_policy" value="latest"' in page.content.decode()
+    client.post(url, _assignment_form(grader, grade_policy="latest"))
+    assert Assignment.objects.get().grade_policy == Assignment.GradePolicy.LATEST
+
+
+@pytest.mark.parametrize("policy", ["best", "latest"])
+def test_a_character_already_correct_is_submitted_again_only_once_confirmed(
+    client, assignment, student_a, policy
+):
+    assignment.grade_policy = policy
+    assignment.save()
+    _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
+    client.force_login(student_a)
+    page = client.get(assignment.get_absolute_url())
+    assert page.context["chosen"] == "나"  # the first character not yet right
+    assert 'name="again"' in page.content.decode()
+
+    url = reverse("classifier:assignment-submit", args=[assignment.pk])
+    refused = client.post(url, {"char": "가", "canvas": drawing_of("가")})
+    assert refused.status_code == 400 and Prediction.objects.count() == 1
+    reason = " ".join(refused.context["form"].non_field_errors())
+    assert "가 is already marked correct" in reason and "Tick the box" in reason
+    assert ("replaces that verdict" in reason) == (policy == "latest")
+
+    client.post(url, {"char": "가", "canvas": drawing_of("가"), "again": "on"})
+    assert Prediction.objects.filter(expected="가").count() == 2
+
+
+def test_the_api_asks_for_the_same_confirmation(client, assignment, student_a):
+    _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
+    client.force_login(student_a)
+    url = f"/api/assignments/{assignment.pk}/submit/"
+    refused = client.post(url, {"char": "가", "canvas": drawing_of("가")})
+    assert refused.status_code == 400 and "already marked correct" in refused.content.decode()
+    accepted = client.post(url, {"char": "가", "canvas": drawing_of("가"), "again": "true"})
+    assert accepted.status_code == 201, accepted.content
+
+
 # --- Gradebook and regrades --------------------------------------------------------------
 
 
