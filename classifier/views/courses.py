@@ -212,8 +212,10 @@ def assignment_submit(request, pk):
     if form.is_valid():
         char = form.cleaned_data["char"]
         try:
-            submission = services.submit(assignment, request.user, char,
-                                         again=form.cleaned_data["again"], **form.image_fields())  # fmt: skip
+            submission = services.submit(
+                assignment, request.user, char, again=form.cleaned_data["again"],
+                **form.image_fields(),
+            )  # fmt: skip
         except ValueError as exc:  # preprocess.ImageRejected too
             form.add_error(None, describe(exc))
         else:
