@@ -98,6 +98,13 @@ class Prediction(Job):
         """The model's input: the last preprocessing step."""
         return self.step_path("input")
 
+    #: The step a gradebook shows small: the ink as the student wrote it, cropped.
+    THUMBNAIL_STEP = "cropped"
+
+    @property
+    def has_thumbnail(self) -> bool:
+        return any(key == self.THUMBNAIL_STEP for key, _title in self.steps)
+
     @property
     def shown_steps(self) -> list[tuple[str, str]]:
         """The preprocessing steps as ``(key, title)``, titled in the active language."""

@@ -405,6 +405,21 @@ def test_under_the_latest_attempt_policy_a_later_slip_replaces_the_verdict(
     assert client.get(f"/api/assignments/{assignment.pk}/").json()["grade_policy"] == "latest"
 
 
+def test_the_gradebook_shows_the_answer_that_counts_and_every_attempt_in_order(
+    client, assignment, student_a, instructor
+):
+    steps = [["cropped", "Cropped to the ink"], ["input", "Model input"]]
+    first = _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1, steps=steps)
+    second = _graded(assignment, student_a, "가", "나", confidence=0.7, attempt=2)
+    client.force_login(instructor)
+    page = client.get(reverse("classifier:gradebook", args=[assignment.pk])).content.decode()
+    thumbnail = reverse("classifier:prediction-step", args=[first.pk, "cropped"])
+    assert f'class="thumb" loading="lazy" height="40" src="{thumbnail}"' in page
+    history = page[page.index('class="attempts'):]
+    assert history.index(first.get_absolute_url()) < history.index(second.get_absolute_url())
+    assert 'aria-current="true">1✓</a>' in history and ">2✗</a>" in history
+
+
 def test_the_assignment_form_sets_the_grade_policy(client, course, grader, instructor):
     client.force_login(instructor)
     url = reverse("classifier:assignment-new", args=[course.pk])
