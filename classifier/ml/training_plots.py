@@ -16,6 +16,22 @@ TRAIN_COLOR = "#3b6ea8"
 VAL_COLOR = "#d9822b"
 # Beyond this many characters the confusion matrix drops its tick labels and numbers.
 LABELLED_CLASSES = 40
+# About the pixels the confusion matrix's axes have: beyond this many characters, each
+# cell stands for a block of neighbouring characters. Drawing all 2,350 cost 360 MiB and
+# 3 s at the end of a job (matplotlib resamples float copies of the whole matrix) for
+# an image that shows no more.
+MAX_CONFUSION_CELLS = 500
+
+
+def confusion_cells(matrix) -> np.ndarray:
+    """``matrix`` with rows and columns summed in blocks of neighbouring characters, so
+    that it has at most ``MAX_CONFUSION_CELLS`` of each; unchanged when it is smaller."""
+    matrix = np.asarray(matrix)
+    k = len(matrix)
+    if k <= MAX_CONFUSION_CELLS:
+        return matrix
+    starts = np.arange(0, k, -(-k // MAX_CONFUSION_CELLS))
+    return np.add.reduceat(np.add.reduceat(matrix, starts, axis=0), starts, axis=1)
 
 
 def _series(history, key):
@@ -82,12 +98,13 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
     """The confusion matrix: rows are the true characters, columns the predicted ones.
 
     Colours are row fractions (so rare characters show as clearly as common ones);
-    the numbers are counts.
+    the numbers are counts. Beyond ``MAX_CONFUSION_CELLS`` characters a cell is a block
+    of neighbouring characters (``confusion_cells``).
     """
-    matrix = np.asarray(matrix)
+    matrix = confusion_cells(matrix)
     k = len(classes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        fractions = np.nan_to_num(matrix / matrix.sum(axis=1, keepdims=True))
+        fractions = np.nan_to_num(matrix / matrix.sum(axis=1, keepdims=True)).astype(np.float32)
     side = min(12.0, max(3.5, 0.45 * k + 1.5))
     with hangul_style():
         fig, ax = plt.subplots(figsize=(side + 1, side), dpi=100)

@@ -149,6 +149,19 @@ def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
     assert all(png.startswith(b"\x89PNG") and len(png) > 1000 for png in figures)
 
 
+def test_a_confusion_matrix_of_every_syllable_is_drawn_in_blocks_of_neighbours():
+    small = np.array([[5, 1], [0, 6]])
+    assert training_plots.confusion_cells(small) is small
+    rng = np.random.default_rng(1)
+    matrix = np.diag(rng.integers(1, 5, 2350))
+    matrix[7, 2000] = 3  # the 1st character read as the 401st block's
+    cells = training_plots.confusion_cells(matrix)
+    assert cells.shape == (470, 470) and cells.sum() == matrix.sum()  # blocks of 5
+    assert cells.trace() == matrix.trace() and cells[1, 400] == 3
+    png = training_plots.confusion_png(matrix, [chr(0xAC00 + i) for i in range(2350)])
+    assert png.startswith(b"\x89PNG")
+
+
 def test_evaluate_scores_a_large_set_chunk_by_chunk(arrays, monkeypatch):
     images, labels, _ = arrays
     split, result = _train(arrays, Recorder())
