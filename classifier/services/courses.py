@@ -57,8 +57,9 @@ def again_warning(assignment: Assignment, char: str) -> str:
              "one of your attempts.") % {"char": char}
 
 
-def check_submission(assignment: Assignment, student, char: str, *, again: bool = False):
-    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError.
+def check_submission(assignment: Assignment, student, char: str, *, again: bool = False) -> int:
+    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError;
+    else the number the new attempt gets.
 
     A character already marked correct is submitted again only when ``again`` says the
     student confirmed it."""
@@ -71,20 +72,17 @@ def check_submission(assignment: Assignment, student, char: str, *, again: bool 
         raise ValueError(
             _("This assignment was due %(due)s; it takes no more submissions.") % {"due": due}
         )
-    used = attempts_used(assignment, student, char)
-    if used >= assignment.attempts_allowed:
+    cell = grade_cell(assignment, student, char)
+    if cell.attempts >= assignment.attempts_allowed:
         raise ValueError(
             _("You have used all %(n)d attempts for %(char)s.")
             % {"n": assignment.attempts_allowed, "char": char}
         )
-    if not again and grade_cell(assignment, student, char).verdict == "correct":
+    if not again and cell.verdict == "correct":
         raise ValueError(
             again_warning(assignment, char) + " " + _("Tick the box to submit it anyway.")
         )
-
-
-def attempts_used(assignment: Assignment, student, char: str) -> int:
-    return assignment.submissions.filter(owner=student, expected=char).count()
+    return cell.attempts + 1
 
 
 def submit(assignment: Assignment, student, char: str, *, data: bytes, source: str,
@@ -97,11 +95,11 @@ def submit(assignment: Assignment, student, char: str, *, data: bytes, source: s
         Enrollment.objects.select_for_update().filter(
             course=assignment.course, student=student
         ).first()
-        check_submission(assignment, student, char, again=again)
+        attempt = check_submission(assignment, student, char, again=again)
         return create_prediction(
             owner=student, model=assignment.grader, data=data, source=source,
             original_name=original_name, expected=char, assignment=assignment,
-            attempt=attempts_used(assignment, student, char) + 1,
+            attempt=attempt,
             late=assignment.is_past_due,
         )  # fmt: skip
 
