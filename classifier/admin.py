@@ -375,16 +375,23 @@ class PredictionAdmin(JobAdmin):
     """Every prediction; the "kind" filter shows the submissions to assignments alone."""
 
     list_display = ("__str__", OWNER, "model", ASSIGNMENT, "expected", "predicted",
-                    "confidence_text", "correct_mark", "late", "status", "created_at",
-                    "duration_text")  # fmt: skip
+                    "confidence_text", "correct_mark", "verdict_text", "late", "status",
+                    "created_at", "duration_text")  # fmt: skip
     list_filter = (
         PredictionKindFilter, "status", ("assignment__course", admin.RelatedOnlyFieldListFilter),
-        ("assignment", admin.RelatedOnlyFieldListFilter), "source", "late",
+        ("assignment", admin.RelatedOnlyFieldListFilter), "source", "late", "doubtful",
+        "teacher_verdict",
     )  # fmt: skip
     list_select_related = ("owner", "model__dataset", "assignment")
     search_fields = ("owner__username", "expected", "predicted", "assignment__title",
                      "original_name")  # fmt: skip
-    readonly_fields = JOB_STATE_FIELDS
+    # Verdicts are the teacher's, given on the submission's page, which records who and when.
+    readonly_fields = (*JOB_STATE_FIELDS, "doubtful", "teacher_verdict", "teacher_comment",
+                       "reviewed_by", "reviewed_at")  # fmt: skip
+
+    @admin.display(description=_("verdict"))
+    def verdict_text(self, prediction):
+        return prediction.verdict_label if prediction.assignment_id else "–"
 
     @admin.display(description=_("confidence"), ordering="confidence")
     def confidence_text(self, prediction):
@@ -476,6 +483,12 @@ class AssignmentAdmin(CharacterSearchMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_submissions=Count("submissions"))
+
+    def save_model(self, request, assignment, form, change):
+        super().save_model(request, assignment, form, change)
+        if change and "review_below" in form.changed_data:
+            # Verdicts already given follow the new threshold, as new ones will.
+            services.refresh_doubts(assignment)
 
     @admin.display(description=_("target characters"))
     def characters(self, assignment):

@@ -77,6 +77,8 @@ urlpatterns = [
     path("assignments/<int:pk>/submit/", courses.assignment_submit, name="assignment-submit"),
     path("assignments/<int:pk>/gradebook/", courses.gradebook, name="gradebook"),
     path("assignments/<int:pk>/gradebook.csv", courses.gradebook_csv, name="gradebook-csv"),
+    path("assignments/<int:pk>/review/", courses.review_queue, name="review-queue"),
+    path("submissions/<int:pk>/verdict/", courses.submission_verdict, name="submission-verdict"),
     path("assignments/<int:pk>/regrade/", courses.regrade, name="assignment-regrade"),
     path("assignments/<int:pk>/regrade/status.json", courses.regrade_status, name="regrade-status"),
 ]

@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The teacher's verdict is one choice set, on submissions and in the verdict request.
+    "ENUM_NAME_OVERRIDES": {"TeacherVerdictEnum": "classifier.models.predictions.TEACHER_VERDICTS"},
 }
 
 # --- Internationalisation ---------------------------------------------------------------

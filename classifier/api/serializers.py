@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from ..forms import PredictForm, SubmissionForm, TrainingJobForm
+from ..forms import PredictForm, SubmissionForm, TrainingJobForm, VerdictForm
 from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 
 #: The figures of a finished job, by the name the API gives them.
@@ -120,6 +120,13 @@ class NewSubmission(FormSerializer):
     """One character of an assignment (``char``) and its image."""
 
     form_class = SubmissionForm
+
+
+class NewVerdict(FormSerializer):
+    """The teacher's ``verdict`` on a submission (correct, incorrect, or empty: back to
+    the model's) and a ``comment`` the student sees."""
+
+    form_class = VerdictForm
 
 
 class Credentials(serializers.Serializer):
@@ -264,6 +271,9 @@ class PredictionSerializer(serializers.ModelSerializer):
     )
     top5 = serializers.SerializerMethodField()
     correct = serializers.BooleanField(read_only=True, allow_null=True)
+    verdict = serializers.SerializerMethodField()
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None,
+                                        read_only=True)  # fmt: skip
     queue_notice = serializers.CharField(
         read_only=True, help_text="Set while the queue cannot be reached: the prediction "
         "is saved and is read once it is back.",
@@ -273,9 +283,15 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ("id", "model", "status", "queue_notice", "error", "char", "confidence", "top5",
-                  "expected", "correct", "source", "assignment", "attempt", "late", "created_at",
-                  "finished_at", "page")  # fmt: skip
+                  "expected", "correct", "verdict", "teacher_verdict", "teacher_comment",
+                  "reviewed_by", "reviewed_at", "source", "assignment", "attempt", "late",
+                  "created_at", "finished_at", "page")  # fmt: skip
         read_only_fields = fields
+
+    def get_verdict(self, prediction) -> str | None:
+        """A submission's verdict: correct, incorrect, review (the teacher decides),
+        pending or failed; the teacher's where given. None for other predictions."""
+        return str(prediction.verdict) if prediction.assignment_id else None
 
     def get_top5(self, prediction) -> list[tuple[str, float]]:
         """The five most probable characters as [character, probability] pairs."""
@@ -288,13 +304,17 @@ class PredictionSerializer(serializers.ModelSerializer):
 class AssignmentSerializer(serializers.ModelSerializer):
     course = serializers.CharField(source="course.name", read_only=True)
     is_past_due = serializers.BooleanField(read_only=True)
+    review_threshold = serializers.FloatField(
+        read_only=True, help_text="The confidence under which an answer read as another "
+        "character needs review: review_below, else the grading model's own.",
+    )  # fmt: skip
     page = serializers.SerializerMethodField()
 
     class Meta:
         model = Assignment
         fields = ("id", "course", "title", "instructions", "chars", "grader", "due_at",
-                  "is_past_due", "attempts_allowed", "grade_policy", "accept_late",
-                  "page")  # fmt: skip
+                  "is_past_due", "attempts_allowed", "grade_policy", "review_below",
+                  "review_threshold", "accept_late", "page")  # fmt: skip
         read_only_fields = fields
 
     def get_page(self, assignment) -> str:
@@ -304,8 +324,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
 class GradeCellSerializer(serializers.Serializer):
     char = serializers.CharField()
     verdict = serializers.CharField(
-        help_text="correct, incorrect, pending, failed or missing (nothing submitted)"
+        help_text="correct, incorrect, review (the teacher decides), pending, failed or "
+        "missing (nothing submitted); the teacher's where given"
     )
+    teacher_verdict = serializers.CharField(source="submission.teacher_verdict", default="")
+    comment = serializers.CharField(source="submission.teacher_comment", default="")
     attempts = serializers.IntegerField()
     submission = serializers.IntegerField(source="submission.pk", allow_null=True, default=None)
     confidence = serializers.FloatField(

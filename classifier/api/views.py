@@ -172,6 +172,8 @@ class PredictionViewSet(
     def get_queryset(self):
         if self.action == "list":
             return Prediction.objects.filter(owner=self.request.user).select_related("model")
+        if self.action == "verdict":  # only a submission has one
+            return Prediction.visible_to(self.request.user).filter(assignment__isnull=False)
         return Prediction.visible_to(self.request.user)
 
     def create(self, request):
@@ -193,6 +195,25 @@ class PredictionViewSet(
             raise _refused(exc) from exc
         prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
         return _created(self, prediction, "api:prediction-detail")
+
+    @extend_schema(request=s.NewVerdict, responses={200: s.PredictionSerializer})
+    @action(detail=True, methods=["post"],
+            permission_classes=[permissions.IsAuthenticated, TeachesCourse])  # fmt: skip
+    def verdict(self, request, pk=None):
+        """The teacher's verdict on a submission to their course, which outranks the
+        model's and survives regrades, and a comment the student sees."""
+        submission = self.get_object()
+        verdict_request = s.NewVerdict(data=request.data, context=self.get_serializer_context())
+        verdict_request.is_valid(raise_exception=True)
+        form = verdict_request.form
+        try:
+            submission = services.set_verdict(
+                submission, request.user, form.cleaned_data["verdict"], form.cleaned_data["comment"]
+            )
+        except ValueError as exc:
+            raise _refused(exc) from exc
+        context = self.get_serializer_context()
+        return Response(s.PredictionSerializer(submission, context=context).data)
 
 
 class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):

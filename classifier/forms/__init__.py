@@ -8,6 +8,7 @@ from .courses import (
     JoinCourseForm,
     PublishModelForm,
     RegradeForm,
+    VerdictForm,
 )
 from .datasets import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm, parse_size
 from .handwriting import HandwritingInputForm, PredictForm, SubmissionForm
@@ -18,5 +19,5 @@ __all__ = [
     "HandwritingInputForm", "HiddenTestForm", "JoinCourseForm", "LabelledImagesForm",
     "Phd08ImportForm", "PredictForm",
     "PublishModelForm", "RegradeForm", "RenderDatasetForm", "SignUpForm", "SubmissionForm",
-    "TrainingJobForm", "compatible_datasets", "parse_size",
+    "TrainingJobForm", "VerdictForm", "compatible_datasets", "parse_size",
 ]  # fmt: skip

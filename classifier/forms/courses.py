@@ -62,11 +62,20 @@ class AssignmentForm(forms.ModelForm):
     attempts_allowed = forms.IntegerField(
         label=_("Attempts per character"), min_value=1, max_value=20, initial=3
     )
+    # In percent, as the lab shows every confidence; stored as a share.
+    review_below = forms.FloatField(
+        label=_("Review answers less sure than (%)"), required=False, min_value=0,
+        max_value=100,
+        help_text=_("An answer read as another character with less confidence than this "
+                    "goes to your review instead of being marked incorrect, as does one whose "
+                    "character is among the model's best three. Empty: the grading model's "
+                    "own threshold, from how right it was on its validation data."),
+    )  # fmt: skip
 
     class Meta:
         model = Assignment
         fields = ("title", "instructions", "chars", "grader", "due_at", "attempts_allowed",
-                  "grade_policy", "accept_late")  # fmt: skip
+                  "grade_policy", "review_below", "accept_late")  # fmt: skip
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4}),
                    "grade_policy": forms.RadioSelect}  # fmt: skip
 
@@ -76,6 +85,8 @@ class AssignmentForm(forms.ModelForm):
         self.fields["grader"].queryset = graders_for(course).select_related("dataset", "owner")
         if self.instance.chars:
             self.initial["chars"] = " ".join(self.instance.chars)
+        if self.instance.review_below is not None:
+            self.initial["review_below"] = round(100 * self.instance.review_below, 2)
         self.fields["grade_policy"].required = False
         if not self.instance.pk:
             due = timezone.localtime() + timedelta(days=7)
@@ -84,6 +95,10 @@ class AssignmentForm(forms.ModelForm):
     def clean_grade_policy(self):
         # A form sent without it (an older page, a script) keeps the default: the best.
         return self.cleaned_data["grade_policy"] or Assignment.GradePolicy.BEST
+
+    def clean_review_below(self):
+        percent = self.cleaned_data["review_below"]
+        return None if percent is None else percent / 100
 
     def clean_chars(self):
         try:
@@ -100,6 +115,20 @@ class AssignmentForm(forms.ModelForm):
             except ValueError as exc:
                 self.add_error("chars", str(exc))
         return cleaned
+
+
+class VerdictForm(forms.Form):
+    """The teacher's verdict on a submission, and a comment the student sees."""
+
+    verdict = forms.ChoiceField(
+        label=_("Verdict"), required=False, widget=forms.RadioSelect,
+        choices=[("correct", _("Correct")), ("incorrect", _("Incorrect")),
+                 ("", _("The model's verdict"))],
+    )  # fmt: skip
+    comment = forms.CharField(
+        label=_("Comment for the student"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
 
 
 class RegradeForm(forms.Form):

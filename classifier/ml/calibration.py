@@ -36,6 +36,13 @@ PROBABILITY_FLOOR = float(np.finfo(np.float32).smallest_subnormal)
 # The temperature search stops when log T is known to this precision.
 LOG_TOLERANCE = 1e-4
 _INVERSE_GOLDEN = (np.sqrt(5) - 1) / 2
+#: Grading sends a wrong-looking answer to the teacher when the model's reading is right
+#: less often than this at its confidence: below it, "the model read something else" is
+#: not evidence enough to mark a student wrong.
+TRUSTED_ACCURACY = 0.8
+#: A reliability bin with fewer validation answers than this says too little about its
+#: accuracy to move the review threshold.
+MIN_BIN_COUNT = 5
 
 
 def _bin_sums(confidence, correct, bins: int):
@@ -208,6 +215,22 @@ def calibrate(probabilities, labels, *, min_samples: int = MIN_SAMPLES) -> Calib
         ece_after=round(expected_calibration_error(after, correct), 6),
         bins_before=reliability_bins(before, correct), bins_after=reliability_bins(after, correct),
     )  # fmt: skip
+
+
+def review_threshold(bins, accuracy: float = TRUSTED_ACCURACY,
+                     min_count: int = MIN_BIN_COUNT) -> float:  # fmt: skip
+    """The confidence under which a model's answers are doubtful, from its reliability
+    ``bins`` (``reliability_bins``, measured on validation after calibration): the upper
+    edge of the highest bin of at least ``min_count`` answers that were right less than
+    ``accuracy`` of the time.
+
+    Without such a bin (no bins, or every well-filled bin accurate enough) it is
+    ``accuracy`` itself: a calibrated confidence is the chance of being right, so an
+    answer less sure than that is right less often than that.
+    """
+    doubtful = [b["upper"] for b in bins
+                if b["count"] >= min_count and b["accuracy"] < accuracy]  # fmt: skip
+    return max(doubtful, default=accuracy)
 
 
 def temperature_of(metadata: dict) -> float:

@@ -4,11 +4,11 @@ from .base import TERMINAL_STATUSES, Job, JobStatus
 from .courses import Assignment, Course, Enrollment
 from .datasets import Dataset, dataset_name_validator
 from .logins import LoginFailure
-from .predictions import Prediction, Regrade
+from .predictions import Prediction, Regrade, Verdict
 from .training import EpochMetric, Evaluation, TrainingJob
 
 __all__ = [
     "TERMINAL_STATUSES", "Assignment", "Course", "Dataset", "Enrollment", "EpochMetric",
     "Evaluation", "Job", "JobStatus", "LoginFailure", "Prediction", "Regrade", "TrainingJob",
-    "dataset_name_validator",
+    "Verdict", "dataset_name_validator",
 ]  # fmt: skip

@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -125,6 +126,14 @@ class Assignment(models.Model):
         help_text=_("Best: a correct attempt counts even if a later one is wrong. Latest: "
                     "each attempt replaces the one before."),
     )  # fmt: skip
+    review_below = models.FloatField(
+        _("review answers less sure than"), null=True, blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("An answer read as another character with less confidence than this "
+                    "(0 to 1) goes to your review instead of being marked incorrect. Empty: "
+                    "the grading model's own threshold, from how right it was on its "
+                    "validation data."),
+    )  # fmt: skip
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -145,3 +154,10 @@ class Assignment(models.Model):
     @property
     def is_past_due(self) -> bool:
         return timezone.now() > self.due_at
+
+    def review_threshold(self, grader: TrainingJob | None = None) -> float:
+        """The confidence under which the wrong-looking answers of ``grader`` (by default
+        the assignment's) need review: the assignment's own, else the model's."""
+        if self.review_below is not None:
+            return self.review_below
+        return (grader or self.grader).review_threshold

@@ -10,11 +10,25 @@ from django.utils.translation import gettext_lazy as _
 
 from ..i18n import translate
 from ..roles import is_admin
-from .base import Job
+from .base import Job, JobStatus
 from .courses import Assignment
 from .training import TrainingJob
 
 TOP_K = 5
+
+
+class Verdict(models.TextChoices):
+    """What a submission is judged: by its model, or by the teacher (correct, incorrect)."""
+
+    CORRECT = "correct", _("correct")
+    INCORRECT = "incorrect", _("incorrect")
+    REVIEW = "review", _("needs review")
+    PENDING = "pending", _("pending")
+    FAILED = "failed", _("failed")
+
+
+#: What a teacher decides: the one choice set of the model field, the form and the API.
+TEACHER_VERDICTS = [(v.value, v.label) for v in (Verdict.CORRECT, Verdict.INCORRECT)]
 
 
 class Prediction(Job):
@@ -61,6 +75,20 @@ class Prediction(Job):
     )  # fmt: skip
     attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     late = models.BooleanField(_("late"), default=False)
+    #: Read as another character, but doubtfully (``services.grading.is_doubtful``, with
+    #: the threshold in force when it was graded): the teacher decides.
+    doubtful = models.BooleanField(_("needs review"), default=False)
+    # The teacher's verdict, which outranks the model's; no regrade touches it.
+    teacher_verdict = models.CharField(
+        _("teacher's verdict"), max_length=10, blank=True,
+        choices=TEACHER_VERDICTS,
+    )  # fmt: skip
+    teacher_comment = models.TextField(_("teacher's comment"), blank=True, max_length=2000)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("reviewed by"),
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
@@ -129,6 +157,24 @@ class Prediction(Job):
         if not self.expected or not self.predicted:
             return None
         return self.predicted == self.expected
+
+    @property
+    def verdict(self) -> str:
+        """A ``Verdict``: the teacher's where given; else the model's, where a wrong
+        reading it doubts is ``review``."""
+        if self.teacher_verdict:
+            return self.teacher_verdict
+        if self.status == JobStatus.FAILED:
+            return Verdict.FAILED
+        if self.status != JobStatus.SUCCEEDED:
+            return Verdict.PENDING
+        if self.correct:
+            return Verdict.CORRECT
+        return Verdict.REVIEW if self.doubtful else Verdict.INCORRECT
+
+    @property
+    def verdict_label(self) -> str:
+        return str(Verdict(self.verdict).label)
 
     @property
     def top(self) -> list[tuple[str, float]]:

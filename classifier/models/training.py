@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import translate_stored
+from ..ml import calibration
 from ..roles import is_instructor
 from .base import Job, JobStatus
 from .datasets import Dataset
@@ -117,6 +118,13 @@ class TrainingJob(Job):
         """The validation split in words, in the active language."""
         summary = self.split_summary
         return translate_stored(summary.get("description", ""), summary.get("description_params"))
+
+    @property
+    def review_threshold(self) -> float:
+        """The confidence under which a wrong-looking answer of this model goes to the
+        teacher, from how right its calibrated validation answers were
+        (``calibration.review_threshold``)."""
+        return calibration.review_threshold(self.calibration.get("bins_after", []))
 
     @property
     def percent_done(self):

@@ -11,14 +11,13 @@ one made from the command line are built by the same code. The modules:
 - ``job_pages``: what the job pages show (queue state, context, figures);
 - ``evaluation``: scoring finished jobs on other data sets, and the leaderboard;
 - ``predictions``: handwriting photos and drawings, preprocessed and classified;
-- ``courses``: courses, assignments, submissions, gradebooks and regrades.
+- ``courses``: courses, assignments, submissions and regrades;
+- ``grading``: verdicts (the model's, doubtful ones, the teacher's) and gradebooks.
 """
 
 from .courses import (
     active_regrade,
     check_submission,
-    gradebook,
-    gradebook_csv,
     graders_for,
     join_course,
     may_manage,
@@ -47,6 +46,7 @@ from .evaluation import (
     run_evaluation,
     set_hidden_test,
 )
+from .grading import gradebook, gradebook_csv, refresh_doubts, set_verdict
 from .job_pages import compare_plot, job_page_context, job_plot, queue_has_worker
 from .jobs import (
     check_split,
@@ -84,8 +84,8 @@ __all__ = [
     "gradebook", "gradebook_csv", "graders_for", "job_page_context", "job_plot", "join_course",
     "leaderboard_pending", "leaderboard_rows", "make_split", "may_export_images", "may_manage",
     "may_see_files", "model_input", "predict_image", "prediction_bars_png", "prediction_summary",
-    "publish_model", "queue_has_worker", "rebuild_dataset", "rerun_training_job",
+    "publish_model", "queue_has_worker", "rebuild_dataset", "refresh_doubts", "rerun_training_job",
     "run_dataset_build", "run_evaluation", "run_prediction", "run_regrade", "run_training_job",
-    "set_hidden_test", "start_regrade", "submission_counts", "submit", "usable_models", "wait_for",
-    "write_steps",
+    "set_hidden_test", "set_verdict", "start_regrade", "submission_counts", "submit",
+    "usable_models", "wait_for", "write_steps",
 ]  # fmt: skip

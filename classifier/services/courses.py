@@ -1,20 +1,27 @@
 """Courses and assignments: joining, publishing models, submitting, grading, regrading."""
 
-import csv
-import io
 import logging
-from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_noop
 
 from ..ml.messages import Message
-from ..models import Assignment, Course, Enrollment, JobStatus, Prediction, Regrade, TrainingJob
+from ..models import (
+    Assignment,
+    Course,
+    Enrollment,
+    JobStatus,
+    Prediction,
+    Regrade,
+    TrainingJob,
+    Verdict,
+)
 from ..roles import is_instructor
 from .datasets import failure_reason, unexpected_error
+from .grading import grade_cell, grade_fields
 from .predictions import (
     classify,
     create_prediction,
@@ -78,7 +85,7 @@ def check_submission(assignment: Assignment, student, char: str, *, again: bool 
             _("You have used all %(n)d attempts for %(char)s.")
             % {"n": assignment.attempts_allowed, "char": char}
         )
-    if not again and cell.verdict == "correct":
+    if not again and cell.verdict == Verdict.CORRECT:
         raise ValueError(
             again_warning(assignment, char) + " " + _("Tick the box to submit it anyway.")
         )
@@ -102,140 +109,6 @@ def submit(assignment: Assignment, student, char: str, *, data: bytes, source: s
             attempt=attempt,
             late=assignment.is_past_due,
         )  # fmt: skip
-
-
-# --- Gradebook -----------------------------------------------------------------------
-
-
-#: The words for each verdict, in the reader's language.
-VERDICT_LABELS = {
-    "correct": gettext_lazy("correct"), "incorrect": gettext_lazy("incorrect"),
-    "pending": gettext_lazy("pending"), "failed": gettext_lazy("failed"),
-    "missing": gettext_lazy("missing"),
-}  # fmt: skip
-
-
-@dataclass
-class GradeCell:
-    """A student's attempts at one character, oldest first, and the one that counts
-    (``submission``, chosen by the assignment's grade policy)."""
-
-    char: str
-    history: list[Prediction] = field(default_factory=list)
-    policy: str = Assignment.GradePolicy.BEST
-
-    @property
-    def attempts(self) -> int:
-        return len(self.history)
-
-    @property
-    def submission(self) -> Prediction | None:
-        """The latest attempt; under the best-attempt policy the latest correct one, if any."""
-        if self.policy == Assignment.GradePolicy.BEST:
-            correct = [sub for sub in self.history if _is_correct(sub)]
-            if correct:
-                return correct[-1]
-        return self.history[-1] if self.history else None
-
-    @property
-    def pending(self) -> Prediction | None:
-        """The latest attempt while it is being graded (under the best-attempt policy
-        the verdict may already be a correct earlier one)."""
-        latest = self.history[-1] if self.history else None
-        return latest if latest is not None and not latest.is_terminal else None
-
-    @property
-    def verdict(self) -> str:
-        """ "correct", "incorrect", "pending", "failed" or "missing"."""
-        if self.submission is None:
-            return "missing"
-        if self.submission.status == JobStatus.FAILED:
-            return "failed"
-        if self.submission.status != JobStatus.SUCCEEDED:
-            return "pending"
-        return "correct" if _is_correct(self.submission) else "incorrect"
-
-    @property
-    def verdict_label(self) -> str:
-        return str(VERDICT_LABELS[self.verdict])
-
-
-def _is_correct(submission: Prediction) -> bool:
-    return submission.status == JobStatus.SUCCEEDED and bool(submission.correct)
-
-
-@dataclass
-class GradeRow:
-    student: object
-    cells: list[GradeCell] = field(default_factory=list)
-
-    @property
-    def score(self) -> int:
-        return sum(cell.verdict == "correct" for cell in self.cells)
-
-    @property
-    def late(self) -> bool:
-        return any(cell.submission is not None and cell.submission.late for cell in self.cells)
-
-
-@dataclass
-class Gradebook:
-    assignment: Assignment
-    rows: list[GradeRow]
-
-    @property
-    def chars(self) -> list[str]:
-        return self.assignment.chars
-
-    @property
-    def correct_per_char(self) -> list[int]:
-        return [sum(row.cells[i].verdict == "correct" for row in self.rows)
-                for i in range(len(self.chars))]  # fmt: skip
-
-
-def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
-    """Every student of the course (or just ``student``) x the assignment's characters."""
-    enrolled = assignment.course.enrollments.select_related("student")
-    if student is not None:
-        enrolled = enrolled.filter(student=student)
-    policy = assignment.grade_policy
-    rows = {e.student_id: GradeRow(e.student, [GradeCell(c, policy=policy)
-                                               for c in assignment.chars])
-            for e in enrolled}  # fmt: skip
-    index = {char: i for i, char in enumerate(assignment.chars)}
-    # Oldest first: each cell's history is in the order the attempts were made.
-    for submission in assignment.submissions.filter(owner_id__in=rows).order_by("created_at", "pk"):
-        if submission.expected in index:
-            rows[submission.owner_id].cells[index[submission.expected]].history.append(submission)
-    return Gradebook(assignment, list(rows.values()))
-
-
-def grade_cell(assignment: Assignment, student, char: str) -> GradeCell:
-    """``student``'s attempts at ``char`` and the one that counts."""
-    attempts = assignment.submissions.filter(owner=student, expected=char)
-    return GradeCell(char, list(attempts.order_by("created_at", "pk")), assignment.grade_policy)
-
-
-def gradebook_csv(book: Gradebook) -> str:
-    """The gradebook as CSV in the active language: one row a student, verdict and
-    confidence per character."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    header = [_("student")]
-    for char in book.chars:
-        names = {"char": char}
-        header += [_("%(char)s verdict") % names, _("%(char)s confidence") % names,
-                   _("%(char)s attempts") % names, _("%(char)s late") % names]  # fmt: skip
-    writer.writerow([*header, _("score"), _("out of")])
-    for row in book.rows:
-        values = [row.student.username]
-        for cell in row.cells:
-            sub = cell.submission
-            confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""
-            values += [cell.verdict_label, confidence, cell.attempts,
-                       _("yes") if sub and sub.late else ""]  # fmt: skip
-        writer.writerow([*values, row.score, len(book.chars)])
-    return out.getvalue()
 
 
 # --- Regrading ---------------------------------------------------------------------------
@@ -268,7 +141,7 @@ def run_regrade(pk: int) -> Regrade | None:
     if not Regrade.claim(pk):
         return None
     regrade = Regrade.objects.select_related("grader").get(pk=pk)
-    submissions = list(regrade.assignment.submissions.order_by("pk"))
+    submissions = list(regrade.assignment.submissions.select_related("assignment").order_by("pk"))
     regrade.update_progress(total=len(submissions), done=0)
     failures = []
     try:
@@ -304,9 +177,11 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
     prepared = prepare_image(grader, data, canvas=submission.source == Prediction.Source.CANVAS)
     store_images(submission, data, prepared.steps)
     results = classify(grader, prepared.input)
+    # The teacher's verdict, if any, is left as it is: it outranks any model's.
     Prediction.objects.filter(pk=submission.pk).update(
         model=grader, status=JobStatus.SUCCEEDED, error="", finished_at=timezone.now(),
         steps=stored_steps(prepared.steps), **results,
+        **grade_fields(submission, grader, results),
     )  # fmt: skip
     submission.remove_bars()  # drawn anew from the new probabilities
 

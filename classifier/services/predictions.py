@@ -26,6 +26,7 @@ from ..ml.inference import ModelCache
 from ..ml.messages import Message
 from ..models import Course, JobStatus, Prediction, TrainingJob
 from .datasets import describe_os_error, failure_reason, unexpected_error
+from .grading import grade_fields
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def run_prediction(pk: int) -> Prediction | None:
     """Claim prediction ``pk`` and run its model on its stored input (the worker's part)."""
     if not Prediction.claim(pk):
         return None
-    prediction = Prediction.objects.select_related("model").get(pk=pk)
+    prediction = Prediction.objects.select_related("model", "assignment").get(pk=pk)
     try:
         image = np.asarray(Image.open(prediction.input_path))
         results = classify(prediction.model, image)
@@ -187,7 +188,7 @@ def run_prediction(pk: int) -> Prediction | None:
         # with another model meanwhile has the last word.
         Prediction.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
             status=JobStatus.SUCCEEDED, finished_at=timezone.now(), heartbeat_at=timezone.now(),
-            **results,
+            **results, **grade_fields(prediction, prediction.model, results),
         )  # fmt: skip
         prediction.refresh_from_db()
     return prediction
@@ -218,5 +219,6 @@ def prediction_summary(prediction: Prediction) -> dict:
         "top5": [[char, p] for char, p in prediction.top] if prediction.probabilities else [],
         "expected": prediction.expected or None,
         "correct": prediction.correct,
+        "verdict": prediction.verdict if prediction.assignment_id else None,
         "url": prediction.get_absolute_url(),
     }

@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,11 +27,12 @@ from ..forms import (
     PublishModelForm,
     RegradeForm,
     SubmissionForm,
+    VerdictForm,
 )
 from ..i18n import describe
-from ..models import Assignment, Course
+from ..models import Assignment, Course, Prediction
 from ..roles import is_instructor
-from ..services.courses import GradeCell
+from ..services.grading import GradeCell
 
 # Rows a page: a class of students, or a gradebook's, fits on one page up to CLASS_PAGE.
 LIST_PAGE = 25
@@ -281,6 +282,53 @@ def gradebook_csv(request, pk):
     response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.pk}.csv"'
     return response
+
+
+def review_queue(request, pk):
+    """The counted answers the model doubted, each with what the model saw and said,
+    to accept or reject with a comment."""
+    assignment = _managed_assignment(request, pk)
+    book = services.gradebook(assignment)
+    context = {"assignment": assignment, "items": book.to_review}
+    return render(request, "assignments/review.html", context)
+
+
+def _managed_submission(request, pk) -> Prediction:
+    """Submission ``pk`` if the user teaches its course; 404 if they may not see it."""
+    submission = get_object_or_404(
+        Prediction.visible_to(request.user).filter(assignment__isnull=False)
+        .select_related("assignment__course"), pk=pk,
+    )  # fmt: skip
+    if not services.may_manage(request.user, submission.assignment.course):
+        raise PermissionDenied
+    return submission
+
+
+@require_POST
+def submission_verdict(request, pk):
+    """The teacher accepts, rejects or overrides a submission's verdict, with a comment;
+    back to ``next`` (the review queue, the gradebook) or the submission."""
+    submission = _managed_submission(request, pk)
+    form = VerdictForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_verdict(submission, request.user, form.cleaned_data["verdict"],
+                                 form.cleaned_data["comment"])  # fmt: skip
+        except ValueError as exc:
+            messages.error(request, describe(exc))
+        else:
+            messages.success(
+                request,
+                _("%(student)s's %(char)s (attempt %(n)d): %(verdict)s.")
+                % {"student": submission.owner.username, "char": submission.expected,
+                   "n": submission.attempt, "verdict": submission.verdict_label},
+            )  # fmt: skip
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = submission.get_absolute_url()
+    return redirect(target)
 
 
 @require_POST

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from .. import services
-from ..forms import PredictForm
+from ..forms import PredictForm, VerdictForm
 from ..i18n import describe
 from ..models import JobStatus, Prediction
 
@@ -63,8 +63,15 @@ def prediction_list(request):
 
 
 def prediction_detail(request, pk):
+    """A prediction and what the model saw; the teacher of a submission's course may
+    give a verdict and a comment here."""
     prediction = _visible(request, pk)
-    return render(request, "predictions/detail.html", {"prediction": prediction})
+    context = {"prediction": prediction}
+    if prediction.assignment and services.may_manage(request.user, prediction.assignment.course):
+        context["verdict_form"] = VerdictForm(
+            initial={"verdict": prediction.teacher_verdict, "comment": prediction.teacher_comment}
+        )
+    return render(request, "predictions/detail.html", context)
 
 
 def prediction_status(request, pk):

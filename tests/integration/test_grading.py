@@ -12,7 +12,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier.models import Assignment, Course, Dataset, JobStatus, Prediction, Regrade
+from classifier.models import (
+    Assignment,
+    Course,
+    Dataset,
+    JobStatus,
+    Prediction,
+    Regrade,
+    Verdict,
+)
+from classifier.services.grading import is_doubtful
 from tests.handwriting_builders import drawing_of, make_font_dataset, make_trained_job, photo_of
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -73,15 +82,27 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     book = client.get(reverse("classifier:gradebook", args=[assignment.pk])).context["book"]
     (row,) = book.rows
     assert row.student == student_a
-    expected_verdicts = ["correct" if submissions[c].correct else "incorrect" for c in ("밟", "꺅")]
+    for submission in submissions.values():
+        # The worker judged a wrong reading by the grading rule.
+        fields = ("predicted", "classes", "probabilities", "confidence")
+        results = {field: getattr(submission, field) for field in fields}
+        threshold = assignment.review_threshold(first)
+        assert submission.doubtful == is_doubtful(submission.expected, results, threshold)
+    expected_verdicts = [submissions[c].verdict for c in ("밟", "꺅")]
     assert [cell.verdict for cell in row.cells] == expected_verdicts
     csv = client.get(reverse("classifier:gradebook-csv", args=[assignment.pk]))
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("student,밟 verdict,밟 confidence")
     values = lines[1].split(",")
-    assert values[0] == "student_a" and [values[1], values[5]] == expected_verdicts
+    labels = [str(Verdict(v).label) for v in expected_verdicts]
+    assert values[0] == "student_a" and [values[1], values[6]] == labels
     assert values[2] == f"{submissions['밟'].confidence:.4f}"
     assert values[-2:] == [str(row.score), "2"]
+
+    # The instructor overrides the model on 꺅, with a comment.
+    overridden = "incorrect" if submissions["꺅"].verdict == "correct" else "correct"
+    client.post(reverse("classifier:submission-verdict", args=[submissions["꺅"].pk]),
+                {"verdict": overridden, "comment": "Look at the final ㄱ."})  # fmt: skip
 
     # A regrade with the second model grades both submissions again.
     client.post(reverse("classifier:assignment-regrade", args=[assignment.pk]),
@@ -93,6 +114,11 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
         submission.refresh_from_db()
         assert submission.model == second
         _assert_graded(submission)
+    # The teacher's verdict outlives the regrade.
+    assert submissions["꺅"].teacher_verdict == overridden
+    assert submissions["꺅"].teacher_comment == "Look at the final ㄱ."
+    book = client.get(reverse("classifier:gradebook", args=[assignment.pk])).context["book"]
+    assert book.rows[0].cells[1].verdict == overridden
     status = client.get(reverse("classifier:regrade-status", args=[assignment.pk])).json()
     assert status["terminal"] and "2 of 2" in status["fragments"]["progress"]
 

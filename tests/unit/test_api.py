@@ -374,16 +374,16 @@ def test_the_instructor_reads_the_gradebook_as_json(world):
     (row,) = book["rows"]
     assert (row["student"], row["score"], row["late"]) == ("student_a", 1, False)
     assert row["cells"] == [
-        {"char": "가", "verdict": "correct", "attempts": 1, "submission": world.submission.pk,
-         "confidence": 0.4, "late": False},
-        {"char": "나", "verdict": "missing", "attempts": 0, "submission": None,
-         "confidence": None, "late": False},
+        {"char": "가", "verdict": "correct", "teacher_verdict": "", "comment": "", "attempts": 1,
+         "submission": world.submission.pk, "confidence": 0.4, "late": False},
+        {"char": "나", "verdict": "missing", "teacher_verdict": "", "comment": "", "attempts": 0,
+         "submission": None, "confidence": None, "late": False},
     ]  # fmt: skip
     refused = _api(world.users["student_a"]).get(
         f"/api/assignments/{world.assignment.pk}/gradebook/"
     )
     assert refused.status_code == 403
-    assert refused.json() == {"detail": "Only the course's instructor may see this."}
+    assert refused.json() == {"detail": "Only the course's instructor may do this."}
 
 
 # --- Schema and docs ---------------------------------------------------------------------
@@ -392,6 +392,7 @@ PATHS = {
     "/api/token/", "/api/datasets/", "/api/datasets/{id}/", "/api/jobs/", "/api/jobs/{id}/",
     "/api/jobs/{id}/cancel/", "/api/jobs/{id}/metrics/", "/api/jobs/{id}/model/",
     "/api/jobs/{id}/figures/{kind}/", "/api/predictions/", "/api/predictions/{id}/",
+    "/api/predictions/{id}/verdict/",
     "/api/assignments/", "/api/assignments/{id}/", "/api/assignments/{id}/submit/",
     "/api/assignments/{id}/gradebook/",
 }  # fmt: skip

@@ -29,6 +29,7 @@ from classifier.models import (
     TrainingJob,
 )
 from classifier.roles import INSTRUCTOR
+from classifier.services import grading
 from tests.builders import make_dataset
 from tests.handwriting_builders import blank_canvas, drawing_of, photo_of
 
@@ -463,6 +464,195 @@ def test_the_api_asks_for_the_same_confirmation(client, assignment, student_a):
     assert accepted.status_code == 201, accepted.content
 
 
+# --- Doubtful answers, the review queue and the teacher's verdicts -----------------------
+
+
+FIVE = "가나다라마"
+
+
+@pytest.fixture
+def five(course, instructor):
+    """An assignment of 가 and 나 graded by a model that knows five characters."""
+    grader = make_grader(instructor, chars=FIVE, name="five")
+    course.published_models.add(grader)
+    return Assignment.objects.create(
+        course=course, title="Five", chars=["가", "나"], grader=grader,
+        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
+    )  # fmt: skip
+
+
+def _read(assignment, owner, expected, ranking: str, probabilities, attempt=1) -> Prediction:
+    """A submission of ``expected`` the model read as the characters of ``ranking`` with
+    ``probabilities`` (best first), judged by the grading rule as the worker judges it."""
+    chars = list(assignment.grader.classes)
+    by_char = dict(zip(ranking, probabilities, strict=True))
+    results = {"classes": chars, "probabilities": [by_char[c] for c in chars],
+               "predicted": ranking[0], "confidence": probabilities[0]}  # fmt: skip
+    submission = Prediction(assignment=assignment, expected=expected)
+    return _graded(
+        assignment, owner, expected, ranking[0], confidence=probabilities[0], attempt=attempt,
+        classes=chars, probabilities=results["probabilities"],
+        steps=[["original", "Original, upright"], ["input", "Model input"]],
+        **grading.grade_fields(submission, assignment.grader, results),
+    )  # fmt: skip
+
+
+#: Read as 나, the target 가 second: doubtful however sure the model is.
+SECOND = ("나가다라마", [0.9, 0.05, 0.03, 0.01, 0.01])
+#: Read as 나 with 가 last, but only 40% sure: doubtful under the model's threshold (80%).
+UNSURE = ("나다라마가", [0.4, 0.3, 0.2, 0.06, 0.04])
+#: Read as 나 with 가 last, 95% sure: incorrect.
+SURE = ("나다라마가", [0.95, 0.02, 0.01, 0.01, 0.01])
+
+
+def test_a_wrong_reading_is_doubtful_with_the_target_second_or_an_unsure_model(five, student_a):
+    assert five.review_threshold() == five.grader.review_threshold == 0.8
+    second = _read(five, student_a, "가", *SECOND)
+    unsure = _read(five, student_a, "가", *UNSURE, attempt=2)
+    sure = _read(five, student_a, "가", *SURE, attempt=3)
+    assert [sub.verdict for sub in (second, unsure, sure)] == ["review", "review", "incorrect"]
+    right_but_unsure = _read(five, student_a, "나", "나가다라마", [0.3, 0.25, 0.2, 0.15, 0.1])
+    assert right_but_unsure.verdict == "correct"  # the model's best is the target
+
+
+def test_the_assignment_s_own_threshold_replaces_the_model_s_and_applies_to_past_answers(
+    client, five, student_a, instructor
+):
+    unsure = _read(five, student_a, "가", *UNSURE)
+    five.review_below = 0.3
+    five.save()
+    assert services.refresh_doubts(five) == 1
+    unsure.refresh_from_db()
+    assert unsure.verdict == "incorrect"
+    client.force_login(instructor)
+    page = client.get(five.get_absolute_url()).content.decode()
+    assert "less than 30.0% sure" in page
+
+
+def test_the_model_s_threshold_comes_from_how_right_its_validation_answers_were(five):
+    bins = [{"lower": 0.8, "upper": 0.9, "count": 40, "confidence": 0.85, "accuracy": 0.6},
+            {"lower": 0.9, "upper": 1.0, "count": 200, "confidence": 0.97, "accuracy": 0.97}]
+    five.grader.calibration = {"measured": True, "bins_after": bins}
+    assert five.grader.review_threshold == 0.9  # right only 60% of the time below 90%
+
+
+def test_the_best_attempt_counts_a_doubtful_one_over_an_incorrect_one(five, student_a):
+    doubtful = _read(five, student_a, "가", *SECOND, attempt=1)
+    _read(five, student_a, "가", *SURE, attempt=2)
+    (cell, _missing) = services.gradebook(five).rows[0].cells
+    assert cell.submission == doubtful and cell.verdict == "review"
+    assert services.gradebook(five).to_review == [(services.gradebook(five).rows[0], cell)]
+
+
+def test_the_teacher_accepts_and_rejects_doubtful_answers_from_the_review_queue(
+    client, five, student_a, student_b, instructor
+):
+    Enrollment.objects.create(course=five.course, student=student_b)
+    first = _read(five, student_a, "가", *SECOND)
+    second = _read(five, student_b, "나", "가나다라마", [0.5, 0.3, 0.1, 0.05, 0.05])
+    _read(five, student_b, "가", *SURE)  # incorrect: not in the queue
+    queue = reverse("classifier:review-queue", args=[five.pk])
+    client.force_login(student_a)
+    assert client.get(queue).status_code == 403
+    verdict_url = reverse("classifier:submission-verdict", args=[first.pk])
+    assert client.post(verdict_url, {"verdict": "correct"}).status_code == 403
+
+    client.force_login(instructor)
+    gradebook_page = client.get(reverse("classifier:gradebook", args=[five.pk])).content.decode()
+    assert "Review 2 doubtful answers" in gradebook_page and queue in gradebook_page
+    page = client.get(queue)
+    assert [cell.submission for _row, cell in page.context["items"]] == [first, second]
+    html = page.content.decode()
+    for step in ("original", "input"):
+        assert reverse("classifier:prediction-step", args=[first.pk, step]) in html
+    assert reverse("classifier:prediction-bars", args=[first.pk]) in html
+
+    accepted = client.post(verdict_url, {"verdict": "correct", "comment": "A fine 가.",
+                                         "next": queue})  # fmt: skip
+    assert accepted["Location"] == queue
+    client.post(reverse("classifier:submission-verdict", args=[second.pk]),
+                {"verdict": "incorrect", "next": "https://evil.example/"})  # fmt: skip
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.verdict == "correct" and first.teacher_comment == "A fine 가."
+    assert first.reviewed_by == instructor and first.reviewed_at is not None
+    assert second.verdict == "incorrect"
+    assert client.get(queue).context["items"] == []
+    rows = {row.student: row.score for row in services.gradebook(five).rows}
+    assert rows == {student_a: 1, student_b: 0}
+
+    # The student sees the verdict as the teacher's, with the comment.
+    client.force_login(student_a)
+    page = client.get(five.get_absolute_url()).content.decode()
+    assert "A fine 가." in page and "by the teacher" in page
+    detail = client.get(first.get_absolute_url()).content.decode()
+    assert "A fine 가." in detail and "Decided by the teacher (instructor" in detail
+
+
+def test_the_teacher_overrides_any_verdict_and_can_give_it_back_to_the_model(
+    client, five, student_a, instructor
+):
+    sure = _read(five, student_a, "가", *SURE)
+    client.force_login(instructor)
+    page = client.get(sure.get_absolute_url())
+    assert page.context["verdict_form"] is not None
+    url = reverse("classifier:submission-verdict", args=[sure.pk])
+    response = client.post(url, {"verdict": "correct", "comment": "Your 가 is right."})
+    assert response["Location"] == sure.get_absolute_url()
+    sure.refresh_from_db()
+    assert sure.verdict == "correct" and sure.teacher_verdict == "correct"
+    csv_text = client.get(reverse("classifier:gradebook-csv", args=[five.pk])).content
+    assert "correct,0.9500,1,,instructor," in csv_text.decode("utf-8-sig")
+    # Overridden again, then handed back to the model.
+    client.post(url, {"verdict": "", "comment": ""})
+    sure.refresh_from_db()
+    assert sure.verdict == "incorrect" and sure.teacher_verdict == ""
+    # The teacher's verdict outranks the threshold too.
+    client.post(url, {"verdict": "correct"})
+    five.review_below = 0.99
+    five.save()
+    services.refresh_doubts(five)
+    sure.refresh_from_db()
+    assert sure.verdict == "correct"
+
+
+def test_a_verdict_is_refused_with_a_reason(client, five, student_a, instructor):
+    pending = _graded(five, student_a, "가", "", confidence=None, status=JobStatus.QUEUED)
+    free = Prediction.objects.create(
+        owner=instructor, model=five.grader, source=Prediction.Source.CANVAS,
+        original_file="original.png", status=JobStatus.SUCCEEDED,
+    )  # fmt: skip
+    client.force_login(instructor)
+    response = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
+                           {"verdict": "correct"})  # fmt: skip
+    assert "still being graded" in _messages(response)
+    assert client.post(reverse("classifier:submission-verdict", args=[free.pk]),
+                       {"verdict": "correct"}).status_code == 404  # fmt: skip
+    bad = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
+                      {"verdict": "maybe"})  # fmt: skip
+    assert "not one of the available choices" in _messages(bad)
+    pending.refresh_from_db()
+    assert pending.teacher_verdict == ""
+
+
+def test_the_api_gives_the_teacher_s_verdict(client, five, student_a, instructor):
+    doubtful = _read(five, student_a, "가", *SECOND)
+    url = f"/api/predictions/{doubtful.pk}/verdict/"
+    client.force_login(student_a)
+    assert client.get(f"/api/predictions/{doubtful.pk}/").json()["verdict"] == "review"
+    assert client.post(url, {"verdict": "correct"}).status_code == 403
+    client.force_login(instructor)
+    answer = client.post(url, {"verdict": "correct", "comment": "ok"})
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["verdict"] == "correct" and body["teacher_comment"] == "ok"
+    assert body["reviewed_by"] == "instructor"
+    book = client.get(f"/api/assignments/{five.pk}/gradebook/").json()
+    cell = book["rows"][0]["cells"][0]
+    assert cell["verdict"] == "correct" and cell["teacher_verdict"] == "correct"
+    assert client.get(f"/api/assignments/{five.pk}/").json()["review_threshold"] == 0.8
+
+
 # --- Gradebook and regrades --------------------------------------------------------------
 
 
@@ -501,9 +691,11 @@ def test_the_gradebook_csv_opens_in_excel_with_hangul(client, graded_book, instr
     assert response["Content-Disposition"] == disposition
     assert response.content.startswith("\ufeff".encode())
     lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("student,가 verdict,가 confidence,가 attempts,가 late,나 verdict")
-    assert lines[1] == "student_a,correct,0.9000,1,,incorrect,0.6000,1,yes,1,2"
-    assert lines[2] == "student_b,failed,,1,,pending,,1,,0,2"
+    assert lines[0].startswith(
+        "student,가 verdict,가 confidence,가 attempts,가 late,가 reviewed by,나 verdict"
+    )
+    assert lines[1] == "student_a,correct,0.9000,1,,,incorrect,0.6000,1,yes,,1,2"
+    assert lines[2] == "student_b,failed,,1,,,pending,,1,,,0,2"
 
 
 @pytest.mark.korean
@@ -511,10 +703,10 @@ def test_a_korean_instructor_gets_the_gradebook_csv_in_korean(client, graded_boo
     client.force_login(instructor)
     response = client.get(reverse("classifier:gradebook-csv", args=[graded_book.pk]))
     lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("학생,가 판정,가 신뢰도,가 제출 횟수,가 지각,나 판정")
+    assert lines[0].startswith("학생,가 판정,가 신뢰도,가 제출 횟수,가 지각,가 검토자,나 판정")
     assert lines[0].endswith(",점수,만점")
-    assert lines[1] == "student_a,정답,0.9000,1,,오답,0.6000,1,예,1,2"
-    assert lines[2] == "student_b,채점 실패,,1,,채점 대기,,1,,0,2"
+    assert lines[1] == "student_a,정답,0.9000,1,,,오답,0.6000,1,예,,1,2"
+    assert lines[2] == "student_b,채점 실패,,1,,,채점 대기,,1,,,0,2"
 
 
 def test_a_regrade_is_queued_once_and_followed(

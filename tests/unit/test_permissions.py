@@ -427,6 +427,11 @@ CASES = [
     Case("classifier:assignment-regrade", r(L, 403, 404, "302+", 404, "302+"), assignment,
          method="post", data=lambda w: {"grader": w.grader.pk}),
     Case("classifier:regrade-status", TEACHING, assignment),
+    Case("classifier:review-queue", TEACHING, assignment),
+    # The teacher's verdict on a submission: the course's teacher alone gives it.
+    Case("classifier:submission-verdict", r(L, 405, 405, 405, 405, 405), submission),
+    Case("classifier:submission-verdict", r(L, 403, 404, "302+", 404, "302+"), submission,
+         method="post", data=lambda w: {"verdict": "correct", "comment": "ok"}),
     # The REST API: the pages' rules, over a token or the pages' session.
     Case("api:token", r(405, 405, 405, 405, 405, 405)),
     Case("api:token", r("200+", "200+", "200+", "200+", "200+", "200+"), method="post",
@@ -468,6 +473,11 @@ CASES = [
          label="with the course's published model"),
     Case("api:prediction-detail", api(OWN_PREDICTION), prediction),
     Case("api:prediction-detail", api(SUBMISSION), submission, label="of a submission"),
+    Case("api:prediction-verdict", r(401, 405, 405, 405, 405, 405), submission),
+    Case("api:prediction-verdict", r(401, 403, 404, "200+", 404, "200+"), submission,
+         method="post", data=lambda w: {"verdict": "incorrect"}),
+    Case("api:prediction-verdict", r(401, 404, 404, 404, 404, 404), prediction, method="post",
+         data=lambda w: {"verdict": "correct"}, label="of a prediction of no assignment"),
     Case("api:assignment-list", api(ALL)),
     Case("api:assignment-detail", api(COURSE), assignment),
     Case("api:assignment-submit", r(401, 405, 405, 405, 405, 405), assignment),
