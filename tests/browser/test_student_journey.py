@@ -176,8 +176,9 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     expect(verdict).to_be_visible(timeout=60_000)
     submission = Prediction.objects.get(assignment=assignment)
     assert submission.status == JobStatus.SUCCEEDED
-    expected = ko("Correct") if submission.correct else ko("Not %(char)s", char="밟")
-    expect(verdict).to_have_text(expected)
+    shown = {"correct": ko("Correct"), "incorrect": ko("Not %(char)s", char="밟"),
+             "review": ko("Needs review")}  # fmt: skip
+    expect(verdict).to_have_text(shown[submission.verdict])
     expect(message).to_have_text(
         ko("Submitted %(char)s (attempt %(n)d of %(total)d).", char="밟", n=1, total=2)
     )
@@ -193,8 +194,7 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     teacher.click(f"a[href='{reverse('classifier:gradebook', args=[assignment.pk])}']")
     row = teacher.locator("table.gradebook tbody tr").filter(has_text=STUDENT)
     verdicts = row.locator(".verdict")
-    expect(verdicts).to_have_text(
-        [ko("correct") if submission.correct else ko("incorrect"), ko("missing")]
-    )
-    expect(row.locator("td").last).to_have_text(f"{int(bool(submission.correct))} / 2")
+    labels = {"correct": "correct", "incorrect": "incorrect", "review": "needs review"}
+    expect(verdicts).to_have_text([ko(labels[submission.verdict]), ko("missing")])
+    expect(row.locator("td").last).to_have_text(f"{int(submission.verdict == 'correct')} / 2")
     shot(teacher, "11-gradebook", readme="journey-gradebook")
