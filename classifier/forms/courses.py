@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 
 from ..i18n import describe
 from ..ml import charsets
-from ..models import Assignment, Course, Dataset, JobStatus, TrainingJob, dataset_name_validator
+from ..models import (
+    Assignment,
+    Course,
+    Dataset,
+    JobStatus,
+    Prediction,
+    TrainingJob,
+    dataset_name_validator,
+)
 from ..services.courses import check_grader, graders_for
 from .handwriting import ModelChoice
 
@@ -166,8 +174,14 @@ class HandwritingDatasetForm(forms.Form):
     assignments = AssignmentChoice(
         label=_("Assignments"), queryset=Assignment.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("Every graded submission becomes a sample, labelled with the character "
-                    "it was meant to be; each student is a sample group."),
+        help_text=_("Every verified answer becomes a sample, labelled with its character: "
+                    "one the model read right, or one you accepted. Each student is a "
+                    "sample group, named writer-1, writer-2 ..."),
+    )  # fmt: skip
+    #: Verified answers the teacher leaves out, ticked on the samples grid.
+    exclude = forms.ModelMultipleChoiceField(
+        queryset=Prediction.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
 
     hidden = forms.BooleanField(
@@ -179,6 +193,16 @@ class HandwritingDatasetForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignments"].queryset = Assignment.visible_to(user).select_related("grader")
+        self.fields["exclude"].queryset = Prediction.objects.filter(
+            assignment__in=self.fields["assignments"].queryset
+        )
+
+    def chosen_assignments(self) -> list[Assignment]:
+        """The assignments ticked (as sent, or as first offered), for the samples grid."""
+        picked = self["assignments"].value() or []
+        return list(self.fields["assignments"].queryset.filter(pk__in=[
+            pk for pk in picked if str(pk).isdigit()
+        ]))  # fmt: skip
 
     def clean_name(self):
         name = self.cleaned_data["name"]

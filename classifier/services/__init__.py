@@ -46,7 +46,7 @@ from .evaluation import (
     run_evaluation,
     set_hidden_test,
 )
-from .grading import gradebook, gradebook_csv, refresh_doubts, set_verdict
+from .grading import corpus, gradebook, gradebook_csv, refresh_doubts, set_verdict
 from .job_pages import compare_plot, job_page_context, job_plot, queue_has_worker
 from .jobs import (
     check_split,
@@ -77,7 +77,7 @@ from .predictions import (
 
 __all__ = [
     "active_regrade", "check_import_path", "check_split", "check_submission", "chosen_characters",
-    "collect_phd08_inputs", "compare_plot", "create_evaluation", "create_font_dataset",
+    "collect_phd08_inputs", "compare_plot", "corpus", "create_evaluation", "create_font_dataset",
     "create_handwriting_dataset", "create_image_dataset", "create_phd08_dataset",
     "create_prediction", "create_training_job", "create_uploaded_image_dataset",
     "create_uploaded_phd08_dataset", "delete_dataset", "evaluate_job_on", "export_images",

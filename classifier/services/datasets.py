@@ -25,7 +25,8 @@ from ..ml.convert import ConversionSettings
 from ..ml.messages import Message
 from ..ml.phd08 import Phd08Error
 from ..ml.render import RenderSettings
-from ..models import TERMINAL_STATUSES, Dataset, JobStatus, Prediction
+from ..models import TERMINAL_STATUSES, Dataset, JobStatus
+from .grading import corpus
 
 logger = logging.getLogger(__name__)
 
@@ -159,30 +160,34 @@ def create_font_dataset(
 
 @transaction.atomic
 def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
-                               dispatch: bool = True, hidden: bool = True) -> Dataset:  # fmt: skip
-    """Record a data set made of the graded submissions to ``assignments``, and queue it.
+                               dispatch: bool = True, hidden: bool = True,
+                               exclude=()) -> Dataset:  # fmt: skip
+    """Record a data set made of the verified submissions to ``assignments``
+    (``grading.corpus``) but those in ``exclude``, and queue it.
 
-    Labels are the target characters and groups the writers, so a grouped split holds
-    out whole writers. Images are preprocessed for the first assignment's grading model
-    (its input size and style), from the stored originals. Hidden from students by
-    default: it is their classmates' handwriting, and often a leaderboard's test set.
+    Labels are the target characters and groups the writers' pseudonyms, so a grouped
+    split holds out whole writers. Images are preprocessed for the first assignment's
+    grading model (its input size and style), from the stored originals. Hidden from
+    students by default: it is their classmates' handwriting, and often a leaderboard's
+    test set.
     """
     from .predictions import model_input
 
     assignments = list(assignments)
     if not assignments:
         raise ValueError(_("Choose at least one assignment."))
-    submissions = Prediction.objects.filter(
-        assignment__in=assignments, status=JobStatus.SUCCEEDED
-    ).order_by("pk")
+    excluded = {getattr(item, "pk", item) for item in exclude}
     samples = [
-        [str(s.original_path.relative_to(settings.MEDIA_ROOT)), s.expected, f"writer-{s.owner_id}"]
-        for s in submissions
-    ]
+        [str(s.original_path.relative_to(settings.MEDIA_ROOT)), s.expected, writer]
+        for s, writer in corpus(assignments).samples if s.pk not in excluded
+    ]  # fmt: skip
+    if not samples:
+        raise ValueError(
+            _("These assignments have no verified submissions to use: only answers marked "
+              "correct, by the model or by you, become samples.")
+        )  # fmt: skip
     present = {sample[1] for sample in samples}
     classes = [c for c in dict.fromkeys(c for a in assignments for c in a.chars) if c in present]
-    if not samples:
-        raise ValueError(_("These assignments have no graded submissions yet."))
     (height, width), style = model_input(assignments[0].grader)
     dataset = Dataset.objects.create(
         name=name, source=Dataset.Source.HANDWRITING, height=height, width=width,

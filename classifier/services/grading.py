@@ -213,3 +213,37 @@ def gradebook_csv(book: Gradebook) -> str:
                        _("yes") if sub and sub.late else "", reviewer]  # fmt: skip
         writer.writerow([*values, row.score, len(book.chars)])
     return out.getvalue()
+
+
+# --- The handwriting corpus ------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """What a handwriting data set of some assignments would hold: the verified
+    submissions (``samples``: each with its writer's pseudonym) and how many others
+    were left out, by verdict."""
+
+    samples: list[tuple[Prediction, str]]
+    left_out: dict[str, int]
+
+    @property
+    def left_out_total(self) -> int:
+        return sum(self.left_out.values())
+
+
+def corpus(assignments) -> Corpus:
+    """The verified submissions to ``assignments``: those whose verdict is correct (read
+    right by the model, or accepted by the teacher), so that every label is the character
+    written. Writers are ``writer-1``, ``writer-2`` ... in the order of their first
+    sample: never a user id."""
+    submissions = Prediction.objects.filter(assignment__in=list(assignments)).order_by("pk")
+    samples, left_out, pseudonyms = [], {}, {}
+    for submission in submissions.select_related("owner"):
+        verdict = submission.verdict
+        if verdict != Verdict.CORRECT:
+            left_out[verdict] = left_out.get(verdict, 0) + 1
+            continue
+        writer = pseudonyms.setdefault(submission.owner_id, f"writer-{len(pseudonyms) + 1}")
+        samples.append((submission, writer))
+    return Corpus(samples, left_out)

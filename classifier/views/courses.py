@@ -371,20 +371,32 @@ def regrade_status(request, pk):
 
 
 def handwriting_dataset(request):
-    """Make a data set of the graded submissions to some assignments (instructors)."""
+    """Make a data set of the verified answers to some assignments (instructors): the
+    chosen assignments' samples are shown as a grid, where any can be left out."""
     if not is_instructor(request.user):
         raise PermissionDenied
-    initial = {"assignments": request.GET.getlist("assignment")}
-    form = HandwritingDatasetForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST":
+        form = HandwritingDatasetForm(request.POST, user=request.user)
+    else:
+        # Linked from a gradebook (?assignment=), or the grid asked for (?assignments=).
+        picked = request.GET.getlist("assignment") + request.GET.getlist("assignments")
+        form = HandwritingDatasetForm(user=request.user, initial={"assignments": picked})
     if form.is_valid():
         try:
             dataset = services.create_handwriting_dataset(
                 name=form.cleaned_data["name"], assignments=form.cleaned_data["assignments"],
                 user=request.user, hidden=form.cleaned_data["hidden"],
+                exclude=form.cleaned_data["exclude"],
             )  # fmt: skip
         except ValueError as exc:
             form.add_error("assignments", describe(exc))
         else:
             messages.success(request, _("The data set is queued; this page follows its build."))
             return redirect(dataset)
-    return render(request, "datasets/handwriting.html", {"form": form})
+    chosen = form.chosen_assignments()
+    context = {
+        "form": form,
+        "corpus": services.corpus(chosen) if chosen else None,
+        "excluded": {str(pk) for pk in form["exclude"].value() or []},
+    }
+    return render(request, "datasets/handwriting.html", context)

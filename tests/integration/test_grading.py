@@ -122,7 +122,11 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     status = client.get(reverse("classifier:regrade-status", args=[assignment.pk])).json()
     assert status["terminal"] and "2 of 2" in status["fragments"]["progress"]
 
-    # The instructor turns the handwriting into a data set, built by the data worker.
+    # The instructor accepts 밟 and turns the verified handwriting into a data set,
+    # built by the data worker.
+    client.post(reverse("classifier:submission-verdict", args=[submissions["밟"].pk]),
+                {"verdict": "correct"})  # fmt: skip
+    verified = [c for c in ("밟", "꺅") if Prediction.objects.get(expected=c).verdict == "correct"]
     response = client.post(
         reverse("classifier:dataset-handwriting"),
         {"name": "week1-hand", "assignments": [assignment.pk]},
@@ -131,12 +135,12 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     assert response["Location"] == handwriting.get_absolute_url()
     handwriting = worker.wait_for(handwriting)
     assert handwriting.status == JobStatus.SUCCEEDED, handwriting.error_text
-    assert handwriting.classes == ["밟", "꺅"]
-    assert handwriting.group_names == [f"writer-{student_a.pk}"]
+    assert handwriting.classes == verified
+    assert handwriting.group_names == ["writer-1"]  # a pseudonym, never a user id
     arrays = handwriting.open_store()
     # The grader's input size: the font data set's.
-    assert arrays.images.shape == (2, dataset.height, dataset.width)
-    assert handwriting.num_samples == 2
+    assert arrays.images.shape == (len(verified), dataset.height, dataset.width)
+    assert handwriting.num_samples == len(verified)
 
 
 def test_the_predict_page_answers_through_the_worker_within_the_request(

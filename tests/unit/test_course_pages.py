@@ -785,5 +785,59 @@ def test_a_data_set_needs_graded_submissions(client, assignment, instructor):
     response = client.post(
         reverse("classifier:dataset-handwriting"), {"name": "hand", "assignments": [assignment.pk]}
     )
-    assert "no graded submissions yet" in " ".join(response.context["form"].errors["assignments"])
+    assert "no verified submissions" in " ".join(response.context["form"].errors["assignments"])
     assert not Dataset.objects.filter(name="hand").exists()
+
+
+def test_the_corpus_holds_verified_answers_only_under_pseudonyms(
+    client, five, student_a, student_b, instructor
+):
+    Enrollment.objects.create(course=five.course, student=student_b)
+    right = _read(five, student_a, "가", "가나다라마", [0.9, 0.04, 0.03, 0.02, 0.01])
+    also_right = _read(five, student_a, "나", *SURE)  # 나 read as 나
+    misread = _read(five, student_a, "가", *SURE, attempt=2)  # 가 read as 나: incorrect
+    doubtful = _read(five, student_b, "가", *SECOND)
+    services.set_verdict(misread, instructor, "correct")  # the teacher accepts it
+    corpus = services.corpus([five])
+    assert [(sub, writer) for sub, writer in corpus.samples] == [
+        (right, "writer-1"), (also_right, "writer-1"), (misread, "writer-1"),
+    ]  # fmt: skip
+    assert corpus.left_out == {"review": 1}
+    services.set_verdict(doubtful, instructor, "correct")
+    assert services.corpus([five]).samples[-1] == (doubtful, "writer-2")
+
+    # The grid shows every verified sample; one ticked is left out of the data set.
+    client.force_login(instructor)
+    url = reverse("classifier:dataset-handwriting")
+    page = client.get(url, {"assignment": five.pk})
+    assert len(page.context["corpus"].samples) == 4
+    html = page.content.decode()
+    assert reverse("classifier:prediction-step", args=[right.pk, "input"]) in html
+    assert f'name="exclude" value="{misread.pk}"' in html
+    response = client.post(url, {"name": "clean", "assignments": [five.pk],
+                                 "exclude": [misread.pk]})  # fmt: skip
+    dataset = Dataset.objects.get(name="clean")
+    assert response["Location"] == dataset.get_absolute_url()
+    samples = dataset.params["samples"]
+    assert [(char, writer) for _path, char, writer in samples] == [
+        ("가", "writer-1"), ("나", "writer-1"), ("가", "writer-2"),
+    ]  # fmt: skip
+
+
+def test_the_corpus_grid_refuses_a_sample_of_another_course(
+    client, five, student_a, instructor, other_instructor
+):
+    _read(five, student_a, "가", "가나다라마", [0.9, 0.04, 0.03, 0.02, 0.01])
+    other_course = Course.objects.create(name="Other", owner=other_instructor)
+    grader = make_grader(other_instructor, chars=FIVE, name="other-five")
+    theirs = Assignment.objects.create(
+        course=other_course, title="Theirs", chars=["가"], grader=grader,
+        due_at=timezone.now() + timedelta(days=3),
+    )  # fmt: skip
+    stranger = _read(theirs, student_a, "가", "가나다라마", [0.9, 0.04, 0.03, 0.02, 0.01])
+    client.force_login(instructor)
+    response = client.post(reverse("classifier:dataset-handwriting"),
+                           {"name": "clean", "assignments": [five.pk],
+                            "exclude": [stranger.pk]})  # fmt: skip
+    assert response.status_code == 200 and "exclude" in response.context["form"].errors
+    assert not Dataset.objects.filter(name="clean").exists()
