@@ -10,6 +10,8 @@ import json
 from collections import Counter
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -26,10 +28,12 @@ from .models import (
     JobStatus,
     LoginFailure,
     Prediction,
+    Profile,
     Regrade,
     TrainingJob,
 )
 from .ratelimit import RateLimitedAdminAuthenticationForm
+from .roles import role_of
 from .templatetags.lab import percent, seconds
 
 # The admin's own log-in page counts failures with the lab's page, so it is no way
@@ -451,7 +455,7 @@ class CourseAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("name", "owner__username", "join_code", "enrollments__student__username")
     date_hierarchy = "created_at"
-    autocomplete_fields = ("owner", "published_models")
+    autocomplete_fields = ("owner", "co_instructors", "published_models")
     inlines = (EnrollmentInline,)
 
     def get_queryset(self, request):
@@ -513,3 +517,45 @@ class LoginFailureAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+
+
+# The lab's User admin: Django's, with the real name and student number, and the roles as
+# list actions (the lab's People page does the same).
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class LabUserAdmin(UserAdmin):
+    inlines = (ProfileInline,)
+    list_display = (*UserAdmin.list_display, "role")
+    search_fields = (*UserAdmin.search_fields, "profile__real_name", "profile__student_number")
+    actions = ("make_instructors", "make_students")
+
+    @admin.display(description=_("role"))
+    def role(self, user):
+        return role_of(user)
+
+    @admin.action(description=_("Make the selected users instructors"))
+    def make_instructors(self, request, queryset):
+        self._set_role(request, queryset, instructor=True)
+
+    @admin.action(description=_("Make the selected users students"))
+    def make_students(self, request, queryset):
+        self._set_role(request, queryset, instructor=False)
+
+    def _set_role(self, request, queryset, *, instructor):
+        changed = 0
+        for user in queryset:
+            try:
+                services.set_instructor(user, instructor)
+            except ValueError as exc:
+                self.message_user(request, describe(exc), messages.WARNING)
+            else:
+                changed += 1
+        self.message_user(request, ngettext("%(n)d user changed.", "%(n)d users changed.",
+                                            changed) % {"n": changed})  # fmt: skip

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, courses, datasets, jobs, predictions
+from .views import accounts, courses, datasets, jobs, predictions, roster
 
 app_name = "classifier"
 
@@ -53,9 +53,11 @@ urlpatterns = [
     path("jobs/<int:pk>/model.keras", jobs.job_model_download, name="job-model"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/evaluate/", jobs.job_evaluate, name="job-evaluate"),
+    path("jobs/<int:pk>/delete/", jobs.job_delete, name="job-delete"),
     path("predict/", predictions.predict, name="predict"),
     path("predictions/", predictions.prediction_list, name="prediction-list"),
     path("predictions/<int:pk>/", predictions.prediction_detail, name="prediction-detail"),
+    path("predictions/<int:pk>/delete/", predictions.prediction_delete, name="prediction-delete"),
     path(
         "predictions/<int:pk>/status.json", predictions.prediction_status, name="prediction-status"
     ),
@@ -71,7 +73,31 @@ urlpatterns = [
     path("courses/", courses.course_list, name="course-list"),
     path("courses/join/", courses.course_join, name="course-join"),
     path("courses/<int:pk>/", courses.course_detail, name="course-detail"),
+    path("courses/join/<str:code>/", roster.join_link, name="course-join-link"),
     path("courses/<int:pk>/publish/", courses.course_publish, name="course-publish"),
+    path("courses/<int:pk>/qr.svg", roster.join_qr, name="course-qr"),
+    path("courses/<int:pk>/code/", roster.regenerate_code, name="course-code"),
+    path("courses/<int:pk>/roster/", roster.import_roster, name="course-roster"),
+    path(
+        "courses/<int:pk>/students/<int:user_pk>/remove/",
+        roster.remove_student,
+        name="course-remove-student",
+    ),
+    path(
+        "courses/<int:pk>/students/<int:user_pk>/reset-link/",
+        roster.reset_link,
+        name="course-reset-link",
+    ),
+    path(
+        "courses/<int:pk>/co-instructors/",
+        roster.add_co_instructor,
+        name="course-co-instructor-add",
+    ),
+    path(
+        "courses/<int:pk>/co-instructors/<int:user_pk>/remove/",
+        roster.remove_co_instructor,
+        name="course-co-instructor-remove",
+    ),
     path("courses/<int:pk>/assignments/new/", courses.assignment_new, name="assignment-new"),
     path("assignments/<int:pk>/", courses.assignment_detail, name="assignment-detail"),
     path("assignments/<int:pk>/submit/", courses.assignment_submit, name="assignment-submit"),

@@ -319,6 +319,19 @@ LAB_LOGIN_MAX_IP_FAILURES = envint("LAB_LOGIN_MAX_IP_FAILURES", 20)
 LAB_LOGIN_WINDOW_SECONDS = envint("LAB_LOGIN_WINDOW_SECONDS", 900)
 # API requests one user may make, e.g. "600/minute" (a script polling without a pause
 # is slowed down, not the lab); DRF's rate syntax: a number per second/minute/hour/day.
+# Password reset links (an instructor's for a student, or e-mailed) last a day and work
+# once: Django's tokens change when the password does.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+# "Forgot password" by e-mail, where the school gives an SMTP server; without one,
+# instructors make reset links instead.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "hangul-lab@localhost")
+LAB_EMAIL = bool(EMAIL_HOST)
+
 LAB_API_RATE = os.environ.get("LAB_API_RATE", "600/minute")
 if not re.fullmatch(r"\d+/(second|minute|hour|day|[smhd])", LAB_API_RATE):
     raise ImproperlyConfigured(f"LAB_API_RATE={LAB_API_RATE!r} is not a rate like 600/minute.")

@@ -339,6 +339,8 @@ class GradeCellSerializer(serializers.Serializer):
 
 class GradeRowSerializer(serializers.Serializer):
     student = serializers.CharField(source="student.username")
+    name = serializers.CharField(source="profile.real_name")
+    student_number = serializers.CharField(source="profile.student_number")
     score = serializers.IntegerField()
     late = serializers.BooleanField()
     cells = GradeCellSerializer(many=True)

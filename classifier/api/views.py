@@ -26,6 +26,7 @@ from .. import services
 from ..i18n import describe
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
+from ..roles import may_delete
 from . import serializers as s
 from .permissions import TeachesCourse
 
@@ -89,10 +90,30 @@ class DatasetViewSet(ById, viewsets.ReadOnlyModelViewSet):
         return Dataset.visible_to(self.request.user)
 
 
-@extend_schema_view(create=extend_schema(request=s.NewTrainingJob))
+def _destroy(user, row, delete):
+    """Delete ``row`` with the service ``delete``, for its owner or an admin. Someone who
+    may only see it gets a 404, as someone who may not see it at all; a refusal is a 400
+    with the reason."""
+    if not may_delete(user, row):
+        raise exceptions.NotFound()
+    try:
+        delete(row)
+    except ValueError as exc:
+        raise _refused(exc) from exc
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.NewTrainingJob),
+    destroy=extend_schema(description=(
+        "Delete a finished, failed or cancelled job of the caller's (admins: anyone's), with "
+        "its model, evaluations and the predictions made with it. A job still queued or "
+        "running, or one a course relies on (grading model, published, graded submissions), "
+        "is kept: 400 with the reason."
+    )),
+)  # fmt: skip
 class TrainingJobViewSet(
     ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Training jobs: students see their own, instructors and admins everybody's."""
 
@@ -100,6 +121,9 @@ class TrainingJobViewSet(
 
     def get_queryset(self):
         return TrainingJob.visible_to(self.request.user)
+
+    def perform_destroy(self, instance):
+        _destroy(self.request.user, instance, services.delete_training_job)
 
     def create(self, request):
         """Queue a training job, with the fields and checks of the New job form."""
@@ -159,10 +183,16 @@ class TrainingJobViewSet(
         return _png(services.job_plot(job, kind))
 
 
-@extend_schema_view(create=extend_schema(request=s.NewPrediction))
+@extend_schema_view(
+    create=extend_schema(request=s.NewPrediction),
+    destroy=extend_schema(description=(
+        "Delete one of the caller's predictions (admins: anyone's) with its images. A "
+        "submission to an assignment is kept as the course's record: 400 with the reason."
+    )),
+)  # fmt: skip
 class PredictionViewSet(
     ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Predictions: the caller's own (the list), and the submissions to an instructor's
     courses too (one by one), as on the pages."""
@@ -175,6 +205,9 @@ class PredictionViewSet(
         if self.action == "verdict":  # only a submission has one
             return Prediction.visible_to(self.request.user).filter(assignment__isnull=False)
         return Prediction.visible_to(self.request.user)
+
+    def perform_destroy(self, instance):
+        _destroy(self.request.user, instance, services.delete_prediction)
 
     def create(self, request):
         """Classify an uploaded image (multipart ``image``) with a finished job's model.

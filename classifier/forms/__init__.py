@@ -1,13 +1,15 @@
 """Forms. Parsers in ``classifier.ml`` raise ValueError; the forms turn it into messages."""
 
-from .accounts import SignUpForm
+from .accounts import ProfileForm, SignUpForm
 from .courses import (
     AssignmentForm,
+    CoInstructorForm,
     CourseForm,
     HandwritingDatasetForm,
     JoinCourseForm,
     PublishModelForm,
     RegradeForm,
+    RosterForm,
     VerdictForm,
 )
 from .datasets import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm, parse_size
@@ -15,9 +17,26 @@ from .handwriting import HandwritingInputForm, PredictForm, SubmissionForm
 from .jobs import EvaluateForm, HiddenTestForm, TrainingJobForm, compatible_datasets
 
 __all__ = [
-    "AssignmentForm", "CourseForm", "EvaluateForm", "HandwritingDatasetForm",
-    "HandwritingInputForm", "HiddenTestForm", "JoinCourseForm", "LabelledImagesForm",
-    "Phd08ImportForm", "PredictForm",
-    "PublishModelForm", "RegradeForm", "RenderDatasetForm", "SignUpForm", "SubmissionForm",
-    "TrainingJobForm", "VerdictForm", "compatible_datasets", "parse_size",
+    "AssignmentForm",
+    "CoInstructorForm",
+    "CourseForm",
+    "EvaluateForm",
+    "HandwritingDatasetForm",
+    "HandwritingInputForm",
+    "HiddenTestForm",
+    "JoinCourseForm",
+    "LabelledImagesForm",
+    "Phd08ImportForm",
+    "PredictForm",
+    "ProfileForm",
+    "PublishModelForm",
+    "RegradeForm",
+    "RenderDatasetForm",
+    "RosterForm",
+    "SignUpForm",
+    "SubmissionForm",
+    "TrainingJobForm",
+    "VerdictForm",
+    "compatible_datasets",
+    "parse_size",
 ]  # fmt: skip

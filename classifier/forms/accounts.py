@@ -1,8 +1,10 @@
-"""Accounts: signing up."""
+"""Accounts: signing up, and the real name and student number teachers see."""
 
+from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import Group, User
 
+from ..models import Profile
 from ..roles import STUDENT
 
 
@@ -18,3 +20,9 @@ class SignUpForm(UserCreationForm):
         if commit:
             user.groups.add(Group.objects.get_or_create(name=STUDENT)[0])
         return user
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ("real_name", "student_number")

@@ -139,6 +139,19 @@ class VerdictForm(forms.Form):
     )  # fmt: skip
 
 
+class RosterForm(forms.Form):
+    roster = forms.FileField(
+        label=_("Roster (CSV)"),
+        help_text=_("One student a row: username, real name, student number (a header row "
+                    "is fine). Each is enrolled in the course, and their name and number "
+                    "are set."),
+    )  # fmt: skip
+
+
+class CoInstructorForm(forms.Form):
+    username = forms.CharField(label=_("Instructor's username"), max_length=150)
+
+
 class RegradeForm(forms.Form):
     grader = ModelChoice(label=_("Grade again with"), queryset=TrainingJob.objects.none())
 

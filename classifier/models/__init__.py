@@ -5,10 +5,11 @@ from .courses import Assignment, Course, Enrollment
 from .datasets import Dataset, dataset_name_validator
 from .logins import LoginFailure
 from .predictions import Prediction, Regrade, Verdict
+from .profiles import Profile
 from .training import EpochMetric, Evaluation, TrainingJob
 
 __all__ = [
     "TERMINAL_STATUSES", "Assignment", "Course", "Dataset", "Enrollment", "EpochMetric",
-    "Evaluation", "Job", "JobStatus", "LoginFailure", "Prediction", "Regrade", "TrainingJob",
-    "Verdict", "dataset_name_validator",
+    "Evaluation", "Job", "JobStatus", "LoginFailure", "Prediction", "Profile", "Regrade",
+    "TrainingJob", "Verdict", "dataset_name_validator",
 ]  # fmt: skip

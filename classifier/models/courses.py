@@ -35,6 +35,11 @@ class Course(models.Model):
         settings.AUTH_USER_MODEL, through="Enrollment", related_name="courses", blank=True,
         verbose_name=_("students"),
     )  # fmt: skip
+    #: Instructors who teach the course beside its owner: they see and manage all of it.
+    co_instructors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="courses_co_taught", blank=True,
+        verbose_name=_("co-instructors"),
+    )  # fmt: skip
     #: Finished models the instructor shares with the class: students predict with them,
     #: and assignments are graded by one of them.
     published_models = models.ManyToManyField(
@@ -55,14 +60,28 @@ class Course(models.Model):
 
     @classmethod
     def visible_to(cls, user):
-        """Admins see every course, instructors theirs, students the ones they joined."""
+        """Admins see every course, instructors the ones they teach (as owner or
+        co-instructor), students the ones they joined."""
         if is_admin(user):
             return cls.objects.all()
         if is_instructor(user):
-            return cls.objects.filter(owner=user)
+            return cls.objects.filter(pk__in=cls.taught_by(user))
         return cls.objects.filter(students=user)
 
+    @classmethod
+    def taught_by(cls, user):
+        """The ids of the courses ``user`` teaches, as owner or co-instructor."""
+        return cls.objects.filter(models.Q(owner=user) | models.Q(co_instructors=user)).values("pk")
+
+    def teaches(self, user) -> bool:
+        """Whether ``user`` is the course's owner or one of its co-instructors."""
+        return self.owner_id == user.pk or self.co_instructors.filter(pk=user.pk).exists()
+
     def can_manage(self, user) -> bool:
+        return is_admin(user) or self.teaches(user)
+
+    def can_choose_teachers(self, user) -> bool:
+        """Co-instructors teach the course; its owner (or an admin) chooses them."""
         return is_admin(user) or self.owner_id == user.pk
 
     def has_student(self, user) -> bool:

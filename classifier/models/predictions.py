@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ..i18n import translate
 from ..roles import is_admin
 from .base import Job, JobStatus
-from .courses import Assignment
+from .courses import Assignment, Course
 from .training import TrainingJob
 
 TOP_K = 5
@@ -111,8 +111,8 @@ class Prediction(Job):
         if is_admin(user):
             return rows
         return rows.filter(
-            models.Q(owner=user) | models.Q(assignment__course__owner=user)
-        ).distinct()
+            models.Q(owner=user) | models.Q(assignment__course__in=Course.taught_by(user))
+        )
 
     @property
     def file_dir(self) -> Path:

@@ -40,7 +40,7 @@ def join_course(user, code: str) -> Course:
     course = Course.objects.filter(join_code=normalised).first()
     if course is None:
         raise ValueError(_("No course has the join code %(code)s.") % {"code": normalised})
-    if course.owner_id == user.pk:
+    if course.teaches(user):
         raise ValueError(_("You teach %(course)s.") % {"course": course})
     created = Enrollment.objects.get_or_create(course=course, student=user)[1]
     if not created:

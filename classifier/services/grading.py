@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..models import Assignment, JobStatus, Prediction, TrainingJob, Verdict
+from ..models import Assignment, JobStatus, Prediction, Profile, TrainingJob, Verdict
 
 #: A wrong reading whose target is among this many of the model's best is doubtful.
 REVIEW_TOP = 3
@@ -138,6 +138,11 @@ class GradeRow:
     cells: list[GradeCell] = field(default_factory=list)
 
     @property
+    def profile(self) -> Profile:
+        """The student's real name and number (empty if they gave none)."""
+        return Profile.of(self.student)
+
+    @property
     def score(self) -> int:
         return sum(cell.verdict == Verdict.CORRECT for cell in self.cells)
 
@@ -169,7 +174,7 @@ class Gradebook:
 
 def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
     """Every student of the course (or just ``student``) x the assignment's characters."""
-    enrolled = assignment.course.enrollments.select_related("student")
+    enrolled = assignment.course.enrollments.select_related("student__profile")
     if student is not None:
         enrolled = enrolled.filter(student=student)
     policy = assignment.grade_policy
@@ -192,11 +197,12 @@ def grade_cell(assignment: Assignment, student, char: str) -> GradeCell:
 
 
 def gradebook_csv(book: Gradebook) -> str:
-    """The gradebook as CSV in the active language: one row a student; per character
-    the verdict, its confidence, attempts, lateness and who reviewed it."""
+    """The gradebook as CSV in the active language: one row a student (username, real
+    name, student number); per character the verdict, its confidence, attempts,
+    lateness and who reviewed it."""
     out = io.StringIO()
     writer = csv.writer(out)
-    header = [_("student")]
+    header = [_("student"), _("name"), _("student number")]
     for char in book.chars:
         names = {"char": char}
         header += [_("%(char)s verdict") % names, _("%(char)s confidence") % names,
@@ -204,7 +210,7 @@ def gradebook_csv(book: Gradebook) -> str:
                    _("%(char)s reviewed by") % names]  # fmt: skip
     writer.writerow([*header, _("score"), _("out of")])
     for row in book.rows:
-        values = [row.student.username]
+        values = [row.student.username, row.profile.real_name, row.profile.student_number]
         for cell in row.cells:
             sub = cell.submission
             confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""

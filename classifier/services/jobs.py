@@ -8,9 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from ..i18n import describe, message_of, stored
 from ..ml import calibration, charsets, networks, preprocess, splits, store
@@ -114,6 +115,80 @@ def rerun_training_job(job: TrainingJob) -> TrainingJob:
         optimizer=job.optimizer, learning_rate=job.learning_rate, epochs=job.epochs,
         batch_size=job.batch_size, seed=job.seed, split=job.split,
     )  # fmt: skip
+
+
+def job_deletion_refusal(job: TrainingJob) -> str:
+    """Why ``job`` cannot be deleted, in words; "" when it can.
+
+    A job still queued or running is cancelled first. A model a course relies on is kept
+    as the course's record: one that grades or regraded an assignment, is published to a
+    course, or graded submissions (deleting it would delete them: ``Prediction.model``
+    and ``Regrade.grader`` cascade). So is one that other people predicted with, since
+    their predictions would go with it. Its own evaluations and epochs may go.
+    """
+    values = {"pk": job.pk}
+    if not job.is_terminal:
+        return (
+            _(
+                "Job #%(pk)d has not finished, so it cannot be deleted: cancel it first, and "
+                "delete it once it has stopped."
+            )
+            % values
+        )
+    if job.grades_assignments.exists():
+        return _("Job #%(pk)d grades an assignment, so it is kept as the course's record.") % values
+    submissions = job.predictions.filter(assignment__isnull=False).count()
+    if submissions:
+        return ngettext(
+            "Job #%(pk)d graded %(n)d submission, so it is kept as the course's record.",
+            "Job #%(pk)d graded %(n)d submissions, so it is kept as the course's record.",
+            submissions,
+        ) % {**values, "n": submissions}
+    if job.regrades.exists():
+        return (
+            _("Job #%(pk)d regraded an assignment, so it is kept as the course's record.") % values
+        )
+    if job.published_in.exists():
+        return (
+            _("Job #%(pk)d is published to a course, so it is kept for the course's students.")
+            % values
+        )
+    others = job.predictions.exclude(owner_id=job.owner_id).count()
+    if others:
+        return ngettext(
+            "Other people made %(n)d prediction with job #%(pk)d, so it is kept: deleting it "
+            "would delete theirs.",
+            "Other people made %(n)d predictions with job #%(pk)d, so it is kept: deleting it "
+            "would delete theirs.",
+            others,
+        ) % {**values, "n": others}
+    return ""
+
+
+def delete_training_job(job: TrainingJob):
+    """Delete a finished, failed or cancelled job with its epochs, its evaluations (and
+    so its leaderboard entries) and its owner's predictions made with it.
+
+    ValueError says why a job is kept (``job_deletion_refusal``). Its files, and those of
+    its predictions, go once the deletion commits (``classifier.signals``), so a refusal
+    leaves them alone.
+    """
+    try:
+        with transaction.atomic():
+            # Judged on the row as it is now, not as the caller read it.
+            current = TrainingJob.objects.select_for_update().filter(pk=job.pk).first()
+            if current is None:
+                return  # deleted meanwhile (a second click): nothing left to do
+            refusal = job_deletion_refusal(current)
+            if refusal:
+                raise ValueError(refusal)
+            current.delete()
+    except ProtectedError:
+        # An assignment chose it as its grader after the checks above.
+        raise ValueError(
+            _("Job #%(pk)d grades an assignment, so it is kept as the course's record.")
+            % {"pk": job.pk}
+        ) from None
 
 
 def _selection(job: TrainingJob, arrays: store.ArrayStore):

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image
 
@@ -104,6 +105,31 @@ def create_prediction(
         if dispatch:
             prediction.dispatch()
     return prediction
+
+
+def prediction_deletion_refusal(prediction: Prediction) -> str:
+    """Why ``prediction`` cannot be deleted, in words; "" when it can.
+
+    A submission is the course's record of what was handed in and how it was graded, so
+    it stays whoever asks; any other prediction is its owner's to delete.
+    """
+    if prediction.assignment_id is None:
+        return ""
+    return _(
+        "Prediction #%(pk)d is a submission to %(assignment)s, so it is kept as the "
+        "course's record."
+    ) % {"pk": prediction.pk, "assignment": prediction.assignment.title}
+
+
+def delete_prediction(prediction: Prediction):
+    """Delete a prediction that is not a submission; ValueError says why one is kept.
+
+    Its upload and images go once the deletion commits (``classifier.signals``).
+    """
+    refusal = prediction_deletion_refusal(prediction)
+    if refusal:
+        raise ValueError(refusal)
+    prediction.delete()
 
 
 def stored_steps(steps) -> list[list]:

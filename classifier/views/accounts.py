@@ -1,26 +1,86 @@
 """Accounts and the front door."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from ..forms import SignUpForm
+from .. import services
+from ..forms import ProfileForm, SignUpForm
+from ..i18n import describe
+from ..models import Profile
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
+from ..roles import admin_required, role_of
 
 
 @login_not_required
 def signup(request):
+    """A new student account; then on to ``next`` (a course's join link, say)."""
     form = SignUpForm(request.POST or None)
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = ""
     if form.is_valid():
         user = form.save()
         login(request, user)
         messages.success(request, _("Welcome, %(name)s!") % {"name": user.username})
-        return redirect("classifier:home")
-    return render(request, "registration/signup.html", {"form": form})
+        return redirect(target or "classifier:home")
+    return render(request, "registration/signup.html", {"form": form, "next": target})
+
+
+def profile(request):
+    """The user's real name and student number, as their teachers see them."""
+    form = ProfileForm(request.POST or None, instance=Profile.of(request.user))
+    if form.is_valid():
+        services.save_profile(request.user, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("profile")
+    return render(request, "registration/profile.html", {"form": form})
+
+
+@admin_required
+def people(request):
+    """Every account and its role; an admin makes a student an instructor here."""
+    query = request.GET.get("q", "").strip()
+    users = User.objects.order_by("username").select_related("profile").prefetch_related("groups")
+    if query:
+        users = users.filter(
+            Q(username__icontains=query) | Q(profile__real_name__icontains=query)
+            | Q(profile__student_number__icontains=query)
+        )  # fmt: skip
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    rows = [(user, role_of(user)) for user in page]
+    return render(request, "registration/people.html", {"page": page, "rows": rows,
+                                                        "query": query})  # fmt: skip
+
+
+@admin_required
+@require_POST
+def set_role(request, pk):
+    """Make the account an instructor, or a student again."""
+    user = get_object_or_404(User, pk=pk)
+    instructor = request.POST.get("role") == "instructor"
+    try:
+        services.set_instructor(user, instructor)
+    except ValueError as exc:
+        messages.error(request, describe(exc))
+    else:
+        if instructor:
+            done = _("%(name)s is now an instructor.")
+        else:
+            done = _("%(name)s is now a student.")
+        messages.success(request, done % {"name": user.username})
+    return redirect("people")
 
 
 class LoginView(auth_views.LoginView):
@@ -35,6 +95,17 @@ class LoginView(auth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(form.retry_after)
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """"Forgot password" by e-mail, where e-mail is set up (``EMAIL_HOST``); otherwise the
+    page says to ask an instructor for a reset link."""
+
+    @method_decorator(login_not_required)
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.LAB_EMAIL:
+            return render(request, "registration/password_reset_no_email.html")
+        return super().dispatch(request, *args, **kwargs)
 
 
 @login_not_required

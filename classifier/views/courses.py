@@ -21,11 +21,13 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..forms import (
     AssignmentForm,
+    CoInstructorForm,
     CourseForm,
     HandwritingDatasetForm,
     JoinCourseForm,
     PublishModelForm,
     RegradeForm,
+    RosterForm,
     SubmissionForm,
     VerdictForm,
 )
@@ -139,12 +141,16 @@ def course_detail(request, pk):
     context = {"course": course, "models": models, "assignments_page": page}
     if services.may_manage(request.user, course):
         counts = services.submission_counts(assignments)
+        enrollments = course.enrollments.select_related("student__profile")
         context |= {
-            "enrollments": _page(
-                request, course.enrollments.select_related("student"), CLASS_PAGE, "students"
-            ),
+            "enrollments": _page(request, enrollments, CLASS_PAGE, "students"),
             "publish_form": PublishModelForm(course=course, user=request.user),
             "assignment_rows": [(a, counts.get(a.pk, 0)) for a in assignments],
+            "join_link": request.build_absolute_uri(services.join_url(course)),
+            "roster_form": RosterForm(),
+            "co_instructors": course.co_instructors.order_by("username"),
+            "co_instructor_form": CoInstructorForm(),
+            "may_choose_teachers": course.can_choose_teachers(request.user),
         }
         return render(request, "courses/manage.html", context)
     context["assignment_rows"] = [

@@ -14,7 +14,7 @@ from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
 from ..i18n import describe
 from ..ml import networks
 from ..models import Dataset, JobStatus, TrainingJob
-from ..roles import is_instructor
+from ..roles import is_instructor, may_delete
 
 
 def _job_for(request, pk):
@@ -59,6 +59,8 @@ def model_summary(request):
 def job_detail(request, pk):
     job = _job_for(request, pk)
     context = {"job": job, **services.job_page_context(job)}
+    # Offered only where it would be done: a refused delete is explained on its own page.
+    context["may_delete"] = may_delete(request.user, job) and not services.job_deletion_refusal(job)
     if job.status == JobStatus.SUCCEEDED:
         context["evaluate_form"] = EvaluateForm(job=job, user=request.user)
         # A model of all 2,350 syllables would otherwise make a page of 2,350 rows.
@@ -125,6 +127,27 @@ def job_cancel(request, pk):
     if job.request_cancel():
         messages.info(request, _("The job stops after the batch in progress."))
     return redirect(job)
+
+
+def job_delete(request, pk):
+    """Ask, then delete a job with its model, its evaluations and the predictions made with
+    it: its owner or an admin, while nothing else depends on it."""
+    job = _job_for(request, pk)
+    if not may_delete(request.user, job):
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.delete_training_job(job)
+        except ValueError as exc:
+            messages.error(request, describe(exc))
+            return redirect(job)
+        messages.success(request, _("Deleted job #%(pk)d.") % {"pk": pk})
+        return redirect("classifier:job-list")
+    context = {
+        "job": job, "refusal": services.job_deletion_refusal(job),
+        "predictions": job.predictions.count(), "evaluations": job.evaluations.count(),
+    }  # fmt: skip
+    return render(request, "jobs/confirm_delete.html", context)
 
 
 @require_POST

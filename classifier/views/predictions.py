@@ -1,6 +1,7 @@
 """Predict pages: upload or draw a character, see what the model sees and what it says."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from .. import services
 from ..forms import PredictForm, VerdictForm
 from ..i18n import describe
 from ..models import JobStatus, Prediction
+from ..roles import may_delete
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                  "bmp": "image/bmp", "gif": "image/gif"}  # fmt: skip
@@ -66,12 +68,37 @@ def prediction_detail(request, pk):
     """A prediction and what the model saw; the teacher of a submission's course may
     give a verdict and a comment here."""
     prediction = _visible(request, pk)
-    context = {"prediction": prediction}
+    context = {
+        "prediction": prediction,
+        "may_delete": may_delete(request.user, prediction)
+        and not services.prediction_deletion_refusal(prediction),
+    }
     if prediction.assignment and services.may_manage(request.user, prediction.assignment.course):
         context["verdict_form"] = VerdictForm(
             initial={"verdict": prediction.teacher_verdict, "comment": prediction.teacher_comment}
         )
     return render(request, "predictions/detail.html", context)
+
+
+def prediction_delete(request, pk):
+    """Ask, then delete a prediction with its images: its owner or an admin; a submission
+    stays as the course's record."""
+    prediction = _visible(request, pk)
+    if not may_delete(request.user, prediction):
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.delete_prediction(prediction)
+        except ValueError as exc:
+            messages.error(request, describe(exc))
+            return redirect(prediction)
+        messages.success(request, _("Deleted prediction #%(pk)d.") % {"pk": pk})
+        return redirect("classifier:prediction-list")
+    context = {
+        "prediction": prediction,
+        "refusal": services.prediction_deletion_refusal(prediction),
+    }
+    return render(request, "predictions/confirm_delete.html", context)
 
 
 def prediction_status(request, pk):

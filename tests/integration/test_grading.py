@@ -92,11 +92,11 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     assert [cell.verdict for cell in row.cells] == expected_verdicts
     csv = client.get(reverse("classifier:gradebook-csv", args=[assignment.pk]))
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("student,밟 verdict,밟 confidence")
+    assert lines[0].startswith("student,name,student number,밟 verdict,밟 confidence")
     values = lines[1].split(",")
     labels = [str(Verdict(v).label) for v in expected_verdicts]
-    assert values[0] == "student_a" and [values[1], values[6]] == labels
-    assert values[2] == f"{submissions['밟'].confidence:.4f}"
+    assert values[0] == "student_a" and [values[3], values[8]] == labels
+    assert values[4] == f"{submissions['밟'].confidence:.4f}"
     assert values[-2:] == [str(row.score), "2"]
 
     # The instructor overrides the model on 꺅, with a comment.

@@ -373,6 +373,7 @@ def test_the_instructor_reads_the_gradebook_as_json(world):
     assert book["correct_per_char"] == [1, 0]
     (row,) = book["rows"]
     assert (row["student"], row["score"], row["late"]) == ("student_a", 1, False)
+    assert (row["name"], row["student_number"]) == ("", "")
     assert row["cells"] == [
         {"char": "가", "verdict": "correct", "teacher_verdict": "", "comment": "", "attempts": 1,
          "submission": world.submission.pk, "confidence": 0.4, "late": False},

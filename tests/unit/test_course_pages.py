@@ -5,8 +5,6 @@ input size): enough to preprocess a submission, which is all a request does. Gra
 submissions are rows written directly.
 """
 
-import json
-import zipfile
 from datetime import timedelta
 
 import pytest
@@ -17,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier import services
-from classifier.ml import training
 from classifier.models import (
     Assignment,
     Course,
@@ -26,49 +23,13 @@ from classifier.models import (
     JobStatus,
     Prediction,
     Regrade,
-    TrainingJob,
 )
 from classifier.roles import INSTRUCTOR
 from classifier.services import grading
-from tests.builders import make_dataset
+from tests.course_builders import graded_submission, make_grader
 from tests.handwriting_builders import blank_canvas, drawing_of, photo_of
 
 pytestmark = pytest.mark.django_db
-
-
-def make_grader(owner, chars="가나다", name="tiny") -> TrainingJob:
-    """A finished job whose model file says which characters it knows (no weights)."""
-    dataset = make_dataset(name=name, chars=chars, per_char=2)
-    job = TrainingJob.objects.create(
-        owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
-    )
-    job.artifact_dir.mkdir(parents=True)
-    with zipfile.ZipFile(job.model_path, "w") as archive:
-        metadata = {"classes": list(chars), "input_shape": [28, 28]}
-        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
-    return job
-
-
-@pytest.fixture
-def course(instructor, student_a):
-    course = Course.objects.create(name="Hangul 101", owner=instructor)
-    Enrollment.objects.create(course=course, student=student_a)
-    return course
-
-
-@pytest.fixture
-def grader(course, instructor):
-    job = make_grader(instructor)
-    course.published_models.add(job)
-    return job
-
-
-@pytest.fixture
-def assignment(course, grader):
-    return Assignment.objects.create(
-        course=course, title="Week 1", chars=["가", "나"], grader=grader,
-        due_at=timezone.now() + timedelta(days=3), attempts_allowed=2,
-    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -79,22 +40,6 @@ def _no_waiting(settings):
 
 def _messages(response) -> str:
     return " ".join(str(m) for m in get_messages(response.wsgi_request))
-
-
-def _graded(assignment, owner, expected, predicted, confidence=0.9, **fields) -> Prediction:
-    """A submission the worker has graded, written directly."""
-    classes = list(assignment.grader.classes)
-    rest = (1 - (confidence or 0)) / (len(classes) - 1)
-    probabilities = [confidence if c == predicted else rest for c in classes] if predicted else []
-    values = {
-        "status": JobStatus.SUCCEEDED, "predicted": predicted, "confidence": confidence,
-        "classes": classes if predicted else [], "probabilities": probabilities, "attempt": 1,
-    }  # fmt: skip
-    values.update(fields)
-    return Prediction.objects.create(
-        owner=owner, model=assignment.grader, source=Prediction.Source.CANVAS,
-        original_file="original.png", expected=expected, assignment=assignment, **values,
-    )  # fmt: skip
 
 
 def _stored_files(settings):
@@ -279,7 +224,7 @@ def _past_due(assignment, student):
 
 def _out_of_attempts(assignment, student):
     for attempt in (1, 2):
-        _graded(assignment, student, "가", "나", attempt=attempt)
+        graded_submission(assignment, student, "가", "나", attempt=attempt)
 
 
 def _small_limit(assignment, student, settings):
@@ -348,7 +293,7 @@ def test_submissions_are_private_to_the_student_and_the_instructor(
     client, course, assignment, student_a, student_b, instructor
 ):
     Enrollment.objects.create(course=course, student=student_b)
-    submission = _graded(assignment, student_a, "가", "가")
+    submission = graded_submission(assignment, student_a, "가", "가")
     client.force_login(student_b)
     assert client.get(submission.get_absolute_url()).status_code == 404
     client.force_login(instructor)
@@ -358,8 +303,8 @@ def test_submissions_are_private_to_the_student_and_the_instructor(
 
 
 def test_the_student_sees_verdicts_and_attempts(client, assignment, student_a):
-    _graded(assignment, student_a, "가", "나", confidence=0.4, attempt=1)
-    latest = _graded(assignment, student_a, "가", "가", confidence=0.875, attempt=2)
+    graded_submission(assignment, student_a, "가", "나", confidence=0.4, attempt=1)
+    latest = graded_submission(assignment, student_a, "가", "가", confidence=0.875, attempt=2)
     client.force_login(student_a)
     response = client.get(assignment.get_absolute_url())
     page = response.content.decode()
@@ -373,8 +318,8 @@ def test_the_student_sees_verdicts_and_attempts(client, assignment, student_a):
 
 def _correct_then_wrong(assignment, student):
     """가 read right at the first attempt, then wrong at the second."""
-    _graded(assignment, student, "가", "가", confidence=0.9, attempt=1)
-    return _graded(assignment, student, "가", "나", confidence=0.7, attempt=2)
+    graded_submission(assignment, student, "가", "가", confidence=0.9, attempt=1)
+    return graded_submission(assignment, student, "가", "나", confidence=0.7, attempt=2)
 
 
 def test_the_best_attempt_counts_by_default_and_a_later_slip_keeps_it_correct(
@@ -410,8 +355,8 @@ def test_the_gradebook_shows_the_answer_that_counts_and_every_attempt_in_order(
     client, assignment, student_a, instructor
 ):
     steps = [["cropped", "Cropped to the ink"], ["input", "Model input"]]
-    first = _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1, steps=steps)
-    second = _graded(assignment, student_a, "가", "나", confidence=0.7, attempt=2)
+    first = graded_submission(assignment, student_a, "가", "가", attempt=1, steps=steps)
+    second = graded_submission(assignment, student_a, "가", "나", confidence=0.7, attempt=2)
     client.force_login(instructor)
     page = client.get(reverse("classifier:gradebook", args=[assignment.pk])).content.decode()
     thumbnail = reverse("classifier:prediction-step", args=[first.pk, "cropped"])
@@ -437,7 +382,7 @@ def test_a_character_already_correct_is_submitted_again_only_once_confirmed(
 ):
     assignment.grade_policy = policy
     assignment.save()
-    _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
+    graded_submission(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
     client.force_login(student_a)
     page = client.get(assignment.get_absolute_url())
     assert page.context["chosen"] == "나"  # the first character not yet right
@@ -455,7 +400,7 @@ def test_a_character_already_correct_is_submitted_again_only_once_confirmed(
 
 
 def test_the_api_asks_for_the_same_confirmation(client, assignment, student_a):
-    _graded(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
+    graded_submission(assignment, student_a, "가", "가", confidence=0.9, attempt=1)
     client.force_login(student_a)
     url = f"/api/assignments/{assignment.pk}/submit/"
     refused = client.post(url, {"char": "가", "canvas": drawing_of("가")})
@@ -489,7 +434,7 @@ def _read(assignment, owner, expected, ranking: str, probabilities, attempt=1) -
     results = {"classes": chars, "probabilities": [by_char[c] for c in chars],
                "predicted": ranking[0], "confidence": probabilities[0]}  # fmt: skip
     submission = Prediction(assignment=assignment, expected=expected)
-    return _graded(
+    return graded_submission(
         assignment, owner, expected, ranking[0], confidence=probabilities[0], attempt=attempt,
         classes=chars, probabilities=results["probabilities"],
         steps=[["original", "Original, upright"], ["input", "Model input"]],
@@ -617,7 +562,7 @@ def test_the_teacher_overrides_any_verdict_and_can_give_it_back_to_the_model(
 
 
 def test_a_verdict_is_refused_with_a_reason(client, five, student_a, instructor):
-    pending = _graded(five, student_a, "가", "", confidence=None, status=JobStatus.QUEUED)
+    pending = graded_submission(five, student_a, "가", "", confidence=None, status=JobStatus.QUEUED)
     free = Prediction.objects.create(
         owner=instructor, model=five.grader, source=Prediction.Source.CANVAS,
         original_file="original.png", status=JobStatus.SUCCEEDED,
@@ -660,10 +605,10 @@ def test_the_api_gives_the_teacher_s_verdict(client, five, student_a, instructor
 def graded_book(course, assignment, student_a, student_b):
     """student_a: 가 correct, 나 incorrect and late; student_b: 가 failed, 나 pending."""
     Enrollment.objects.create(course=course, student=student_b)
-    _graded(assignment, student_a, "가", "가", confidence=0.9)
-    _graded(assignment, student_a, "나", "가", confidence=0.6, late=True)
-    _graded(assignment, student_b, "가", "", confidence=None, status=JobStatus.FAILED)
-    _graded(assignment, student_b, "나", "", confidence=None, status=JobStatus.QUEUED)
+    graded_submission(assignment, student_a, "가", "가", confidence=0.9)
+    graded_submission(assignment, student_a, "나", "가", confidence=0.6, late=True)
+    graded_submission(assignment, student_b, "가", "", confidence=None, status=JobStatus.FAILED)
+    graded_submission(assignment, student_b, "나", "", confidence=None, status=JobStatus.QUEUED)
     return assignment
 
 
@@ -692,10 +637,11 @@ def test_the_gradebook_csv_opens_in_excel_with_hangul(client, graded_book, instr
     assert response.content.startswith("\ufeff".encode())
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith(
-        "student,가 verdict,가 confidence,가 attempts,가 late,가 reviewed by,나 verdict"
+        "student,name,student number,가 verdict,가 confidence,가 attempts,가 late,"
+        "가 reviewed by,나 verdict"
     )
-    assert lines[1] == "student_a,correct,0.9000,1,,,incorrect,0.6000,1,yes,,1,2"
-    assert lines[2] == "student_b,failed,,1,,,pending,,1,,,0,2"
+    assert lines[1] == "student_a,,,correct,0.9000,1,,,incorrect,0.6000,1,yes,,1,2"
+    assert lines[2] == "student_b,,,failed,,1,,,pending,,1,,,0,2"
 
 
 @pytest.mark.korean
@@ -703,10 +649,12 @@ def test_a_korean_instructor_gets_the_gradebook_csv_in_korean(client, graded_boo
     client.force_login(instructor)
     response = client.get(reverse("classifier:gradebook-csv", args=[graded_book.pk]))
     lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("학생,가 판정,가 신뢰도,가 제출 횟수,가 지각,가 검토자,나 판정")
+    assert lines[0].startswith(
+        "학생,이름,학번,가 판정,가 신뢰도,가 제출 횟수,가 지각,가 검토자,나 판정"
+    )
     assert lines[0].endswith(",점수,만점")
-    assert lines[1] == "student_a,정답,0.9000,1,,,오답,0.6000,1,예,,1,2"
-    assert lines[2] == "student_b,채점 실패,,1,,,채점 대기,,1,,,0,2"
+    assert lines[1] == "student_a,,,정답,0.9000,1,,,오답,0.6000,1,예,,1,2"
+    assert lines[2] == "student_b,,,채점 실패,,1,,,채점 대기,,1,,,0,2"
 
 
 def test_a_regrade_is_queued_once_and_followed(

@@ -23,6 +23,7 @@ from classifier.models import (
     TrainingJob,
 )
 from tests.builders import make_dataset
+from tests.course_builders import make_grader
 from tests.handwriting_builders import (
     blank_canvas,
     drawing_of,
@@ -31,7 +32,6 @@ from tests.handwriting_builders import (
     photo_of,
 )
 from tests.phd08_builders import write_phd08_files
-from tests.unit.test_course_pages import make_grader
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ course, the instructor of the other course, and an admin (staff). Each case give
 role's expected answer:
 
 - ``login``: a redirect to the log-in page (anonymous visitors);
-- a status code: 200, 201, 302 (a redirect elsewhere), 400, 401 (the API's answer to an
-  anonymous call), 403, 404, 405;
-- a trailing ``+`` on a POST: the action took effect (the database or the media folder
-  changed). Every POST answer without it must leave both exactly as they were, so a
-  refused action is checked to have done nothing, not just to have said no.
+- a status code: 200, 201, 204 (the API deleted it), 302 (a redirect elsewhere), 400, 401
+  (the API's answer to an anonymous call), 403, 404, 405;
+- a trailing ``+`` on a POST or a DELETE: the action took effect (the database or the
+  media folder changed). Every such answer without it must leave both exactly as they
+  were, so a refused action is checked to have done nothing, not just to have said no.
 
 The objects are built once per test; each role's POST runs in a savepoint that is rolled
 back, so every role acts on the same world. Plots are replaced by a stub PNG: what is
@@ -30,11 +30,14 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
@@ -285,6 +288,22 @@ job, queued_job, grader = map(_pk, ("job", "queued_job", "grader"))
 prediction, submission = map(_pk, ("prediction", "submission"))
 course, assignment = map(_pk, ("course", "assignment"))
 
+
+
+def _student_a(w):
+    return [w.course.pk, w.users["student_a"].pk]
+
+
+def _other_instructor(w):
+    return [w.course.pk, w.users["other_instructor"].pk]
+
+
+def _reset_args(w):
+    student = w.users["student_a"]
+    return [urlsafe_base64_encode(force_bytes(student.pk)),
+            default_token_generator.make_token(student)]  # fmt: skip
+
+
 CASES = [
     # Accounts and the front door.
     Case("classifier:home", r(L, 302, 302, 302, 302, 302)),
@@ -298,6 +317,25 @@ CASES = [
          data=lambda w: {"username": "newbie", "password1": "hangul-lab-pw-1",
                          "password2": "hangul-lab-pw-1"}),
     Case("healthz", r(200, 200, 200, 200, 200, 200)),
+    Case("profile", r(L, 200, 200, 200, 200, 200)),
+    Case("profile", r(L, "302+", "302+", "302+", "302+", "302+"), method="post",
+         data=lambda w: {"real_name": "이름", "student_number": "1"}),
+    Case("password_change", r(L, 200, 200, 200, 200, 200)),
+    Case("password_change", r(L, 200, 200, 200, 200, 200), method="post",
+         data=lambda w: {"old_password": "wrong"}, label="with a wrong password"),
+    Case("password_change_done", r(L, 200, 200, 200, 200, 200)),
+    # Without e-mail, "forgot password" says to ask an instructor for a link.
+    Case("password_reset", r(200, 200, 200, 200, 200, 200)),
+    Case("password_reset", r(200, 200, 200, 200, 200, 200), method="post",
+         data=lambda w: {"email": "a@example.org"}),
+    Case("password_reset_done", r(200, 200, 200, 200, 200, 200)),
+    # A reset link is for whoever holds it (a valid one goes on to its form).
+    Case("password_reset_confirm", r(302, 302, 302, 302, 302, 302), _reset_args),
+    Case("password_reset_complete", r(200, 200, 200, 200, 200, 200)),
+    Case("people", ADMIN_ONLY),
+    Case("set-role", r(L, 403, 403, 403, 403, 405), lambda w: [w.users["student_b"].pk]),
+    Case("set-role", r(L, 403, 403, 403, 403, "302+"), lambda w: [w.users["student_b"].pk],
+         method="post", data=lambda w: {"role": "instructor"}),
     Case("set_language", r(302, 302, 302, 302, 302, 302), method="post",
          data=lambda w: {"language": "ko", "next": "/"}),
     # Data sets: everyone browses the finished ones; only admins make or remove them.
@@ -375,6 +413,16 @@ CASES = [
     Case("classifier:job-cancel", r(L, "302+", 404, "302+", "302+", "302+"), queued_job,
          method="post"),
     Case("classifier:job-cancel", r(L, 405, 405, 405, 405, 405), queued_job),
+    # Deleting a job: its owner and admins, once it has ended and no course relies on it
+    # (its own prediction and its leaderboard evaluation go with it).
+    Case("classifier:job-delete", r(L, 200, 404, 404, 404, 200), job),
+    Case("classifier:job-delete", r(L, "302+", 404, 404, 404, "302+"), job, method="post"),
+    Case("classifier:job-delete", r(L, 302, 404, 404, 404, 302), queued_job, method="post",
+         label="still queued"),
+    Case("classifier:job-delete", r(L, 404, 404, 200, 404, 200), grader,
+         label="grading model"),
+    Case("classifier:job-delete", r(L, 404, 404, 302, 404, 302), grader, method="post",
+         label="grading model"),
     Case("classifier:job-evaluate", r(L, 405, 405, 405, 405, 405), job),
     Case("classifier:job-evaluate", r(L, "302+", 404, "302+", "302+", "302+"), job,
          method="post", data=lambda w: {"dataset": w.ds2.pk}),
@@ -397,6 +445,13 @@ CASES = [
         for expect, args, label in ((OWN_PREDICTION, prediction, ""),
                                     (SUBMISSION, submission, "of a submission"))
     ),
+    # Deleting a prediction: its owner and admins; a submission stays, the course's record.
+    Case("classifier:prediction-delete", OWN_PREDICTION, prediction),
+    Case("classifier:prediction-delete", r(L, "302+", 404, 404, 404, "302+"), prediction,
+         method="post"),
+    Case("classifier:prediction-delete", OWN_PREDICTION, submission, label="of a submission"),
+    Case("classifier:prediction-delete", r(L, 302, 404, 404, 404, 302), submission,
+         method="post", label="of a submission"),
     Case("classifier:prediction-step", OWN_PREDICTION, lambda w: [w.prediction.pk, "input"]),
     Case("classifier:prediction-step", SUBMISSION, lambda w: [w.submission.pk, "input"],
          label="of a submission"),
@@ -409,6 +464,30 @@ CASES = [
          data=lambda w: {"code": w.course.join_code}),
     Case("classifier:course-join", r(L, 405, 405, 405, 405, 405)),
     Case("classifier:course-detail", COURSE, course),
+    # The join link joins a student; it takes teachers to the course; other instructors
+    # teach their own courses.
+    Case("classifier:course-join-link", r(L, 302, 302, 302, 403, 302),
+         lambda w: [w.course.join_code]),
+    Case("classifier:course-qr", TEACHING, course),
+    Case("classifier:course-code", r(L, 405, 405, 405, 405, 405), course),
+    Case("classifier:course-code", r(L, 403, 404, "302+", 404, "302+"), course, method="post"),
+    Case("classifier:course-roster", r(L, 405, 405, 405, 405, 405), course),
+    Case("classifier:course-roster", r(L, 403, 404, "302+", 404, "302+"), course,
+         method="post", data=lambda w: {"roster": SimpleUploadedFile(
+             "roster.csv", b"student_b,Lee,2\n")}),
+    Case("classifier:course-remove-student", r(L, 405, 405, 405, 405, 405), _student_a),
+    Case("classifier:course-remove-student", r(L, 403, 404, "302+", 404, "302+"), _student_a,
+         method="post"),
+    Case("classifier:course-reset-link", r(L, 405, 405, 405, 405, 405), _student_a),
+    Case("classifier:course-reset-link", r(L, 403, 404, 200, 404, 200), _student_a,
+         method="post"),
+    Case("classifier:course-co-instructor-add", r(L, 405, 405, 405, 405, 405), course),
+    Case("classifier:course-co-instructor-add", r(L, 403, 404, "302+", 404, "302+"), course,
+         method="post", data=lambda w: {"username": "other_instructor"}),
+    Case("classifier:course-co-instructor-remove", r(L, 405, 405, 405, 405, 405),
+         _other_instructor),
+    Case("classifier:course-co-instructor-remove", r(L, 403, 404, 302, 404, 302),
+         _other_instructor, method="post", label="who is not one"),
     Case("classifier:course-publish", r(L, 405, 405, 405, 405, 405), course),
     Case("classifier:course-publish", r(L, 403, 404, "302+", 404, "302+"), course,
          method="post", data=lambda w: {"job": w.job.pk}),
@@ -453,6 +532,11 @@ CASES = [
     Case("api:job-detail", api(JOB), job),
     Case("api:job-detail", r(401, 404, 404, 200, 200, 200), grader,
          label="published grading model"),
+    Case("api:job-detail", r(401, "204+", 404, 404, 404, "204+"), job, method="delete"),
+    Case("api:job-detail", r(401, 400, 404, 404, 404, 400), queued_job, method="delete",
+         label="still queued"),
+    Case("api:job-detail", r(401, 404, 404, 400, 404, 400), grader, method="delete",
+         label="grading model"),
     Case("api:job-metrics", api(JOB), job),
     Case("api:job-model", api(JOB), job),
     Case("api:job-model", r(401, 404, 404, 200, 200, 200), grader,
@@ -473,6 +557,10 @@ CASES = [
          label="with the course's published model"),
     Case("api:prediction-detail", api(OWN_PREDICTION), prediction),
     Case("api:prediction-detail", api(SUBMISSION), submission, label="of a submission"),
+    Case("api:prediction-detail", r(401, "204+", 404, 404, 404, "204+"), prediction,
+         method="delete"),
+    Case("api:prediction-detail", r(401, 400, 404, 404, 404, 400), submission, method="delete",
+         label="of a submission"),
     Case("api:prediction-verdict", r(401, 405, 405, 405, 405, 405), submission),
     Case("api:prediction-verdict", r(401, 403, 404, "200+", 404, "200+"), submission,
          method="post", data=lambda w: {"verdict": "incorrect"}),
@@ -518,6 +606,8 @@ def _send(client, case, w):
     url = reverse(case.route, args=case.args(w))
     if case.method == "get":
         return client.get(url, case.query(w))
+    if case.method == "delete":
+        return client.delete(url)
     return client.post(url, case.data(w))
 
 
@@ -529,11 +619,12 @@ def test_permission_matrix(client, world, settings, case):
         if world.users[role] is not None:
             client.force_login(world.users[role])
         expected = case.expect[role]
+        acts = case.method != "get"
         with transaction.atomic():
-            before = _state(settings) if case.method == "post" else None
+            before = _state(settings) if acts else None
             response = _send(client, case, world)
             got = _outcome(response)
-            if case.method == "post" and not got.startswith("5"):
+            if acts and not got.startswith("5"):
                 changed = _state(settings) != before
                 got += "+" if changed else ""
             transaction.set_rollback(True)
