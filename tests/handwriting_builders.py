@@ -71,7 +71,8 @@ def make_trained_job(owner, dataset=None, *, model_spec="mlp", epochs=8) -> Trai
     if cached.exists():
         job.artifact_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(cached, job.model_path)
-        job.finish(JobStatus.SUCCEEDED)
+        TrainingJob.claim(job.pk)
+        job.succeed()
     else:
         services.run_training_job(job.pk)
         job.refresh_from_db()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import describe
+from ..ids import parse_ids
 from ..ml import charsets
 from ..models import (
     Assignment,
@@ -212,10 +213,8 @@ class HandwritingDatasetForm(forms.Form):
 
     def chosen_assignments(self) -> list[Assignment]:
         """The assignments ticked (as sent, or as first offered), for the samples grid."""
-        picked = self["assignments"].value() or []
-        return list(self.fields["assignments"].queryset.filter(pk__in=[
-            pk for pk in picked if str(pk).isdigit()
-        ]))  # fmt: skip
+        picked = parse_ids(self["assignments"].value() or [])
+        return list(self.fields["assignments"].queryset.filter(pk__in=picked))
 
     def clean_name(self):
         name = self.cleaned_data["name"]

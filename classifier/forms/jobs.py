@@ -44,8 +44,10 @@ class TrainingJobForm(forms.Form):
         label=_("Optimizer"), choices=TrainingJob.Optimizer.choices, initial="adam"
     )
     learning_rate = forms.FloatField(
-        label=_("Learning rate"), initial=0.001, min_value=1e-6, max_value=1
-    )
+        label=_("Learning rate"), required=False, min_value=1e-6, max_value=1,
+        widget=forms.NumberInput(attrs={"step": "any", "placeholder": "0.001"}),
+        help_text=_("Empty: the model's own, 0.001 (0.003 for the large CNN)."),
+    )  # fmt: skip
     epochs = forms.IntegerField(label=_("Epochs"), initial=5, min_value=1, max_value=200)
     batch_size = forms.IntegerField(label=_("Batch size"), initial=32, min_value=1, max_value=4096)
     seed = forms.IntegerField(label=_("Random seed"), initial=0, min_value=0, max_value=2**31)
@@ -130,9 +132,10 @@ class TrainingJobForm(forms.Form):
     def job_fields(self) -> dict:
         """The cleaned choices, as ``services.create_training_job`` takes them."""
         data = self.cleaned_data
+        rate = data["learning_rate"] or networks.recipe(data["model_spec"]).learning_rate
         return {
             "dataset": data["dataset"], "chars": data["chars"], "model_spec": data["model_spec"],
-            "optimizer": data["optimizer"], "learning_rate": data["learning_rate"],
+            "optimizer": data["optimizer"], "learning_rate": rate,
             "epochs": data["epochs"], "batch_size": data["batch_size"], "seed": data["seed"],
             "split": data["split"], "param_count": data["param_count"],
         }  # fmt: skip

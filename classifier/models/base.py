@@ -29,9 +29,25 @@ TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 class Job(models.Model):
     """What every background job shares: its status, attempts, heartbeat and error.
 
-    Status goes QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. Only ``claim``
-    moves a row to RUNNING, with a conditional UPDATE, so a message delivered twice
-    never runs a job twice.
+    Every change of status is one of these methods, each a single conditional UPDATE on
+    the states it may start from, so two processes racing over a row cannot both win:
+
+    ======================  ==================================  =====================
+    arrow                   method                              who
+    ======================  ==================================  =====================
+    QUEUED -> RUNNING       ``claim``                           a worker, a command
+    RUNNING -> SUCCEEDED    ``succeed`` (with the results)      the run
+    RUNNING -> FAILED       ``fail`` (with the reason)          the run
+    RUNNING -> CANCELLED    ``stop``                            the run, on request
+    QUEUED -> CANCELLED     ``request_cancel``                  a page, the API
+    RUNNING -> QUEUED       ``requeue_dead`` (stale heartbeat)  the sweeper, commands
+    RUNNING -> FAILED       ``give_up`` (stale, out of runs)    the sweeper
+    finished -> QUEUED      ``requeue`` (run state reset)       rebuild, re-evaluate
+    ======================  ==================================  =====================
+
+    (A submission also goes from any state to SUCCEEDED when a regrade grades it anew:
+    ``Prediction.regraded``.) A message delivered twice is harmless: only ``claim``
+    moves a row to RUNNING.
     """
 
     #: The Celery task that runs this kind of job, by its registered name.
@@ -129,30 +145,74 @@ class Job(models.Model):
         """Why the job failed, in the active language."""
         return translate_stored(self.error, self.error_params)
 
-    def finish(self, status, error="", **results):
-        """Record the final status (and the reason, for a failure), with ``results``.
+    def _move(self, rows, status, **fields) -> bool:
+        """Write ``status`` and ``fields`` to those of ``rows`` (this row, narrowed to the
+        states the arrow starts from); on this instance too if the UPDATE took."""
+        fields["status"] = status
+        if not rows.filter(pk=self.pk).update(**fields):
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return True
 
-        ``error`` may be a :class:`~classifier.ml.messages.Message`: its template and
-        values are kept, so each reader sees the reason in their own language. Results are
-        written in the same UPDATE, so a row is never seen finished without them.
-        """
+    def _end(self, status, error="", **results) -> bool:
+        # ``error`` may be a Message: its template and values are kept, so each reader
+        # sees the reason in their own language. The results go in the same UPDATE, so
+        # a row is never seen finished without them.
         template, params = stored(error)
-        self.update_progress(
-            status=status, error=template, error_params=params, finished_at=timezone.now(),
-            **results,
-        )  # fmt: skip
+        now = timezone.now()
+        running = type(self).objects.filter(status=JobStatus.RUNNING)
+        return self._move(running, status, error=template, error_params=params,
+                          finished_at=now, heartbeat_at=now, **results)  # fmt: skip
+
+    def succeed(self, **results) -> bool:
+        """RUNNING -> SUCCEEDED, with ``results``; False if the row was not running (a
+        sweeper or a regrade got there first)."""
+        return self._end(JobStatus.SUCCEEDED, **results)
+
+    def fail(self, reason, **results) -> bool:
+        """RUNNING -> FAILED with ``reason`` (words, or a Message)."""
+        return self._end(JobStatus.FAILED, reason, **results)
+
+    def stop(self, **results) -> bool:
+        """RUNNING -> CANCELLED: the run noticed ``cancel_requested`` and stopped."""
+        return self._end(JobStatus.CANCELLED, **results)
 
     def request_cancel(self):
         """Cancel a queued job at once, or ask a running one to stop; False if neither.
 
         A running job notices ``cancel_requested`` at its next check (a file, a batch).
         """
-        rows = type(self).objects.filter(pk=self.pk)
-        if rows.filter(status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now()
-        ):
+        queued = type(self).objects.filter(status=JobStatus.QUEUED)
+        if self._move(queued, JobStatus.CANCELLED, finished_at=timezone.now()):
             return True
-        return bool(rows.filter(status=JobStatus.RUNNING).update(cancel_requested=True))
+        rows = type(self).objects.filter(pk=self.pk, status=JobStatus.RUNNING)
+        return bool(rows.update(cancel_requested=True))
+
+    def requeue(self, **fields) -> bool:
+        """A finished, failed or cancelled row -> QUEUED, to run again from scratch (a
+        rebuild, a new evaluation), with its run state reset and ``fields`` written;
+        False if it is queued or running already. The caller dispatches it."""
+        finished = type(self).objects.filter(status__in=TERMINAL_STATUSES)
+        return self._move(
+            finished, JobStatus.QUEUED, attempts=0, cancel_requested=False, error="",
+            error_params={}, started_at=None, finished_at=None, heartbeat_at=None,
+            dispatched_at=None, **fields,
+        )  # fmt: skip
+
+    def requeue_dead(self, stale_before) -> bool:
+        """RUNNING with a heartbeat older than ``stale_before`` (its process died) ->
+        QUEUED, keeping its attempts and what it finished; the caller runs or dispatches
+        it. A worker that comes back to life beats first and keeps its row."""
+        dead = type(self).objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
+        return self._move(dead, JobStatus.QUEUED, dispatched_at=None)
+
+    def give_up(self, stale_before, reason) -> bool:
+        """RUNNING with a stale heartbeat and no runs left -> FAILED with ``reason``."""
+        template, params = stored(reason)
+        dead = type(self).objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
+        return self._move(dead, JobStatus.FAILED, error=template, error_params=params,
+                          finished_at=timezone.now())  # fmt: skip
 
 
 def remove_folders(folders):

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -186,6 +187,16 @@ class Prediction(Job):
     def file_folders(self) -> tuple[Path, ...]:
         """The upload, its preprocessing steps and the bar graphs."""
         return (self.file_dir,)
+
+    def regraded(self, model: TrainingJob, **results):
+        """Any state -> SUCCEEDED: a regrade graded this submission anew with ``model``,
+        in place (``results``: what it read). A run of its own still pending finds the
+        row no longer queued or running, and leaves it. The teacher's verdict, if any,
+        stays: it outranks any model's."""
+        type(self).objects.filter(pk=self.pk).update(
+            model=model, status=JobStatus.SUCCEEDED, error="", error_params={},
+            finished_at=timezone.now(), **results,
+        )  # fmt: skip
 
 
 class Regrade(Job):

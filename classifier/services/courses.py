@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 
 from ..ml.messages import Message
 from ..models import (
+    TERMINAL_STATUSES,
     Assignment,
     Course,
     Enrollment,
@@ -20,7 +21,7 @@ from ..models import (
     Verdict,
 )
 from ..roles import is_instructor
-from .datasets import failure_reason, unexpected_error
+from .failures import failing, failure_reason
 from .grading import grade_cell, grade_fields
 from .predictions import (
     classify,
@@ -120,7 +121,7 @@ def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
     check_grader(grader, assignment.chars)
     with transaction.atomic():
         Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
-        if assignment.regrades.exclude(status__in=_done()).exists():
+        if assignment.regrades.exclude(status__in=TERMINAL_STATUSES).exists():
             raise ValueError(_("A regrade of this assignment is already running."))
         assignment.grader = grader
         assignment.save(update_fields=["grader"])
@@ -132,10 +133,6 @@ def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
     return regrade
 
 
-def _done():
-    return (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
 def run_regrade(pk: int) -> Regrade | None:
     """Claim regrade ``pk`` and grade each submission again (the worker's part)."""
     if not Regrade.claim(pk):
@@ -144,30 +141,23 @@ def run_regrade(pk: int) -> Regrade | None:
     submissions = list(regrade.assignment.submissions.select_related("assignment").order_by("pk"))
     regrade.update_progress(total=len(submissions), done=0)
     failures = []
-    try:
+    with failing(regrade):
         model_input(regrade.grader)  # a model that cannot predict fails the whole regrade
         for done, submission in enumerate(submissions, start=1):
             try:
                 _regrade_one(submission, regrade.grader)
-            except (ValueError, OSError) as exc:
+            except (ValueError, OSError) as exc:  # this one is listed; the others go on
                 failures.append((submission.pk, failure_reason(exc)))
             regrade.update_progress(done=done)
-    except (ValueError, OSError) as exc:
-        regrade.finish(JobStatus.FAILED, failure_reason(exc))
-        return regrade
-    except Exception as exc:
-        logger.exception("Regrade %s failed", pk)
-        regrade.finish(JobStatus.FAILED, unexpected_error(exc))
-        return regrade
-    if failures:
-        (first_pk, first_reason), count = failures[0], len(failures)
-        regrade.finish(JobStatus.FAILED, Message(
-            gettext_noop("Submissions that could not be graded: %(count)d. The first, "
-                         "#%(pk)d: %(reason)s"),
-            count=count, pk=first_pk, reason=first_reason,
-        ))  # fmt: skip
-    else:
-        regrade.finish(JobStatus.SUCCEEDED)
+        if failures:
+            (first_pk, first_reason), count = failures[0], len(failures)
+            regrade.fail(Message(
+                gettext_noop("Submissions that could not be graded: %(count)d. The first, "
+                             "#%(pk)d: %(reason)s"),
+                count=count, pk=first_pk, reason=first_reason,
+            ))  # fmt: skip
+        else:
+            regrade.succeed()
     return regrade
 
 
@@ -177,17 +167,13 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
     prepared = prepare_image(grader, data, canvas=submission.source == Prediction.Source.CANVAS)
     store_images(submission, data, prepared.steps)
     results = classify(grader, prepared.input)
-    # The teacher's verdict, if any, is left as it is: it outranks any model's.
-    Prediction.objects.filter(pk=submission.pk).update(
-        model=grader, status=JobStatus.SUCCEEDED, error="", finished_at=timezone.now(),
-        steps=stored_steps(prepared.steps), **results,
-        **grade_fields(submission, grader, results),
-    )  # fmt: skip
+    submission.regraded(grader, steps=stored_steps(prepared.steps), **results,
+                        **grade_fields(submission, grader, results))  # fmt: skip
     submission.remove_bars()  # drawn anew from the new probabilities
 
 
 def active_regrade(assignment: Assignment) -> Regrade | None:
-    return assignment.regrades.exclude(status__in=_done()).first()
+    return assignment.regrades.exclude(status__in=TERMINAL_STATUSES).first()
 
 
 def submission_counts(assignments) -> dict[int, int]:

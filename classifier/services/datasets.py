@@ -4,7 +4,6 @@ Data sets of labelled images (an archive of scans) are made in ``labelled_images
 their builds run through ``run_dataset_build`` like every other.
 """
 
-import errno
 import logging
 import secrets
 import shutil
@@ -17,15 +16,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import ngettext
 
-from ..i18n import describe, message_of
+from ..i18n import describe
 from ..ml import build, fonts, preprocess, sources, store
 from ..ml.convert import ConversionSettings
-from ..ml.messages import Message
 from ..ml.phd08 import Phd08Error
 from ..ml.render import RenderSettings
-from ..models import TERMINAL_STATUSES, Dataset, JobStatus
+from ..models import Dataset, JobStatus
+from .failures import failing
 from .grading import corpus
 
 logger = logging.getLogger(__name__)
@@ -217,15 +216,10 @@ def rebuild_dataset(dataset: Dataset, *, dispatch: bool = True) -> Dataset:
         raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
     units = _rebuild_units(dataset)
     with transaction.atomic():
-        queued = Dataset.objects.filter(pk=dataset.pk, status__in=TERMINAL_STATUSES).update(
-            status=JobStatus.QUEUED, attempts=0, cancel_requested=False, error="",
-            error_params={}, started_at=None, finished_at=None, heartbeat_at=None,
-            dispatched_at=None, files_total=units, files_done=0, samples_done=0,
-            samples_per_second=0, eta_seconds=None,
-        )  # fmt: skip
+        queued = dataset.requeue(files_total=units, files_done=0, samples_done=0,
+                                 samples_per_second=0, eta_seconds=None)  # fmt: skip
         if not queued:
             raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
-        dataset.refresh_from_db()
         if dispatch:
             dataset.dispatch()
     return dataset
@@ -307,32 +301,24 @@ def run_dataset_build(
     writer = _ProgressWriter(dataset, on_progress)
     # The files a build leaves out (unreadable images), listed on the row either way.
     skipped = []
-    try:
-        result = _build(dataset, writer, skipped)
-    except build.BuildCancelled:
-        dataset.finish(JobStatus.CANCELLED)
-        return dataset
-    except (Phd08Error, sources.SourceError, store.StoreError, ValueError) as exc:
-        _fail(dataset, message_of(exc), skipped)
-        return dataset
-    except OSError as exc:
-        _fail(dataset, describe_os_error(exc), skipped)
-        return dataset
-    except Exception as exc:
-        logger.exception("Building data set %s failed", pk)
-        _fail(dataset, unexpected_error(exc), skipped)
-        return dataset
-    manifest = result.manifest
-    dataset.classes = manifest.classes
-    dataset.counts = manifest.counts
-    dataset.group_names = manifest.group_names
-    dataset.num_samples = manifest.count
-    dataset.eta_seconds = 0
-    dataset.skipped = skipped
-    dataset.save(
-        update_fields=["classes", "counts", "group_names", "num_samples", "eta_seconds", "skipped"]
-    )
-    dataset.finish(JobStatus.SUCCEEDED)
+
+    def discard_partial(_exc):
+        # The previous arrays (a rebuild) stay; only the half-made ones go.
+        shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
+        Dataset.objects.filter(pk=dataset.pk).update(skipped=list(skipped))
+
+    with failing(dataset, on_failure=discard_partial):
+        try:
+            result = _build(dataset, writer, skipped)
+        except build.BuildCancelled:
+            dataset.stop()
+            return dataset
+        manifest = result.manifest
+        dataset.succeed(
+            classes=manifest.classes, counts=manifest.counts,
+            group_names=manifest.group_names, num_samples=manifest.count, eta_seconds=0,
+            skipped=skipped,
+        )  # fmt: skip
     return dataset
 
 
@@ -367,50 +353,6 @@ def _build(dataset: Dataset, writer: "_ProgressWriter", skipped: list):
     rendering = RenderSettings.from_dict(params["rendering"])
     return build.build_rendered(
         params["chars"], chosen, dataset.store_dir, rendering, **common, on_skip=left_out
-    )
-
-
-def _fail(dataset: Dataset, reason: Message | str, skipped=()):
-    # The previous arrays (a rebuild) stay; only the half-made ones go.
-    shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
-    if skipped:
-        Dataset.objects.filter(pk=dataset.pk).update(skipped=list(skipped))
-    dataset.finish(JobStatus.FAILED, reason)
-
-
-def describe_os_error(exc: OSError) -> Message:
-    """Why a file could not be read or written, in words a person can act on (stored as a
-    template, so each reader sees it in their language)."""
-    # EFBIG: the file outgrew what this process may write (a quota, ulimit -f).
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return Message(gettext_noop(
-            "The disk is full (or its quota reached): the files could not be written. "
-            "Partial files were removed; free some space and try again."
-        ))  # fmt: skip
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return Message(
-            gettext_noop("The media folder is not writable (%(path)s). Check its permissions."),
-            path=str(exc.filename),
-        )
-    return Message(gettext_noop("Could not read or write a file: %(error)s"), error=str(exc))
-
-
-def failure_reason(exc: ValueError | OSError) -> Message | str:
-    """The reason stored for a job that failed with ``exc``: its message, or what an
-    operating system error means for the user."""
-    return describe_os_error(exc) if isinstance(exc, OSError) else message_of(exc)
-
-
-def unexpected_error(exc: Exception) -> Message:
-    """The failure reason stored for an error nobody foresaw: what to do, then its type
-    and text for whoever looks into it."""
-    return Message(
-        gettext_noop(
-            "Something went wrong inside the lab; this is not caused by your choices. Tell "
-            "your instructor, who can find the details in the worker's log "
-            "(%(kind)s: %(error)s)."
-        ),
-        kind=type(exc).__name__, error=str(exc),
     )
 
 

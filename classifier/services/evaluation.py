@@ -4,10 +4,10 @@ import numpy as np
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
-from ..i18n import message_of
-from ..ml import calibration, store
+from ..ml import calibration
 from ..ml.messages import Message
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
+from .failures import failing
 
 
 @transaction.atomic
@@ -16,12 +16,14 @@ def create_evaluation(*, job: TrainingJob, dataset: Dataset, hidden=False, dispa
     evaluation, created = Evaluation.objects.get_or_create(
         job=job, dataset=dataset, defaults={"hidden": hidden}
     )
-    if not created:
-        Evaluation.objects.filter(pk=evaluation.pk).update(
-            status=JobStatus.QUEUED, error="", accuracy=None, hidden=hidden
-        )
-        evaluation.refresh_from_db()
-    if dispatch:
+    requeued = not created and evaluation.requeue(accuracy=None, n=0, per_class={},
+                                                   hidden=hidden)  # fmt: skip
+    if not (created or requeued):
+        # Queued or running already: it scores the same model on the same data, and
+        # counts as hidden if it now is.
+        Evaluation.objects.filter(pk=evaluation.pk).update(hidden=hidden)
+        evaluation.hidden = hidden
+    elif dispatch:
         evaluation.dispatch()
     return evaluation
 
@@ -31,15 +33,11 @@ def run_evaluation(pk: int) -> Evaluation | None:
     if not Evaluation.claim(pk):
         return None
     evaluation = Evaluation.objects.select_related("job__dataset", "dataset").get(pk=pk)
-    try:
+    with failing(evaluation):
         result = evaluate_job_on(evaluation.job, evaluation.dataset)
-    except (ValueError, OSError, store.StoreError) as exc:
-        evaluation.finish(JobStatus.FAILED, message_of(exc))
-        return evaluation
-    evaluation.update_progress(
-        accuracy=result["accuracy"], n=result["n"], per_class=result["per_class"]
-    )
-    evaluation.finish(JobStatus.SUCCEEDED)
+        evaluation.succeed(
+            accuracy=result["accuracy"], n=result["n"], per_class=result["per_class"]
+        )
     return evaluation
 
 

@@ -13,12 +13,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from ..i18n import describe, message_of, stored
+from ..i18n import describe, stored
 from ..ml import calibration, charsets, networks, preprocess, splits, store
 from ..ml.messages import Message
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
-from .datasets import describe_os_error, unexpected_error
 from .evaluation import create_evaluation, finite_or_none
+from .failures import failing
 from .job_pages import job_plot
 
 logger = logging.getLogger(__name__)
@@ -218,23 +218,15 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
         logger.info("Training job %s is not queued; nothing to do.", pk)
         return None
     job = TrainingJob.objects.select_related("dataset").get(pk=pk)
-    try:
-        _train(job, echo)
-    except store.StoreError as exc:
-        job.finish(JobStatus.FAILED, Message(
-            gettext_noop("The data set's files cannot be read: %(reason)s"),
-            reason=message_of(exc),
-        ))  # fmt: skip
-    except ValueError as exc:
-        job.finish(JobStatus.FAILED, message_of(exc))
-    except OSError as exc:
+
+    def discard_unwritable(exc):
         # Nothing half-written stays: the model and figures of a job that could not
         # write its files are not worth keeping.
-        shutil.rmtree(job.artifact_dir, ignore_errors=True)
-        job.finish(JobStatus.FAILED, describe_os_error(exc))
-    except Exception as exc:
-        logger.exception("Training job %s failed", pk)
-        job.finish(JobStatus.FAILED, unexpected_error(exc))
+        if isinstance(exc, OSError):
+            shutil.rmtree(job.artifact_dir, ignore_errors=True)
+
+    with failing(job, on_failure=discard_unwritable):
+        _train(job, echo)
     return job
 
 
@@ -280,10 +272,10 @@ def _train(job: TrainingJob, echo):
         calibration=fitted.model_entry() if fitted else None,
     )  # fmt: skip
     if listener.timed_out:
-        job.finish(JobStatus.FAILED, _time_limit_reason(job))
+        job.fail(_time_limit_reason(job))
         return
     if result.stopped_early:
-        job.finish(JobStatus.CANCELLED)
+        job.stop()
         return
     evaluation = training.evaluate(
         result.model, arrays.images, arrays.labels, split.val, chosen_labels,
@@ -299,7 +291,7 @@ def _train(job: TrainingJob, echo):
     # attached while this job trained is seen here, or set_hidden_test sees this job.
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
-        job.finish(JobStatus.SUCCEEDED)
+        job.succeed()
         if dataset.hidden_test_id is not None:
             create_evaluation(job=job, dataset=dataset.hidden_test, hidden=True)
     # Drawn here, once, in the lab's language, rather than by the first page view in the

@@ -16,7 +16,6 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image
@@ -26,7 +25,7 @@ from ..ml import prediction_plots, preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Message
 from ..models import Course, JobStatus, Prediction, TrainingJob
-from .datasets import describe_os_error, failure_reason, unexpected_error
+from .failures import describe_os_error, failing
 from .grading import grade_fields
 
 logger = logging.getLogger(__name__)
@@ -201,22 +200,14 @@ def run_prediction(pk: int) -> Prediction | None:
     if not Prediction.claim(pk):
         return None
     prediction = Prediction.objects.select_related("model", "assignment").get(pk=pk)
-    try:
+    with failing(prediction):
         image = np.asarray(Image.open(prediction.input_path))
         results = classify(prediction.model, image)
-    except (ValueError, OSError) as exc:
-        prediction.finish(JobStatus.FAILED, failure_reason(exc))
-    except Exception as exc:
-        logger.exception("Prediction %s failed", pk)
-        prediction.finish(JobStatus.FAILED, unexpected_error(exc))
-    else:
         # Written only while the row is still this run's: a regrade that graded it again
         # with another model meanwhile has the last word.
-        Prediction.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
-            status=JobStatus.SUCCEEDED, finished_at=timezone.now(), heartbeat_at=timezone.now(),
-            **results, **grade_fields(prediction, prediction.model, results),
-        )  # fmt: skip
-        prediction.refresh_from_db()
+        if not prediction.succeed(**results, **grade_fields(prediction, prediction.model,
+                                                             results)):  # fmt: skip
+            prediction.refresh_from_db()
     return prediction
 
 

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from ..ml.messages import Message
 from ..models import Dataset, Evaluation, JobStatus, Prediction, Regrade, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -80,11 +81,7 @@ def _stale_before(now):
 def take_back_dead(row) -> bool:
     """Put a RUNNING ``row`` whose process died (stale heartbeat) back to QUEUED, without
     sending it anywhere, for the caller to run; False if it is alive or not running."""
-    return bool(
-        type(row).objects.filter(
-            pk=row.pk, status=JobStatus.RUNNING, heartbeat_at__lt=_stale_before(timezone.now())
-        ).update(status=JobStatus.QUEUED, dispatched_at=None)
-    )
+    return row.requeue_dead(_stale_before(timezone.now()))
 
 
 def sweep() -> SweepReport:
@@ -94,7 +91,7 @@ def sweep() -> SweepReport:
     stale = _stale_before(now)
     for model in JOB_MODELS:
         for row in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
-            _recover(model, row, report)
+            _recover(row, stale, report)
         lost = Q(dispatched_at__isnull=True, created_at__lt=now - timedelta(
             seconds=DISPATCH_GRACE_SECONDS)) | Q(dispatched_at__lt=now - timedelta(
             seconds=settings.LAB_REDISPATCH_SECONDS))  # fmt: skip
@@ -106,23 +103,19 @@ def sweep() -> SweepReport:
     return report
 
 
-def _recover(model, row, report: SweepReport):
-    # Conditional on the heartbeat read above, so a worker that comes back to life (or
-    # a second sweeper) cannot make the row run twice.
-    rows = model.objects.filter(pk=row.pk, status=JobStatus.RUNNING, heartbeat_at=row.heartbeat_at)
+def _recover(row, stale, report: SweepReport):
+    # Both arrows are conditional on the heartbeat still being stale, so a worker that
+    # comes back to life (or a second sweeper) cannot make the row run twice.
+    name = type(row).__name__
     if row.attempts < settings.LAB_MAX_ATTEMPTS:
-        if rows.update(status=JobStatus.QUEUED, dispatched_at=None):
+        if row.requeue_dead(stale):
             row.dispatch()
-            report.requeued.append((model.__name__, row.pk))
+            report.requeued.append((name, row.pk))
         return
-    reason = gettext_noop(
+    reason = Message(gettext_noop(
         "The worker running this stopped responding, %(attempts)d times; the lab gave up. "
         "What was finished is kept. Try again, and tell your instructor if this repeats "
         "(the worker may be running out of memory)."
-    )
-    failed = rows.update(
-        status=JobStatus.FAILED, error=reason, error_params={"attempts": row.attempts},
-        finished_at=timezone.now(),
-    )  # fmt: skip
-    if failed:
-        report.failed.append((model.__name__, row.pk))
+    ), attempts=row.attempts)  # fmt: skip
+    if row.give_up(stale, reason):
+        report.failed.append((name, row.pk))

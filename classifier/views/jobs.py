@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
 from ..i18n import describe
+from ..ids import parse_ids
 from ..ml import networks
 from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor, may_delete
@@ -163,10 +164,7 @@ def job_evaluate(request, pk):
 
 
 def job_compare(request):
-    # Plain ASCII digits, short enough for a database key: anything else names no job
-    # (int() refuses "²" and thousands of digits; the database refuses 20 digits).
-    ids = [int(pk) for pk in request.GET.getlist("jobs") if pk.isascii() and pk.isdigit()
-           and len(pk) <= 18]  # fmt: skip
+    ids = parse_ids(request.GET.getlist("jobs"))
     jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids).select_related("dataset"))
     if request.GET.get("format") == "png":
         return _png(services.compare_plot(jobs))

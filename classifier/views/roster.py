@@ -5,6 +5,8 @@ The course's teachers (its owner, co-instructors, admins) manage it; only the ow
 admins choose its co-instructors.
 """
 
+import io
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -51,8 +53,10 @@ def join_qr(request, pk):
     """The join link as a QR code (SVG) for the classroom's projector."""
     course = _managed_course(request, pk)
     url = request.build_absolute_uri(services.join_url(course))
-    svg = segno.make(url, error="m").svg_inline(scale=8, border=2)
-    response = HttpResponse(svg, content_type="image/svg+xml")
+    svg = io.BytesIO()
+    # A whole SVG document (with its namespace): a browser shows it as an <img>.
+    segno.make(url, error="m").save(svg, kind="svg", scale=8, border=2, xmldecl=False)
+    response = HttpResponse(svg.getvalue(), content_type="image/svg+xml")
     response["Cache-Control"] = "private, no-cache"  # a new code makes a new picture
     return response
 

@@ -109,6 +109,14 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
     drawn.refresh_from_db()
     assert drawn.teacher_verdict == overridden
 
+    # The course page: the join link and its QR code, the students and the roster.
+    teacher_page.goto(course.get_absolute_url())
+    assert image_width(teacher_page.get_by_alt_text("QR code of the join link")) > 0
+    expect(teacher_page.locator("input.join-link")).to_have_value(
+        re.compile(f"/courses/join/{course.join_code}/$")
+    )
+    screenshot("course", of=teacher_page)
+
     # The student sees both verdicts as the teacher's, with the comments.
     page.goto(assignment.get_absolute_url())
     expect(page.get_by_text("This is 밟; 꺅 starts with ㄲ.")).to_be_visible()

@@ -485,5 +485,5 @@ def test_a_running_job_is_not_deleted_in_the_admin(staff_client, lab):
     assert refused.status_code == 403
     assert TrainingJob.objects.filter(pk__in=[running.pk, finished.pk]).count() == 2
 
-    running.finish(JobStatus.CANCELLED)
+    running.stop()
     assert staff_client.get(delete_page).status_code == 200

@@ -38,6 +38,20 @@ def test_training_form_queues_a_job_on_commit(
 
 
 @pytest.mark.parametrize(
+    ("model", "typed", "rate"),
+    [("mlp", "", 0.001), ("cnn", "", 0.001), ("cnn-large", "", 0.003), ("cnn-large", "0.01", 0.01)],
+)
+def test_a_job_left_without_a_learning_rate_trains_at_its_model_s_own(
+    client, student_a, model, typed, rate
+):
+    dataset = make_dataset(chars="가나다")
+    client.force_login(student_a)
+    client.post(reverse("classifier:job-new"),
+                _form(dataset, model=model, learning_rate=typed))  # fmt: skip
+    assert TrainingJob.objects.get().learning_rate == rate
+
+
+@pytest.mark.parametrize(
     ("extra", "field", "message"),
     [
         ({"model": "custom", "spec": "conv32-banana"}, "spec", "banana"),

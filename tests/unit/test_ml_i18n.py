@@ -28,8 +28,8 @@ from classifier.ml import (
     training_plots,
 )
 from classifier.ml.convert import ConversionSettings
-from classifier.models import Dataset, JobStatus, Prediction
-from classifier.services.datasets import describe_os_error
+from classifier.models import Dataset, JobStatus, Prediction, TrainingJob
+from classifier.services.failures import describe_os_error
 from tests.builders import make_dataset, make_running_job
 from tests.handwriting_builders import photo_of
 from tests.phd08_builders import upload_badly_named_file, write_phd08_files
@@ -60,7 +60,8 @@ def _finished_job(owner, dataset, *, input_shape=(28, 28)):
     with zipfile.ZipFile(job.model_path, "w") as archive:
         metadata = {"classes": dataset.classes, "input_shape": list(input_shape)}
         archive.writestr(training.METADATA_NAME, json.dumps(metadata))
-    job.finish(JobStatus.SUCCEEDED)
+    TrainingJob.claim(job.pk)
+    job.succeed()
     return job
 
 
@@ -226,7 +227,8 @@ def test_an_os_error_reason_is_stored_as_a_template(student_a):
         learning_rate=0.001, epochs=1, batch_size=8, seed=0, split="stratified:0.25",
         dispatch=False,
     )  # fmt: skip
-    job.finish(JobStatus.FAILED, describe_os_error(PermissionError(13, "no", "/media")))
+    TrainingJob.claim(job.pk)
+    job.fail(describe_os_error(PermissionError(13, "no", "/media")))
     job.refresh_from_db()
     assert job.error == "The media folder is not writable (%(path)s). Check its permissions."
     assert job.error_params == {"path": "/media"}

@@ -15,7 +15,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import services
-from classifier.models import Course, JobStatus, Prediction
+from classifier.models import Course, JobStatus, Prediction, TrainingJob
 from tests.handwriting_builders import (
     blank_canvas,
     drawing_of,
@@ -156,7 +156,8 @@ def test_only_finished_models_of_ones_own_or_ones_courses_are_offered(
         learning_rate=0.001, epochs=1, batch_size=32, seed=0, split="stratified:0.2",
         dispatch=False,
     )  # fmt: skip
-    failed.finish(JobStatus.FAILED, "boom")
+    TrainingJob.claim(failed.pk)
+    failed.fail("boom")
     client.force_login(student_b)
     photo = {"image": _upload(photo_of("자"))}
     # Another student's model is not offered: student_b has none to use yet.

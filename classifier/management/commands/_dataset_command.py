@@ -113,7 +113,7 @@ class DatasetCommand(BaseCommand):
             # The units built so far are whole (the pool lets running ones finish) and
             # kept: a cancelled build resumes from them.
             dataset.refresh_from_db()
-            dataset.finish(JobStatus.CANCELLED)
+            dataset.stop()
             raise CommandError(
                 f"Interrupted after {dataset.files_done:,} of {dataset.files_total:,} files; "
                 f"they are kept. Go on with  {self.resume_command(dataset.name)}"

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=5)
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--optimizer", default="adam", choices=TrainingJob.Optimizer.values)
-        parser.add_argument("--lr", type=float, default=0.001, help="learning rate")
+        parser.add_argument("--lr", type=float, default=None,
+                            help="learning rate (the model's own: 0.001, 0.003 for cnn-large)")
         parser.add_argument(
             "--split", default="stratified:0.2",
             help="stratified:FRACTION, group:GROUP,GROUP or tutorial:N",
@@ -85,7 +86,8 @@ class Command(BaseCommand):
             "dataset": dataset.pk, "chars": options["chars"],
             "model": model if model in PRESETS else "custom",
             "spec": "" if model in PRESETS else model, "optimizer": options["optimizer"],
-            "learning_rate": options["lr"], "epochs": options["epochs"],
+            "learning_rate": "" if options["lr"] is None else options["lr"],
+            "epochs": options["epochs"],
             "batch_size": options["batch_size"], "seed": options["seed"], "split_kind": kind,
         }  # fmt: skip
         if kind in SPLIT_ARGUMENT:

@@ -1,0 +1,104 @@
+"""The job lifecycle: every arrow of ``Job`` is conditional on where it starts, and the one
+failure handler ends any run's error as FAILED with a reason in words."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from classifier import services
+from classifier.ml.messages import Message
+from classifier.models import Evaluation, JobStatus, TrainingJob
+from classifier.services.failures import failing
+from tests.builders import make_dataset
+from tests.course_builders import make_grader
+
+pytestmark = pytest.mark.django_db
+
+
+def _queued(owner, name="tiny"):
+    return services.create_training_job(
+        owner=owner, dataset=make_dataset(name=name), chars=[], model_spec="mlp", optimizer="adam",
+        learning_rate=0.001, epochs=1, batch_size=8, seed=0, split="stratified:0.25",
+        dispatch=False,
+    )  # fmt: skip
+
+
+def _status(job):
+    return TrainingJob.objects.get(pk=job.pk).status
+
+
+def test_a_run_ends_only_from_running(student_a):
+    job = _queued(student_a)
+    assert not job.succeed() and not job.fail("no") and not job.stop()
+    assert _status(job) == JobStatus.QUEUED
+    assert TrainingJob.claim(job.pk) and not TrainingJob.claim(job.pk)
+    assert job.succeed(val_accuracy=0.5)
+    stored = TrainingJob.objects.get(pk=job.pk)
+    assert (stored.status, stored.val_accuracy) == (JobStatus.SUCCEEDED, 0.5)
+    assert stored.finished_at is not None
+    assert not job.fail("too late")  # a finished run is not failed afterwards
+    assert _status(job) == JobStatus.SUCCEEDED
+
+
+def test_a_finished_job_is_requeued_with_its_run_state_reset(student_a):
+    job = _queued(student_a)
+    assert not job.requeue()  # queued already
+    TrainingJob.claim(job.pk)
+    assert not job.requeue()  # running
+    job.fail(Message("The data set is gone: %(name)s", name="x"))
+    assert job.requeue()
+    stored = TrainingJob.objects.get(pk=job.pk)
+    assert (stored.status, stored.attempts, stored.error, stored.error_params) == (
+        JobStatus.QUEUED, 0, "", {},
+    )  # fmt: skip
+    assert stored.finished_at is None and stored.started_at is None
+
+
+def test_only_a_stale_running_job_is_taken_back_or_given_up(student_a):
+    job = _queued(student_a)
+    TrainingJob.claim(job.pk)
+    job.refresh_from_db()
+    before_the_beat = job.heartbeat_at - timedelta(seconds=1)
+    assert not job.requeue_dead(before_the_beat) and not job.give_up(before_the_beat, "x")
+    assert _status(job) == JobStatus.RUNNING
+    after = timezone.now() + timedelta(seconds=1)
+    assert job.requeue_dead(after) and _status(job) == JobStatus.QUEUED
+    assert not job.give_up(after, "x")  # not running any more
+    TrainingJob.claim(job.pk)
+    assert job.give_up(timezone.now() + timedelta(seconds=1), "gave up")
+    assert TrainingJob.objects.get(pk=job.pk).error == "gave up"
+
+
+def test_cancel_stops_a_queued_job_at_once_and_asks_a_running_one(student_a):
+    queued, running = _queued(student_a), _queued(student_a, name="other")
+    TrainingJob.claim(running.pk)
+    assert queued.request_cancel() and _status(queued) == JobStatus.CANCELLED
+    assert running.request_cancel() and _status(running) == JobStatus.RUNNING
+    assert TrainingJob.objects.get(pk=running.pk).cancel_requested
+    assert running.stop() and _status(running) == JobStatus.CANCELLED
+
+
+def test_any_error_of_a_run_ends_it_failed_with_a_reason(student_a, caplog):
+    job = _queued(student_a)
+    TrainingJob.claim(job.pk)
+    with failing(job):
+        raise KeyError("config.json")  # a plain bug, not a refusal
+    stored = TrainingJob.objects.get(pk=job.pk)
+    assert stored.status == JobStatus.FAILED
+    assert "Something went wrong inside the lab" in stored.error_text
+    assert "KeyError" in stored.error_text and "failed" in caplog.text
+
+
+def test_an_evaluation_that_hits_a_bug_fails_instead_of_running_forever(instructor):
+    # A model file with the lab's metadata but no Keras model in it: Keras's own error
+    # once ended the task without a word, leaving the row RUNNING for the sweeper.
+    job = make_grader(instructor, chars="가나", name="no-weights")
+    evaluation = services.create_evaluation(job=job, dataset=job.dataset, dispatch=False)
+    services.run_evaluation(evaluation.pk)
+    evaluation.refresh_from_db()
+    assert evaluation.status == JobStatus.FAILED
+    assert "Something went wrong inside the lab" in evaluation.error_text
+    again = services.create_evaluation(job=job, dataset=job.dataset, dispatch=False)
+    assert again.pk == evaluation.pk
+    assert Evaluation.objects.get(pk=evaluation.pk).status == JobStatus.QUEUED
