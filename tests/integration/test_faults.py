@@ -250,10 +250,13 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
 def _import_in_a_terminal(command, folder, env):
     """Start ``command`` on ``folder`` and return once it has converted a few files."""
     # Its own session, like a terminal's foreground job: a signal to the group reaches
-    # every process of it, the conversion pool's too.
+    # every process of it, the conversion pool's too. And Ctrl-C acts, as in a terminal,
+    # even when this test runs in the background (nohup, an `&` job), whose children
+    # inherit SIGINT ignored: Python then never raises KeyboardInterrupt.
     importing = subprocess.Popen(
         [*command, str(folder)], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     rows = Dataset.objects.filter(name=command[command.index("--name") + 1])
     _wait_until(lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
