@@ -8,7 +8,7 @@ test:
 	@bash scripts/test.sh
 
 lint:
-	@bash scripts/setup.sh test && .venv/bin/ruff check .
+	@bash scripts/lint.sh
 
 bench:
 	@bash scripts/setup.sh test && .venv/bin/python bench/convert.py && .venv/bin/python bench/train.py && .venv/bin/python bench/predict.py && .venv/bin/python bench/load.py && .venv/bin/python bench/scale.py && .venv/bin/python bench/handwriting.py && .venv/bin/python bench/hangul2350.py
