@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 
 from . import services
 from .i18n import describe
+from .ml.messages import Refusal
 from .models import (
     Assignment,
     Course,
@@ -210,7 +211,7 @@ class DatasetAdmin(JobAdmin):
         for dataset in queryset:
             try:
                 services.rebuild_dataset(dataset)
-            except ValueError as exc:
+            except Refusal as exc:
                 refusals.append(describe(exc))
             else:
                 queued.append(dataset.name)
@@ -229,7 +230,7 @@ class DatasetAdmin(JobAdmin):
         for dataset in queryset:
             try:
                 services.delete_dataset(dataset)
-            except ValueError as exc:
+            except Refusal as exc:
                 self.message_user(request, f"{dataset.name}: {describe(exc)}", messages.ERROR)
 
 
@@ -313,7 +314,7 @@ class TrainingJobAdmin(JobAdmin):
         for job in queryset.select_related("dataset", "owner"):
             try:
                 created.append(services.rerun_training_job(job))
-            except ValueError as exc:
+            except Refusal as exc:
                 refusals.append(describe(exc))
         done = []
         if created:
@@ -553,7 +554,7 @@ class LabUserAdmin(UserAdmin):
         for user in queryset:
             try:
                 services.set_instructor(user, instructor)
-            except ValueError as exc:
+            except Refusal as exc:
                 self.message_user(request, describe(exc), messages.WARNING)
             else:
                 changed += 1

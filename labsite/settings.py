@@ -166,6 +166,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["classifier.api.permissions.UserRateThrottle"],
+    # A service's Refusal is a 400 with its reason; see classifier/api/exceptions.py.
+    "EXCEPTION_HANDLER": "classifier.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

@@ -23,7 +23,6 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import services
-from ..i18n import describe
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
 from ..roles import may_delete
@@ -37,12 +36,6 @@ class ById:
     """Objects are named by their integer ids (``<int:pk>``), as on the pages."""
 
     lookup_value_converter = "int"
-
-
-def _refused(exc: ValueError):
-    """A service's refusal (ValueError, with its reason in words) as a 400, in the
-    caller's language."""
-    return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [describe(exc)]})
 
 
 def _created(view, obj, route: str) -> Response:
@@ -96,10 +89,7 @@ def _destroy(user, row, delete):
     with the reason."""
     if not may_delete(user, row):
         raise exceptions.NotFound()
-    try:
-        delete(row)
-    except ValueError as exc:
-        raise _refused(exc) from exc
+    delete(row)
 
 
 @extend_schema_view(
@@ -222,10 +212,7 @@ class PredictionViewSet(
         )  # fmt: skip
         prediction_request.is_valid(raise_exception=True)
         form = prediction_request.form
-        try:
-            prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
-        except ValueError as exc:
-            raise _refused(exc) from exc
+        prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
         prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
         return _created(self, prediction, "api:prediction-detail")
 
@@ -239,12 +226,9 @@ class PredictionViewSet(
         verdict_request = s.NewVerdict(data=request.data, context=self.get_serializer_context())
         verdict_request.is_valid(raise_exception=True)
         form = verdict_request.form
-        try:
-            submission = services.set_verdict(
-                submission, request.user, form.cleaned_data["verdict"], form.cleaned_data["comment"]
-            )
-        except ValueError as exc:
-            raise _refused(exc) from exc
+        submission = services.set_verdict(
+            submission, request.user, form.cleaned_data["verdict"], form.cleaned_data["comment"]
+        )
         context = self.get_serializer_context()
         return Response(s.PredictionSerializer(submission, context=context).data)
 
@@ -267,13 +251,10 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
         )
         submission_request.is_valid(raise_exception=True)
         form = submission_request.form
-        try:
-            submission = services.submit(
-                assignment, request.user, form.cleaned_data["char"],
-                again=form.cleaned_data["again"], **form.image_fields(),
-            )  # fmt: skip
-        except ValueError as exc:
-            raise _refused(exc) from exc
+        submission = services.submit(
+            assignment, request.user, form.cleaned_data["char"],
+            again=form.cleaned_data["again"], **form.image_fields(),
+        )  # fmt: skip
         submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
         return Response(
             s.PredictionSerializer(submission, context=self.get_serializer_context()).data,

@@ -1,4 +1,5 @@
-"""Forms. Parsers in ``classifier.ml`` raise ValueError; the forms turn it into messages."""
+"""Forms. Parsers in ``classifier.ml`` and the services refuse with a Refusal; the forms
+turn it into field errors in the reader's language."""
 
 from .accounts import ProfileForm, SignUpForm
 from .courses import (

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ..i18n import describe
 from ..ids import parse_ids
 from ..ml import charsets
+from ..ml.messages import Refusal
 from ..models import (
     Assignment,
     Course,
@@ -112,7 +113,7 @@ class AssignmentForm(forms.ModelForm):
     def clean_chars(self):
         try:
             return charsets.parse_chars(self.cleaned_data["chars"])
-        except ValueError as exc:
+        except Refusal as exc:
             raise forms.ValidationError(describe(exc)) from None
 
     def clean(self):
@@ -121,8 +122,8 @@ class AssignmentForm(forms.ModelForm):
         if chars and grader:
             try:
                 check_grader(grader, chars)
-            except ValueError as exc:
-                self.add_error("chars", str(exc))
+            except Refusal as exc:
+                self.add_error("chars", describe(exc))
         return cleaned
 
 
@@ -168,8 +169,8 @@ class RegradeForm(forms.Form):
         grader = self.cleaned_data["grader"]
         try:
             check_grader(grader, self.assignment.chars)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        except Refusal as exc:
+            raise forms.ValidationError(describe(exc)) from None
         return grader
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from ..i18n import describe
 from ..ml import charsets, fonts
 from ..ml.convert import ConversionSettings
+from ..ml.messages import Message, Refusal
 from ..ml.phd08 import Phd08Error, label_from_filename
 from ..ml.render import RenderSettings
 from ..ml.sources import SourceError
@@ -18,14 +20,14 @@ from ..services.datasets import check_import_path
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'28x28' (or '28') -> (28, 28); ValueError with a readable message otherwise."""
+    """'28x28' (or '28') -> (28, 28); a Refusal with a readable message otherwise."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", text or "")
     if not match:
-        raise ValueError(_("Write the size as HEIGHTxWIDTH, for example 28x28."))
+        raise Refusal(Message(gettext_noop("Write the size as HEIGHTxWIDTH, for example 28x28.")))
     height = int(match[1])
     width = int(match[2] or match[1])
     if not (8 <= height <= 256 and 8 <= width <= 256):
-        raise ValueError(_("Each side must be between 8 and 256 pixels."))
+        raise Refusal(Message(gettext_noop("Each side must be between 8 and 256 pixels.")))
     return height, width
 
 
@@ -74,7 +76,7 @@ class DatasetFormMixin(forms.Form):
     def clean_size(self):
         try:
             return parse_size(self.cleaned_data["size"])
-        except ValueError as exc:
+        except Refusal as exc:
             raise forms.ValidationError(describe(exc)) from None
 
 
@@ -236,7 +238,7 @@ class RenderDatasetForm(DatasetFormMixin):
                 cleaned["char_list"] = charsets.parse_chars(cleaned.get("chars", ""))
             elif cleaned.get("charset"):
                 cleaned["char_list"] = charsets.charset(cleaned["charset"])
-        except ValueError as exc:
+        except Refusal as exc:
             self.add_error("chars", describe(exc))
         if not fonts.find_hangul_fonts():
             raise forms.ValidationError(fonts.INSTALL_HINT)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..i18n import describe
 from ..ml import networks
+from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor
 
@@ -81,7 +82,7 @@ class TrainingJobForm(forms.Form):
             return cleaned
         try:
             cleaned["chars"] = services.chosen_characters(dataset, cleaned.get("chars", ""))
-        except ValueError as exc:
+        except Refusal as exc:
             self.add_error("chars", describe(exc))
             cleaned["chars"] = []
         if len(cleaned["chars"] or dataset.classes) < 2:
@@ -97,7 +98,7 @@ class TrainingJobForm(forms.Form):
                     networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width),
                     classes,
                 )  # fmt: skip
-            except ValueError as exc:
+            except Refusal as exc:
                 self.add_error("spec" if spec_text else "model", describe(exc))
         self._clean_split(cleaned, dataset)
         if refusal := self.queue_limit_refusal():
@@ -126,7 +127,7 @@ class TrainingJobForm(forms.Form):
         cleaned["split"] = f"{kind}:{argument}"
         try:
             services.check_split(dataset, cleaned["split"])
-        except ValueError as exc:
+        except Refusal as exc:
             self.add_error("held_out" if kind == "group" else "split_kind", describe(exc))
 
     def job_fields(self) -> dict:

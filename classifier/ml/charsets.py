@@ -7,7 +7,7 @@ Classes are precomposed Hangul syllables (U+AC00 가 .. U+D7A3 힣). ``ks2350`` 
 import unicodedata
 from functools import cache
 
-from .messages import _
+from .messages import Refusal, _
 
 #: The seed tutorial's 8 characters, in its order.
 TUTORIAL8 = "라호댜밟자꺅갠아"
@@ -36,7 +36,7 @@ def charset(name: str) -> list[str]:
     """The characters of the set called ``name`` (a key of ``CHARSETS``), in order."""
     if name not in CHARSETS:
         known = ", ".join(sorted(CHARSETS))
-        raise ValueError(
+        raise Refusal(
             _("There is no character set %(name)r; known sets: %(known)s.", name=name, known=known)
         )
     return list(CHARSETS[name])
@@ -55,10 +55,10 @@ def parse_chars(text: str) -> list[str]:
     bad = list(dict.fromkeys(char for char in chars if not is_syllable(char)))
     if bad:
         shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in bad)
-        raise ValueError(
+        raise Refusal(
             _("Only precomposed Hangul syllables (가 to 힣) can be classes, not %(shown)s.",
               shown=shown)
         )  # fmt: skip
     if not chars:
-        raise ValueError(_("Give at least one Hangul syllable, such as 가나다."))
+        raise Refusal(_("Give at least one Hangul syllable, such as 가나다."))
     return list(dict.fromkeys(chars))

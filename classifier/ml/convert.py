@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .messages import _
+from .messages import Refusal, _
 from .phd08 import label_from_filename, parse_phd08
 
 MIN_SIDE, MAX_SIDE = 8, 256
@@ -45,12 +45,12 @@ class ConversionSettings:
     def __post_init__(self):
         for side in (self.height, self.width):
             if not isinstance(side, int) or not MIN_SIDE <= side <= MAX_SIDE:
-                raise ValueError(
+                raise Refusal(
                     _("image sides must be whole numbers from %(low)d to %(high)d, not %(side)r.",
                       low=MIN_SIDE, high=MAX_SIDE, side=side)
                 )  # fmt: skip
         if not isinstance(self.sigma, int | float) or not 0 <= self.sigma <= MAX_SIGMA:
-            raise ValueError(
+            raise Refusal(
                 _("sigma must be between 0 and %(most)g, not %(sigma)r.",
                   most=MAX_SIGMA, sigma=self.sigma)
             )  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 
 from .charsets import ks_x_1001
-from .messages import _
+from .messages import Refusal, _
 
 INSTALL_HINT = "sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
 SYSTEM_FONT_DIRS = (
@@ -77,7 +77,7 @@ def resolve_fonts(specs: Sequence[str]) -> list[HangulFont]:
     installed = find_hangul_fonts()
     if not specs:
         if not installed:
-            raise ValueError(
+            raise Refusal(
                 _("No Hangul font is installed. Install some with: %(hint)s", hint=INSTALL_HINT)
             )
         return installed
@@ -172,24 +172,24 @@ def _fonts_in_file(spec: str, installed: Sequence[HangulFont]) -> list[HangulFon
     path = Path(spec.strip()).expanduser().absolute()
     if not path.is_file():
         if not installed:
-            raise ValueError(
+            raise Refusal(
                 _("Unknown font %(spec)r, and no Hangul font is installed. "
                   "Install some with: %(hint)s", spec=spec, hint=INSTALL_HINT)
             )  # fmt: skip
         names = ", ".join(font.name for font in installed)
-        raise ValueError(
+        raise Refusal(
             _("Unknown font %(spec)r: neither an installed font's name nor a font file. "
               "Installed Hangul fonts: %(names)s.", spec=spec, names=names)
         )  # fmt: skip
     try:
         faces = _hangul_faces(path, None)
     except Exception as error:
-        raise ValueError(
+        raise Refusal(
             _("%(path)s is not a Hangul font: it cannot be read as a font (%(error)s).",
               path=str(path), error=str(error))
         ) from None  # fmt: skip
     if not faces:
-        raise ValueError(
+        raise Refusal(
             _("%(path)s is not a Hangul font: it lacks glyphs for some of the 2,350 KS X 1001 "
               "syllables.", path=str(path))
         )  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import at_temperature, temperature_of
-from .messages import _
+from .messages import Refusal, _
 from .training import load_model, read_metadata
 
 
@@ -36,7 +36,7 @@ class LoadedModel:
         ``input_shape``: what the predict worker, the Predict page, grading, the API and
         the ``predict`` command all report."""
         if image.shape != self.input_shape:
-            raise ValueError(
+            raise Refusal(
                 _("The image is %(rows)dx%(columns)d; the model reads %(height)dx%(width)d.",
                   rows=image.shape[0], columns=image.shape[1], height=self.input_shape[0],
                   width=self.input_shape[1])

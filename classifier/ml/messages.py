@@ -7,10 +7,11 @@ English text: the web layer looks the template up in its catalogue and fills the
 in, whichever language the reader chose, and may store the template and values rather
 than the English text (a job's failure reason is read later, in other languages).
 
-    raise ValueError(_("%(token)s: use 1 to %(most)d filters.", token=token, most=64))
+    raise Refusal(_("%(token)s: use 1 to %(most)d filters.", token=token, most=64))
 
 ``_`` is the name gettext's extractor looks for, so ``manage.py makemessages`` finds
-these templates as it finds the web layer's own.
+these templates as it finds the web layer's own. Services write their reasons the same
+way, so a reason is worded one way wherever it comes from.
 """
 
 
@@ -36,3 +37,20 @@ def _rebuild(template, params):
 
 
 _ = Message
+
+
+class Refusal(Exception):
+    """A request the lab will not carry out, and the reason, for the person who asked.
+
+    Raised with a :class:`Message`. Every edge (pages, the API, the admin, management
+    commands) catches this and only this, and shows the reason in the reader's language;
+    any other exception is a bug and is reported as one, never shown as a reason.
+    """
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+
+    @property
+    def message(self) -> Message:
+        """What the refusal says: a :class:`Message` to translate, or to store."""
+        return self.args[0]

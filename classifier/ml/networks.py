@@ -17,7 +17,7 @@ forms and pages can show them without importing TensorFlow; only ``build_model``
 import re
 from dataclasses import dataclass
 
-from .messages import _
+from .messages import Refusal, _
 
 PRESETS = {
     # The seed tutorial's network: Flatten -> Dense(128, relu) -> Dense(k, softmax).
@@ -134,7 +134,7 @@ def parse_spec(text: str) -> Spec:
     text = (text or "").strip().lower()
     text = PRESETS.get(text, text)
     if not text:
-        raise ValueError(
+        raise Refusal(
             _(
                 "Write at least one layer. Use conv<filters>[x<kernel>], pool, dropout<rate>, "
                 "dense<units> and bn, joined by -."
@@ -142,7 +142,7 @@ def parse_spec(text: str) -> Spec:
         )
     tokens = text.split("-")
     if len(tokens) > MAX_LAYERS:
-        raise ValueError(
+        raise Refusal(
             _(
                 "%(count)d layers is too many for this lab (at most %(most)d).",
                 count=len(tokens), most=MAX_LAYERS,
@@ -154,7 +154,7 @@ def parse_spec(text: str) -> Spec:
         if layer.kind == "dense":
             seen_dense = True
         elif layer.kind in ("conv", "pool") and seen_dense:
-            raise ValueError(
+            raise Refusal(
                 _("%(layer)s comes after a dense layer; images are flat there.", layer=layer.token)
             )
     return Spec(layers)
@@ -163,7 +163,7 @@ def parse_spec(text: str) -> Spec:
 def _parse_token(token: str, text: str) -> Layer:
     match = _TOKEN.match(token)
     if not match and not token:
-        raise ValueError(
+        raise Refusal(
             _(
                 'Unknown layer "(empty)" in %(spec)s. Use conv<filters>[x<kernel>], pool, '
                 "dropout<rate>, dense<units> and bn, joined by -.",
@@ -171,7 +171,7 @@ def _parse_token(token: str, text: str) -> Layer:
             )
         )
     if not match:
-        raise ValueError(
+        raise Refusal(
             _(
                 'Unknown layer "%(layer)s" in %(spec)s. Use conv<filters>[x<kernel>], pool, '
                 "dropout<rate>, dense<units> and bn, joined by -.",
@@ -182,23 +182,23 @@ def _parse_token(token: str, text: str) -> Layer:
         filters = int(match["filters"])
         kernel = int(match["kernel"] or 3)
         if not 1 <= filters <= MAX_FILTERS:
-            raise ValueError(
+            raise Refusal(
                 _("%(token)s: use 1 to %(most)d filters.", token=token, most=MAX_FILTERS)
             )
         if not 1 <= kernel <= MAX_KERNEL:
-            raise ValueError(
+            raise Refusal(
                 _("%(token)s: use a kernel of 1 to %(most)d pixels.", token=token, most=MAX_KERNEL)
             )
         return Layer("conv", size=filters, kernel=kernel)
     if token.startswith("dense"):
         units = int(match["units"])
         if not 1 <= units <= MAX_UNITS:
-            raise ValueError(_("%(token)s: use 1 to %(most)d units.", token=token, most=MAX_UNITS))
+            raise Refusal(_("%(token)s: use 1 to %(most)d units.", token=token, most=MAX_UNITS))
         return Layer("dense", size=units)
     if token.startswith("dropout"):
         rate = float(match["rate"])
         if not 0 < rate < 1:
-            raise ValueError(
+            raise Refusal(
                 _("%(token)s: the dropout rate is between 0 and 1, e.g. dropout0.25.", token=token)
             )
         return Layer("dropout", rate=rate)
@@ -223,7 +223,7 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
             shape, params = (shape[0], shape[1], layer.size), _conv_params(layer, shape)
         elif layer.kind == "pool":
             if shape[0] < 2 or shape[1] < 2:
-                raise ValueError(
+                raise Refusal(
                     _(
                         "Too many pool layers for %(height)dx%(width)d images: "
                         "the image is %(rows)dx%(columns)d by then.",
@@ -246,7 +246,7 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
     rows.append((f"softmax {classes}", (classes,), shape[0] * classes + classes))
     multiply_adds += shape[0] * classes
     if multiply_adds > MAX_MULTIPLY_ADDS:
-        raise ValueError(
+        raise Refusal(
             _(
                 "%(total)s multiply-adds per image is too slow to train in this lab (at most "
                 "%(most)s); pool earlier, or use fewer filters or smaller kernels.",
@@ -255,7 +255,7 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
         )
     total = sum(row[2] for row in rows)
     if total > MAX_PARAMS:
-        raise ValueError(
+        raise Refusal(
             _(
                 "%(total)s parameters is too many for this lab (at most %(most)s); "
                 "add pool layers or use fewer units.",

@@ -21,7 +21,7 @@ from itertools import product
 
 import numpy as np
 
-from .messages import Message, _
+from .messages import Message, Refusal, _
 
 PHD08_GROUPS = ("S", "G", "M", "N", "B", "D", "Y", "H1", "H2")
 MAX_BITMAP_SIDE = 512
@@ -40,7 +40,7 @@ _NEWLINE = ord("\n")
 _ZERO = ord("0")
 
 
-class Phd08Error(ValueError):
+class Phd08Error(Refusal):
     """A PHD08 file or file name that cannot be read; the message says where and why."""
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
-from .messages import Message, _
+from .messages import Message, Refusal, _
 
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF"})
 #: Larger images are refused from their header, before decoding (decompression bombs).
@@ -99,7 +99,7 @@ _DATA_URL_PREFIX = "data:image/png;base64,"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-class ImageRejected(ValueError):
+class ImageRejected(Refusal):
     """The image cannot be used; ``str(exc)`` is a clear message for the user, and
     ``exc.args[0]`` the :class:`~classifier.ml.messages.Message` to translate."""
 

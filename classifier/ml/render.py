@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from . import pen
 from .charsets import ks_x_1001
 from .fonts import HangulFont, missing_chars
-from .messages import _
+from .messages import Refusal, _
 
 #: The glyph is drawn this many times the output's longer side, in pixels per em.
 OVERSAMPLE = 4
@@ -175,14 +175,14 @@ class RenderSettings:
         for name, (low, high) in _WHOLE_NUMBERS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(
+                raise Refusal(
                     _("%(name)s must be a whole number from %(low)d to %(high)d, not %(value)r.",
                       name=name, low=low, high=high, value=value)
                 )  # fmt: skip
         if not isinstance(self.augment, bool):
-            raise ValueError(f"augment must be True or False, not {self.augment!r}.")
+            raise Refusal(_("augment must be True or False, not %(value)r.", value=self.augment))
         if self.style not in STYLES:
-            raise ValueError(
+            raise Refusal(
                 _("style must be one of %(styles)s, not %(value)r.",
                   styles=", ".join(STYLES), value=self.style)
             )  # fmt: skip
@@ -196,12 +196,12 @@ class RenderSettings:
                 or not isinstance(value, int | float)
                 or not low <= value <= high
             ):
-                raise ValueError(
+                raise Refusal(
                     _("%(name)s must be a number from %(low)g to %(high)g, not %(value)r.",
                       name=name, low=low, high=high, value=value)
                 )  # fmt: skip
         if self.pen_width_min > self.pen_width_max:
-            raise ValueError(
+            raise Refusal(
                 _("pen_width_min (%(low)g) must not be above pen_width_max (%(high)g).",
                   low=self.pen_width_min, high=self.pen_width_max)
             )  # fmt: skip
@@ -251,7 +251,7 @@ def effect_previews(char: str, font: HangulFont, settings: RenderSettings, count
     return rows
 
 
-class GlyphMissing(ValueError):
+class GlyphMissing(Refusal):
     """The font cannot draw the character: it has no glyph for it, or one without ink."""
 
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .messages import _
+from .messages import Refusal, _
 from .phd08 import Phd08Error, label_from_filename
 
 
-class SourceError(ValueError):
+class SourceError(Refusal):
     """Inputs that cannot become a data set; the message says which and why."""
 
 

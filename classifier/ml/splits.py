@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .messages import Message, _
+from .messages import Message, Refusal, _
 
 KINDS = ("stratified", "group", "tutorial")
 
@@ -41,7 +41,7 @@ def parse_split(text: str):
     kind, _colon, argument = (text or "").strip().partition(":")
     kind, argument = kind.strip().lower(), argument.strip()
     if kind not in KINDS:
-        raise ValueError(
+        raise Refusal(
             _('Unknown split "%(split)s". Use stratified:0.2, group:Y,N or tutorial:3000.',
               split=text)
         )  # fmt: skip
@@ -49,27 +49,27 @@ def parse_split(text: str):
         try:
             fraction = float(argument)
         except ValueError:
-            raise ValueError(
+            raise Refusal(
                 _("stratified:%(argument)s: write a fraction, e.g. 0.2.", argument=argument)
             ) from None
         if not 0 < fraction < 1:
-            raise ValueError(
+            raise Refusal(
                 _("stratified:%(argument)s: the fraction is between 0 and 1.", argument=argument)
             )
         return kind, fraction
     if kind == "group":
         names = [name.strip() for name in argument.split(",") if name.strip()]
         if not names:
-            raise ValueError(_("group: name the groups to hold out, e.g. group:Y,N."))
+            raise Refusal(_("group: name the groups to hold out, e.g. group:Y,N."))
         return kind, names
     try:
         n_train = int(argument)
     except ValueError:
-        raise ValueError(
+        raise Refusal(
             _("tutorial:%(argument)s: write a number of samples, e.g. 3000.", argument=argument)
         ) from None
     if n_train < 1:
-        raise ValueError(_("tutorial: train on at least one sample per file."))
+        raise Refusal(_("tutorial: train on at least one sample per file."))
     return kind, n_train
 
 
@@ -101,7 +101,7 @@ def group(groups, group_names, candidates, held_out) -> Split:
     """Validate on the samples of the ``held_out`` groups, train on all the others."""
     unknown = [name for name in held_out if name not in group_names]
     if unknown:
-        raise ValueError(
+        raise Refusal(
             _("No group %(unknown)s; the groups are %(groups)s.",
               unknown=", ".join(unknown), groups=", ".join(group_names))
         )  # fmt: skip
@@ -143,9 +143,9 @@ def tutorial(labels, candidates, n_train: int, chars_per_file: int = 2) -> Split
 
 def _checked(split: Split) -> Split:
     if not len(split.train):
-        raise ValueError(_("This split leaves no samples to train on."))
+        raise Refusal(_("This split leaves no samples to train on."))
     if not len(split.val):
-        raise ValueError(_("This split leaves no samples to validate on."))
+        raise Refusal(_("This split leaves no samples to validate on."))
     return split
 
 

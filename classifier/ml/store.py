@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .messages import _
+from .messages import Refusal, _
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-class StoreError(ValueError):
+class StoreError(Refusal):
     """A data set folder that is missing, unreadable or of an unknown format."""
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import networks
 from .calibration import at_temperature
-from .messages import _
+from .messages import Refusal, _
 from .splits import Split
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -111,7 +111,7 @@ def make_optimizer(name: str, learning_rate: float):
         "rmsprop": keras.optimizers.RMSprop,
     }
     if name not in classes:
-        raise ValueError(
+        raise Refusal(
             _("Unknown optimizer %(name)s; use one of %(known)s.",
               name=name, known=", ".join(OPTIMIZERS))
         )  # fmt: skip
@@ -488,7 +488,7 @@ def read_metadata(path: Path) -> dict:
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read(METADATA_NAME))
     except (KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise ValueError(
+        raise Refusal(
             _("%(name)s is not a model saved by the lab: %(error)s",
               name=Path(path).name, error=str(exc))
         ) from exc  # fmt: skip

@@ -125,7 +125,7 @@ class Dataset(Job):
 
         The cache lives in the data set's folder, so a rebuild replaces it. The chart's
         axis and the augmentation rows are labelled in the active language, so they are
-        kept once per language; the grid shows only characters. ValueError when a font
+        kept once per language; the grid shows only characters. A Refusal when a font
         rendering's font is no longer installed.
         """
         name = "preview-grid.png" if kind == "grid" else f"preview-{kind}-{language()}.png"

@@ -5,10 +5,8 @@ import logging
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from ..ml.messages import Message
+from ..ml.messages import Refusal, _
 from ..models import (
     TERMINAL_STATUSES,
     Assignment,
@@ -40,56 +38,51 @@ def join_course(user, code: str) -> Course:
     normalised = "".join(code.split()).upper()
     course = Course.objects.filter(join_code=normalised).first()
     if course is None:
-        raise ValueError(_("No course has the join code %(code)s.") % {"code": normalised})
+        raise Refusal(_("No course has the join code %(code)s.", code=normalised))
     if course.teaches(user):
-        raise ValueError(_("You teach %(course)s.") % {"course": course})
+        raise Refusal(_("You teach %(course)s.", course=course.name))
     created = Enrollment.objects.get_or_create(course=course, student=user)[1]
     if not created:
-        raise ValueError(_("You are already in %(course)s.") % {"course": course})
+        raise Refusal(_("You are already in %(course)s.", course=course.name))
     return course
 
 
 def publish_model(course: Course, job: TrainingJob):
     """Share a finished model with the course's students (and make it able to grade)."""
     if job.status != JobStatus.SUCCEEDED:
-        raise ValueError(_("Only a model whose training succeeded can be published."))
+        raise Refusal(_("Only a model whose training succeeded can be published."))
     course.published_models.add(job)
 
 
-def again_warning(assignment: Assignment, char: str) -> str:
+def _again_refusal(assignment: Assignment, char: str) -> Refusal:
     """What a student is told before submitting ``char`` again once it is marked correct."""
     if assignment.grade_policy == Assignment.GradePolicy.LATEST:
-        return _("%(char)s is already marked correct. A new attempt replaces that verdict, "
-                 "even if it is read wrong, and uses one of your attempts.") % {"char": char}
-    return _("%(char)s is already marked correct, and that stays: a new attempt only uses "
-             "one of your attempts.") % {"char": char}
+        return Refusal(_("%(char)s is already marked correct. A new attempt replaces that "
+                         "verdict, even if it is read wrong, and uses one of your attempts. "
+                         "Tick the box to submit it anyway.", char=char))  # fmt: skip
+    return Refusal(_("%(char)s is already marked correct, and that stays: a new attempt only "
+                     "uses one of your attempts. Tick the box to submit it anyway.", char=char))
 
 
 def check_submission(assignment: Assignment, student, char: str, *, again: bool = False) -> int:
-    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a ValueError;
+    """Why ``student`` may not submit ``char`` to ``assignment`` now, as a Refusal;
     else the number the new attempt gets.
 
     A character already marked correct is submitted again only when ``again`` says the
     student confirmed it."""
     if not assignment.course.has_student(student):
-        raise ValueError(_("You are not in the course of this assignment."))
+        raise Refusal(_("You are not in the course of this assignment."))
     if char not in assignment.chars:
-        raise ValueError(_("%(char)s is not one of this assignment's characters.") % {"char": char})
+        raise Refusal(_("%(char)s is not one of this assignment's characters.", char=char))
     if assignment.is_past_due and not assignment.accept_late:
         due = timezone.localtime(assignment.due_at).strftime("%Y-%m-%d %H:%M")
-        raise ValueError(
-            _("This assignment was due %(due)s; it takes no more submissions.") % {"due": due}
-        )
+        raise Refusal(_("This assignment was due %(due)s; it takes no more submissions.", due=due))
     cell = grade_cell(assignment, student, char)
     if cell.attempts >= assignment.attempts_allowed:
-        raise ValueError(
-            _("You have used all %(n)d attempts for %(char)s.")
-            % {"n": assignment.attempts_allowed, "char": char}
-        )
+        raise Refusal(_("You have used all %(n)d attempts for %(char)s.",
+                        n=assignment.attempts_allowed, char=char))  # fmt: skip
     if not again and cell.verdict == Verdict.CORRECT:
-        raise ValueError(
-            again_warning(assignment, char) + " " + _("Tick the box to submit it anyway.")
-        )
+        raise _again_refusal(assignment, char)
     return cell.attempts + 1
 
 
@@ -122,7 +115,7 @@ def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
     with transaction.atomic():
         Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
         if assignment.regrades.exclude(status__in=TERMINAL_STATUSES).exists():
-            raise ValueError(_("A regrade of this assignment is already running."))
+            raise Refusal(_("A regrade of this assignment is already running."))
         assignment.grader = grader
         assignment.save(update_fields=["grader"])
         regrade = Regrade.objects.create(
@@ -146,16 +139,14 @@ def run_regrade(pk: int) -> Regrade | None:
         for done, submission in enumerate(submissions, start=1):
             try:
                 _regrade_one(submission, regrade.grader)
-            except (ValueError, OSError) as exc:  # this one is listed; the others go on
+            except (Refusal, OSError) as exc:  # this one is listed; the others go on
                 failures.append((submission.pk, failure_reason(exc)))
             regrade.update_progress(done=done)
         if failures:
             (first_pk, first_reason), count = failures[0], len(failures)
-            regrade.fail(Message(
-                gettext_noop("Submissions that could not be graded: %(count)d. The first, "
-                             "#%(pk)d: %(reason)s"),
-                count=count, pk=first_pk, reason=first_reason,
-            ))  # fmt: skip
+            regrade.fail(_("Submissions that could not be graded: %(count)d. The first, "
+                           "#%(pk)d: %(reason)s", count=count, pk=first_pk,
+                           reason=first_reason))  # fmt: skip
         else:
             regrade.succeed()
     return regrade
@@ -191,14 +182,13 @@ def graders_for(course: Course):
 
 
 def check_grader(grader: TrainingJob, chars) -> None:
-    """Refuse, with a ValueError in words, a model that cannot grade ``chars``: one that
+    """Refuse a model that cannot grade ``chars``: one that
     does not know them all would mark every submission of the others incorrect."""
     unknown = [char for char in chars if char not in grader.classes]
     if unknown:
-        raise ValueError(
-            _("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.")
-            % {"pk": grader.pk, "unknown": " ".join(unknown), "known": " ".join(grader.classes)}
-        )
+        raise Refusal(_("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.",
+                        pk=grader.pk, unknown=" ".join(unknown),
+                        known=" ".join(grader.classes)))  # fmt: skip
 
 
 def may_manage(user, course: Course) -> bool:

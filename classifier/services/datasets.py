@@ -15,13 +15,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from ..i18n import describe
+from ..i18n import message_of
 from ..ml import build, fonts, preprocess, sources, store
 from ..ml.convert import ConversionSettings
-from ..ml.phd08 import Phd08Error
+from ..ml.messages import Refusal, _
 from ..ml.render import RenderSettings
 from ..models import Dataset, JobStatus
 from .failures import failing
@@ -59,8 +57,8 @@ def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
     if not any(resolved.is_relative_to(root) for root in resolved_roots):
         raise sources.SourceError(
             _("%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
-              "in one of them, or run the import_phd08 command on the server.")
-            % {"path": raw, "roots": ", ".join(str(root) for root in resolved_roots)}
+              "in one of them, or run the import_phd08 command on the server.",
+              path=str(raw), roots=", ".join(str(root) for root in resolved_roots))
         )  # fmt: skip
     return resolved
 
@@ -174,14 +172,14 @@ def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
 
     assignments = list(assignments)
     if not assignments:
-        raise ValueError(_("Choose at least one assignment."))
+        raise Refusal(_("Choose at least one assignment."))
     excluded = {getattr(item, "pk", item) for item in exclude}
     samples = [
         [str(s.original_path.relative_to(settings.MEDIA_ROOT)), s.expected, writer]
         for s, writer in corpus(assignments).samples if s.pk not in excluded
     ]  # fmt: skip
     if not samples:
-        raise ValueError(
+        raise Refusal(
             _("These assignments have no verified submissions to use: only answers marked "
               "correct, by the model or by you, become samples.")
         )  # fmt: skip
@@ -209,17 +207,17 @@ def rebuild_dataset(dataset: Dataset, *, dispatch: bool = True) -> Dataset:
 
     The source must still be there: the PHD08 files (server paths, or the uploads kept
     in the data set's folder), the fonts, or the originals of the handwriting
-    submissions; ValueError says what is missing. The old arrays stay readable until
+    submissions; a Refusal says what is missing. The old arrays stay readable until
     the new ones replace them, and a rebuild that fails leaves them in place.
     """
     if not dataset.is_terminal:
-        raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
+        raise Refusal(_("%(name)s is being built already.", name=dataset.name))
     units = _rebuild_units(dataset)
     with transaction.atomic():
         queued = dataset.requeue(files_total=units, files_done=0, samples_done=0,
                                  samples_per_second=0, eta_seconds=None)  # fmt: skip
         if not queued:
-            raise ValueError(_("%(name)s is being built already.") % {"name": dataset.name})
+            raise Refusal(_("%(name)s is being built already.", name=dataset.name))
         if dispatch:
             dataset.dispatch()
     return dataset
@@ -235,13 +233,11 @@ _REBUILD_NEEDS = {
 
 
 def _rebuild_units(dataset: Dataset) -> int:
-    """How many units a rebuild of ``dataset`` has; ValueError when its source is gone."""
+    """How many units a rebuild of ``dataset`` has; a Refusal when its source is gone."""
     params = dataset.params
     if not _REBUILD_NEEDS.get(dataset.source, {""}) <= params.keys():
-        raise ValueError(
-            _("%(name)s keeps no record of what it was built from, so it cannot be rebuilt.")
-            % {"name": dataset.name}
-        )
+        raise Refusal(_("%(name)s keeps no record of what it was built from, so it cannot be "
+                        "rebuilt.", name=dataset.name))  # fmt: skip
     try:
         if dataset.source == Dataset.Source.PHD08:
             return len(collect_phd08_inputs(params["paths"]))
@@ -253,37 +249,29 @@ def _rebuild_units(dataset: Dataset) -> int:
             return labelled_images.rebuild_units(dataset)
         media = Path(settings.MEDIA_ROOT)
         if not any((media / sample[0]).exists() for sample in params["samples"]):
-            raise ValueError(_("the images of its submissions are gone."))
+            raise Refusal(_("the images of its submissions are gone."))
         return len(params["classes"])
-    except (sources.SourceError, Phd08Error, ValueError) as exc:
-        raise ValueError(
-            _("%(name)s cannot be rebuilt: %(reason)s")
-            % {"name": dataset.name, "reason": describe(exc)}
-        ) from None
+    except Refusal as exc:  # the files, fonts or archive it was made from are gone
+        raise Refusal(_("%(name)s cannot be rebuilt: %(reason)s", name=dataset.name,
+                        reason=message_of(exc))) from None  # fmt: skip
 
 
 def delete_dataset(dataset: Dataset):
     """Delete a data set's row and files; a build in progress must be cancelled first.
 
     A data set that training jobs were trained on is kept (their pages and models need
-    it): ValueError says so. Its files go once the deletion commits (``classifier.signals``),
+    it): a Refusal says so. Its files go once the deletion commits (``classifier.signals``),
     so a refusal leaves them alone.
     """
     if dataset.status == JobStatus.RUNNING:
-        raise ValueError(_("This data set is being built; cancel the build first."))
+        raise Refusal(_("This data set is being built; cancel the build first."))
     try:
         with transaction.atomic():
             dataset.delete()
     except ProtectedError:
         count = dataset.training_jobs.count()
-        raise ValueError(
-            ngettext(
-                "%(n)d training job was trained on this data set, so it is kept.",
-                "%(n)d training jobs were trained on this data set, so it is kept.",
-                count,
-            )
-            % {"n": count}
-        ) from None
+        raise Refusal(_("Training jobs were trained on this data set (%(n)d), so it is kept.",
+                        n=count)) from None  # fmt: skip
 
 
 def run_dataset_build(

@@ -2,10 +2,9 @@
 
 import numpy as np
 from django.db import transaction
-from django.utils.translation import gettext_noop
 
 from ..ml import calibration
-from ..ml.messages import Message
+from ..ml.messages import Refusal, _
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
 from .failures import failing
 
@@ -49,20 +48,16 @@ def evaluate_job_on(job: TrainingJob, dataset: Dataset, *, on_progress=None) -> 
     from ..ml import training
 
     if not job.model_path.exists():
-        raise ValueError(Message(gettext_noop("Job #%(pk)d has no saved model."), pk=job.pk))
+        raise Refusal(_("Job #%(pk)d has no saved model.", pk=job.pk))
     model, classes, input_shape = training.load_model(job.model_path)
     if tuple(input_shape) != (dataset.height, dataset.width):
-        raise ValueError(Message(
-            gettext_noop("%(name)s has %(size)s images; the model takes %(height)dx%(width)d."),
-            name=dataset.name, size=dataset.size_label, height=input_shape[0],
-            width=input_shape[1],
-        ))  # fmt: skip
+        raise Refusal(_("%(name)s has %(size)s images; the model takes %(height)dx%(width)d.",
+                        name=dataset.name, size=dataset.size_label, height=input_shape[0],
+                        width=input_shape[1]))  # fmt: skip
     missing = [c for c in classes if c not in dataset.classes]
     if missing:
-        raise ValueError(Message(
-            gettext_noop("%(name)s lacks the characters %(chars)s."),
-            name=dataset.name, chars=" ".join(missing),
-        ))  # fmt: skip
+        raise Refusal(_("%(name)s lacks the characters %(chars)s.", name=dataset.name,
+                        chars=" ".join(missing)))  # fmt: skip
     arrays = dataset.open_store()
     chosen_labels = [dataset.classes.index(c) for c in classes]
     indices = np.flatnonzero(np.isin(arrays.labels, chosen_labels))

@@ -6,11 +6,9 @@ import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from django.utils.translation import gettext_noop
-
 from ..i18n import message_of
 from ..ml import store
-from ..ml.messages import Message
+from ..ml.messages import Message, Refusal, _
 
 logger = logging.getLogger(__name__)
 
@@ -20,56 +18,46 @@ def describe_os_error(exc: OSError) -> Message:
     template, so each reader sees it in their language)."""
     # EFBIG: the file outgrew what this process may write (a quota, ulimit -f).
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return Message(gettext_noop(
-            "The disk is full (or its quota reached): the files could not be written. "
-            "Partial files were removed; free some space and try again."
-        ))  # fmt: skip
+        return _("The disk is full (or its quota reached): the files could not be written. "
+                 "Partial files were removed; free some space and try again.")  # fmt: skip
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return Message(
-            gettext_noop("The media folder is not writable (%(path)s). Check its permissions."),
-            path=str(exc.filename),
-        )
-    return Message(gettext_noop("Could not read or write a file: %(error)s"), error=str(exc))
+        return _("The media folder is not writable (%(path)s). Check its permissions.",
+                 path=str(exc.filename))  # fmt: skip
+    return _("Could not read or write a file: %(error)s", error=str(exc))
 
 
-def failure_reason(exc: ValueError | OSError) -> Message | str:
+def failure_reason(exc: Refusal | OSError) -> Message | str:
     """The reason stored for a job that failed with ``exc``: its message (for a data set
     whose files cannot be read, saying so), or what an operating system error means."""
     if isinstance(exc, OSError):
         return describe_os_error(exc)
     if isinstance(exc, store.StoreError):
-        return Message(gettext_noop("The data set's files cannot be read: %(reason)s"),
-                       reason=message_of(exc))  # fmt: skip
+        return _("The data set's files cannot be read: %(reason)s", reason=message_of(exc))
     return message_of(exc)
 
 
 def unexpected_error(exc: Exception) -> Message:
     """The failure reason stored for an error nobody foresaw: what to do, then its type
     and text for whoever looks into it."""
-    return Message(
-        gettext_noop(
-            "Something went wrong inside the lab; this is not caused by your choices. Tell "
-            "your instructor, who can find the details in the worker's log "
-            "(%(kind)s: %(error)s)."
-        ),
-        kind=type(exc).__name__, error=str(exc),
-    )  # fmt: skip
+    return _("Something went wrong inside the lab; this is not caused by your choices. Tell "
+             "your instructor, who can find the details in the worker's log "
+             "(%(kind)s: %(error)s).", kind=type(exc).__name__, error=str(exc))  # fmt: skip
 
 
 @contextmanager
 def failing(job, *, on_failure: Callable[[Exception], None] | None = None):
     """Run the block as ``job``'s run: any error in it ends the job FAILED (``Job.fail``)
-    with a reason in words, and goes no further. A refusal (ValueError) or a file error
+    with a reason in words, and goes no further. A Refusal or a file error
     says what went wrong; anything else is logged with its traceback and told as an
     error inside the lab. ``on_failure(exc)`` runs first (to remove partial files)."""
     try:
         yield
     except Exception as exc:
-        if not isinstance(exc, ValueError | OSError):
+        if not isinstance(exc, Refusal | OSError):
             logger.exception("%s #%s failed", type(job).__name__, job.pk)
         if on_failure is not None:
             on_failure(exc)
-        if isinstance(exc, ValueError | OSError):
+        if isinstance(exc, Refusal | OSError):
             job.fail(failure_reason(exc))
         else:
             job.fail(unexpected_error(exc))

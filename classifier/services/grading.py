@@ -13,9 +13,9 @@ import io
 from dataclasses import dataclass, field
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
+from ..ml.messages import Refusal, _
 from ..models import Assignment, JobStatus, Prediction, Profile, TrainingJob, Verdict
 
 #: A wrong reading whose target is among this many of the model's best is doubtful.
@@ -71,13 +71,11 @@ def set_verdict(submission: Prediction, user, verdict: str, comment: str = "") -
     """Record the teacher's ``verdict`` ("correct", "incorrect", or "" to go back to the
     model's) and ``comment`` on a graded submission, with who and when."""
     if submission.assignment_id is None:
-        raise ValueError(_("Only a submission to an assignment has a verdict."))
+        raise Refusal(_("Only a submission to an assignment has a verdict."))
     if verdict not in TEACHER_VERDICTS:
-        raise ValueError(
-            _("A verdict is correct or incorrect, not %(value)s.") % {"value": verdict}
-        )
+        raise Refusal(_("A verdict is correct or incorrect, not %(value)s.", value=verdict))
     if not submission.is_terminal:
-        raise ValueError(_("This submission is still being graded; decide once it is."))
+        raise Refusal(_("This submission is still being graded; decide once it is."))
     fields = {"teacher_verdict": verdict, "teacher_comment": comment.strip(),
               "reviewed_by": user, "reviewed_at": timezone.now()}  # fmt: skip
     Prediction.objects.filter(pk=submission.pk).update(**fields)
@@ -202,13 +200,14 @@ def gradebook_csv(book: Gradebook) -> str:
     lateness and who reviewed it."""
     out = io.StringIO()
     writer = csv.writer(out)
-    header = [_("student"), _("name"), _("student number")]
+    header = [gettext("student"), gettext("name"), gettext("student number")]
     for char in book.chars:
         names = {"char": char}
-        header += [_("%(char)s verdict") % names, _("%(char)s confidence") % names,
-                   _("%(char)s attempts") % names, _("%(char)s late") % names,
-                   _("%(char)s reviewed by") % names]  # fmt: skip
-    writer.writerow([*header, _("score"), _("out of")])
+        header += [gettext("%(char)s verdict") % names,
+                   gettext("%(char)s confidence") % names,
+                   gettext("%(char)s attempts") % names, gettext("%(char)s late") % names,
+                   gettext("%(char)s reviewed by") % names]  # fmt: skip
+    writer.writerow([*header, gettext("score"), gettext("out of")])
     for row in book.rows:
         values = [row.student.username, row.profile.real_name, row.profile.student_number]
         for cell in row.cells:
@@ -216,7 +215,7 @@ def gradebook_csv(book: Gradebook) -> str:
             confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""
             reviewer = sub.reviewed_by.username if sub and sub.reviewed_by else ""
             values += [cell.verdict_label, confidence, cell.attempts,
-                       _("yes") if sub and sub.late else "", reviewer]  # fmt: skip
+                       gettext("yes") if sub and sub.late else "", reviewer]  # fmt: skip
         writer.writerow([*values, row.score, len(book.chars)])
     return out.getvalue()
 

@@ -10,12 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import translation
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 
-from ..i18n import describe, stored
+from ..i18n import message_of, stored
 from ..ml import calibration, charsets, networks, preprocess, splits, store
-from ..ml.messages import Message
+from ..ml.messages import Message, Refusal, _
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
 from .failures import failing
@@ -36,26 +34,22 @@ def chosen_characters(dataset: Dataset, text: str) -> list[str]:
     chars = charsets.parse_chars(text)
     missing = [c for c in chars if c not in dataset.classes]
     if missing:
-        raise ValueError(
-            _("Not in %(name)s: %(chars)s") % {"name": dataset.name, "chars": " ".join(missing)}
-        )
+        raise Refusal(_("Not in %(name)s: %(chars)s", name=dataset.name, chars=" ".join(missing)))
     return chars
 
 
 def check_split(dataset: Dataset, text: str):
-    """Raise ValueError unless ``text`` is a split that ``dataset`` can be cut by."""
+    """Refuse ``text`` unless it is a split that ``dataset`` can be cut by."""
     kind, argument = splits.parse_split(text)
     if kind != "group":
         return
     unknown = sorted(set(argument) - set(dataset.group_names))
     if unknown:
-        raise ValueError(
-            _("%(name)s has no group %(unknown)s; its groups are %(groups)s.")
-            % {"name": dataset.name, "unknown": ", ".join(unknown),
-               "groups": ", ".join(dataset.group_names)}
-        )  # fmt: skip
+        raise Refusal(_("%(name)s has no group %(unknown)s; its groups are %(groups)s.",
+                        name=dataset.name, unknown=", ".join(unknown),
+                        groups=", ".join(dataset.group_names)))  # fmt: skip
     if set(argument) >= set(dataset.group_names):
-        raise ValueError(_("Keep at least one group for training."))
+        raise Refusal(_("Keep at least one group for training."))
 
 
 @transaction.atomic
@@ -84,32 +78,25 @@ def create_training_job(
 def rerun_training_job(job: TrainingJob) -> TrainingJob:
     """Queue a new copy of a finished, failed or cancelled job, owned by the same user.
 
-    The copy has the same data set, characters, model and settings; ValueError says why
+    The copy has the same data set, characters, model and settings; a Refusal says why
     a job cannot be run again (still running, its data set not ready or changed).
     """
     if not job.is_terminal:
-        raise ValueError(
-            _("Job #%(pk)d is still %(status)s; cancel it or wait for it to finish.")
-            % {"pk": job.pk, "status": job.get_status_display()}
-        )
+        raise Refusal(_("Job #%(pk)d is still %(status)s; cancel it or wait for it to finish.",
+                        pk=job.pk, status=str(job.get_status_display())))  # fmt: skip
     dataset = job.dataset
     if dataset.status != JobStatus.SUCCEEDED:
-        raise ValueError(
-            _("Job #%(pk)d: its data set %(name)s is not ready (%(status)s).")
-            % {"pk": job.pk, "name": dataset.name, "status": dataset.get_status_display()}
-        )
+        raise Refusal(_("Job #%(pk)d: its data set %(name)s is not ready (%(status)s).",
+                        pk=job.pk, name=dataset.name,
+                        status=str(dataset.get_status_display())))  # fmt: skip
     missing = [char for char in job.chars if char not in dataset.classes]
     if missing:
-        raise ValueError(
-            _("Job #%(pk)d: its data set %(name)s no longer has %(chars)s.")
-            % {"pk": job.pk, "name": dataset.name, "chars": " ".join(missing)}
-        )
+        raise Refusal(_("Job #%(pk)d: its data set %(name)s no longer has %(chars)s.",
+                        pk=job.pk, name=dataset.name, chars=" ".join(missing)))  # fmt: skip
     try:
         check_split(dataset, job.split)
-    except ValueError as exc:
-        raise ValueError(
-            _("Job #%(pk)d: %(reason)s") % {"pk": job.pk, "reason": describe(exc)}
-        ) from None
+    except Refusal as exc:
+        raise Refusal(_("Job #%(pk)d: %(reason)s", pk=job.pk, reason=message_of(exc))) from None
     return create_training_job(
         owner=job.owner, dataset=dataset, chars=job.chars, model_spec=job.model_spec,
         optimizer=job.optimizer, learning_rate=job.learning_rate, epochs=job.epochs,
@@ -117,8 +104,8 @@ def rerun_training_job(job: TrainingJob) -> TrainingJob:
     )  # fmt: skip
 
 
-def job_deletion_refusal(job: TrainingJob) -> str:
-    """Why ``job`` cannot be deleted, in words; "" when it can.
+def job_deletion_refusal(job: TrainingJob) -> Message | str:
+    """Why ``job`` cannot be deleted, as a message to translate; "" when it can.
 
     A job still queued or running is cancelled first. A model a course relies on is kept
     as the course's record: one that grades or regraded an assignment, is published to a
@@ -126,50 +113,37 @@ def job_deletion_refusal(job: TrainingJob) -> str:
     and ``Regrade.grader`` cascade). So is one that other people predicted with, since
     their predictions would go with it. Its own evaluations and epochs may go.
     """
-    values = {"pk": job.pk}
     if not job.is_terminal:
-        return (
-            _(
-                "Job #%(pk)d has not finished, so it cannot be deleted: cancel it first, and "
-                "delete it once it has stopped."
-            )
-            % values
-        )
+        return _("Job #%(pk)d has not finished, so it cannot be deleted: cancel it first, and "
+                 "delete it once it has stopped.", pk=job.pk)  # fmt: skip
     if job.grades_assignments.exists():
-        return _("Job #%(pk)d grades an assignment, so it is kept as the course's record.") % values
+        return _grades_an_assignment(job.pk)
     submissions = job.predictions.filter(assignment__isnull=False).count()
     if submissions:
-        return ngettext(
-            "Job #%(pk)d graded %(n)d submission, so it is kept as the course's record.",
-            "Job #%(pk)d graded %(n)d submissions, so it is kept as the course's record.",
-            submissions,
-        ) % {**values, "n": submissions}
+        return _("Job #%(pk)d graded submissions (%(n)d), so it is kept as the course's "
+                 "record.", pk=job.pk, n=submissions)  # fmt: skip
     if job.regrades.exists():
-        return (
-            _("Job #%(pk)d regraded an assignment, so it is kept as the course's record.") % values
-        )
+        return _("Job #%(pk)d regraded an assignment, so it is kept as the course's record.",
+                 pk=job.pk)  # fmt: skip
     if job.published_in.exists():
-        return (
-            _("Job #%(pk)d is published to a course, so it is kept for the course's students.")
-            % values
-        )
+        return _("Job #%(pk)d is published to a course, so it is kept for the course's "
+                 "students.", pk=job.pk)  # fmt: skip
     others = job.predictions.exclude(owner_id=job.owner_id).count()
     if others:
-        return ngettext(
-            "Other people made %(n)d prediction with job #%(pk)d, so it is kept: deleting it "
-            "would delete theirs.",
-            "Other people made %(n)d predictions with job #%(pk)d, so it is kept: deleting it "
-            "would delete theirs.",
-            others,
-        ) % {**values, "n": others}
+        return _("Other people made predictions with job #%(pk)d (%(n)d), so it is kept: "
+                 "deleting it would delete theirs.", pk=job.pk, n=others)  # fmt: skip
     return ""
+
+
+def _grades_an_assignment(pk: int) -> Message:
+    return _("Job #%(pk)d grades an assignment, so it is kept as the course's record.", pk=pk)
 
 
 def delete_training_job(job: TrainingJob):
     """Delete a finished, failed or cancelled job with its epochs, its evaluations (and
     so its leaderboard entries) and its owner's predictions made with it.
 
-    ValueError says why a job is kept (``job_deletion_refusal``). Its files, and those of
+    A Refusal says why a job is kept (``job_deletion_refusal``). Its files, and those of
     its predictions, go once the deletion commits (``classifier.signals``), so a refusal
     leaves them alone.
     """
@@ -181,14 +155,11 @@ def delete_training_job(job: TrainingJob):
                 return  # deleted meanwhile (a second click): nothing left to do
             refusal = job_deletion_refusal(current)
             if refusal:
-                raise ValueError(refusal)
+                raise Refusal(refusal)
             current.delete()
     except ProtectedError:
         # An assignment chose it as its grader after the checks above.
-        raise ValueError(
-            _("Job #%(pk)d grades an assignment, so it is kept as the course's record.")
-            % {"pk": job.pk}
-        ) from None
+        raise Refusal(_grades_an_assignment(job.pk)) from None
 
 
 def _selection(job: TrainingJob, arrays: store.ArrayStore):
@@ -319,21 +290,16 @@ def _calibrate(job: TrainingJob, model, arrays: store.ArrayStore, split) -> cali
 
 
 def _time_limit_reason(job: TrainingJob) -> Message:
-    limit = settings.LAB_TRAIN_TIME_LIMIT
+    limit, done, epochs = settings.LAB_TRAIN_TIME_LIMIT, job.epochs_done, job.epochs
     if limit >= 120:
-        template = gettext_noop(
-            "Stopped at the lab's time limit of %(limit)d minutes, after %(done)d of "
-            "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
-            "fewer epochs, or a smaller model or data set."
-        )
-        limit //= 60
-    else:
-        template = gettext_noop(
-            "Stopped at the lab's time limit of %(limit)d seconds, after %(done)d of "
-            "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
-            "fewer epochs, or a smaller model or data set."
-        )
-    return Message(template, limit=limit, done=job.epochs_done, epochs=job.epochs)
+        return _("Stopped at the lab's time limit of %(limit)d minutes, after %(done)d of "
+                 "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+                 "fewer epochs, or a smaller model or data set.",
+                 limit=limit // 60, done=done, epochs=epochs)  # fmt: skip
+    return _("Stopped at the lab's time limit of %(limit)d seconds, after %(done)d of "
+             "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+             "fewer epochs, or a smaller model or data set.",
+             limit=limit, done=done, epochs=epochs)  # fmt: skip
 
 
 def _resume_point(job: TrainingJob) -> int:

@@ -20,11 +20,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_noop
 
 from ..i18n import stored_message
 from ..ml import build, labelled, preprocess, sources
-from ..ml.messages import Message
+from ..ml.messages import Message, Refusal, _
 from ..models import Dataset
 from ..roles import is_admin
 
@@ -52,15 +51,12 @@ def _usable(path: Path, archive: labelled.LabelledArchive) -> labelled.LabelledA
     if archive.images:
         return archive
     if not archive.skipped:
-        raise sources.SourceError(Message(gettext_noop("%(archive)s holds no files."),
-                                          archive=path.name))  # fmt: skip
+        raise sources.SourceError(_("%(archive)s holds no files.", archive=path.name))
     first = archive.skipped[0]
     raise sources.SourceError(
-        Message(
-            gettext_noop("%(archive)s holds no labelled image the lab can use: all %(count)d "
-                         "files were left out, the first, %(file)s, because: %(reason)s"),
-            archive=path.name, count=len(archive.skipped), file=first.name, reason=first.reason,
-        )
+        _("%(archive)s holds no labelled image the lab can use: all %(count)d files were left "
+          "out, the first, %(file)s, because: %(reason)s",
+          archive=path.name, count=len(archive.skipped), file=first.name, reason=first.reason)
     )  # fmt: skip
 
 
@@ -180,7 +176,7 @@ def may_export_images(user, dataset: Dataset) -> bool:
 
 def exported_samples(dataset: Dataset) -> list[tuple]:
     """``(image, character, writer)`` of every image the data set was built from, leaving
-    out the files its build left out. ValueError when its source is not images."""
+    out the files its build left out. A Refusal when its source is not images."""
     left_out = {item["name"] for item in dataset.skipped}
     if dataset.source == Dataset.Source.IMAGES:
         samples = read_archive(dataset.params["archive"]).samples
@@ -192,10 +188,8 @@ def exported_samples(dataset: Dataset) -> list[tuple]:
             for path, char, writer in dataset.params.get("samples", [])
             if path not in left_out
         ]
-    raise ValueError(
-        Message(gettext_noop("%(name)s was not made of images, so it has none to export."),
-                name=dataset.name)
-    )  # fmt: skip
+    raise Refusal(_("%(name)s was not made of images, so it has none to export.",
+                    name=dataset.name))  # fmt: skip
 
 
 def export_images(dataset: Dataset, out) -> Iterator[int]:

@@ -16,14 +16,12 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from PIL import Image
 
 from ..i18n import language, stored_message, translate
 from ..ml import prediction_plots, preprocess, store, training
 from ..ml.inference import ModelCache
-from ..ml.messages import Message
+from ..ml.messages import Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
 from .failures import describe_os_error, failing
 from .grading import grade_fields
@@ -37,7 +35,7 @@ EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": 
 
 def canvas_empty_message() -> Message:
     """What an empty drawing is told (a regrade in the worker stores it untranslated)."""
-    return Message(gettext_noop("The canvas is empty: draw the character first."))
+    return _("The canvas is empty: draw the character first.")
 
 
 def usable_models(user):
@@ -51,15 +49,11 @@ def usable_models(user):
 def model_input(job: TrainingJob) -> tuple[tuple[int, int], preprocess.InputStyle]:
     """The input size of ``job``'s model and what its training images looked like."""
     if job.status != JobStatus.SUCCEEDED:
-        raise ValueError(Message(
-            gettext_noop("Model #%(pk)d did not finish training, so it cannot predict."), pk=job.pk
-        ))  # fmt: skip
+        raise Refusal(_("Model #%(pk)d did not finish training, so it cannot predict.", pk=job.pk))
     try:
         metadata = training.read_metadata(job.model_path)
     except FileNotFoundError as exc:
-        raise ValueError(
-            Message(gettext_noop("The file of model #%(pk)d is missing."), pk=job.pk)
-        ) from exc
+        raise Refusal(_("The file of model #%(pk)d is missing.", pk=job.pk)) from exc
     style = preprocess.InputStyle.from_dict(metadata.get("input_style"))
     return tuple(metadata["input_shape"]), style
 
@@ -85,7 +79,7 @@ def create_prediction(
 ) -> Prediction:  # fmt: skip
     """Check and preprocess an image, store it, and queue its prediction.
 
-    Raises ``ValueError`` (``preprocess.ImageRejected`` among them) with the reason for
+    Raises a Refusal (``preprocess.ImageRejected`` among them) with the reason for
     an image or a model that cannot be used; then nothing is stored.
     """
     prepared = prepare_image(model, data, canvas=source == Prediction.Source.CANVAS)
@@ -100,34 +94,32 @@ def create_prediction(
             store_images(prediction, data, prepared.steps)
         except OSError as exc:
             prediction.delete_files()
-            raise ValueError(describe_os_error(exc)) from exc
+            raise Refusal(describe_os_error(exc)) from exc
         if dispatch:
             prediction.dispatch()
     return prediction
 
 
-def prediction_deletion_refusal(prediction: Prediction) -> str:
-    """Why ``prediction`` cannot be deleted, in words; "" when it can.
+def prediction_deletion_refusal(prediction: Prediction) -> Message | str:
+    """Why ``prediction`` cannot be deleted, as a message to translate; "" when it can.
 
     A submission is the course's record of what was handed in and how it was graded, so
     it stays whoever asks; any other prediction is its owner's to delete.
     """
     if prediction.assignment_id is None:
         return ""
-    return _(
-        "Prediction #%(pk)d is a submission to %(assignment)s, so it is kept as the "
-        "course's record."
-    ) % {"pk": prediction.pk, "assignment": prediction.assignment.title}
+    return _("Prediction #%(pk)d is a submission to %(assignment)s, so it is kept as the "
+             "course's record.", pk=prediction.pk, assignment=prediction.assignment.title)
 
 
 def delete_prediction(prediction: Prediction):
-    """Delete a prediction that is not a submission; ValueError says why one is kept.
+    """Delete a prediction that is not a submission; a Refusal says why one is kept.
 
     Its upload and images go once the deletion commits (``classifier.signals``).
     """
     refusal = prediction_deletion_refusal(prediction)
     if refusal:
-        raise ValueError(refusal)
+        raise Refusal(refusal)
     prediction.delete()
 
 

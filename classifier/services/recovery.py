@@ -25,9 +25,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
-from ..ml.messages import Message
+from ..ml.messages import _
 from ..models import Dataset, Evaluation, JobStatus, Prediction, Regrade, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -112,10 +111,9 @@ def _recover(row, stale, report: SweepReport):
             row.dispatch()
             report.requeued.append((name, row.pk))
         return
-    reason = Message(gettext_noop(
-        "The worker running this stopped responding, %(attempts)d times; the lab gave up. "
-        "What was finished is kept. Try again, and tell your instructor if this repeats "
-        "(the worker may be running out of memory)."
-    ), attempts=row.attempts)  # fmt: skip
+    reason = _("The worker running this stopped responding, %(attempts)d times; the lab gave "
+               "up. What was finished is kept. Try again, and tell your instructor if this "
+               "repeats (the worker may be running out of memory).",
+               attempts=row.attempts)  # fmt: skip
     if row.give_up(stale, reason):
         report.failed.append((name, row.pk))

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.utils.translation import gettext as _
 
+from ..ml.messages import Message, Refusal, _
 from ..models import Course, Enrollment, Profile
 from ..models.courses import new_join_code
 from ..roles import INSTRUCTOR, STUDENT, is_instructor
@@ -36,11 +36,11 @@ def save_profile(user, *, real_name: str, student_number: str) -> Profile:
 @dataclass
 class RosterImport:
     """What a roster import did: students enrolled by it, those already in the course
-    whose names were brought up to date, and rows skipped with their reason."""
+    whose names were brought up to date, and rows skipped with their reason (to translate)."""
 
     enrolled: list[User] = field(default_factory=list)
     updated: list[User] = field(default_factory=list)
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, Message]] = field(default_factory=list)
 
 
 def import_roster(course: Course, data: bytes) -> RosterImport:
@@ -52,16 +52,16 @@ def import_roster(course: Course, data: bytes) -> RosterImport:
     written unless the file as a whole can be read.
     """
     if len(data) > ROSTER_MAX_BYTES:
-        raise ValueError(_("A roster may be at most %(n)d KiB.") % {"n": ROSTER_MAX_BYTES // 1024})
+        raise Refusal(_("A roster may be at most %(n)d KiB.", n=ROSTER_MAX_BYTES // 1024))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(_("The roster is not UTF-8 text: save it as CSV UTF-8.")) from None
+        raise Refusal(_("The roster is not UTF-8 text: save it as CSV UTF-8.")) from None
     rows = [row for row in csv.reader(io.StringIO(text), _dialect(text)) if any(row)]
     if rows and rows[0][0].strip().lower() in USERNAME_HEADERS:
         rows = [None, *rows[1:]]  # the header keeps its line number
     if len(rows) > ROSTER_MAX_ROWS:
-        raise ValueError(_("A roster may have at most %(n)d rows.") % {"n": ROSTER_MAX_ROWS})
+        raise Refusal(_("A roster may have at most %(n)d rows.", n=ROSTER_MAX_ROWS))
     result = RosterImport()
     users = {u.username: u for u in User.objects.filter(
         username__in=[row[0].strip() for row in rows if row]
@@ -75,10 +75,10 @@ def import_roster(course: Course, data: bytes) -> RosterImport:
             if not username:
                 result.skipped.append((line, _("no username")))
             elif user is None:
-                reason = _("no account is named %(name)s") % {"name": username}
+                reason = _("no account is named %(name)s", name=username)
                 result.skipped.append((line, reason))
             elif is_instructor(user) or course.owner_id == user.pk:
-                result.skipped.append((line, _("%(name)s is an instructor") % {"name": username}))
+                result.skipped.append((line, _("%(name)s is an instructor", name=username)))
             else:
                 created = Enrollment.objects.get_or_create(course=course, student=user)[1]
                 (result.enrolled if created else result.updated).append(user)
@@ -115,36 +115,34 @@ def remove_student(course: Course, student) -> None:
     and come back should they join again."""
     deleted, _rows = Enrollment.objects.filter(course=course, student=student).delete()
     if not deleted:
-        raise ValueError(_("%(name)s is not in this course.") % {"name": student.username})
+        raise Refusal(_("%(name)s is not in this course.", name=student.username))
 
 
 def add_co_instructor(course: Course, username: str) -> User:
     """Let the instructor ``username`` teach ``course`` beside its owner."""
     user = User.objects.filter(username=username.strip()).first()
     if user is None:
-        raise ValueError(_("No account is named %(name)s.") % {"name": username.strip()})
+        raise Refusal(_("No account is named %(name)s.", name=username.strip()))
     if not is_instructor(user):
-        raise ValueError(
-            _("%(name)s is not an instructor: an admin makes them one on the People page.")
-            % {"name": user.username}
-        )
+        raise Refusal(_("%(name)s is not an instructor: an admin makes them one on the People "
+                        "page.", name=user.username))  # fmt: skip
     if course.teaches(user):
-        raise ValueError(_("%(name)s already teaches this course.") % {"name": user.username})
+        raise Refusal(_("%(name)s already teaches this course.", name=user.username))
     course.co_instructors.add(user)
     return user
 
 
 def remove_co_instructor(course: Course, user) -> None:
     if not course.co_instructors.filter(pk=user.pk).exists():
-        raise ValueError(_("%(name)s is not a co-instructor.") % {"name": user.username})
+        raise Refusal(_("%(name)s is not a co-instructor.", name=user.username))
     course.co_instructors.remove(user)
 
 
 def set_instructor(user, instructor: bool) -> None:
     """Make ``user`` an instructor (``instructor``) or a student again."""
     if user.is_staff:
-        raise ValueError(_("%(name)s is an admin, who can do everything an instructor can.")
-                         % {"name": user.username})  # fmt: skip
+        raise Refusal(_("%(name)s is an admin, who can do everything an instructor can.",
+                        name=user.username))  # fmt: skip
     instructors = Group.objects.get_or_create(name=INSTRUCTOR)[0]
     students = Group.objects.get_or_create(name=STUDENT)[0]
     if instructor:
@@ -152,8 +150,8 @@ def set_instructor(user, instructor: bool) -> None:
         user.groups.remove(students)
     else:
         if Course.objects.filter(owner=user).exists():
-            raise ValueError(_("%(name)s owns courses: give them to someone else first.")
-                             % {"name": user.username})  # fmt: skip
+            raise Refusal(_("%(name)s owns courses: give them to someone else first.",
+                            name=user.username))  # fmt: skip
         user.groups.remove(instructors)
         user.groups.add(students)
 
@@ -163,9 +161,9 @@ def reset_link(course: Course, student) -> str:
     password: valid for ``settings.PASSWORD_RESET_TIMEOUT``, and spent once the password
     changes (Django's password reset tokens)."""
     if not course.enrollments.filter(student=student).exists():
-        raise ValueError(_("%(name)s is not in this course.") % {"name": student.username})
+        raise Refusal(_("%(name)s is not in this course.", name=student.username))
     if is_instructor(student):
-        raise ValueError(_("Only a student's password can be reset here."))
+        raise Refusal(_("Only a student's password can be reset here."))
     uid = urlsafe_base64_encode(force_bytes(student.pk))
     token = default_token_generator.make_token(student)
     return reverse("password_reset_confirm", args=[uid, token])

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import ProfileForm, SignUpForm
-from ..i18n import describe
 from ..models import Profile
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
 from ..roles import admin_required, role_of
+from .refusals import refusals_shown
 
 
 @login_not_required
@@ -70,11 +70,8 @@ def set_role(request, pk):
     """Make the account an instructor, or a student again."""
     user = get_object_or_404(User, pk=pk)
     instructor = request.POST.get("role") == "instructor"
-    try:
+    with refusals_shown(request):
         services.set_instructor(user, instructor)
-    except ValueError as exc:
-        messages.error(request, describe(exc))
-    else:
         if instructor:
             done = _("%(name)s is now an instructor.")
         else:

@@ -31,10 +31,10 @@ from ..forms import (
     SubmissionForm,
     VerdictForm,
 )
-from ..i18n import describe
 from ..models import Assignment, Course, Prediction
 from ..roles import is_instructor
 from ..services.grading import GradeCell
+from .refusals import refusals_shown
 
 # Rows a page: a class of students, or a gradebook's, fits on one page up to CLASS_PAGE.
 LIST_PAGE = 25
@@ -123,10 +123,9 @@ def course_join(request):
     if not form.is_valid():
         messages.error(request, _("Type the join code your instructor gave you."))
         return redirect(typed)
-    try:
+    with refusals_shown(request) as outcome:
         course = services.join_course(request.user, form.cleaned_data["code"])
-    except ValueError as exc:
-        messages.error(request, describe(exc))
+    if outcome.refused:
         return redirect(typed)
     messages.success(request, _("You joined %(course)s.") % {"course": course})
     return redirect(course)
@@ -166,11 +165,8 @@ def course_publish(request, pk):
     form = PublishModelForm(request.POST, course=course, user=request.user)
     if form.is_valid():
         job = form.cleaned_data["job"]
-        try:
+        with refusals_shown(request):
             services.publish_model(course, job)
-        except ValueError as exc:
-            messages.error(request, describe(exc))
-        else:
             messages.success(request, _("Model #%(pk)d is published.") % {"pk": job.pk})
     else:
         messages.error(request, " ".join(form.errors.get("job", [])))
@@ -218,14 +214,12 @@ def assignment_submit(request, pk):
     form = SubmissionForm(request.POST, request.FILES)
     if form.is_valid():
         char = form.cleaned_data["char"]
-        try:
+        with refusals_shown(form=form) as outcome:  # preprocess.ImageRejected too
             submission = services.submit(
                 assignment, request.user, char, again=form.cleaned_data["again"],
                 **form.image_fields(),
             )  # fmt: skip
-        except ValueError as exc:  # preprocess.ImageRejected too
-            form.add_error(None, describe(exc))
-        else:
+        if not outcome.refused:
             # The worker usually answers within the wait, so the page shows the verdict.
             submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
             messages.success(
@@ -317,12 +311,9 @@ def submission_verdict(request, pk):
     submission = _managed_submission(request, pk)
     form = VerdictForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals_shown(request):
             services.set_verdict(submission, request.user, form.cleaned_data["verdict"],
                                  form.cleaned_data["comment"])  # fmt: skip
-        except ValueError as exc:
-            messages.error(request, describe(exc))
-        else:
             messages.success(
                 request,
                 _("%(student)s's %(char)s (attempt %(n)d): %(verdict)s.")
@@ -343,11 +334,8 @@ def regrade(request, pk):
     assignment = _managed_assignment(request, pk)
     form = RegradeForm(request.POST, assignment=assignment)
     if form.is_valid():
-        try:
+        with refusals_shown(request):
             services.start_regrade(assignment, form.cleaned_data["grader"], request.user)
-        except ValueError as exc:
-            messages.error(request, describe(exc))
-        else:
             messages.success(request, _("The regrade is queued; this page follows it."))
     else:
         messages.error(request, " ".join(form.errors.get("grader", [])))
@@ -388,15 +376,13 @@ def handwriting_dataset(request):
         picked = request.GET.getlist("assignment") + request.GET.getlist("assignments")
         form = HandwritingDatasetForm(user=request.user, initial={"assignments": picked})
     if form.is_valid():
-        try:
+        with refusals_shown(form=form, field="assignments") as outcome:
             dataset = services.create_handwriting_dataset(
                 name=form.cleaned_data["name"], assignments=form.cleaned_data["assignments"],
                 user=request.user, hidden=form.cleaned_data["hidden"],
                 exclude=form.cleaned_data["exclude"],
             )  # fmt: skip
-        except ValueError as exc:
-            form.add_error("assignments", describe(exc))
-        else:
+        if not outcome.refused:
             messages.success(request, _("The data set is queued; this page follows its build."))
             return redirect(dataset)
     chosen = form.chosen_assignments()

@@ -16,12 +16,13 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm
-from ..i18n import describe, language, translate
-from ..ml import fonts, sources, store
+from ..i18n import language, translate
+from ..ml import fonts
 from ..ml.render import STYLES, RenderSettings
 from ..models import Dataset
 from ..models.datasets import augmentation_png
 from ..roles import admin_required
+from .refusals import refusal_as_404, refusals_shown
 
 
 def dataset_list(request):
@@ -79,10 +80,8 @@ def _preview(request, pk, kind):
     dataset = _dataset_for(request, pk)
     if not dataset.is_ready:
         raise Http404(_("This data set has no arrays yet."))
-    try:
+    with refusal_as_404():  # its files cannot be read, or its font is gone
         png = dataset.preview_png(kind)
-    except (store.StoreError, ValueError) as exc:  # ValueError: its font is gone
-        raise Http404(describe(exc)) from None
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -169,10 +168,8 @@ def dataset_export_images(request, pk):
     if not services.may_export_images(request.user, dataset):
         raise PermissionDenied
     pipe = _Pipe()
-    try:
+    with refusal_as_404():  # the archive it was imported from is gone
         written = services.export_images(dataset, pipe)
-    except ValueError as exc:  # the archive it was imported from is gone
-        raise Http404(describe(exc)) from None
     response = StreamingHttpResponse(_zip_stream(written, pipe), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"{dataset.name}-images.zip"
@@ -191,7 +188,8 @@ def dataset_import(request):
     form = Phd08ImportForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         server_path = form.cleaned_data["server_path"]
-        try:
+        field = "server_path" if server_path else "files"
+        with refusals_shown(form=form, field=field) as outcome:
             if server_path:
                 dataset = services.create_phd08_dataset(
                     name=form.cleaned_data["name"], paths=[server_path],
@@ -204,9 +202,7 @@ def dataset_import(request):
                     conversion=form.conversion(), user=request.user,
                     hidden=form.cleaned_data["hidden"],
                 )  # fmt: skip
-        except sources.SourceError as exc:
-            form.add_error("server_path" if server_path else "files", describe(exc))
-        else:
+        if not outcome.refused:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
     return render(request, "datasets/import.html", {"form": form})
@@ -221,7 +217,8 @@ def dataset_import_images(request):
             "user": request.user, "hidden": form.cleaned_data["hidden"],
         }  # fmt: skip
         server_path = form.cleaned_data["server_path"]
-        try:
+        field = "server_path" if server_path else "archive"
+        with refusals_shown(form=form, field=field) as outcome:
             if server_path:
                 dataset = services.create_image_dataset(
                     path=server_path, allowed_roots=settings.LAB_IMPORT_ROOTS, **common
@@ -230,9 +227,7 @@ def dataset_import_images(request):
                 dataset = services.create_uploaded_image_dataset(
                     upload=form.cleaned_data["archive"], **common
                 )
-        except sources.SourceError as exc:
-            form.add_error("server_path" if server_path else "archive", describe(exc))
-        else:
+        if not outcome.refused:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
     return render(request, "datasets/import_images.html", {"form": form})
@@ -242,15 +237,13 @@ def dataset_import_images(request):
 def dataset_render(request):
     form = RenderDatasetForm(request.POST or None)
     if form.is_valid():
-        try:
+        with refusals_shown(form=form) as outcome:
             dataset = services.create_font_dataset(
                 name=form.cleaned_data["name"], chars=form.cleaned_data["char_list"],
                 font_specs=form.cleaned_data["fonts"], rendering=form.rendering(),
                 user=request.user, hidden=form.cleaned_data["hidden"],
             )  # fmt: skip
-        except ValueError as exc:
-            form.add_error(None, describe(exc))
-        else:
+        if not outcome.refused:
             messages.success(request, _("Rendering is queued; this page follows it."))
             return redirect(dataset)
     return render(request, "datasets/render.html", {"form": form})
@@ -269,10 +262,9 @@ def dataset_cancel(request, pk):
 def dataset_delete(request, pk):
     dataset = get_object_or_404(Dataset, pk=pk)
     if request.method == "POST":
-        try:
+        with refusals_shown(request) as outcome:
             services.delete_dataset(dataset)
-        except ValueError as exc:
-            messages.error(request, describe(exc))
+        if outcome.refused:
             return redirect(dataset)
         messages.success(request, _("Deleted the data set %(name)s.") % {"name": dataset.name})
         return redirect("classifier:dataset-list")

@@ -11,11 +11,13 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
-from ..i18n import describe
+from ..i18n import describe, translate
 from ..ids import parse_ids
 from ..ml import networks
+from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor, may_delete
+from .refusals import refusals_shown
 
 
 def _job_for(request, pk):
@@ -40,9 +42,10 @@ def job_new(request):
 
 def model_summary(request):
     """The layer table and parameter count of a spec, for the form (no TensorFlow)."""
-    try:
-        dataset = Dataset.visible_to(request.user).get(pk=request.GET.get("dataset"))
-    except (Dataset.DoesNotExist, ValueError):
+    dataset = Dataset.visible_to(request.user).filter(
+        pk__in=parse_ids([request.GET.get("dataset", "")])
+    ).first()
+    if dataset is None:
         return JsonResponse({"error": _("Choose a data set.")}, status=400)
     try:
         chars = services.chosen_characters(dataset, request.GET.get("chars", ""))
@@ -50,7 +53,7 @@ def model_summary(request):
         spec = networks.parse_spec(request.GET.get("spec") or "mlp")
         layers = networks.describe(spec, (dataset.height, dataset.width), classes)
         total = networks.count_params(spec, (dataset.height, dataset.width), classes)
-    except ValueError as exc:
+    except Refusal as exc:
         return JsonResponse({"error": describe(exc)}, status=400)
     return JsonResponse(
         {"params": total, "layers": [[name, list(shape), n] for name, shape, n in layers]}
@@ -137,15 +140,14 @@ def job_delete(request, pk):
     if not may_delete(request.user, job):
         raise Http404
     if request.method == "POST":
-        try:
+        with refusals_shown(request) as outcome:
             services.delete_training_job(job)
-        except ValueError as exc:
-            messages.error(request, describe(exc))
+        if outcome.refused:
             return redirect(job)
         messages.success(request, _("Deleted job #%(pk)d.") % {"pk": pk})
         return redirect("classifier:job-list")
     context = {
-        "job": job, "refusal": services.job_deletion_refusal(job),
+        "job": job, "refusal": translate(services.job_deletion_refusal(job)),
         "predictions": job.predictions.count(), "evaluations": job.evaluations.count(),
     }  # fmt: skip
     return render(request, "jobs/confirm_delete.html", context)

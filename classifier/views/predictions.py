@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 
 from .. import services
 from ..forms import PredictForm, VerdictForm
-from ..i18n import describe
+from ..i18n import translate
 from ..models import JobStatus, Prediction
 from ..roles import may_delete
+from .refusals import refusals_shown
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                  "bmp": "image/bmp", "gif": "image/gif"}  # fmt: skip
@@ -38,11 +39,9 @@ def predict(request):
     form = PredictForm(request.POST or None, request.FILES or None, models=models,
                        initial=initial)  # fmt: skip
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_shown(form=form) as outcome:
             prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
-        except ValueError as exc:
-            form.add_error(None, describe(exc))
-        else:
+        if not outcome.refused:
             prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
             if _wants_json(request):
                 return JsonResponse(services.prediction_summary(prediction), status=201)
@@ -87,16 +86,15 @@ def prediction_delete(request, pk):
     if not may_delete(request.user, prediction):
         raise Http404
     if request.method == "POST":
-        try:
+        with refusals_shown(request) as outcome:
             services.delete_prediction(prediction)
-        except ValueError as exc:
-            messages.error(request, describe(exc))
+        if outcome.refused:
             return redirect(prediction)
         messages.success(request, _("Deleted prediction #%(pk)d.") % {"pk": pk})
         return redirect("classifier:prediction-list")
     context = {
         "prediction": prediction,
-        "refusal": services.prediction_deletion_refusal(prediction),
+        "refusal": translate(services.prediction_deletion_refusal(prediction)),
     }
     return render(request, "predictions/confirm_delete.html", context)
 

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..forms import CoInstructorForm, RosterForm
-from ..i18n import describe
+from ..i18n import translate
 from ..models import Course
 from ..roles import is_instructor
 from .courses import _managed_course
+from .refusals import refusals_shown
 
 
 def _back_to_students(course):
@@ -40,11 +41,8 @@ def join_link(request, code):
         return redirect(course)
     if is_instructor(request.user):
         raise PermissionDenied(_("Instructors teach courses; a join link is for students."))
-    try:
+    with refusals_shown(request, level=messages.INFO):  # already in it
         services.join_course(request.user, course.join_code)
-    except ValueError as exc:  # already in it
-        messages.info(request, describe(exc))
-    else:
         messages.success(request, _("You joined %(course)s.") % {"course": course})
     return redirect(course)
 
@@ -74,11 +72,8 @@ def regenerate_code(request, pk):
 def remove_student(request, pk, user_pk):
     course = _managed_course(request, pk)
     student = get_object_or_404(User, pk=user_pk)
-    try:
+    with refusals_shown(request):
         services.remove_student(course, student)
-    except ValueError as exc:
-        messages.error(request, describe(exc))
-    else:
         messages.success(request, _("%(name)s is no longer in the course; their submissions "
                                     "are kept.") % {"name": student.username})  # fmt: skip
     return _back_to_students(course)
@@ -92,10 +87,9 @@ def import_roster(request, pk):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return _back_to_students(course)
-    try:
+    with refusals_shown(request) as outcome:
         result = services.import_roster(course, form.cleaned_data["roster"].read())
-    except ValueError as exc:
-        messages.error(request, describe(exc))
+    if outcome.refused:
         return _back_to_students(course)
     messages.success(
         request,
@@ -105,8 +99,8 @@ def import_roster(request, pk):
            "skipped": len(result.skipped)},
     )  # fmt: skip
     for line, reason in result.skipped:
-        messages.warning(request, _("Line %(line)d: %(reason)s.") % {"line": line,
-                                                                      "reason": reason})
+        messages.warning(request, _("Line %(line)d: %(reason)s.")
+                         % {"line": line, "reason": translate(reason)})  # fmt: skip
     return _back_to_students(course)
 
 
@@ -115,10 +109,9 @@ def reset_link(request, pk, user_pk):
     """A one-time password reset link for a student of the course, shown once."""
     course = _managed_course(request, pk)
     student = get_object_or_404(User, pk=user_pk)
-    try:
+    with refusals_shown(request) as outcome:
         path = services.reset_link(course, student)
-    except ValueError as exc:
-        messages.error(request, describe(exc))
+    if outcome.refused:
         return _back_to_students(course)
     context = {"course": course, "student": student, "link": request.build_absolute_uri(path)}
     response = render(request, "courses/reset_link.html", context)
@@ -131,11 +124,8 @@ def add_co_instructor(request, pk):
     course = _owned_course(request, pk)
     form = CoInstructorForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals_shown(request):
             user = services.add_co_instructor(course, form.cleaned_data["username"])
-        except ValueError as exc:
-            messages.error(request, describe(exc))
-        else:
             messages.success(request, _("%(name)s now teaches the course with you.")
                              % {"name": user.username})  # fmt: skip
     return redirect(f"{course.get_absolute_url()}#teachers")
@@ -145,11 +135,8 @@ def add_co_instructor(request, pk):
 def remove_co_instructor(request, pk, user_pk):
     course = _owned_course(request, pk)
     user = get_object_or_404(User, pk=user_pk)
-    try:
+    with refusals_shown(request):
         services.remove_co_instructor(course, user)
-    except ValueError as exc:
-        messages.error(request, describe(exc))
-    else:
         messages.success(request, _("%(name)s no longer teaches the course.")
                          % {"name": user.username})  # fmt: skip
     return redirect(f"{course.get_absolute_url()}#teachers")

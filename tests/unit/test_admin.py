@@ -12,6 +12,7 @@ from django.utils.text import capfirst
 
 from classifier import services
 from classifier.ml.convert import ConversionSettings
+from classifier.ml.messages import Refusal
 from classifier.ml.render import RenderSettings
 from classifier.models import (
     Assignment,
@@ -254,7 +255,7 @@ def test_rerun_refuses_a_job_whose_characters_left_its_data_set(lab):
     job = lab["job"]
     Dataset.objects.filter(pk=job.dataset_id).update(classes=["가", "다"])
     job.refresh_from_db()
-    with pytest.raises(ValueError, match="no longer has 나"):
+    with pytest.raises(Refusal, match="no longer has 나"):
         services.rerun_training_job(job)
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from classifier.ml import charsets
+from classifier.ml.messages import Refusal
 
 syllables = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
 
@@ -28,7 +29,7 @@ def test_charsets_named_sets():
     assert charsets.TUTORIAL8 == "라호댜밟자꺅갠아"
     assert charsets.charset("tutorial8") == list("라호댜밟자꺅갠아")
     assert charsets.charset("ks2350") == list(charsets.ks_x_1001())
-    with pytest.raises(ValueError, match="known sets: ks2350, tutorial8"):
+    with pytest.raises(Refusal, match="known sets: ks2350, tutorial8"):
         charsets.charset("all")
 
 
@@ -48,12 +49,12 @@ def test_charsets_parse_chars_keeps_first_seen_order(chars, separator):
     [("가A", "'A'"), ("가ㄱ", "'ㄱ'"), ("가1나2", "'1' (U+0031), '2'"), ("가。", "U+3002")],
 )
 def test_charsets_parse_chars_names_what_is_not_a_syllable(text, named):
-    with pytest.raises(ValueError, match="Only precomposed Hangul syllables") as error:
+    with pytest.raises(Refusal, match="Only precomposed Hangul syllables") as error:
         charsets.parse_chars(text)
     assert named in str(error.value)
 
 
 @pytest.mark.parametrize("text", ["", " , ", "\n\t,,"])
 def test_charsets_parse_chars_needs_at_least_one(text):
-    with pytest.raises(ValueError, match="at least one Hangul syllable"):
+    with pytest.raises(Refusal, match="at least one Hangul syllable"):
         charsets.parse_chars(text)

@@ -9,6 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from classifier.ml.convert import ConversionSettings, convert_batch, convert_file
+from classifier.ml.messages import Refusal
 from classifier.ml.phd08 import Phd08Error, parse_phd08
 from tests.phd08_builders import make_bitmap, make_phd08_bytes
 
@@ -193,5 +194,5 @@ def test_conversion_settings_accept_the_limits(fields):
     ],
 )
 def test_conversion_settings_reject_bad_values(fields, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(Refusal, match=message):
         ConversionSettings(**fields)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier import services
+from classifier.ml.messages import Refusal
 from classifier.models import (
     Assignment,
     Course,
@@ -694,7 +695,7 @@ def test_a_regrade_with_a_model_that_does_not_know_the_characters_is_refused(
     assert f"Model #{stranger.pk} does not know 나; it knows 가 다." in _messages(response)
     graded_book.refresh_from_db()
     assert not Regrade.objects.exists() and graded_book.grader != stranger
-    with pytest.raises(ValueError, match="does not know 나"):
+    with pytest.raises(Refusal, match="does not know 나"):
         services.start_regrade(graded_book, stranger, instructor)
 
 

@@ -159,7 +159,7 @@ def test_a_data_set_with_training_jobs_is_kept_files_and_all(staff_client, stude
     TrainingJob.objects.create(owner=student_a, dataset=dataset, model_spec="mlp")
     response = staff_client.post(reverse("classifier:dataset-delete", args=[dataset.pk]))
     assert response["Location"] == dataset.get_absolute_url()
-    assert "1 training job was trained on this data set" in " ".join(
+    assert "Training jobs were trained on this data set (1)" in " ".join(
         str(m) for m in get_messages(response.wsgi_request)
     )
     dataset.refresh_from_db()

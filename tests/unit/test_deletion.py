@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from classifier import services
+from classifier.ml.messages import Refusal
 from classifier.models import (
     EpochMetric,
     Evaluation,
@@ -195,16 +196,17 @@ def test_a_job_a_course_relies_on_is_kept_with_the_reason(world):
     _prediction(student_b, shared)
 
     reasons = {
-        graded: f"Job #{graded.pk} graded 1 submission, so it is kept as the course's record.",
+        graded: f"Job #{graded.pk} graded submissions (1), so it is kept as the course's "
+        "record.",
         regraded: f"Job #{regraded.pk} regraded an assignment, so it is kept as the course's "
         "record.",
         published: f"Job #{published.pk} is published to a course, so it is kept for the "
         "course's students.",
-        shared: f"Other people made 2 predictions with job #{shared.pk}, so it is kept: "
+        shared: f"Other people made predictions with job #{shared.pk} (2), so it is kept: "
         "deleting it would delete theirs.",
     }
     for job, reason in reasons.items():
-        with pytest.raises(ValueError) as refused:
+        with pytest.raises(Refusal) as refused:
             services.delete_training_job(job)
         assert str(refused.value) == reason
         assert TrainingJob.objects.filter(pk=job.pk).exists() and job.model_path.exists()

@@ -11,6 +11,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from classifier.ml import fonts
 from classifier.ml.charsets import ks_x_1001
 from classifier.ml.fonts import HangulFont
+from classifier.ml.messages import Refusal
 
 # Debian's packages (what `make test` installs) and the names their name tables give.
 DEBIAN_FONTS = Path("/usr/share/fonts/truetype")
@@ -198,7 +199,7 @@ def test_fonts_resolve_a_relative_path_to_an_absolute_one(tmp_path, monkeypatch)
 
 
 def test_fonts_unknown_name_lists_the_installed_ones(installed):
-    with pytest.raises(ValueError, match="Unknown font 'NoSuchFont'") as error:
+    with pytest.raises(Refusal, match="Unknown font 'NoSuchFont'") as error:
         fonts.resolve_fonts([installed[0].name, "NoSuchFont"])
     assert all(font.name in str(error.value) for font in installed)
 
@@ -206,17 +207,17 @@ def test_fonts_unknown_name_lists_the_installed_ones(installed):
 def test_fonts_rejects_files_that_are_not_hangul_fonts(tmp_path):
     text = tmp_path / "fake.ttf"
     text.write_text("not a font")
-    with pytest.raises(ValueError, match=r"fake\.ttf is not a Hangul font: it cannot be read"):
+    with pytest.raises(Refusal, match=r"fake\.ttf is not a Hangul font: it cannot be read"):
         fonts.resolve_fonts([str(text)])
     latin = write_font(tmp_path / "latin.ttf", build_font("Lab Latin", chars="abc"))
-    with pytest.raises(ValueError, match=r"latin\.ttf is not a Hangul font: it lacks glyphs"):
+    with pytest.raises(Refusal, match=r"latin\.ttf is not a Hangul font: it lacks glyphs"):
         fonts.resolve_fonts([str(latin)])
 
 
 def test_fonts_without_any_installed_say_how_to_install(monkeypatch):
     monkeypatch.setattr(fonts, "find_hangul_fonts", lambda extra_dirs=(): [])
     for specs in ([], ["NanumGothic"]):
-        with pytest.raises(ValueError) as error:
+        with pytest.raises(Refusal) as error:
             fonts.resolve_fonts(specs)
         assert fonts.INSTALL_HINT in str(error.value)
     assert fonts.INSTALL_HINT == "sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"

@@ -13,6 +13,7 @@ from django.utils.html import escape
 
 from classifier import services
 from classifier.ml import preprocess, splits
+from classifier.ml.messages import Refusal
 from classifier.ml.sources import SourceError
 from classifier.models import Dataset, JobStatus
 from tests.labelled_builders import folders_zip, manifest_zip, scan_of, write_zip
@@ -282,7 +283,7 @@ def test_an_image_data_set_is_rebuilt_from_its_archive(tmp_path):
     services.rebuild_dataset(dataset, dispatch=False)
     assert _built(dataset).counts == [4, 4]
     archive.unlink()
-    with pytest.raises(ValueError, match=r"again cannot be rebuilt: .*a\.zip does not exist"):
+    with pytest.raises(Refusal, match=r"again cannot be rebuilt: .*a\.zip does not exist"):
         services.rebuild_dataset(dataset, dispatch=False)
 
 

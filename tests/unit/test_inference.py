@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from classifier.ml import inference, networks, training
+from classifier.ml.messages import Refusal
 
 
 def _save(path, classes="가나다", size=(16, 16), seed=0, calibration=None, scrambled=False):
@@ -35,7 +36,7 @@ def test_probabilities_sum_to_one_and_the_shape_is_checked(tmp_path):
     assert loaded.metadata["input_style"] == {"ink_light": True}
     probabilities = loaded.probabilities(np.zeros((16, 16), np.uint8))
     assert probabilities.shape == (3,) and probabilities.sum() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="the model reads 16x16"):
+    with pytest.raises(Refusal, match="the model reads 16x16"):
         loaded.probabilities(np.zeros((28, 28), np.uint8))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from classifier.ml import build, labelled, preprocess, splits
+from classifier.ml.messages import Refusal
 from classifier.ml.sources import SourceError
 from tests.labelled_builders import folders_zip, manifest_zip, scan_of, write_zip
 
@@ -217,7 +218,7 @@ def _blank_png() -> bytes:
 def test_labelled_build_with_nothing_readable_fails_with_the_reason(tmp_path):
     archive = _read(write_zip(tmp_path / "bad.zip", {"가/1.png": b"nope", "나/1.png": b""}))
     skipped = {}
-    with pytest.raises(ValueError, match="None of the images could be read"):
+    with pytest.raises(Refusal, match="None of the images could be read"):
         _build(archive, tmp_path / "set", skipped)
     assert set(skipped) == {"가/1.png", "나/1.png"}
     assert skipped["나/1.png"] == "The file is empty."

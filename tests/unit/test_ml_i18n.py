@@ -28,6 +28,7 @@ from classifier.ml import (
     training_plots,
 )
 from classifier.ml.convert import ConversionSettings
+from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, Prediction, TrainingJob
 from classifier.services.failures import describe_os_error
 from tests.builders import make_dataset, make_running_job
@@ -116,7 +117,7 @@ def test_a_malformed_layer_spec_is_explained_in_korean(client, student_a):
     })  # fmt: skip
     html = response.content.decode()
     assert response.status_code == 200
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(Refusal) as caught:
         networks.parse_spec("conv9999-dense8")
     message = message_of(caught.value)
     assert escape(in_korean(message)) in html

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from classifier.ml import calibration, splits, training, training_plots
+from classifier.ml.messages import Refusal
 
 CLASSES = ["가", "나", "다"]
 
@@ -120,12 +121,12 @@ def test_saved_models_carry_their_characters_and_input_size(arrays, tmp_path):
     foreign = tmp_path / "foreign.keras"
     with zipfile.ZipFile(foreign, "w") as archive:
         archive.writestr("config.json", "{}")
-    with pytest.raises(ValueError, match="not a model saved by the lab"):
+    with pytest.raises(Refusal, match="not a model saved by the lab"):
         training.load_model(foreign)
 
 
 def test_unknown_optimizer_is_refused():
-    with pytest.raises(ValueError, match="Unknown optimizer"):
+    with pytest.raises(Refusal, match="Unknown optimizer"):
         training.make_optimizer("adagrad", 0.1)
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from classifier.ml import networks
+from classifier.ml.messages import Refusal
 
 
 def test_the_tutorial_mlp_is_exactly_the_seed_network():
@@ -54,7 +55,7 @@ def test_same_seed_builds_the_same_weights():
     ],
 )
 def test_malformed_or_absurd_specs_are_explained(text, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(Refusal, match=message.replace("(", r"\(").replace(")", r"\)")):
         networks.count_params(networks.parse_spec(text), (28, 28), 8)
 
 

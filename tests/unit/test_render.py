@@ -15,6 +15,7 @@ import pytest
 from classifier.ml import fonts
 from classifier.ml.charsets import TUTORIAL8
 from classifier.ml.fonts import HangulFont
+from classifier.ml.messages import Refusal
 from classifier.ml.render import RenderSettings, render_samples
 from tests.unit.test_fonts import build_font, write_font
 
@@ -231,9 +232,9 @@ def test_render_refuses_what_it_cannot_draw(two_fonts):
     font = two_fonts[0]
     with pytest.raises(ValueError, match="one character at a time"):
         render_samples("가나", font, CLEAN)
-    with pytest.raises(ValueError, match="no glyph for '😀'"):
+    with pytest.raises(Refusal, match="no glyph for '😀'"):
         render_samples("😀", font, CLEAN)
-    with pytest.raises(ValueError, match="without any ink"):
+    with pytest.raises(Refusal, match="without any ink"):
         render_samples(" ", font, CLEAN)
 
 
@@ -247,7 +248,7 @@ def test_render_refuses_what_it_cannot_draw(two_fonts):
     ],
 )  # fmt: skip
 def test_render_settings_are_validated(field, value):
-    with pytest.raises(ValueError, match=f"^{field} must be"):
+    with pytest.raises(Refusal, match=f"^{field} must be"):
         RenderSettings(**{field: value})
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from classifier.ml import splits
+from classifier.ml.messages import Refusal
 
 
 def _labels(per_class=(10, 10, 10)):
@@ -26,7 +27,7 @@ def test_parse_split(text, expected):
      ("tutorial:0", "at least one"), ("tutorial:x", "number of samples")],
 )  # fmt: skip
 def test_bad_splits_are_explained(text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(Refusal, match=message):
         splits.parse_split(text)
 
 
@@ -52,9 +53,9 @@ def test_group_holds_out_whole_groups():
     assert set(groups[split.val]) == {1} and set(groups[split.train]) == {0, 2}
     assert set(labels[split.val]) | set(labels[split.train]) == {0, 1}
     assert "B" in split.description
-    with pytest.raises(ValueError, match="No group Z"):
+    with pytest.raises(Refusal, match="No group Z"):
         splits.group(groups, ["A", "B", "C"], candidates, ["Z"])
-    with pytest.raises(ValueError, match="no samples to train"):
+    with pytest.raises(Refusal, match="no samples to train"):
         splits.group(groups, ["A", "B", "C"], candidates, ["A", "B", "C"])
 
 
@@ -68,5 +69,5 @@ def test_tutorial_split_validates_on_the_tail_of_each_two_character_file():
     assert counts == {"라": {"train": 20, "val": 10}, "호": {"train": 0, "val": 30},
                       "댜": {"train": 20, "val": 10}, "밟": {"train": 0, "val": 30}}  # fmt: skip
     assert (split.val == np.r_[20:60, 80:120]).all()
-    with pytest.raises(ValueError, match="no samples to validate"):
+    with pytest.raises(Refusal, match="no samples to validate"):
         splits.tutorial(labels, np.arange(120), 60)

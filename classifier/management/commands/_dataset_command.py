@@ -9,6 +9,7 @@ from classifier import services
 from classifier.forms import parse_size
 from classifier.i18n import describe
 from classifier.management.progress import progress_bar
+from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, dataset_name_validator
 from classifier.services.recovery import keep_alive, take_back_dead
 
@@ -70,15 +71,15 @@ class DatasetCommand(BaseCommand):
         else:
             try:
                 services.rebuild_dataset(dataset, dispatch=run_async)
-            except ValueError as exc:
+            except Refusal as exc:
                 raise CommandError(describe(exc)) from None
         self.run_build(dataset, run_async)
 
     def checked_size(self, text):
         try:
             return parse_size(text)
-        except ValueError as exc:
-            raise CommandError(f"--size: {exc}") from None
+        except Refusal as exc:
+            raise CommandError(f"--size: {describe(exc)}") from None
 
     def run_build(self, dataset, run_async):
         """Queue the build, or run it here with a progress bar; fail loudly on errors.

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.management.progress import count_bar
-from classifier.ml.store import StoreError
+from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, TrainingJob
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         try:
             with count_bar(sys.stderr, "sample") as bar:
                 result = services.evaluate_job_on(job, dataset, on_progress=bar)
-        except (ValueError, OSError, StoreError) as exc:
+        except (Refusal, OSError) as exc:
             raise CommandError(describe(exc)) from None
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.management.progress import count_bar
+from classifier.ml.messages import Refusal
 from classifier.models import Dataset
 
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                 for written in services.export_images(dataset, fh):
                     bar(written, dataset.num_samples)
             tmp.replace(out)
-        except (OSError, ValueError) as exc:
+        except (OSError, Refusal) as exc:
             tmp.unlink(missing_ok=True)
             raise CommandError(f"Could not export: {describe(exc)}") from None
         self.stdout.write(self.style.SUCCESS(f"Wrote {written:,} images to {out}"))

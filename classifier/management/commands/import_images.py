@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.i18n import describe
+from classifier.ml.messages import Refusal
 
 from ._dataset_command import DatasetCommand
 
@@ -34,6 +35,6 @@ class Command(DatasetCommand):
                 name=name, path=options["archive"], size=size, dispatch=options["run_async"],
                 hidden=options["hidden"],
             )  # fmt: skip
-        except ValueError as exc:
+        except Refusal as exc:
             raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])

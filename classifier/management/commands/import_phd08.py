@@ -3,7 +3,7 @@ from django.core.management.base import CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.ml.convert import ConversionSettings
-from classifier.ml.sources import SourceError
+from classifier.ml.messages import Refusal
 
 from ._dataset_command import DatasetCommand
 
@@ -40,6 +40,6 @@ class Command(DatasetCommand):
                 name=name, paths=options["paths"], conversion=conversion,
                 dispatch=options["run_async"], hidden=options["hidden"],
             )  # fmt: skip
-        except (SourceError, ValueError) as exc:
+        except Refusal as exc:
             raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.management.progress import count_bar
+from classifier.ml.messages import Refusal
 from classifier.models import TrainingJob
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             services.model_input(job)
         except TrainingJob.DoesNotExist:
             raise CommandError(f"There is no job {options['job']}.") from None
-        except ValueError as exc:
+        except Refusal as exc:
             raise CommandError(describe(exc)) from None
         paths = [Path(name) for name in options["images"]]
         # Text output prints a line an image as it goes; JSON comes at the end, so a bar
@@ -54,7 +55,7 @@ class Command(BaseCommand):
     def predict_one(self, job, path: Path, steps_dir) -> dict:
         try:
             prepared, result = services.predict_image(job, path.read_bytes())
-        except (OSError, ValueError) as exc:
+        except (OSError, Refusal) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe(exc)
             self.stderr.write(f"{path}: {reason}")
             return {"file": str(path), "error": reason}

@@ -3,6 +3,7 @@ from django.core.management.base import CommandError
 from classifier import services
 from classifier.i18n import describe
 from classifier.ml import charsets, fonts
+from classifier.ml.messages import Refusal
 from classifier.ml.render import STYLES, RenderSettings
 
 from ._dataset_command import DatasetCommand
@@ -54,7 +55,7 @@ class Command(DatasetCommand):
                 name=name, chars=chars, font_specs=specs, rendering=rendering,
                 dispatch=options["run_async"], hidden=options["hidden"],
             )  # fmt: skip
-        except ValueError as exc:
+        except Refusal as exc:
             raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])
 
