@@ -40,7 +40,7 @@ from classifier.ml.build import build_phd08  # noqa: E402
 from classifier.ml.convert import ConversionSettings, convert_file  # noqa: E402
 from classifier.ml.phd08 import parse_phd08  # noqa: E402
 from classifier.ml.sources import collect_phd08_inputs  # noqa: E402
-from tests.phd08_builders import make_phd08_bytes  # noqa: E402
+from tests.support.phd08 import make_phd08_bytes  # noqa: E402
 
 SHARED_SAMPLES = REPO.parent / "shared" / "phd08-samples"
 MIN_FILES = 16

@@ -134,22 +134,23 @@ def login(base: str, username: str, password: str, session=None, **kwargs) -> re
 
 
 def post_prediction(session, base, model_pk, item, **kwargs) -> requests.Response:
-    """Upload one image to ``/predict/`` for model ``model_pk``, asking for JSON.
+    """Upload one image to the API (``POST /api/predictions/``) for model ``model_pk``,
+    with the logged-in session (and its CSRF token, as the lab's own scripts send it).
 
     ``item`` is ``(field, payload, expected character)``: field ``image`` for a photo
     (JPEG bytes), ``canvas`` for a drawing (a data URL). The answer is 201 with the
     prediction's JSON, finished or not yet (see ``prediction_status``).
     """
     field, data, expected = item
-    form = {"model": model_pk, "expected": expected,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"]}  # fmt: skip
+    form = {"model": model_pk, "expected": expected}
     files = None
     if field == "canvas":
         form["canvas"] = data
     else:
         files = {"image": ("photo.jpg", data, "image/jpeg")}
-    headers = {"Accept": "application/json", "Referer": f"{base}/predict/"}
-    return session.post(f"{base}/predict/", data=form, files=files, headers=headers, **kwargs)
+    headers = {"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{base}/predict/"}
+    return session.post(f"{base}/api/predictions/", data=form, files=files, headers=headers,
+                        **kwargs)  # fmt: skip
 
 
 def prediction_status(session, base, pk, **kwargs) -> requests.Response:

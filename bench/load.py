@@ -22,8 +22,8 @@ thought between actions, until the time is up:
   that time of logging in), so ``--rate`` a second in all once every student is in; a
   prediction that falls due waits for the action in progress, or for the next poll of
   a job page. It opens the Predict page, takes a moment to draw, uploads a 640x480 photo, a canvas
-  drawing or a 12-megapixel photo of a tutorial character to ``/predict/`` with its own
-  model (``Accept: application/json``), and polls the prediction's status JSON every
+  drawing or a 12-megapixel photo of a tutorial character to the API
+  (``/api/predictions/``) with its own model, and polls the prediction's status JSON every
   0.3 s, as the prediction page does, until it SUCCEEDED or FAILED;
 - or opens its job page with its images (curves, confusion matrix, mistakes) and stays
   on it a while, polling the status JSON every second and fetching the curves again
@@ -316,7 +316,7 @@ def prepare(students: int):
     from django.contrib.auth.models import Group, User
 
     from classifier.roles import STUDENT
-    from tests.handwriting_builders import make_font_dataset, make_trained_job
+    from tests.support.handwriting import make_font_dataset, make_trained_job
 
     started = time.perf_counter()
     dataset = make_font_dataset("tutorial8-fonts", per_font=40)
@@ -354,7 +354,7 @@ def copy_job(template, owner):
 
 def bench_images() -> list[tuple[str, tuple[str, object, str]]]:
     """``(label, (field, payload, expected character))`` for every upload a student makes."""
-    from tests.handwriting_builders import TUTORIAL_CHARS, drawing_of, photo_of
+    from tests.support.handwriting import TUTORIAL_CHARS, drawing_of, photo_of
 
     images = []
     for char in TUTORIAL_CHARS:
@@ -584,12 +584,12 @@ def main():
 def run(args, var_dir: Path) -> Results:
     """Prepare the rows, start the lab on ``var_dir``, run the students, stop the lab."""
     setup_django(var_dir)
-    from tests import handwriting_builders
+    from tests.support import handwriting
 
     try:
         dataset, users, jobs = prepare(args.students)
     finally:  # the builders' copy of the trained model, in a folder of its own
-        shutil.rmtree(handwriting_builders._MODEL_CACHE, ignore_errors=True)
+        shutil.rmtree(handwriting._MODEL_CACHE, ignore_errors=True)
     images = bench_images()
     env = {"GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_LOG_FORMAT}'"}
     lab = start_lab(var_dir, args.port, env)

@@ -5,8 +5,8 @@
 Starts a throw-away lab exactly as ``make run`` does (``manage.py runlab``: the embedded
 Redis, the train worker, the data+predict worker and gunicorn) on its own database and
 media folder, trains the Tutorial MLP (28x28) on the tutorial's 8 characters rendered
-from the installed fonts, logs in over HTTP and posts images to ``/predict/`` with
-``Accept: application/json``. A request's latency runs from sending the upload to having
+from the installed fonts, logs in over HTTP and posts images to the API
+(``/api/predictions/``). A request's latency runs from sending the upload to having
 the result: the answer itself when the worker finished within the request's wait,
 otherwise after polling the prediction's status JSON.
 
@@ -71,7 +71,7 @@ def main():
 def trained_job():
     from django.contrib.auth.models import User
 
-    from tests.handwriting_builders import make_font_dataset, make_trained_job
+    from tests.support.handwriting import make_font_dataset, make_trained_job
 
     user = User.objects.create_user("bench", password=PASSWORD)
     started = time.perf_counter()
@@ -84,7 +84,7 @@ def trained_job():
 
 def bench_images() -> dict[str, list[tuple[str, bytes, str]]]:
     """Per kind, ``(field, payload, expected character)`` for each tutorial character."""
-    from tests.handwriting_builders import TUTORIAL_CHARS, drawing_of, photo_of
+    from tests.support.handwriting import TUTORIAL_CHARS, drawing_of, photo_of
 
     return {
         "photo 640x480": [("image", photo_of(c), c) for c in TUTORIAL_CHARS],

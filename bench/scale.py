@@ -49,7 +49,7 @@ from convert import PeakMemory, generate_files  # noqa: E402
 from lab import setup_django  # noqa: E402
 
 from classifier.ml.charsets import ks_x_1001  # noqa: E402
-from tests.phd08_builders import write_phd08_files  # noqa: E402
+from tests.support.phd08 import write_phd08_files  # noqa: E402
 
 FULL_SET_FILES = 2350
 TARGET_FULL_SECONDS = 5 * 60

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, courses, datasets, jobs, predictions, roster
+from .views import accounts, courses, datasets, predictions, roster, training
 
 app_name = "classifier"
 
@@ -27,33 +27,36 @@ urlpatterns = [
     ),
     path("datasets/<int:pk>/cancel/", datasets.dataset_cancel, name="dataset-cancel"),
     path("datasets/<int:pk>/delete/", datasets.dataset_delete, name="dataset-delete"),
-    path("datasets/<int:pk>/leaderboard/", jobs.leaderboard, name="leaderboard"),
-    path("jobs/", jobs.job_list, name="job-list"),
-    path("jobs/new/", jobs.job_new, name="job-new"),
-    path("jobs/model-summary.json", jobs.model_summary, name="model-summary"),
-    path("jobs/compare/", jobs.job_compare, name="job-compare"),
-    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
-    path("jobs/<int:pk>/status.json", jobs.job_status, name="job-status"),
-    path("jobs/<int:pk>/curves.png", jobs.job_curves_png, name="job-curves"),
+    path("datasets/<int:pk>/leaderboard/", training.leaderboard, name="leaderboard"),
+    path("jobs/", training.job_list, name="job-list"),
+    path("jobs/new/", training.job_new, name="job-new"),
+    path("jobs/model-summary.json", training.model_summary, name="model-summary"),
+    path("jobs/compare/", training.job_compare, name="job-compare"),
+    path("jobs/<int:pk>/", training.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/status.json", training.job_status, name="job-status"),
+    path("jobs/<int:pk>/curves.png", training.job_curves_png, name="job-curves"),
     path(
         "jobs/<int:pk>/confusion.png",
-        jobs.job_result_png,
+        training.job_result_png,
         {"kind": "confusion"},
         name="job-confusion",
     ),
     path(
-        "jobs/<int:pk>/mistakes.png", jobs.job_result_png, {"kind": "mistakes"}, name="job-mistakes"
+        "jobs/<int:pk>/mistakes.png",
+        training.job_result_png,
+        {"kind": "mistakes"},
+        name="job-mistakes",
     ),
     path(
         "jobs/<int:pk>/reliability.png",
-        jobs.job_result_png,
+        training.job_result_png,
         {"kind": "reliability"},
         name="job-reliability",
     ),
-    path("jobs/<int:pk>/model.keras", jobs.job_model_download, name="job-model"),
-    path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
-    path("jobs/<int:pk>/evaluate/", jobs.job_evaluate, name="job-evaluate"),
-    path("jobs/<int:pk>/delete/", jobs.job_delete, name="job-delete"),
+    path("jobs/<int:pk>/model.keras", training.job_model_download, name="job-model"),
+    path("jobs/<int:pk>/cancel/", training.job_cancel, name="job-cancel"),
+    path("jobs/<int:pk>/evaluate/", training.job_evaluate, name="job-evaluate"),
+    path("jobs/<int:pk>/delete/", training.job_delete, name="job-delete"),
     path("predict/", predictions.predict, name="predict"),
     path("predictions/", predictions.prediction_list, name="prediction-list"),
     path("predictions/<int:pk>/", predictions.prediction_detail, name="prediction-detail"),

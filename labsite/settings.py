@@ -185,6 +185,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The teacher's verdict is one choice set, on submissions and in the verdict request.
     "ENUM_NAME_OVERRIDES": {"TeacherVerdictEnum": "classifier.models.predictions.TEACHER_VERDICTS"},
+    # Every answer a client can get, errors included: see classifier/api/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "classifier.api.schema.document_errors",
+    ],
 }
 
 # --- Internationalisation ---------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Shared fixtures: personas, a real Redis, a real Celery worker, tiny real data."""
+"""Shared fixtures: personas, a real Redis, real Celery workers, a test's own media.
+
+What tests import (builders, helpers) is in ``tests/support/``, not here."""
 
 import contextlib
 import os
@@ -9,7 +11,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -17,9 +18,8 @@ from django.conf import settings
 from classifier.management.commands.runlab import DATA_WORKER, TRAIN_WORKER
 from classifier.roles import INSTRUCTOR, STUDENT
 from labsite import embedded_redis
-
-REPO = Path(__file__).resolve().parents[1]
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+from tests.support.paths import REPO
+from tests.support.workers import TERMINAL, database_env
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +73,12 @@ def instructor(db):
 
 
 @pytest.fixture
+def other_instructor(db):
+    """An instructor who teaches none of ``instructor``'s courses."""
+    return _make_user("other_instructor", INSTRUCTOR)
+
+
+@pytest.fixture
 def staff(db):
     return _make_user("staff", is_staff=True, is_superuser=True)
 
@@ -119,14 +125,6 @@ def embedded_broker():
 def broker_url(embedded_broker):
     """REDIS_URL when given (a real server), else the embedded one."""
     return os.environ.get("REDIS_URL") or embedded_broker.url
-
-
-def database_env(database) -> dict:
-    """How a worker process reaches the (already created) test database."""
-    if database["ENGINE"].endswith("sqlite3"):
-        return {"SQLITE_PATH": str(database["NAME"])}
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return {"DATABASE_URL": urlunsplit(parts._replace(path="/" + database["NAME"]))}
 
 
 @dataclass

@@ -15,6 +15,16 @@ from rest_framework.settings import api_settings
 
 from ..forms import PredictForm, SubmissionForm, TrainingJobForm, VerdictForm
 from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
+from ..models.predictions import TEACHER_VERDICTS
+
+#: The schema of the five most probable characters: [character, probability] pairs.
+TOP5 = {
+    "type": "array",
+    "items": {
+        "type": "array", "minItems": 2, "maxItems": 2,
+        "items": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+    },
+}  # fmt: skip
 
 #: The figures of a finished job, by the name the API gives them.
 JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability")
@@ -41,7 +51,7 @@ def _field_for(field: forms.Field) -> serializers.Field:
     if field.initial is not None:
         options["default"] = field.initial
     if isinstance(field, forms.ModelChoiceField):
-        return serializers.IntegerField(**options)
+        return serializers.IntegerField(min_value=1, **options)  # a row's id
     if isinstance(field, forms.ChoiceField):
         return serializers.ChoiceField(choices=field.choices, **options)
     if isinstance(field, forms.FileField):
@@ -52,7 +62,9 @@ def _field_for(field: forms.Field) -> serializers.Field:
         return serializers.IntegerField(**options, **limits)
     if isinstance(field, forms.FloatField):
         return serializers.FloatField(**options, **limits)
-    return serializers.CharField(allow_blank=True, **options)
+    return serializers.CharField(
+        allow_blank=True, max_length=getattr(field, "max_length", None), **options
+    )
 
 
 class FormSerializer(serializers.Serializer):
@@ -272,8 +284,13 @@ class PredictionSerializer(serializers.ModelSerializer):
     top5 = serializers.SerializerMethodField()
     correct = serializers.BooleanField(read_only=True, allow_null=True)
     verdict = serializers.SerializerMethodField()
-    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None,
-                                        read_only=True)  # fmt: skip
+    teacher_verdict = serializers.ChoiceField(
+        choices=TEACHER_VERDICTS, allow_blank=True, read_only=True,
+        help_text="The teacher's verdict; empty while the model's stands.",
+    )  # fmt: skip
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", default=None, allow_null=True, read_only=True
+    )
     queue_notice = serializers.CharField(
         read_only=True, help_text="Set while the queue cannot be reached: the prediction "
         "is saved and is read once it is back.",
@@ -293,6 +310,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         pending or failed; the teacher's where given. None for other predictions."""
         return str(prediction.verdict) if prediction.assignment_id else None
 
+    @extend_schema_field(TOP5)
     def get_top5(self, prediction) -> list[tuple[str, float]]:
         """The five most probable characters as [character, probability] pairs."""
         return [[char, p] for char, p in prediction.top] if prediction.probabilities else []

@@ -5,8 +5,7 @@ token or session (``IsAuthenticated`` by default, see ``REST_FRAMEWORK`` in the 
 and answers an anonymous call with a 401 in JSON, where a page redirects to the log-in form.
 """
 
-from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 from .. import services
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
+from ..responses import model_download, png_response
 from ..roles import may_delete
 from . import serializers as s
 from .permissions import TeachesCourse
@@ -44,12 +44,6 @@ def _created(view, obj, route: str) -> Response:
     answer = view.get_serializer(obj)
     return Response(answer.data, status=status.HTTP_201_CREATED,
                     headers={"Location": s.link(answer, route, obj.pk)})  # fmt: skip
-
-
-def _png(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/png")
-    response["Cache-Control"] = "private, no-cache"
-    return response
 
 
 class TokenView(APIView):
@@ -149,13 +143,7 @@ class TrainingJobViewSet(
     @action(detail=True)
     def model(self, request, pk=None):
         """The trained model as a ``.keras`` file (its characters and input size inside)."""
-        job = self.get_object()
-        if not job.model_path.exists():
-            raise Http404(_("This job saved no model."))
-        return FileResponse(
-            job.model_path.open("rb"), as_attachment=True,
-            filename=f"hangul-lab-job{job.pk}.keras", content_type="application/octet-stream",
-        )  # fmt: skip
+        return model_download(self.get_object())
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES)],
@@ -170,7 +158,7 @@ class TrainingJobViewSet(
             raise Http404(_("No such figure."))
         if kind != "curves" and job.status != JobStatus.SUCCEEDED:
             raise Http404(_("The job has not finished."))
-        return _png(services.job_plot(job, kind))
+        return png_response(services.job_plot(job, kind))
 
 
 @extend_schema_view(
@@ -212,8 +200,9 @@ class PredictionViewSet(
         )  # fmt: skip
         prediction_request.is_valid(raise_exception=True)
         form = prediction_request.form
-        prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
-        prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
+        prediction = services.create_prediction(
+            owner=request.user, wait=True, **form.prediction_fields()
+        )
         return _created(self, prediction, "api:prediction-detail")
 
     @extend_schema(request=s.NewVerdict, responses={200: s.PredictionSerializer})
@@ -253,9 +242,8 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
         form = submission_request.form
         submission = services.submit(
             assignment, request.user, form.cleaned_data["char"],
-            again=form.cleaned_data["again"], **form.image_fields(),
+            again=form.cleaned_data["again"], wait=True, **form.image_fields(),
         )  # fmt: skip
-        submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
         return Response(
             s.PredictionSerializer(submission, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,

@@ -15,7 +15,7 @@ from .courses import (
 )
 from .datasets import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm, parse_size
 from .handwriting import HandwritingInputForm, PredictForm, SubmissionForm
-from .jobs import EvaluateForm, HiddenTestForm, TrainingJobForm, compatible_datasets
+from .training import EvaluateForm, HiddenTestForm, TrainingJobForm, compatible_datasets
 
 __all__ = [
     "AssignmentForm",

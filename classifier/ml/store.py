@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -137,6 +137,24 @@ def write_atomically(path: Path, data: bytes):
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+
+
+def cached_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The bytes kept at ``path``; the first time, ``make()`` makes them and they are
+    written there (atomically, its folder made if need be).
+
+    The lab's figures are drawn this way, once per version and language: a class watching
+    the same pages asks for the same figures again and again, and drawing one costs up to
+    a second. Whoever changes what a figure shows removes the file (or names a new one).
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, data)
+    return data
 
 
 def write_part(parts_dir: Path, key: str, label: str, images: np.ndarray, groups: Sequence[str]):

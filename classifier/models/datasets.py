@@ -129,22 +129,21 @@ class Dataset(Job):
         rendering's font is no longer installed.
         """
         name = "preview-grid.png" if kind == "grid" else f"preview-{kind}-{language()}.png"
-        path = self.store_dir / name
-        if not path.exists():
+
+        def draw():
             from ..ml import fonts, plots, render
 
             if kind == "augmentation":
-                png = augmentation_png(
+                return augmentation_png(
                     self.classes[0], fonts.resolve_fonts(self.params["fonts"])[0],
                     render.RenderSettings.from_dict(self.params["rendering"]),
                 )  # fmt: skip
-            elif kind == "grid":
+            if kind == "grid":
                 arrays = self.open_store()
-                png = plots.sample_grid(arrays.images, arrays.labels, self.classes)
-            else:
-                png = plots.class_counts(self.classes, self.counts, translate=translate)
-            store.write_atomically(path, png)
-        return path.read_bytes()
+                return plots.sample_grid(arrays.images, arrays.labels, self.classes)
+            return plots.class_counts(self.classes, self.counts, translate=translate)
+
+        return store.cached_file(self.store_dir / name, draw)
 
     @property
     def shows_augmentation(self) -> bool:

@@ -7,8 +7,8 @@ one made from the command line are built by the same code. The modules:
 - ``datasets``: PHD08 imports and font renderings, and building their arrays;
 - ``labelled_images``: data sets of labelled images (an archive of scans), and the
   handwriting corpus exported in that layout;
-- ``jobs``: training jobs, run by the ``train`` worker or the ``train`` command;
-- ``job_pages``: what the job pages show (queue state, context, figures);
+- ``training``: training jobs, run by the ``train`` worker or the ``train`` command;
+- ``training_pages``: what the job pages show (queue state, context, figures);
 - ``evaluation``: scoring finished jobs on other data sets, and the leaderboard;
 - ``predictions``: handwriting photos and drawings, preprocessed and classified;
 - ``courses``: courses, assignments, submissions and regrades;
@@ -49,17 +49,6 @@ from .evaluation import (
     set_hidden_test,
 )
 from .grading import corpus, gradebook, gradebook_csv, refresh_doubts, set_verdict
-from .job_pages import compare_plot, job_page_context, job_plot, queue_has_worker
-from .jobs import (
-    check_split,
-    chosen_characters,
-    create_training_job,
-    delete_training_job,
-    job_deletion_refusal,
-    make_split,
-    rerun_training_job,
-    run_training_job,
-)
 from .labelled_images import (
     create_image_dataset,
     create_uploaded_image_dataset,
@@ -77,7 +66,7 @@ from .predictions import (
     prediction_summary,
     run_prediction,
     usable_models,
-    wait_for,
+    waited_for,
     write_steps,
 )
 from .roster import (
@@ -91,6 +80,17 @@ from .roster import (
     save_profile,
     set_instructor,
 )
+from .training import (
+    check_split,
+    chosen_characters,
+    create_training_job,
+    delete_training_job,
+    job_deletion_refusal,
+    make_split,
+    rerun_training_job,
+    run_training_job,
+)
+from .training_pages import compare_plot, job_page_context, job_plot, queue_has_worker
 
 __all__ = [
     "active_regrade",
@@ -158,6 +158,6 @@ __all__ = [
     "submission_counts",
     "submit",
     "usable_models",
-    "wait_for",
+    "waited_for",
     "write_steps",
 ]  # fmt: skip

@@ -28,6 +28,7 @@ from .predictions import (
     prepare_image,
     store_images,
     stored_steps,
+    waited_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,10 +87,13 @@ def check_submission(assignment: Assignment, student, char: str, *, again: bool 
     return cell.attempts + 1
 
 
-def submit(assignment: Assignment, student, char: str, *, data: bytes, source: str,
-           original_name: str = "", again: bool = False) -> Prediction:  # fmt: skip
+def submit(
+    assignment: Assignment, student, char: str, *, data: bytes, source: str,
+    original_name: str = "", again: bool = False, wait: bool = False,
+) -> Prediction:  # fmt: skip
     """Record ``student``'s image of ``char`` for ``assignment`` and queue its grading
-    (``again``: confirmed, for a character already marked correct)."""
+    (``again``: confirmed, for a character already marked correct; ``wait``: as
+    ``create_prediction`` waits, once the submission is committed)."""
     with transaction.atomic():
         # The enrolment row is locked so that two submissions at once cannot both take
         # the last attempt.
@@ -97,12 +101,13 @@ def submit(assignment: Assignment, student, char: str, *, data: bytes, source: s
             course=assignment.course, student=student
         ).first()
         attempt = check_submission(assignment, student, char, again=again)
-        return create_prediction(
+        submission = create_prediction(
             owner=student, model=assignment.grader, data=data, source=source,
             original_name=original_name, expected=char, assignment=assignment,
             attempt=attempt,
             late=assignment.is_past_due,
         )  # fmt: skip
+    return waited_for(submission) if wait else submission
 
 
 # --- Regrading ---------------------------------------------------------------------------

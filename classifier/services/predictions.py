@@ -19,7 +19,7 @@ from django.db.models import Q
 from PIL import Image
 
 from ..i18n import language, stored_message, translate
-from ..ml import prediction_plots, preprocess, store, training
+from ..ml import preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
@@ -75,12 +75,15 @@ def predict_image(job: TrainingJob, data: bytes) -> tuple[preprocess.Preprocesse
 def create_prediction(
     *, owner, model: TrainingJob, data: bytes, source: str, original_name: str = "",
     expected: str = "", assignment=None, attempt: int = 0, late: bool = False,
-    dispatch: bool = True,
+    dispatch: bool = True, wait: bool = False,
 ) -> Prediction:  # fmt: skip
     """Check and preprocess an image, store it, and queue its prediction.
 
     Raises a Refusal (``preprocess.ImageRejected`` among them) with the reason for
-    an image or a model that cannot be used; then nothing is stored.
+    an image or a model that cannot be used; then nothing is stored. With ``wait`` (a
+    page or the API answering a person), the worker is given
+    ``LAB_PREDICT_WAIT_SECONDS`` to finish, so the answer usually holds the result:
+    see :func:`waited_for`.
     """
     prepared = prepare_image(model, data, canvas=source == Prediction.Source.CANVAS)
     extension = EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
@@ -97,7 +100,7 @@ def create_prediction(
             raise Refusal(describe_os_error(exc)) from exc
         if dispatch:
             prediction.dispatch()
-    return prediction
+    return waited_for(prediction) if wait else prediction
 
 
 def prediction_deletion_refusal(prediction: Prediction) -> Message | str:
@@ -149,14 +152,15 @@ def write_steps(steps, folder: Path):
         store.write_atomically(folder / f"step-{step.key}.png", buffer.getvalue())
 
 
-def wait_for(prediction: Prediction, seconds: float) -> Prediction:
-    """Wait up to ``seconds`` for the worker to finish ``prediction``; the row, fresh.
+def waited_for(prediction: Prediction) -> Prediction:
+    """The row of ``prediction``, fresh, once the worker finished it or
+    ``LAB_PREDICT_WAIT_SECONDS`` passed (a page then polls).
 
-    A prediction whose message did not reach the broker is not waited for.
+    Called once the prediction is committed and dispatched (the worker cannot see it
+    before); one whose message did not reach the broker is not waited for.
     """
     rows = Prediction.objects.filter(pk=prediction.pk)
-    if not prediction.is_dispatched:
-        seconds = 0
+    seconds = settings.LAB_PREDICT_WAIT_SECONDS if prediction.is_dispatched else 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if rows.filter(status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).exists():
@@ -207,14 +211,16 @@ def prediction_bars_png(prediction: Prediction) -> bytes:
     """The bar graph of a finished prediction (the predicted bar red, the expected blue),
     labelled in the active language, drawn once per language and kept beside its images
     (a regrade removes them)."""
-    path = prediction.bars_path(language())
-    if path.exists():
-        return path.read_bytes()
-    png = prediction_plots.probability_bars_png(
-        prediction.classes, prediction.probabilities, prediction.expected, translate=translate
-    )
-    store.write_atomically(path, png)
-    return png
+
+    def draw():
+        from ..ml import prediction_plots  # pyplot: only where a figure is drawn
+
+        return prediction_plots.probability_bars_png(
+            prediction.classes, prediction.probabilities, prediction.expected,
+            translate=translate,
+        )  # fmt: skip
+
+    return store.cached_file(prediction.bars_path(language()), draw)
 
 
 def prediction_summary(prediction: Prediction) -> dict:

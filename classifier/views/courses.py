@@ -216,12 +216,11 @@ def assignment_submit(request, pk):
         char = form.cleaned_data["char"]
         with refusals_shown(form=form) as outcome:  # preprocess.ImageRejected too
             submission = services.submit(
-                assignment, request.user, char, again=form.cleaned_data["again"],
+                assignment, request.user, char, again=form.cleaned_data["again"], wait=True,
                 **form.image_fields(),
             )  # fmt: skip
         if not outcome.refused:
             # The worker usually answers within the wait, so the page shows the verdict.
-            submission = services.wait_for(submission, settings.LAB_PREDICT_WAIT_SECONDS)
             messages.success(
                 request,
                 _("Submitted %(char)s (attempt %(n)d of %(total)d).")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
@@ -21,6 +21,7 @@ from ..ml import fonts
 from ..ml.render import STYLES, RenderSettings
 from ..models import Dataset
 from ..models.datasets import augmentation_png
+from ..responses import png_response
 from ..roles import admin_required
 from .refusals import refusal_as_404, refusals_shown
 
@@ -82,9 +83,7 @@ def _preview(request, pk, kind):
         raise Http404(_("This data set has no arrays yet."))
     with refusal_as_404():  # its files cannot be read, or its font is gone
         png = dataset.preview_png(kind)
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return png_response(png, max_age=3600)
 
 
 def dataset_grid_png(request, pk):
@@ -108,9 +107,7 @@ def render_preview_png(request):
     style = request.GET.get("style", "handwriting")
     if style not in STYLES:
         raise Http404(_("There is no such style."))
-    response = HttpResponse(_style_preview(style, language()), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return png_response(_style_preview(style, language()), max_age=3600)
 
 
 @functools.lru_cache(maxsize=len(STYLES) * len(settings.LANGUAGES))

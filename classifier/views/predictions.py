@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -12,15 +12,12 @@ from .. import services
 from ..forms import PredictForm, VerdictForm
 from ..i18n import translate
 from ..models import JobStatus, Prediction
+from ..responses import file_response, png_response
 from ..roles import may_delete
 from .refusals import refusals_shown
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                  "bmp": "image/bmp", "gif": "image/gif"}  # fmt: skip
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def _visible(request, pk) -> Prediction:
@@ -31,8 +28,8 @@ def predict(request):
     """The predict form; a POST classifies the image and shows the result.
 
     The request waits briefly for the worker, so the result usually comes with the
-    answer; otherwise the prediction's page polls. ``Accept: application/json`` gets
-    the result (or the errors) as JSON.
+    answer; otherwise the prediction's page polls. Programs use the API
+    (``POST /api/predictions/``), which answers in JSON.
     """
     models = services.usable_models(request.user)
     initial = {"model": request.GET.get("model") or models.order_by("-finished_at").first()}
@@ -40,14 +37,11 @@ def predict(request):
                        initial=initial)  # fmt: skip
     if request.method == "POST" and form.is_valid():
         with refusals_shown(form=form) as outcome:
-            prediction = services.create_prediction(owner=request.user, **form.prediction_fields())
+            prediction = services.create_prediction(
+                owner=request.user, wait=True, **form.prediction_fields()
+            )
         if not outcome.refused:
-            prediction = services.wait_for(prediction, settings.LAB_PREDICT_WAIT_SECONDS)
-            if _wants_json(request):
-                return JsonResponse(services.prediction_summary(prediction), status=201)
             return redirect(prediction)
-    if request.method == "POST" and _wants_json(request):
-        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     context = {
         "form": form,
         "image_limit": settings.LAB_IMAGE_MAX_BYTES,
@@ -117,25 +111,7 @@ def prediction_bars(request, pk):
     prediction = _visible(request, pk)
     if prediction.status != JobStatus.SUCCEEDED:
         raise Http404(_("The prediction has not finished."))
-    response = HttpResponse(services.prediction_bars_png(prediction), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
-def _file(path, content_type, *, download_name=None):
-    """A stored file with an explicit content type (never guessed from its contents:
-    SecurityMiddleware adds ``X-Content-Type-Options: nosniff``), never run as a page."""
-    if not path.exists():
-        raise Http404(_("The file is gone."))
-    response = FileResponse(
-        path.open("rb"), content_type=content_type, as_attachment=download_name is not None,
-        filename=download_name or "",
-    )  # fmt: skip
-    # The files change only when a regrade preprocesses them again.
-    response["Cache-Control"] = "private, no-cache"
-    # Should a browser ever open one as a document, it gets no scripts and no origin.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return png_response(services.prediction_bars_png(prediction), max_age=3600)
 
 
 def prediction_original(request, pk):
@@ -145,11 +121,11 @@ def prediction_original(request, pk):
     extension = prediction.original_file.rpartition(".")[2]
     content_type = CONTENT_TYPES.get(extension, "application/octet-stream")
     name = f"prediction-{prediction.pk}.{extension if extension in CONTENT_TYPES else 'bin'}"
-    return _file(prediction.original_path, content_type, download_name=name)
+    return file_response(prediction.original_path, content_type, download_name=name)
 
 
 def prediction_step(request, pk, key):
     prediction = _visible(request, pk)
     if key not in {step_key for step_key, _ in prediction.steps}:
         raise Http404(_("No such step."))
-    return _file(prediction.step_path(key), "image/png")
+    return file_response(prediction.step_path(key), "image/png")

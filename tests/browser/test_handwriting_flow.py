@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from classifier import services
 from classifier.models import Assignment, Course, JobStatus, Prediction
-from tests.browser.conftest import STROKES_밟, draw, image_width, log_in
-from tests.handwriting_builders import make_font_dataset, make_trained_job, photo_of
+from tests.support.browser import STROKES_밟, draw, image_width, log_in
+from tests.support.handwriting import make_font_dataset, make_trained_job, photo_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -17,8 +17,8 @@ from playwright.sync_api import expect
 
 from classifier import services
 from classifier.models import Assignment, Course, JobStatus, Prediction, TrainingJob
-from tests.browser.conftest import STROKES_밟, draw, image_width, keep_screenshot, log_in
-from tests.handwriting_builders import TUTORIAL_CHARS, make_font_dataset, make_trained_job
+from tests.support.browser import STROKES_밟, draw, image_width, keep_screenshot, log_in
+from tests.support.handwriting import TUTORIAL_CHARS, make_font_dataset, make_trained_job
 
 # Not marked korean: the lab's default language is English here (tests/conftest.py), so
 # the pages are Korean only because the browser asks for Korean.

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from classifier.models import TrainingJob
-from tests.browser.conftest import image_width
-from tests.builders import make_dataset
+from tests.support.browser import image_width
+from tests.support.datasets import make_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -15,9 +15,10 @@ import time
 import pytest
 
 from classifier.models import EpochMetric, JobStatus, Prediction, TrainingJob
-from tests.builders import make_dataset
-from tests.conftest import REPO, TERMINAL
-from tests.handwriting_builders import photo_of
+from tests.support.datasets import make_dataset
+from tests.support.handwriting import photo_of
+from tests.support.paths import REPO
+from tests.support.workers import TERMINAL
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

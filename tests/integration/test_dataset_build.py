@@ -10,7 +10,7 @@ from django.urls import reverse
 from classifier.ml import fonts
 from classifier.models import Dataset, JobStatus
 from labsite.celery import app
-from tests.phd08_builders import write_phd08_files
+from tests.support.phd08 import write_phd08_files
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -119,7 +119,7 @@ def test_a_message_delivered_twice_runs_the_job_once(worker, staff, tmp_path):
 def test_labelled_images_are_built_by_the_worker_and_the_bad_ones_listed(
     worker, staff_client, tmp_path
 ):
-    from tests.labelled_builders import folders_zip
+    from tests.support.labelled import folders_zip
 
     extra = {"가/w2/torn.png": b"\x89PNG\r\n\x1a\ntorn", "loose.png": b"no folder"}
     archive = folders_zip(tmp_path / "school.zip", chars="가나", writers=("w1", "w2"),

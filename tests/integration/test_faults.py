@@ -22,20 +22,15 @@ from classifier import services
 from classifier.ml import store
 from classifier.models import Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 from classifier.services.recovery import sweep
-from tests.builders import make_dataset
-from tests.conftest import REPO
-from tests.handwriting_builders import make_font_dataset, make_trained_job, photo_of
-from tests.phd08_builders import write_phd08_files
+from tests.support.datasets import make_dataset
+from tests.support.handwriting import make_font_dataset, make_trained_job, photo_of
+from tests.support.jobs import dispatch_job
+from tests.support.paths import REPO
+from tests.support.phd08 import write_phd08_files
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _job(owner, dataset, **fields):
-    values = {
-        "chars": [], "model_spec": "mlp", "optimizer": "adam", "learning_rate": 0.003,
-        "epochs": 2, "batch_size": 16, "seed": 0, "split": "stratified:0.25",
-    }  # fmt: skip
-    return services.create_training_job(owner=owner, dataset=dataset, **{**values, **fields})
 
 
 def _wait_until(condition, timeout=60, what="the condition"):
@@ -51,7 +46,7 @@ def test_a_training_worker_killed_mid_epoch_resumes_from_its_last_epoch(
 ):
     settings.LAB_HEARTBEAT_SECONDS = 1  # this process sweeps: 3 s of silence is death
     dataset = make_dataset("long", chars="가나다라", per_char=300, size=(28, 28))
-    job = _job(student_a, dataset, epochs=10, batch_size=8)
+    job = dispatch_job(student_a, dataset, epochs=10, batch_size=8)
     _wait_until(lambda: TrainingJob.objects.get(pk=job.pk).epochs_done >= 2, 120,
                 "two finished epochs")  # fmt: skip
     before = {m.epoch: m.pk for m in EpochMetric.objects.filter(job=job)}
@@ -119,7 +114,7 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
 
 def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, settings):
     dataset = make_dataset("tiny")
-    job = _job(student_a, dataset)
+    job = dispatch_job(student_a, dataset)
     EpochMetric.objects.create(job=job, epoch=1, loss=1, accuracy=0.5, seconds=1,
                                samples_per_second=10)  # fmt: skip
     stale = timezone.now() - timedelta(minutes=5)
@@ -193,7 +188,7 @@ def test_a_message_delivered_twice_runs_the_job_once(train_worker, student_a):
     from labsite.celery import app
 
     dataset = make_dataset("twice", chars="가나", per_char=20, size=(16, 16))
-    job = _job(student_a, dataset)
+    job = dispatch_job(student_a, dataset)
     app.send_task(job.task_name, args=[job.pk])  # a second delivery of the same job
     job = train_worker.wait_for(job)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1

@@ -22,7 +22,7 @@ from classifier.models import (
     Verdict,
 )
 from classifier.services.grading import is_doubtful
-from tests.handwriting_builders import drawing_of, make_font_dataset, make_trained_job, photo_of
+from tests.support.handwriting import drawing_of, make_font_dataset, make_trained_job, photo_of
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -151,15 +151,15 @@ def test_the_predict_page_answers_through_the_worker_within_the_request(
     client.force_login(student_a)
     for data in ({"image": SimpleUploadedFile("a.jpg", photo_of("아"))},
                  {"canvas": drawing_of("자")}):  # fmt: skip
-        response = client.post(
-            reverse("classifier:predict"), {"model": job.pk, "expected": "자", **data},
-            headers={"Accept": "application/json"},
-        )  # fmt: skip
-        assert response.status_code == 201
-        body = response.json()
-        # The request waited for the worker: the answer holds the result itself.
-        assert body["status"] == "SUCCEEDED" and body["char"] in job.classes, body
-        prediction = Prediction.objects.get(pk=body["id"])
+        response = client.post(reverse("classifier:predict"),
+                               {"model": job.pk, "expected": "자", **data})  # fmt: skip
+        answered = timezone.now()
+        prediction = Prediction.objects.latest("pk")
+        assert response.status_code == 302
+        assert response["Location"] == prediction.get_absolute_url()
+        # The request waited for the worker: the page it leads to holds the result itself.
+        assert prediction.status == "SUCCEEDED" and prediction.predicted in job.classes
+        assert prediction.finished_at <= answered
         _assert_graded(prediction)
         assert prediction.owner == student_a and prediction.model == job
         assert prediction.seconds < 5 and prediction.input_path.exists()

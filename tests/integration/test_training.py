@@ -10,18 +10,12 @@ from django.urls import reverse
 
 from classifier import services
 from classifier.models import EpochMetric, Evaluation, JobStatus, TrainingJob
-from tests.builders import make_dataset
+from tests.support.datasets import make_dataset
+from tests.support.jobs import dispatch_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _job(owner, dataset, **fields):
-    values = {
-        "chars": [], "model_spec": "mlp", "optimizer": "adam", "learning_rate": 0.003,
-        "epochs": 2, "batch_size": 16, "seed": 0, "split": "stratified:0.25",
-    }  # fmt: skip
-    values.update(fields)
-    return services.create_training_job(owner=owner, dataset=dataset, **values)
 
 
 def test_student_trains_from_the_form_and_sees_results(train_worker, client, student_a):
@@ -66,7 +60,9 @@ def test_cancel_stops_a_running_job_and_keeps_its_epochs(train_worker, student_a
     # the worker noticing (a check every half second, a busy shared machine) stays well
     # inside one epoch: with sub-second epochs, two could end in that lag.
     dataset = make_dataset("long", chars="가나", per_char=3000, size=(28, 28))
-    job = _job(student_a, dataset, epochs=200, batch_size=4, model_spec="conv16-pool-dense64")
+    job = dispatch_job(
+        student_a, dataset, epochs=200, batch_size=4, model_spec="conv16-pool-dense64"
+    )
     deadline = time.monotonic() + 120
     while not EpochMetric.objects.filter(job=job).exists():
         assert time.monotonic() < deadline, train_worker.log_tail()
@@ -85,7 +81,7 @@ def test_cancel_stops_a_running_job_and_keeps_its_epochs(train_worker, student_a
 def test_job_whose_data_set_files_are_missing_fails_with_a_reason(train_worker, student_a):
     dataset = make_dataset("vanished")
     shutil.rmtree(dataset.store_dir)
-    job = train_worker.wait_for(_job(student_a, dataset))
+    job = train_worker.wait_for(dispatch_job(student_a, dataset))
     assert job.status == JobStatus.FAILED
     assert "data set's files cannot be read" in job.error_text
 
@@ -134,7 +130,7 @@ def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
 ):
     dataset = make_dataset("board", chars="가나다", per_char=30, size=(16, 16))
     hidden = make_dataset("board-test", chars="가나다", per_char=8, size=(16, 16), seed=9)
-    early = train_worker.wait_for(_job(student_a, dataset))
+    early = train_worker.wait_for(dispatch_job(student_a, dataset))
     assert early.status == JobStatus.SUCCEEDED, early.error_text
 
     client.force_login(instructor)
@@ -142,7 +138,7 @@ def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
     assert client.post(board, {"hidden_test": hidden.pk}).status_code == 302
     # A job finished before the test set was attached is scored, and so is a later one.
     train_worker.wait_for(Evaluation.objects.get(job=early))
-    late = train_worker.wait_for(_job(student_b, dataset, model_spec="conv4-pool-dense16"))
+    late = train_worker.wait_for(dispatch_job(student_b, dataset, model_spec="conv4-pool-dense16"))
     assert late.status == JobStatus.SUCCEEDED, late.error_text
     scores = [train_worker.wait_for(e) for e in Evaluation.objects.filter(dataset=hidden)]
     assert {e.job_id for e in scores} == {early.pk, late.pk}
@@ -160,7 +156,7 @@ def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
 def test_a_job_past_the_time_limit_stops_and_keeps_its_model(student_a, settings):
     settings.LAB_TRAIN_TIME_LIMIT = 0
     dataset = make_dataset("slow", chars="가나", per_char=20, size=(16, 16))
-    job = services.run_training_job(_job(student_a, dataset, dispatch=False).pk)
+    job = services.run_training_job(dispatch_job(student_a, dataset, dispatch=False).pk)
     assert job.status == JobStatus.FAILED
     assert "time limit of 0 seconds, after 0 of 2 epochs" in job.error_text
     assert job.model_path.exists() and not EpochMetric.objects.filter(job=job).exists()

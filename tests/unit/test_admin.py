@@ -4,7 +4,6 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -26,8 +25,9 @@ from classifier.models import (
     Regrade,
     TrainingJob,
 )
-from tests.builders import make_dataset
-from tests.phd08_builders import write_phd08_files
+from tests.support.clients import flash_messages
+from tests.support.datasets import make_dataset
+from tests.support.phd08 import write_phd08_files
 
 
 def _job(owner, dataset, status=JobStatus.SUCCEEDED, **fields) -> TrainingJob:
@@ -94,7 +94,7 @@ def _act(client, name, action, rows):
         _changelist(name), {"action": action, "_selected_action": [row.pk for row in rows]}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    return " ".join(str(m) for m in get_messages(response.wsgi_request))
+    return flash_messages(response)
 
 
 @pytest.mark.parametrize(

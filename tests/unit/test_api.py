@@ -15,18 +15,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from classifier.models import JobStatus, Prediction, TrainingJob
-from tests.handwriting_builders import drawing_of, photo_of
-from tests.unit.test_permissions import PNG_STUB
+from tests.support.clients import token_client
+from tests.support.handwriting import drawing_of, photo_of
+from tests.support.jobs import make_evaluated_job
+from tests.support.predictions import make_stored_prediction
+from tests.support.schema import SchemaCheck
+from tests.support.world import PNG_STUB
 
 pytestmark = pytest.mark.django_db
-
-
-def _api(user=None) -> APIClient:
-    """A client that sends ``user``'s token, as a script would (no session)."""
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
-    return client
 
 
 def _photo(char="가", name="photo.jpg"):
@@ -97,17 +93,18 @@ def test_the_log_in_session_of_the_pages_works_too(client, world):
 
 def test_requests_beyond_the_api_rate_are_slowed_down(world, settings):
     settings.LAB_API_RATE = "3/minute"
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     assert [client.get("/api/datasets/").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert int(client.get("/api/datasets/")["Retry-After"]) > 0
-    assert _api(world.users["student_b"]).get("/api/datasets/").status_code == 200  # per user
+    other = token_client(world.users["student_b"])
+    assert other.get("/api/datasets/").status_code == 200  # per user
 
 
 # --- Data sets ---------------------------------------------------------------------------
 
 
 def test_a_data_set_lists_its_characters_and_size(world):
-    answer = _api(world.users["student_a"]).get(f"/api/datasets/{world.ds.pk}/").json()
+    answer = token_client(world.users["student_a"]).get(f"/api/datasets/{world.ds.pk}/").json()
     assert answer["name"] == "tiny" and answer["status"] == "SUCCEEDED"
     assert answer["classes"] == ["가", "나", "다"] and answer["num_samples"] == 12
     assert (answer["height"], answer["width"]) == (28, 28)
@@ -121,7 +118,7 @@ def test_a_data_set_lists_its_characters_and_size(world):
 def test_a_job_is_created_with_the_forms_defaults_and_queued_on_commit(
     world, django_capture_on_commit_callbacks, encoding
 ):
-    client = _api(world.users["student_b"])
+    client = token_client(world.users["student_b"])
     with django_capture_on_commit_callbacks() as dispatches:
         answer = client.post(
             "/api/jobs/", {"dataset": world.ds.pk, "epochs": 2, "chars": "가나"}, format=encoding
@@ -157,14 +154,14 @@ def test_bad_job_input_gets_a_400_with_the_forms_message_and_nothing_is_made(
 ):
     data = {key: value for key, value in ({"dataset": world.ds.pk} | fields).items()
             if value is not None}  # fmt: skip
-    answer = _api(world.users["student_a"]).post("/api/jobs/", data)
+    answer = token_client(world.users["student_a"]).post("/api/jobs/", data)
     assert answer.status_code == 400
     assert message in " ".join(answer.json()[field])
     assert TrainingJob.objects.count() == 3
 
 
 def test_a_body_that_is_not_an_object_is_refused(world):
-    answer = _api(world.users["student_a"]).post("/api/jobs/", [1, 2], format="json")
+    answer = token_client(world.users["student_a"]).post("/api/jobs/", [1, 2], format="json")
     assert answer.status_code == 400
     assert answer.json() == {
         "non_field_errors": ["Invalid data. Expected a dictionary, but got list."]
@@ -172,7 +169,7 @@ def test_a_body_that_is_not_an_object_is_refused(world):
 
 
 def test_students_cannot_train_on_a_hidden_test_set_nor_beyond_their_job_limit(world, settings):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     hidden = client.post("/api/jobs/", {"dataset": world.hidden.pk})
     assert hidden.status_code == 400
     assert "Select a valid choice" in hidden.json()["dataset"][0]
@@ -184,7 +181,7 @@ def test_students_cannot_train_on_a_hidden_test_set_nor_beyond_their_job_limit(w
 
 
 def test_refusals_speak_the_callers_language(world):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     english = client.post("/api/jobs/", {"dataset": world.ds.pk, "epochs": 0})
     korean = client.post("/api/jobs/", {"dataset": world.ds.pk, "epochs": 0},
                          HTTP_ACCEPT_LANGUAGE="ko")  # fmt: skip
@@ -196,7 +193,7 @@ def test_refusals_speak_the_callers_language(world):
 
 
 def test_a_job_shows_its_status_epochs_and_artifacts(world):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     job = client.get(f"/api/jobs/{world.job.pk}/").json()
     assert (job["status"], job["epochs_done"], job["percent_done"]) == ("SUCCEEDED", 2, 100)
     base = f"http://testserver/api/jobs/{world.job.pk}"
@@ -218,7 +215,7 @@ def test_a_job_shows_its_status_epochs_and_artifacts(world):
 
 
 def test_a_queued_job_has_no_model_or_result_figures_yet(world):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     job = client.get(f"/api/jobs/{world.queued_job.pk}/").json()
     assert job["status"] == "QUEUED" and job["epochs_done"] == 0
     assert job["artifacts"]["model"] is None and job["artifacts"]["confusion"] is None
@@ -230,7 +227,7 @@ def test_a_queued_job_has_no_model_or_result_figures_yet(world):
 
 
 def test_cancelling_a_job_and_cancelling_it_again(world):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     cancelled = client.post(f"/api/jobs/{world.queued_job.pk}/cancel/")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
     again = client.post(f"/api/jobs/{world.queued_job.pk}/cancel/")
@@ -245,7 +242,7 @@ def test_job_lists_come_in_pages_of_25(world):
     TrainingJob.objects.bulk_create(
         TrainingJob(owner=student, dataset=world.ds, model_spec="mlp") for _ in range(28)
     )
-    client = _api(student)
+    client = token_client(student)
     first = client.get("/api/jobs/").json()
     assert first["count"] == 30 and len(first["results"]) == 25 and first["previous"] is None
     assert first["next"] == "http://testserver/api/jobs/?page=2"
@@ -261,7 +258,7 @@ def test_job_lists_come_in_pages_of_25(world):
 def test_an_uploaded_photo_is_preprocessed_stored_and_queued(
     world, django_capture_on_commit_callbacks
 ):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     with django_capture_on_commit_callbacks() as dispatches:
         answer = client.post(
             "/api/predictions/", {"model": world.job.pk, "image": _photo(), "expected": "가"}
@@ -279,7 +276,7 @@ def test_an_uploaded_photo_is_preprocessed_stored_and_queued(
 
 
 def test_a_predictions_result(world):
-    answer = _api(world.users["student_a"]).get(f"/api/predictions/{world.prediction.pk}/")
+    answer = token_client(world.users["student_a"]).get(f"/api/predictions/{world.prediction.pk}/")
     result = answer.json()
     assert (result["status"], result["char"], result["confidence"]) == ("SUCCEEDED", "가", 0.4)
     assert result["top5"] == [["가", 1 / 3], ["나", 1 / 3], ["다", 1 / 3]]
@@ -307,16 +304,16 @@ def test_bad_prediction_input_gets_a_400_with_its_reason_and_nothing_is_stored(
     if data["model"] == "grader":  # published to a course student B is not in
         data["model"] = world.grader.pk
     user = world.users["student_b" if fields.get("model") == "grader" else "student_a"]
-    answer = _api(user).post("/api/predictions/", data)
+    answer = token_client(user).post("/api/predictions/", data)
     assert answer.status_code == 400
     assert message in " ".join(answer.json()[field]), answer.json()
     assert Prediction.objects.count() == 2
 
 
 def test_the_prediction_list_holds_only_the_callers_own(world):
-    mine = _api(world.users["student_a"]).get("/api/predictions/").json()["results"]
+    mine = token_client(world.users["student_a"]).get("/api/predictions/").json()["results"]
     assert {p["id"] for p in mine} == {world.prediction.pk, world.submission.pk}
-    assert _api(world.users["instructor"]).get("/api/predictions/").json()["count"] == 0
+    assert token_client(world.users["instructor"]).get("/api/predictions/").json()["count"] == 0
 
 
 # --- Assignments -------------------------------------------------------------------------
@@ -325,7 +322,7 @@ def test_the_prediction_list_holds_only_the_callers_own(world):
 def test_a_student_lists_assignments_and_submits_a_drawing(
     world, django_capture_on_commit_callbacks
 ):
-    client = _api(world.users["student_a"])
+    client = token_client(world.users["student_a"])
     (listed,) = client.get("/api/assignments/").json()["results"]
     assert (listed["id"], listed["title"], listed["chars"]) == (world.assignment.pk, "Week 1",
                                                                ["가", "나"])  # fmt: skip
@@ -356,7 +353,7 @@ def test_a_refused_submission_says_why_and_stores_nothing(world, fields, message
     if fields.get("past_due"):
         world.assignment.due_at = world.assignment.created_at
     world.assignment.save()
-    answer = _api(world.users["student_a"]).post(
+    answer = token_client(world.users["student_a"]).post(
         f"/api/assignments/{world.assignment.pk}/submit/",
         {"char": fields["char"], "image": _photo(fields["char"])},
     )
@@ -366,7 +363,7 @@ def test_a_refused_submission_says_why_and_stores_nothing(world, fields, message
 
 
 def test_the_instructor_reads_the_gradebook_as_json(world):
-    book = _api(world.users["instructor"]).get(
+    book = token_client(world.users["instructor"]).get(
         f"/api/assignments/{world.assignment.pk}/gradebook/"
     ).json()
     assert book["assignment"] == world.assignment.pk and book["chars"] == ["가", "나"]
@@ -380,7 +377,7 @@ def test_the_instructor_reads_the_gradebook_as_json(world):
         {"char": "나", "verdict": "missing", "teacher_verdict": "", "comment": "", "attempts": 0,
          "submission": None, "confidence": None, "late": False},
     ]  # fmt: skip
-    refused = _api(world.users["student_a"]).get(
+    refused = token_client(world.users["student_a"]).get(
         f"/api/assignments/{world.assignment.pk}/gradebook/"
     )
     assert refused.status_code == 403
@@ -400,7 +397,7 @@ PATHS = {
 
 
 def test_the_schema_is_valid_openapi_with_every_endpoint(world):
-    answer = _api(world.users["student_a"]).get("/api/schema/", {"format": "json"})
+    answer = token_client(world.users["student_a"]).get("/api/schema/", {"format": "json"})
     assert answer.status_code == 200
     schema = json.loads(answer.content)
     validate_schema(schema)  # raises on anything that is not OpenAPI 3
@@ -411,6 +408,82 @@ def test_the_schema_is_valid_openapi_with_every_endpoint(world):
     upload = schema["paths"]["/api/predictions/"]["post"]["requestBody"]["content"]
     assert upload["multipart/form-data"]["schema"]["$ref"].endswith("/NewPredictionRequest")
     assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+
+
+def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings):
+    """Each operation, as it succeeds and as it fails (400, 401, 403, 404, 429): the
+    status is documented for that operation, and a JSON body fits its documented schema."""
+    users = world.users
+    schema = token_client(users["student_a"]).get("/api/schema/", {"format": "json"})
+    check = SchemaCheck(json.loads(schema.content))
+    student, other, teacher = (token_client(users[name])
+                               for name in ("student_a", "student_b", "instructor"))  # fmt: skip
+
+    def call(client, method, path, data=None, **kwargs):
+        response = getattr(client, method.lower())(path, data, **kwargs)
+        check.check(method, path, response)
+        return response
+
+    job, queued, ds = world.job.pk, world.queued_job.pk, world.ds.pk
+    # Reading, and what cannot be read.
+    call(student, "GET", "/api/datasets/")
+    call(student, "GET", f"/api/datasets/{ds}/")
+    call(student, "GET", f"/api/datasets/{world.hidden.pk}/")  # a hidden test set: 404
+    call(token_client(), "GET", "/api/jobs/")  # 401
+    call(student, "GET", "/api/jobs/?page=99")  # Invalid page: 404
+    call(student, "GET", "/api/jobs/?page=x")
+    call(student, "GET", f"/api/jobs/{job}/")
+    call(student, "GET", f"/api/jobs/{job}/metrics/")
+    call(student, "GET", f"/api/jobs/{job}/model/")
+    call(student, "GET", f"/api/jobs/{queued}/model/")  # no model yet: 404
+    for kind in ("curves", "confusion"):
+        call(student, "GET", f"/api/jobs/{job}/figures/{kind}/")
+    call(other, "GET", f"/api/jobs/{job}/")  # someone else's: 404
+    call(student, "GET", "/api/predictions/")
+    call(student, "GET", f"/api/predictions/{world.prediction.pk}/")
+    call(student, "GET", "/api/assignments/")
+    call(student, "GET", f"/api/assignments/{world.assignment.pk}/")
+    call(teacher, "GET", f"/api/assignments/{world.assignment.pk}/gradebook/")
+    call(student, "GET", f"/api/assignments/{world.assignment.pk}/gradebook/")  # not theirs
+    # Making things, and refusals.
+    call(APIClient(), "POST", "/api/token/", {"username": "student_a", "password": "pw-student_a"})
+    call(APIClient(), "POST", "/api/token/", {"username": "student_a", "password": "wrong"})
+    call(other, "POST", "/api/jobs/", _job_fields(world))
+    call(other, "POST", "/api/jobs/", {"epochs": 0})
+    call(student, "POST", "/api/predictions/", {"model": job, "image": _photo()})
+    call(student, "POST", "/api/predictions/", {"model": job})
+    call(student, "POST", f"/api/assignments/{world.assignment.pk}/submit/",
+         {"char": "나", "image": _photo("나")})  # fmt: skip
+    call(student, "POST", f"/api/assignments/{world.assignment.pk}/submit/", {"char": "가"})
+    call(teacher, "POST", f"/api/predictions/{world.submission.pk}/verdict/",
+         {"verdict": "correct"})  # fmt: skip
+    call(student, "POST", f"/api/predictions/{world.submission.pk}/verdict/",
+         {"verdict": "correct"})  # fmt: skip
+    call(student, "POST", f"/api/jobs/{job}/cancel/")  # finished already: 400
+    session = APIClient(enforce_csrf_checks=True)
+    session.force_login(users["student_a"])
+    call(session, "POST", f"/api/jobs/{queued}/cancel/")  # no CSRF token: 403
+    call(student, "POST", f"/api/jobs/{queued}/cancel/")
+    # Deleting, and what is kept.
+    call(student, "DELETE", f"/api/jobs/{make_evaluated_job(users['student_a'], world.ds).pk}/")
+    running = TrainingJob.objects.create(owner=users["student_a"], dataset=world.ds,
+                                         model_spec="mlp", status=JobStatus.RUNNING)  # fmt: skip
+    call(student, "DELETE", f"/api/jobs/{running.pk}/")  # still running: 400
+    mine = make_stored_prediction(users["student_a"], world.job)
+    call(student, "DELETE", f"/api/predictions/{mine.pk}/")
+    call(student, "DELETE", f"/api/predictions/{world.submission.pk}/")  # the course's: 400
+    # Past the rate limit.
+    settings.LAB_API_RATE = "1/minute"
+    for _ in range(2):
+        answer = call(other, "GET", "/api/datasets/")
+    assert answer.status_code == 429
+
+    assert check.operations - check.seen == set(), "operations this test does not try"
+
+
+def _job_fields(world) -> dict:
+    return {"dataset": world.ds.pk, "model": "mlp", "epochs": 2, "split_kind": "stratified",
+            "val_fraction": 0.25}  # fmt: skip
 
 
 def test_the_docs_page_loads_with_its_scripts(client, world):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from classifier.ml import fonts
 from classifier.ml.render import RenderSettings
 from classifier.models import Dataset
-from tests.builders import make_dataset
+from tests.support.datasets import make_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -12,8 +12,8 @@ from classifier.ml.convert import ConversionSettings
 from classifier.ml.fonts import HangulFont
 from classifier.ml.render import RenderSettings
 from classifier.ml.sources import collect_phd08_inputs
-from tests.phd08_builders import write_phd08_files
-from tests.unit.test_fonts import build_font, write_font
+from tests.support.fonts import build_font, write_font
+from tests.support.phd08 import write_phd08_files
 
 SETTINGS = ConversionSettings(height=16, width=16)
 CHARS = "가나다라마"

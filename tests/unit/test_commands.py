@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 
 from classifier.ml import fonts
 from classifier.models import Dataset, JobStatus, TrainingJob
-from tests.builders import make_dataset
-from tests.phd08_builders import write_phd08_files
+from tests.support.datasets import make_dataset
+from tests.support.phd08 import write_phd08_files
 
 pytestmark = pytest.mark.django_db
 SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "phd08-samples"
@@ -86,7 +86,7 @@ def test_render_dataset_command_lists_fonts_and_renders(capsys):
 def test_a_character_a_font_cannot_draw_is_listed_and_the_rest_is_built(
     tmp_path, capsys, staff_client
 ):
-    from tests.unit.test_fonts import build_font, write_font
+    from tests.support.fonts import build_font, write_font
 
     box = write_font(tmp_path / "box.ttf", build_font("Lab Box"))
     gap = write_font(tmp_path / "gap.ttf", build_font("Lab Gap", empty="나"))

@@ -11,7 +11,7 @@ import yaml
 from django.conf import settings
 
 from classifier.management.commands.runlab import TRAIN_PRIORITY
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 APP_SERVICES = ("web", "worker-train", "worker-data", "sweeper")
 COMPOSE_SECRETS = {"SECRET_KEY": "k7-Qz!p2" * 8, "POSTGRES_PASSWORD": "pw"}

@@ -11,7 +11,7 @@ from scipy import ndimage
 from classifier.ml.convert import ConversionSettings, convert_batch, convert_file
 from classifier.ml.messages import Refusal
 from classifier.ml.phd08 import Phd08Error, parse_phd08
-from tests.phd08_builders import make_bitmap, make_phd08_bytes
+from tests.support.phd08 import make_bitmap, make_phd08_bytes
 
 REAL_SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "phd08-samples"
 SHAPES = [(22, 29), (30, 24), (54, 52), (18, 26), (8, 8), (5, 3), (28, 28), (60, 20)]

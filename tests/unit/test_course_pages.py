@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -27,8 +26,9 @@ from classifier.models import (
 )
 from classifier.roles import INSTRUCTOR
 from classifier.services import grading
-from tests.course_builders import graded_submission, make_grader
-from tests.handwriting_builders import blank_canvas, drawing_of, photo_of
+from tests.support.clients import flash_messages
+from tests.support.courses import graded_submission, make_grader
+from tests.support.handwriting import blank_canvas, drawing_of, photo_of
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,6 @@ pytestmark = pytest.mark.django_db
 def _no_waiting(settings):
     # No worker answers here: a submission should not wait for one.
     settings.LAB_PREDICT_WAIT_SECONDS = 0
-
-
-def _messages(response) -> str:
-    return " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def _stored_files(settings):
@@ -61,9 +57,9 @@ def test_a_student_joins_by_code_in_any_case_and_spacing(client, instructor, stu
     assert "Hangul 101" in client.get(reverse("classifier:course-list")).content.decode()
 
     again = client.post(reverse("classifier:course-join"), {"code": course.join_code})
-    assert "already in Hangul 101" in _messages(again)
+    assert "already in Hangul 101" in flash_messages(again)
     wrong = client.post(reverse("classifier:course-join"), {"code": "NOPE2345"})
-    assert "No course has the join code NOPE2345" in _messages(wrong)
+    assert "No course has the join code NOPE2345" in flash_messages(wrong)
     assert Enrollment.objects.filter(student=student_b).count() == 1
 
 
@@ -571,12 +567,12 @@ def test_a_verdict_is_refused_with_a_reason(client, five, student_a, instructor)
     client.force_login(instructor)
     response = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
                            {"verdict": "correct"})  # fmt: skip
-    assert "still being graded" in _messages(response)
+    assert "still being graded" in flash_messages(response)
     assert client.post(reverse("classifier:submission-verdict", args=[free.pk]),
                        {"verdict": "correct"}).status_code == 404  # fmt: skip
     bad = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
                       {"verdict": "maybe"})  # fmt: skip
-    assert "not one of the available choices" in _messages(bad)
+    assert "not one of the available choices" in flash_messages(bad)
     pending.refresh_from_db()
     assert pending.teacher_verdict == ""
 
@@ -674,7 +670,7 @@ def test_a_regrade_is_queued_once_and_followed(
     assert graded_book.grader == second  # it grades new submissions too
 
     again = client.post(url, {"grader": second.pk})
-    assert "already running" in _messages(again) and Regrade.objects.count() == 1
+    assert "already running" in flash_messages(again) and Regrade.objects.count() == 1
 
     status_url = reverse("classifier:regrade-status", args=[graded_book.pk])
     page = client.get(reverse("classifier:gradebook", args=[graded_book.pk])).content.decode()
@@ -692,7 +688,7 @@ def test_a_regrade_with_a_model_that_does_not_know_the_characters_is_refused(
     client.force_login(instructor)
     response = client.post(reverse("classifier:assignment-regrade", args=[graded_book.pk]),
                            {"grader": stranger.pk})  # fmt: skip
-    assert f"Model #{stranger.pk} does not know 나; it knows 가 다." in _messages(response)
+    assert f"Model #{stranger.pk} does not know 나; it knows 가 다." in flash_messages(response)
     graded_book.refresh_from_db()
     assert not Regrade.objects.exists() and graded_book.grader != stranger
     with pytest.raises(Refusal, match="does not know 나"):

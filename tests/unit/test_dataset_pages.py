@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Dataset, JobStatus
-from tests.builders import make_dataset
-from tests.phd08_builders import upload_badly_named_file, write_phd08_files
+from tests.support.datasets import make_dataset
+from tests.support.phd08 import upload_badly_named_file, write_phd08_files
 
 pytestmark = pytest.mark.django_db
 

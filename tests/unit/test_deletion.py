@@ -1,17 +1,14 @@
 """Students own their data: they delete their own predictions and finished jobs, files and
 all; a course's record (submissions, and the models that grade or graded them) stays.
 
-The world is the permission matrix's (``tests/unit/test_permissions.py``): student A owns
+The world is the permission matrix's (``tests/support/world.py``): student A owns
 a finished job (``job``, scored on the hidden test set), a queued one, a prediction made
 with the finished one, and a submission graded by the instructor's ``grader``, which is
 published to the course, grades its assignment and regraded it.
 """
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from classifier import services
 from classifier.ml.messages import Refusal
@@ -23,23 +20,15 @@ from classifier.models import (
     Regrade,
     TrainingJob,
 )
-from tests.unit.test_permissions import _finished_job, _prediction
+from tests.support.clients import flash_messages, token_client
+from tests.support.jobs import make_evaluated_job
+from tests.support.predictions import make_stored_prediction
 
 pytestmark = pytest.mark.django_db
 
 
 def _login(client, world, role):
     client.force_login(world.users[role])
-    return client
-
-
-def _said(response) -> str:
-    return " ".join(str(m) for m in get_messages(response.wsgi_request))
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
     return client
 
 
@@ -59,7 +48,7 @@ def test_a_student_deletes_their_own_prediction_with_its_images(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url)
     assert response["Location"] == reverse("classifier:prediction-list")
-    assert _said(response) == f"Deleted prediction #{prediction.pk}."
+    assert flash_messages(response) == f"Deleted prediction #{prediction.pk}."
     assert not Prediction.objects.filter(pk=prediction.pk).exists()
     assert not prediction.file_dir.exists()
     # The model it was made with is untouched.
@@ -85,7 +74,7 @@ def test_a_submission_cannot_be_deleted_and_nothing_of_it_goes(
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(url)
         assert response["Location"] == submission.get_absolute_url()
-        assert _said(response) == reason
+        assert flash_messages(response) == reason
     assert Prediction.objects.filter(pk=submission.pk).exists()
     assert submission.original_path.exists() and submission.input_path.exists()
 
@@ -133,7 +122,7 @@ def test_a_student_deletes_their_finished_job_with_all_that_is_its_own(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url)
     assert response["Location"] == reverse("classifier:job-list")
-    assert _said(response) == f"Deleted job #{job.pk}."
+    assert flash_messages(response) == f"Deleted job #{job.pk}."
     assert not TrainingJob.objects.filter(pk=job.pk).exists()
     assert not job.model_path.exists() and not job.artifact_dir.exists()
     assert not EpochMetric.objects.filter(job_id=job.pk).exists()
@@ -162,7 +151,7 @@ def test_an_unfinished_job_is_cancelled_not_deleted(client, world, status):
     assert client.get(url).context["refusal"] == reason
     response = client.post(url)
     assert response["Location"] == job.get_absolute_url()
-    assert _said(response) == reason
+    assert flash_messages(response) == reason
     assert TrainingJob.objects.get(pk=job.pk).status == status
 
 
@@ -175,7 +164,7 @@ def test_a_grading_model_is_kept_with_its_files(client, world, django_capture_on
         assert url not in client.get(grader.get_absolute_url()).content.decode()
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(url)
-        assert response.status_code == 302 and _said(response) == reason, role
+        assert response.status_code == 302 and flash_messages(response) == reason, role
     assert TrainingJob.objects.filter(pk=grader.pk).exists() and grader.model_path.exists()
     assert Prediction.objects.filter(pk=world.submission.pk).exists()
     assert Regrade.objects.filter(grader=grader).exists()
@@ -184,16 +173,16 @@ def test_a_grading_model_is_kept_with_its_files(client, world, django_capture_on
 def test_a_job_a_course_relies_on_is_kept_with_the_reason(world):
     student_a, student_b = world.users["student_a"], world.users["student_b"]
 
-    graded = _finished_job(student_a, world.ds)
-    _prediction(student_a, graded, assignment=world.assignment, expected="가", attempt=2)
-    regraded = _finished_job(student_a, world.ds)
+    graded = make_evaluated_job(student_a, world.ds)
+    make_stored_prediction(student_a, graded, assignment=world.assignment, expected="가", attempt=2)
+    regraded = make_evaluated_job(student_a, world.ds)
     Regrade.objects.create(assignment=world.assignment, grader=regraded,
                            status=JobStatus.SUCCEEDED)  # fmt: skip
-    published = _finished_job(student_a, world.ds)
+    published = make_evaluated_job(student_a, world.ds)
     world.course.published_models.add(published)
-    shared = _finished_job(student_a, world.ds)
-    _prediction(student_b, shared)
-    _prediction(student_b, shared)
+    shared = make_evaluated_job(student_a, world.ds)
+    make_stored_prediction(student_b, shared)
+    make_stored_prediction(student_b, shared)
 
     reasons = {
         graded: f"Job #{graded.pk} graded submissions (1), so it is kept as the course's "
@@ -230,9 +219,10 @@ def test_others_get_a_404_for_a_job_they_do_not_own(client, world):
 
 
 def test_the_api_deletes_what_the_pages_delete(world, django_capture_on_commit_callbacks):
-    student_a = _api(world.users["student_a"])
+    student_a = token_client(world.users["student_a"])
     prediction, job = world.prediction, world.job
-    student_b, instructor = _api(world.users["student_b"]), _api(world.users["instructor"])
+    student_b = token_client(world.users["student_b"])
+    instructor = token_client(world.users["instructor"])
     assert student_b.delete(f"/api/predictions/{prediction.pk}/").status_code == 404
     assert instructor.delete(f"/api/jobs/{job.pk}/").status_code == 404
 
@@ -250,7 +240,7 @@ def test_the_api_deletes_what_the_pages_delete(world, django_capture_on_commit_c
 
 
 def test_the_api_refuses_with_the_reason_and_keeps_everything(world):
-    student_a = _api(world.users["student_a"])
+    student_a = token_client(world.users["student_a"])
     submission, queued = world.submission, world.queued_job
 
     answer = student_a.delete(f"/api/predictions/{submission.pk}/")
@@ -267,7 +257,7 @@ def test_the_api_refuses_with_the_reason_and_keeps_everything(world):
     assert TrainingJob.objects.get(pk=queued.pk).status == JobStatus.QUEUED
 
     grader = world.grader
-    answer = _api(world.users["instructor"]).delete(f"/api/jobs/{grader.pk}/")
+    answer = token_client(world.users["instructor"]).delete(f"/api/jobs/{grader.pk}/")
     assert answer.status_code == 400
     assert answer.json()["non_field_errors"] == [
         f"Job #{grader.pk} grades an assignment, so it is kept as the course's record."

@@ -22,16 +22,16 @@ from classifier.models import (
     Prediction,
     TrainingJob,
 )
-from tests.builders import make_dataset
-from tests.course_builders import make_grader
-from tests.handwriting_builders import (
+from tests.support.courses import make_grader
+from tests.support.datasets import make_dataset
+from tests.support.handwriting import (
     blank_canvas,
     drawing_of,
     make_font_dataset,
     make_trained_job,
     photo_of,
 )
-from tests.phd08_builders import write_phd08_files
+from tests.support.phd08 import write_phd08_files
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,9 @@ class FormValues(HTMLParser):
 
 
 @pytest.fixture
-def world(instructor, student_a):
+def classroom(instructor, student_a):
+    """A course that student A joined, its published grader and first assignment, a data
+    set, and a model of student A's own."""
     course = Course.objects.create(name="Hangul 101", owner=instructor)
     Enrollment.objects.create(course=course, student=student_a)
     grader = make_grader(instructor, name="graders")
@@ -100,14 +102,14 @@ class Rejected:
     """A form posted with a mistake in it, and the values it must show again."""
 
     who: str | None
-    url: object  # world -> URL
-    data: object  # world -> POST data
+    url: object  # classroom -> URL
+    data: object  # classroom -> POST data
     typed: dict = field(default_factory=dict)  # field name -> value(s) shown again
     follow: bool = False
 
 
-def _typed(world, case):
-    data = case.data(world)
+def _typed(classroom, case):
+    data = case.data(classroom)
     expected = case.typed or {k: v for k, v in data.items() if k != "canvas"}
     return data, {k: v if isinstance(v, list) else [str(v)] for k, v in expected.items()}
 
@@ -170,12 +172,12 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("case", REJECTED.values(), ids=REJECTED.keys())
-def test_a_rejected_form_shows_what_was_typed(client, world, case, request, settings):
+def test_a_rejected_form_shows_what_was_typed(client, classroom, case, request, settings):
     settings.LAB_PREDICT_WAIT_SECONDS = 0
     if case.who:
         client.force_login(request.getfixturevalue(case.who))
-    data, typed = _typed(world, case)
-    response = client.post(case.url(world), data, follow=case.follow)
+    data, typed = _typed(classroom, case)
+    response = client.post(case.url(classroom), data, follow=case.follow)
     assert response.status_code in (200, 400)
     html = response.content.decode()
     # It was refused, and says why: on the form, or in a message.
@@ -203,8 +205,8 @@ def _page_names(response, key):
             for row in response.context[key]]  # fmt: skip
 
 
-def test_a_class_of_sixty_comes_in_pages_of_its_course_and_gradebook(client, world, instructor):
-    course, assignment = world["course"], world["assignment"]
+def test_a_class_of_sixty_comes_in_pages_of_its_course_and_gradebook(client, classroom, instructor):
+    course, assignment = classroom["course"], classroom["assignment"]
     _students(60, course)  # with student_a: 61
     client.force_login(instructor)
     first = client.get(course.get_absolute_url())
@@ -224,12 +226,12 @@ def test_a_class_of_sixty_comes_in_pages_of_its_course_and_gradebook(client, wor
     assert "0 / 61" in last  # the totals still count the whole class
 
 
-def test_two_lists_on_one_page_turn_their_pages_apart(client, world, instructor):
-    course = world["course"]
+def test_two_lists_on_one_page_turn_their_pages_apart(client, classroom, instructor):
+    course = classroom["course"]
     _students(55, course)
     for week in range(30):
         Assignment.objects.create(course=course, title=f"Drill {week:02d}", chars=["가"],
-                                  grader=world["grader"], due_at=timezone.now())  # fmt: skip
+                                  grader=classroom["grader"], due_at=timezone.now())  # fmt: skip
     client.force_login(instructor)
     page = client.get(course.get_absolute_url(), {"students": 2, "assignments": 2})
     assert page.context["enrollments"].number == 2
@@ -241,7 +243,7 @@ def test_two_lists_on_one_page_turn_their_pages_apart(client, world, instructor)
 
 
 def test_courses_leaderboard_and_per_character_results_come_in_pages(
-    client, world, staff, instructor
+    client, classroom, staff, instructor
 ):
     for number in range(30):
         Course.objects.create(name=f"Class {number:02d}", owner=instructor)
@@ -249,7 +251,7 @@ def test_courses_leaderboard_and_per_character_results_come_in_pages(
     courses = client.get(reverse("classifier:course-list"))
     assert len(courses.context["courses"]) == 25 and "?page=2" in courses.content.decode()
 
-    dataset, test = world["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
+    dataset, test = classroom["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
     Dataset.objects.filter(pk=dataset.pk).update(hidden_test=test)
     for number in range(55):
         owner = User.objects.create(username=f"r{number:02d}")
@@ -276,17 +278,19 @@ def test_courses_leaderboard_and_per_character_results_come_in_pages(
 # --- Progress of long commands ------------------------------------------------------------
 
 
-def test_the_prediction_list_is_paged_too(client, student_a, world):
+def test_the_prediction_list_is_paged_too(client, student_a, classroom):
     for _ in range(30):
-        Prediction.objects.create(owner=student_a, model=world["own_model"], source="canvas",
+        Prediction.objects.create(owner=student_a, model=classroom["own_model"], source="canvas",
                                   original_file="x.png")  # fmt: skip
     client.force_login(student_a)
     listing = client.get(reverse("classifier:prediction-list"))
     assert len(listing.context["page"].object_list) == 25
 
 
-def test_the_leaderboard_follows_the_scoring_of_a_new_hidden_test_set(client, world, instructor):
-    dataset, test = world["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
+def test_the_leaderboard_follows_the_scoring_of_a_new_hidden_test_set(
+    client, classroom, instructor
+):
+    dataset, test = classroom["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
     job = TrainingJob.objects.create(owner=instructor, dataset=dataset, model_spec="mlp",
                                      status=JobStatus.SUCCEEDED)  # fmt: skip
     client.force_login(instructor)

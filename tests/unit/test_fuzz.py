@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from classifier.ml.phd08 import Phd08Error, parse_phd08
 from classifier.ml.preprocess import ImageRejected, InputStyle, decode_data_url, open_image
 from classifier.ml.preprocess import preprocess as preprocess_image
-from tests.phd08_builders import make_phd08_bytes
+from tests.support.phd08 import make_phd08_bytes
 
 pytestmark = [
     pytest.mark.timeout(120),

@@ -18,18 +18,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
 
 from classifier import services
 from classifier.models import JobStatus, TrainingJob
-from tests.builders import make_dataset
+from tests.support.datasets import make_dataset
+from tests.support.i18n import korean
 
 PO_FILE = Path(settings.LOCALE_PATHS[0]) / "ko" / "LC_MESSAGES" / "django.po"
 HTML_KO = '<html lang="ko">'
 HTML_EN = '<html lang="en">'
 # A Python-format placeholder: %(name)s, %(n)d, %(most).3g, %s, %d, or a literal %%.
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
-HANGUL = re.compile(r"[가-힣]")
 
 
 def read_po(path: Path) -> list[dict]:
@@ -62,14 +61,6 @@ def catalogue() -> list[dict]:
     entries = read_po(PO_FILE)
     assert entries[0]["fields"]["msgid"] == ""
     return entries[1:]
-
-
-def korean(text: str) -> str:
-    """``text`` as the Korean catalogue says it, checked to be a real translation."""
-    with translation.override("ko"):
-        translated = gettext(text)
-    assert translated != text and HANGUL.search(translated), f"{text!r} has no Korean"
-    return translated
 
 
 def page(client, url, **headers):

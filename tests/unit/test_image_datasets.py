@@ -16,8 +16,8 @@ from classifier.ml import preprocess, splits
 from classifier.ml.messages import Refusal
 from classifier.ml.sources import SourceError
 from classifier.models import Dataset, JobStatus
-from tests.labelled_builders import folders_zip, manifest_zip, scan_of, write_zip
-from tests.unit.test_i18n import korean
+from tests.support.i18n import korean
+from tests.support.labelled import folders_zip, manifest_zip, scan_of, write_zip
 
 pytestmark = pytest.mark.django_db
 

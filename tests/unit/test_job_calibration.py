@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 from classifier import services
 from classifier.ml import calibration, inference, training
 from classifier.models import JobStatus, TrainingJob
-from tests.builders import make_dataset
-from tests.unit.test_i18n import korean
+from tests.support.datasets import make_dataset
+from tests.support.i18n import korean
+from tests.support.jobs import make_queued_job
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +21,7 @@ pytestmark = pytest.mark.django_db
 def finished_job(student_a):
     """A two-epoch MLP on three easy characters, 30 of them validation samples."""
     dataset = make_dataset("calibrated", chars="가나다", per_char=40, size=(16, 16))
-    job = services.create_training_job(
-        owner=student_a, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.003, epochs=2, batch_size=16, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
+    job = make_queued_job(student_a, dataset, learning_rate=0.003, epochs=2, batch_size=16)
     job = services.run_training_job(job.pk)
     assert job.status == JobStatus.SUCCEEDED, job.error_text
     return job

@@ -10,18 +10,15 @@ from classifier import services
 from classifier.ml.messages import Message
 from classifier.models import Evaluation, JobStatus, TrainingJob
 from classifier.services.failures import failing
-from tests.builders import make_dataset
-from tests.course_builders import make_grader
+from tests.support.courses import make_grader
+from tests.support.datasets import make_dataset
+from tests.support.jobs import make_queued_job
 
 pytestmark = pytest.mark.django_db
 
 
 def _queued(owner, name="tiny"):
-    return services.create_training_job(
-        owner=owner, dataset=make_dataset(name=name), chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=1, batch_size=8, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
+    return make_queued_job(owner, make_dataset(name=name))
 
 
 def _status(job):

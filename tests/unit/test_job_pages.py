@@ -5,7 +5,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from classifier.models import Evaluation, JobStatus, TrainingJob
-from tests.builders import make_dataset, make_running_job
+from tests.support.datasets import make_dataset
+from tests.support.jobs import make_running_job
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 from classifier.ml import build, labelled, preprocess, splits
 from classifier.ml.messages import Refusal
 from classifier.ml.sources import SourceError
-from tests.labelled_builders import folders_zip, manifest_zip, scan_of, write_zip
+from tests.support.labelled import folders_zip, manifest_zip, scan_of, write_zip
 
 LIMITS = {"max_bytes": 50_000_000, "max_members": 1000, "max_image_bytes": 1_000_000}
 

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from classifier import ratelimit
 from classifier.models import LoginFailure
-from tests.conftest import REPO, database_env
+from tests.support.paths import REPO
+from tests.support.workers import database_env
 
 pytestmark = pytest.mark.django_db
 

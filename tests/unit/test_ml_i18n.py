@@ -7,7 +7,6 @@ English text. Tests marked ``korean`` keep the lab's default language (Korean).
 
 import io
 import json
-import zipfile
 
 import matplotlib.text
 import pytest
@@ -24,17 +23,17 @@ from classifier.ml import (
     prediction_plots,
     preprocess,
     sources,
-    training,
     training_plots,
 )
 from classifier.ml.convert import ConversionSettings
 from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, Prediction, TrainingJob
 from classifier.services.failures import describe_os_error
-from tests.builders import make_dataset, make_running_job
-from tests.handwriting_builders import photo_of
-from tests.phd08_builders import upload_badly_named_file, write_phd08_files
-from tests.unit.test_i18n import HANGUL, korean
+from tests.support.datasets import make_dataset
+from tests.support.handwriting import photo_of
+from tests.support.i18n import HANGUL, korean
+from tests.support.jobs import make_queued_job, make_running_job, write_metadata_model
+from tests.support.phd08 import upload_badly_named_file, write_phd08_files
 
 pytestmark = pytest.mark.django_db
 
@@ -49,18 +48,12 @@ def in_korean(message) -> str:
         return translate(message)
 
 
-def _finished_job(owner, dataset, *, input_shape=(28, 28)):
-    """A finished job whose model file holds only the lab's metadata: enough for
-    everything that happens before a model runs (checking and preprocessing images)."""
-    job = services.create_training_job(
-        owner=owner, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=1, batch_size=8, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
-    job.artifact_dir.mkdir(parents=True)
-    with zipfile.ZipFile(job.model_path, "w") as archive:
-        metadata = {"classes": dataset.classes, "input_shape": list(input_shape)}
-        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
+def _finished_job(owner, dataset):
+    """A job queued as the form queues it, then finished through the lifecycle, whose
+    model file holds only the lab's metadata: enough for everything that happens before
+    a model runs (checking and preprocessing images)."""
+    job = make_queued_job(owner, dataset)
+    write_metadata_model(job, dataset.classes)
     TrainingJob.claim(job.pk)
     job.succeed()
     return job
@@ -223,11 +216,7 @@ def test_a_phd08_import_failure_is_stored_for_every_language(staff_client, tmp_p
 
 @pytest.mark.korean
 def test_an_os_error_reason_is_stored_as_a_template(student_a):
-    job = services.create_training_job(
-        owner=student_a, dataset=make_dataset(), chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=1, batch_size=8, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
+    job = make_queued_job(student_a, make_dataset())
     TrainingJob.claim(job.pk)
     job.fail(describe_os_error(PermissionError(13, "no", "/media")))
     job.refresh_from_db()

@@ -12,53 +12,36 @@ role's expected answer:
   media folder changed). Every such answer without it must leave both exactly as they
   were, so a refused action is checked to have done nothing, not just to have said no.
 
-The objects are built once per test; each role's POST runs in a savepoint that is rolled
-back, so every role acts on the same world. Plots are replaced by a stub PNG: what is
-tested is who gets them, not how they look (their own tests render them).
+The objects (the ``world`` fixture, built by ``tests/support/world.py``) are built once
+per test; each role's POST runs in a savepoint that is rolled back, so every role acts on
+the same world. Plots are replaced by a stub PNG: what is tested is who gets them, not
+how they look (their own tests render them).
 """
 
 import io
-import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import default_token_generator
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from PIL import Image
 from rest_framework.authtoken.models import Token
 
-from classifier.ml import plots, prediction_plots, training, training_plots
-from classifier.models import (
-    Assignment,
-    Course,
-    Dataset,
-    Enrollment,
-    EpochMetric,
-    Evaluation,
-    JobStatus,
-    Prediction,
-    Regrade,
-    TrainingJob,
-)
-from classifier.roles import INSTRUCTOR
-from classifier.services.predictions import stored_name
-from tests.builders import make_dataset
-from tests.handwriting_builders import drawing_of
-from tests.phd08_builders import make_phd08_bytes
+from classifier.models import Assignment
+from tests.support.handwriting import drawing_of
+from tests.support.phd08 import make_phd08_bytes
+from tests.support.predictions import white_png
 
 pytestmark = pytest.mark.django_db
 
@@ -91,137 +74,6 @@ def api(expect: dict[str, str]) -> dict[str, str]:
     """The same access through the REST API, whose anonymous callers get a 401 (in JSON)
     where the pages send them to the log-in page."""
     return expect | {"anon": "401"}
-
-
-PNG_STUB = b"\x89PNG\r\n\x1a\nstub"
-
-
-# --- The world ---------------------------------------------------------------------------
-
-
-def _png(size=(8, 8)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", size, 255).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _finished_job(owner, dataset, **fields) -> TrainingJob:
-    """A finished job: its epochs, its evaluation arrays and a model file that holds only
-    the lab's metadata (enough to preprocess for it; nothing here runs a model)."""
-    job = TrainingJob.objects.create(
-        owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED, epochs=2,
-        epochs_done=2, val_accuracy=0.5, **fields,
-    )  # fmt: skip
-    for epoch in (1, 2):
-        EpochMetric.objects.create(
-            job=job, epoch=epoch, loss=1.0 / epoch, accuracy=0.5, val_loss=1.0,
-            val_accuracy=0.5, seconds=1, samples_per_second=100,
-        )  # fmt: skip
-    job.artifact_dir.mkdir(parents=True)
-    with zipfile.ZipFile(job.model_path, "w") as archive:
-        metadata = {"classes": list(dataset.classes), "input_shape": [28, 28]}
-        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
-    k = len(dataset.classes)
-    np.savez(
-        job.artifact_dir / "evaluation.npz", confusion=np.eye(k, dtype=np.int64),
-        indices=np.arange(k), predicted=np.roll(np.arange(k), 1), confidence=np.full(k, 0.5),
-    )  # fmt: skip
-    return job
-
-
-def _prediction(owner, model, **fields) -> Prediction:
-    """A finished prediction with its stored original and two of its steps."""
-    classes = list(model.classes)
-    prediction = Prediction.objects.create(
-        owner=owner, model=model, source=Prediction.Source.UPLOAD, original_name="photo.png",
-        original_file=stored_name("png"), steps=[["original", "Original"], ["input", "Input"]],
-        status=JobStatus.SUCCEEDED, classes=classes,
-        probabilities=[1 / len(classes)] * len(classes), predicted=classes[0], confidence=0.4,
-        **fields,
-    )  # fmt: skip
-    prediction.file_dir.mkdir(parents=True)
-    prediction.original_path.write_bytes(_png((40, 30)))
-    for key in ("original", "input"):
-        prediction.step_path(key).write_bytes(_png())
-    return prediction
-
-
-@pytest.fixture
-def other_instructor(db):
-    user = User.objects.create_user("other_instructor", password="pw-other")
-    user.groups.add(Group.objects.get_or_create(name=INSTRUCTOR)[0])
-    return user
-
-
-@pytest.fixture
-def world(student_a, student_b, instructor, other_instructor, staff, settings, monkeypatch):
-    """Everything the cases reach, built once per test."""
-    settings.LAB_PREDICT_WAIT_SECONDS = 0  # no worker answers here
-    cache.clear()
-    cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
-    for module, names in (
-        (
-            training_plots,
-            ("curves_png", "confusion_png", "mistakes_png", "compare_png", "reliability_png"),
-        ),
-        (prediction_plots, ("probability_bars_png",)),
-        (plots, ("sample_grid", "class_counts")),
-    ):
-        for name in names:
-            monkeypatch.setattr(module, name, lambda *args, **kwargs: PNG_STUB)
-
-    w = SimpleNamespace()
-    w.users = {
-        "anon": None, "student_a": student_a, "student_b": student_b, "instructor": instructor,
-        "other_instructor": other_instructor, "admin": staff,
-    }  # fmt: skip
-    w.ds = make_dataset("tiny", chars="가나다", per_char=4, created_by=staff)
-    w.hidden = make_dataset("hidden-test", chars="가나다", per_char=2, seed=1, is_hidden=True)
-    w.ds.hidden_test = w.hidden
-    w.ds.save()
-    w.ds2 = make_dataset("tiny-again", chars="가나다", per_char=2, seed=2)
-    w.spare = make_dataset("spare", chars="가나", per_char=2, seed=3)
-    w.building = Dataset.objects.create(
-        name="building", source=Dataset.Source.PHD08, status=JobStatus.QUEUED, created_by=staff
-    )
-    w.hw_building = Dataset.objects.create(
-        name="hw-building", source=Dataset.Source.HANDWRITING, status=JobStatus.QUEUED,
-        created_by=instructor,
-    )  # fmt: skip
-    original = settings.MEDIA_ROOT / "submissions" / "1.png"
-    original.parent.mkdir(parents=True)
-    original.write_bytes(_png())
-    w.hw_ready = Dataset.objects.create(
-        name="hw-ready", source=Dataset.Source.HANDWRITING, status=JobStatus.SUCCEEDED,
-        created_by=instructor, is_hidden=True, classes=["가"], counts=[1], num_samples=1,
-        params={"samples": [["submissions/1.png", "가", "writer-1"]]},
-    )  # fmt: skip
-
-    w.job = _finished_job(student_a, w.ds)
-    w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
-    w.grader = _finished_job(instructor, w.ds)
-    Evaluation.objects.create(
-        job=w.job, dataset=w.hidden, hidden=True, status=JobStatus.SUCCEEDED, accuracy=0.7, n=6
-    )
-
-    w.course = Course.objects.create(name="Hangul 101", owner=instructor)
-    Enrollment.objects.create(course=w.course, student=student_a)
-    w.course.published_models.add(w.grader)
-    w.other_course = Course.objects.create(name="Other class", owner=other_instructor)
-    Enrollment.objects.create(course=w.other_course, student=student_b)
-    w.assignment = Assignment.objects.create(
-        course=w.course, title="Week 1", chars=["가", "나"], grader=w.grader,
-        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
-    )  # fmt: skip
-    w.submission = _prediction(
-        student_a, w.grader, assignment=w.assignment, expected="가", attempt=1
-    )
-    w.prediction = _prediction(student_a, w.job)
-    Regrade.objects.create(
-        assignment=w.assignment, grader=w.grader, requested_by=instructor,
-        status=JobStatus.SUCCEEDED, total=1, done=1,
-    )  # fmt: skip
-    return w
 
 
 # --- The cases ---------------------------------------------------------------------------
@@ -271,7 +123,7 @@ def _phd08_upload(w):
 def _images_upload(w):
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("가/1.png", _png())
+        zf.writestr("가/1.png", white_png())
     return {"name": "images", "size": "28x28",
             "archive": SimpleUploadedFile("scans.zip", archive.getvalue())}  # fmt: skip
 

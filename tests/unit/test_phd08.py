@@ -15,7 +15,7 @@ from classifier.ml.phd08 import (
     parse_phd08,
     write_phd08,
 )
-from tests.phd08_builders import make_phd08_bytes, make_phd08_samples, write_phd08_files
+from tests.support.phd08 import make_phd08_bytes, make_phd08_samples, write_phd08_files
 
 REAL_SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "phd08-samples"
 

@@ -8,7 +8,7 @@ import ast
 import re
 import textwrap
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SETTINGS = REPO / "labsite" / "settings.py"
 README = REPO / "README.md"

@@ -17,7 +17,7 @@ from classifier.ml.charsets import TUTORIAL8
 from classifier.ml.fonts import HangulFont
 from classifier.ml.messages import Refusal
 from classifier.ml.render import RenderSettings, render_samples
-from tests.unit.test_fonts import build_font, write_font
+from tests.support.fonts import build_font, write_font
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = RenderSettings(per_font=1, augment=False, style="print")

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -14,13 +13,10 @@ from django.urls import reverse
 from classifier import services
 from classifier.models import Course, Enrollment, Profile
 from classifier.roles import is_instructor
-from tests.course_builders import graded_submission
+from tests.support.clients import flash_messages
+from tests.support.courses import graded_submission
 
 pytestmark = pytest.mark.django_db
-
-
-def _messages(response) -> str:
-    return " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def _roster(text: str, encoding="utf-8") -> SimpleUploadedFile:
@@ -70,7 +66,7 @@ def test_a_roster_enrols_students_and_sets_their_names(
     url = reverse("classifier:course-roster", args=[course.pk])
     response = client.post(url, {"roster": _roster(text)})
     assert response["Location"] == f"{course.get_absolute_url()}#students"
-    said = _messages(response)
+    said = flash_messages(response)
     assert "1 enrolled, 1 already in the course brought up to date, 3 skipped" in said
     assert "Line 4: no account is named nobody." in said
     assert "Line 5: instructor is an instructor." in said and "Line 6: no username." in said
@@ -89,7 +85,7 @@ def test_a_spreadsheet_s_semicolons_are_read_and_a_bad_file_changes_nothing(
     assert Profile.of(student_b).student_number == "42"
     before = list(Enrollment.objects.values_list("pk", flat=True))
     refused = client.post(url, {"roster": _roster("student_b,이서연,1\n", encoding="euc-kr")})
-    assert "not UTF-8" in _messages(refused)
+    assert "not UTF-8" in flash_messages(refused)
     assert list(Enrollment.objects.values_list("pk", flat=True)) == before
     assert Profile.of(student_b).real_name == "Lee"
 
@@ -111,7 +107,7 @@ def test_the_join_link_joins_a_logged_in_student(client, course, student_b):
     assert response["Location"] == course.get_absolute_url()
     assert course.has_student(student_b)
     again = client.get(link)
-    assert "already in" in _messages(again) and again["Location"] == course.get_absolute_url()
+    assert "already in" in flash_messages(again) and again["Location"] == course.get_absolute_url()
 
 
 def test_the_join_link_leads_a_newcomer_through_sign_up_and_then_joins(client, course):
@@ -170,7 +166,7 @@ def test_a_removed_student_leaves_the_gradebook_but_their_work_stays(
     assert not assignment.course.has_student(student_a)
     assert services.gradebook(assignment).rows == []
     assert submission.__class__.objects.filter(pk=submission.pk).exists()
-    assert "is not in this course" in _messages(client.post(url))
+    assert "is not in this course" in flash_messages(client.post(url))
 
 
 # --- Co-instructors and instructors -------------------------------------------------------
@@ -185,10 +181,10 @@ def test_the_owner_adds_a_co_instructor_who_then_teaches_the_course(
 
     client.force_login(instructor)
     add = reverse("classifier:course-co-instructor-add", args=[course.pk])
-    assert "not an instructor" in _messages(client.post(add, {"username": "student_a"}))
+    assert "not an instructor" in flash_messages(client.post(add, {"username": "student_a"}))
     client.post(add, {"username": "other_instructor"})
     assert list(course.co_instructors.all()) == [other_instructor]
-    assert "already teaches" in _messages(client.post(add, {"username": "other_instructor"}))
+    assert "already teaches" in flash_messages(client.post(add, {"username": "other_instructor"}))
 
     client.force_login(other_instructor)
     assert course in Course.visible_to(other_instructor)
@@ -220,7 +216,7 @@ def test_an_admin_makes_an_instructor_on_the_people_page(client, staff, student_
     assert not is_instructor(User.objects.get(pk=student_a.pk))
     Course.objects.create(name="Mine", owner=instructor)
     refused = client.post(reverse("set-role", args=[instructor.pk]), {"role": "student"})
-    assert "owns courses" in _messages(refused) and is_instructor(instructor)
+    assert "owns courses" in flash_messages(refused) and is_instructor(instructor)
 
 
 def test_the_admin_site_makes_instructors_too(client, staff, student_a):
@@ -269,7 +265,7 @@ def test_reset_links_are_only_for_the_instructor_s_own_students(
 ):
     client.force_login(instructor)
     url = reverse("classifier:course-reset-link", args=[course.pk, student_b.pk])
-    assert "not in this course" in _messages(client.post(url))
+    assert "not in this course" in flash_messages(client.post(url))
     client.force_login(other_instructor)
     assert client.post(url).status_code == 404
 

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,12 @@ from django.test import Client
 from django.urls import reverse
 
 from classifier import services
-from classifier.ml import training
 from classifier.ml.sources import SourceError
-from classifier.models import Dataset, JobStatus, Prediction, TrainingJob
-from tests.builders import make_dataset
-from tests.conftest import REPO
-from tests.handwriting_builders import drawing_of, photo_of
-from tests.phd08_builders import make_phd08_bytes, write_phd08_files
+from classifier.models import Dataset, Prediction
+from tests.support.courses import make_grader
+from tests.support.handwriting import drawing_of, photo_of
+from tests.support.paths import REPO
+from tests.support.phd08 import make_phd08_bytes, write_phd08_files
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +31,7 @@ RANDOM_NAME = re.compile(r"[0-9a-f]{16}")
 def grader(student_a, settings):
     """A finished job of student A whose model file holds only the lab's metadata."""
     settings.LAB_PREDICT_WAIT_SECONDS = 0
-    dataset = make_dataset(chars="가나다", per_char=2)
-    job = TrainingJob.objects.create(
-        owner=student_a, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
-    )
-    job.artifact_dir.mkdir(parents=True)
-    with zipfile.ZipFile(job.model_path, "w") as archive:
-        metadata = {"classes": list("가나다"), "input_shape": [28, 28]}
-        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
-    return job
+    return make_grader(student_a)
 
 
 def _predict(client, job, **image):

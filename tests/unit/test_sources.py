@@ -4,7 +4,7 @@ import zipfile
 import pytest
 
 from classifier.ml.sources import SourceError, collect_phd08_inputs
-from tests.phd08_builders import make_phd08_bytes, write_phd08_files
+from tests.support.phd08 import make_phd08_bytes, write_phd08_files
 
 LIMITS = {"max_zip_bytes": 10_000_000, "max_zip_members": 100}
 

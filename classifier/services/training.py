@@ -17,7 +17,7 @@ from ..ml.messages import Message, Refusal, _
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
 from .failures import failing
-from .job_pages import job_plot
+from .training_pages import job_plot
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Builders that write small, real data sets (arrays on disk and their rows)."""
+"""Small, real data sets: random arrays on disk and the rows that describe them."""
 
 import numpy as np
 
 from classifier.ml.store import StoreBuilder
-from classifier.models import Dataset, EpochMetric, JobStatus, TrainingJob
+from classifier.models import Dataset, JobStatus
 
 
 def make_dataset(name="tiny", chars="가나다", per_char=20, size=(28, 28), groups=("S", "G"),
@@ -32,18 +32,3 @@ def make_dataset(name="tiny", chars="가나다", per_char=20, size=(28, 28), gro
     dataset.num_samples = len(arrays)
     dataset.save()
     return dataset
-
-
-def make_running_job(owner, dataset) -> TrainingJob:
-    """An MLP job on ``dataset`` caught running, one epoch recorded (no worker involved)."""
-    from classifier import services
-
-    job = services.create_training_job(
-        owner=owner, dataset=dataset, chars=[], model_spec="mlp", optimizer="adam",
-        learning_rate=0.001, epochs=3, batch_size=16, seed=0, split="stratified:0.25",
-        dispatch=False,
-    )  # fmt: skip
-    EpochMetric.objects.create(job=job, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.1,
-                               val_accuracy=0.4, seconds=1, samples_per_second=10)  # fmt: skip
-    job.update_progress(epochs_done=1, attempts=1)
-    return job

@@ -66,23 +66,20 @@ def job_plot(job: TrainingJob, kind: str) -> bytes:
     bytes, labelled in the active language.
 
     Each figure is drawn once per version (the curves after each epoch, the others once
-    the job has finished) and language, and kept in the job's folder: a class watching
-    the same jobs asks for the same figures again and again, and drawing one costs up to
-    a second.
+    the job has finished) and language, and kept in the job's folder.
     """
     version = f"{job.attempts}-{job.epochs_done}" if kind == "curves" else "final"
     folder = job.artifact_dir / "plots"
-    path = folder / f"{kind}-{version}-{language()}.png"
-    if path.exists():
-        return path.read_bytes()
-    png = _draw(job, kind)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Older versions go; this version in other languages stays.
-    for old in folder.glob(f"{kind}-*.png"):
-        if not old.name.startswith(f"{kind}-{version}-"):
-            old.unlink(missing_ok=True)
-    store.write_atomically(path, png)
-    return png
+
+    def draw():
+        png = _draw(job, kind)
+        # Older versions go; this version in other languages stays.
+        for old in folder.glob(f"{kind}-*.png"):
+            if not old.name.startswith(f"{kind}-{version}-"):
+                old.unlink(missing_ok=True)
+        return png
+
+    return store.cached_file(folder / f"{kind}-{version}-{language()}.png", draw)
 
 
 def _draw(job: TrainingJob, kind: str) -> bytes:

@@ -16,6 +16,7 @@ from classifier.ml import fonts
 from classifier.ml.render import RenderSettings, render_samples
 from classifier.ml.store import StoreBuilder
 from classifier.models import Dataset, JobStatus, TrainingJob
+from tests.support.jobs import make_queued_job
 
 TUTORIAL_CHARS = "라호댜밟자꺅갠아"
 # The photos are written in these (handwriting-like) families; the model trains on every
@@ -62,10 +63,9 @@ def make_trained_job(owner, dataset=None, *, model_spec="mlp", epochs=8) -> Trai
     other tests, with other rows) get a copy of its model file.
     """
     dataset = dataset or make_font_dataset()
-    job = services.create_training_job(
-        owner=owner, dataset=dataset, chars=[], model_spec=model_spec, optimizer="adam",
-        learning_rate=0.003, epochs=epochs, batch_size=32, seed=0, split="stratified:0.2",
-        dispatch=False,
+    job = make_queued_job(
+        owner, dataset, model_spec=model_spec, learning_rate=0.003, epochs=epochs,
+        batch_size=32, split="stratified:0.2",
     )  # fmt: skip
     cached = _MODEL_CACHE / f"{''.join(dataset.classes)}-{model_spec}-{epochs}.keras"
     if cached.exists():

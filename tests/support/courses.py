@@ -1,11 +1,8 @@
-"""Courses for the tests: grading models without weights, and graded submissions."""
+"""Courses: grading models without weights, and graded submissions."""
 
-import json
-import zipfile
-
-from classifier.ml import training
 from classifier.models import JobStatus, Prediction, TrainingJob
-from tests.builders import make_dataset
+from tests.support.datasets import make_dataset
+from tests.support.jobs import write_metadata_model
 
 
 def make_grader(owner, chars="가나다", name="tiny") -> TrainingJob:
@@ -15,10 +12,7 @@ def make_grader(owner, chars="가나다", name="tiny") -> TrainingJob:
     job = TrainingJob.objects.create(
         owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
     )
-    job.artifact_dir.mkdir(parents=True)
-    with zipfile.ZipFile(job.model_path, "w") as archive:
-        metadata = {"classes": list(chars), "input_shape": [28, 28]}
-        archive.writestr(training.METADATA_NAME, json.dumps(metadata))
+    write_metadata_model(job, chars)
     return job
 
 

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from ..ids import parse_ids
 from ..ml import networks
 from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
+from ..responses import model_download, png_response
 from ..roles import is_instructor, may_delete
 from .refusals import refusals_shown
 
@@ -95,14 +96,8 @@ def job_status(request, pk):
     )
 
 
-def _png(data):
-    response = HttpResponse(data, content_type="image/png")
-    response["Cache-Control"] = "private, no-cache"
-    return response
-
-
 def job_curves_png(request, pk):
-    return _png(services.job_plot(_job_for(request, pk), "curves"))
+    return png_response(services.job_plot(_job_for(request, pk), "curves"))
 
 
 def job_result_png(request, pk, kind):
@@ -110,17 +105,11 @@ def job_result_png(request, pk, kind):
     job = _job_for(request, pk)
     if job.status != JobStatus.SUCCEEDED:
         raise Http404(_("The job has not finished."))
-    return _png(services.job_plot(job, kind))
+    return png_response(services.job_plot(job, kind))
 
 
 def job_model_download(request, pk):
-    job = _job_for(request, pk)
-    if not job.model_path.exists():
-        raise Http404(_("This job saved no model."))
-    return FileResponse(
-        job.model_path.open("rb"), as_attachment=True, filename=f"hangul-lab-job{job.pk}.keras",
-        content_type="application/octet-stream",
-    )  # fmt: skip
+    return model_download(_job_for(request, pk))
 
 
 @require_POST
@@ -169,7 +158,7 @@ def job_compare(request):
     ids = parse_ids(request.GET.getlist("jobs"))
     jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids).select_related("dataset"))
     if request.GET.get("format") == "png":
-        return _png(services.compare_plot(jobs))
+        return png_response(services.compare_plot(jobs))
     context = {
         "jobs": jobs,
         "terminal": all(job.is_terminal for job in jobs),

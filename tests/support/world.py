@@ -1,0 +1,106 @@
+"""The permission matrix's world: everything its cases reach, built once per test.
+
+The roles are the personas of ``tests/conftest.py``: an anonymous visitor, student A
+(who owns the jobs, predictions and submissions below and is in the course), student B
+(in another course), the instructor of A's course, the instructor of the other course,
+and an admin (staff). The ``world`` fixture (``tests/unit/conftest.py``) builds it with
+the figures replaced by ``PNG_STUB``: what is tested with it is who gets them, not how
+they look (their own tests render them).
+"""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+from django.utils import timezone
+
+from classifier.ml import plots, prediction_plots, training_plots
+from classifier.models import (
+    Assignment,
+    Course,
+    Dataset,
+    Enrollment,
+    Evaluation,
+    JobStatus,
+    Regrade,
+    TrainingJob,
+)
+from tests.support.datasets import make_dataset
+from tests.support.jobs import make_evaluated_job
+from tests.support.predictions import make_stored_prediction, white_png
+
+#: What every figure of the world answers.
+PNG_STUB = b"\x89PNG\r\n\x1a\nstub"
+#: The functions that draw figures (module, names), replaced by ones that give PNG_STUB.
+FIGURES = (
+    (
+        training_plots,
+        ("curves_png", "confusion_png", "mistakes_png", "compare_png", "reliability_png"),
+    ),
+    (prediction_plots, ("probability_bars_png",)),
+    (plots, ("sample_grid", "class_counts")),
+)
+
+
+def stub_figures(monkeypatch) -> None:
+    """Every figure is ``PNG_STUB`` until the test ends."""
+    for module, names in FIGURES:
+        for name in names:
+            monkeypatch.setattr(module, name, lambda *args, **kwargs: PNG_STUB)
+
+
+def build_world(*, student_a, student_b, instructor, other_instructor, staff,
+                media_root) -> SimpleNamespace:  # fmt: skip
+    """The users in every role (``users``, ``None`` for the anonymous visitor), data
+    sets, jobs, a course with an assignment, a submission and a prediction."""
+    w = SimpleNamespace()
+    w.users = {
+        "anon": None, "student_a": student_a, "student_b": student_b, "instructor": instructor,
+        "other_instructor": other_instructor, "admin": staff,
+    }  # fmt: skip
+    w.ds = make_dataset("tiny", chars="가나다", per_char=4, created_by=staff)
+    w.hidden = make_dataset("hidden-test", chars="가나다", per_char=2, seed=1, is_hidden=True)
+    w.ds.hidden_test = w.hidden
+    w.ds.save()
+    w.ds2 = make_dataset("tiny-again", chars="가나다", per_char=2, seed=2)
+    w.spare = make_dataset("spare", chars="가나", per_char=2, seed=3)
+    w.building = Dataset.objects.create(
+        name="building", source=Dataset.Source.PHD08, status=JobStatus.QUEUED, created_by=staff
+    )
+    w.hw_building = Dataset.objects.create(
+        name="hw-building", source=Dataset.Source.HANDWRITING, status=JobStatus.QUEUED,
+        created_by=instructor,
+    )  # fmt: skip
+    original = media_root / "submissions" / "1.png"
+    original.parent.mkdir(parents=True)
+    original.write_bytes(white_png())
+    w.hw_ready = Dataset.objects.create(
+        name="hw-ready", source=Dataset.Source.HANDWRITING, status=JobStatus.SUCCEEDED,
+        created_by=instructor, is_hidden=True, classes=["가"], counts=[1], num_samples=1,
+        params={"samples": [["submissions/1.png", "가", "writer-1"]]},
+    )  # fmt: skip
+
+    w.job = make_evaluated_job(student_a, w.ds)
+    w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
+    w.grader = make_evaluated_job(instructor, w.ds)
+    Evaluation.objects.create(
+        job=w.job, dataset=w.hidden, hidden=True, status=JobStatus.SUCCEEDED, accuracy=0.7, n=6
+    )
+
+    w.course = Course.objects.create(name="Hangul 101", owner=instructor)
+    Enrollment.objects.create(course=w.course, student=student_a)
+    w.course.published_models.add(w.grader)
+    w.other_course = Course.objects.create(name="Other class", owner=other_instructor)
+    Enrollment.objects.create(course=w.other_course, student=student_b)
+    w.assignment = Assignment.objects.create(
+        course=w.course, title="Week 1", chars=["가", "나"], grader=w.grader,
+        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
+    )  # fmt: skip
+    w.submission = make_stored_prediction(
+        student_a, w.grader, assignment=w.assignment, expected="가", attempt=1
+    )
+    w.prediction = make_stored_prediction(student_a, w.job)
+    Regrade.objects.create(
+        assignment=w.assignment, grader=w.grader, requested_by=instructor,
+        status=JobStatus.SUCCEEDED, total=1, done=1,
+    )  # fmt: skip
+    return w
