@@ -60,19 +60,45 @@ sys.path.insert(0, str(REPO))
 #: cannot say (the faces of those packages in Debian 12 and Ubuntu 24.04).
 PRINT_PACKAGES = ("fonts-nanum", "fonts-unfonts-core", "fonts-baekmuk")
 PRINT_FONT_NAMES = (
-    "BaekmukBatang", "BaekmukDotum", "BaekmukGulim", "BaekmukHeadline",
-    "NanumBarunGothic", "NanumBarunGothic-Bold", "NanumGothic", "NanumGothic-Bold",
-    "NanumGothicCoding", "NanumGothicCoding-Bold", "NanumMyeongjo", "NanumMyeongjo-Bold",
-    "NanumSquare", "NanumSquare-Bold", "NanumSquareRound", "NanumSquareRound-Bold",
-    "UnBatang", "UnBatang-Bold", "UnDinaru", "UnDinaru-Bold", "UnDinaru-Light", "UnDotum",
-    "UnDotum-Bold", "UnGraphic", "UnGraphic-Bold", "UnGungseo", "UnPilgi", "UnPilgi-Bold",
-)  # fmt: skip
+    "BaekmukBatang",
+    "BaekmukDotum",
+    "BaekmukGulim",
+    "BaekmukHeadline",
+    "NanumBarunGothic",
+    "NanumBarunGothic-Bold",
+    "NanumGothic",
+    "NanumGothic-Bold",
+    "NanumGothicCoding",
+    "NanumGothicCoding-Bold",
+    "NanumMyeongjo",
+    "NanumMyeongjo-Bold",
+    "NanumSquare",
+    "NanumSquare-Bold",
+    "NanumSquareRound",
+    "NanumSquareRound-Bold",
+    "UnBatang",
+    "UnBatang-Bold",
+    "UnDinaru",
+    "UnDinaru-Bold",
+    "UnDinaru-Light",
+    "UnDotum",
+    "UnDotum-Bold",
+    "UnGraphic",
+    "UnGraphic-Bold",
+    "UnGungseo",
+    "UnPilgi",
+    "UnPilgi-Bold",
+)
 #: The evaluation styles: handwriting-like faces of fonts-nanum-extra and
 #: fonts-unfonts-extra. Not UnPilgia: it is a variant of the training font UnPilgi.
 HANDWRITING_FONTS = (
-    "NanumPenScript", "NanumBrushScript", "NanumBarunpen", "NanumBarunpen-Bold", "UnPen",
+    "NanumPenScript",
+    "NanumBrushScript",
+    "NanumBarunpen",
+    "NanumBarunpen-Bold",
+    "UnPen",
     "UnPenheulim",
-)  # fmt: skip
+)
 HANDWRITING_HINT = "sudo apt-get install fonts-nanum-extra fonts-unfonts-extra"
 #: 48 of the most frequent syllables of everyday written Korean (particles and endings
 #: such as 이 다 는 의 에 을, and the syllables of the commonest words), as syllable
@@ -97,12 +123,14 @@ def main():
     parser.add_argument("--per-font", type=int, help="render_dataset's --per-font (its default)")
     parser.add_argument("--render-style", help="render_dataset's --style (not passed if unset)")
     parser.add_argument("--photos", type=int, default=5, help="photos per character and style")
-    parser.add_argument("--drawings", type=int, default=2,
-                        help="canvas drawings per character and handwriting font")  # fmt: skip
     parser.add_argument(
-        "--unseen-print", action="store_true",
+        "--drawings", type=int, default=2, help="canvas drawings per character and handwriting font"
+    )
+    parser.add_argument(
+        "--unseen-print",
+        action="store_true",
         help="hold print families out of tutorial8's training; photograph them",
-    )  # fmt: skip
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation images")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--save-images", type=Path, help="also write the evaluation images here")
@@ -124,8 +152,11 @@ def main():
     total = time.perf_counter() - started
     print(f"\nwhole run: {total:.0f} s")
     if args.json:
-        figures = {"settings": settings_of(args, training, handwriting), "sets": results,
-                   "seconds": round(total, 1)}  # fmt: skip
+        figures = {
+            "settings": settings_of(args, training, handwriting),
+            "sets": results,
+            "seconds": round(total, 1),
+        }
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
         print(f"figures written to {args.json}")
 
@@ -137,8 +168,10 @@ def bench_fonts():
     installed = {font.name: font for font in fonts.find_hangul_fonts()}
     missing = [name for name in HANDWRITING_FONTS if name not in installed]
     if missing:
-        print(f"The handwriting fonts {', '.join(missing)} are not installed; install them "
-              f"with:  {HANDWRITING_HINT}")  # fmt: skip
+        print(
+            f"The handwriting fonts {', '.join(missing)} are not installed; install them "
+            f"with:  {HANDWRITING_HINT}"
+        )
         return None
     training = print_fonts(list(installed.values()))
     if not training:
@@ -161,8 +194,9 @@ def print_fonts(installed) -> list:
     for line in listed.splitlines():
         packages, _, path = line.partition(": ")
         package_of[path.strip()] = {package.strip() for package in packages.split(",")}
-    return [font for font in installed
-            if package_of.get(str(font.path), set()) & set(PRINT_PACKAGES)]  # fmt: skip
+    return [
+        font for font in installed if package_of.get(str(font.path), set()) & set(PRINT_PACKAGES)
+    ]
 
 
 def held_out_families(training) -> list:
@@ -193,15 +227,19 @@ def run_set(args, name, training, handwriting) -> dict:
     assert not {font.name for font in fonts} & {font.name for font in handwriting}
     print(f"\n== {name}: {''.join(chars)} ({len(chars)} characters)")
     dataset, render_seconds = render(args, name, chars, fonts)
-    print(f"  data set {dataset.name}: {dataset.num_samples:,} samples from {len(fonts)} print "
-          f"fonts, {dataset.size_label}, rendered in {render_seconds:.0f} s")  # fmt: skip
+    print(
+        f"  data set {dataset.name}: {dataset.num_samples:,} samples from {len(fonts)} print "
+        f"fonts, {dataset.size_label}, rendered in {render_seconds:.0f} s"
+    )
     job = train(args, dataset)
     metrics = list(job.metrics.order_by("epoch"))
     train_seconds = sum(row.seconds for row in metrics)
     rate = sum(row.samples_per_second for row in metrics) / max(len(metrics), 1)
-    print(f"  job {job.pk}: {job.model_spec}, {job.epochs_done} epochs, validation accuracy "
-          f"(print fonts) {job.val_accuracy:.4f}, {train_seconds:.0f} s training "
-          f"({rate:,.0f} samples/s), {job.duration.total_seconds():.0f} s in all")  # fmt: skip
+    print(
+        f"  job {job.pk}: {job.model_spec}, {job.epochs_done} epochs, validation accuracy "
+        f"(print fonts) {job.val_accuracy:.4f}, {train_seconds:.0f} s training "
+        f"({rate:,.0f} samples/s), {job.duration.total_seconds():.0f} s in all"
+    )
 
     styles = [(font.name, "photo", [font]) for font in handwriting]
     styles.append(("canvas", "canvas", handwriting))
@@ -218,21 +256,33 @@ def run_set(args, name, training, handwriting) -> dict:
                 for font in style_fonts
             ]
         outcomes += [(style, r) for r in results]
-        print(f"  evaluated {style}: {len(results)} images in "
-              f"{time.perf_counter() - evaluated_started:.0f} s", flush=True)  # fmt: skip
+        print(
+            f"  evaluated {style}: {len(results)} images in "
+            f"{time.perf_counter() - evaluated_started:.0f} s",
+            flush=True,
+        )
     handwritten = [r for style, r in outcomes if style != "print (unseen)"]
     overall = summary("all handwriting", handwritten)
     report_table(name, rows, overall, job, train_seconds, rate, handwritten)
     return {
-        "set": name, "chars": "".join(chars), "dataset": dataset.name,
-        "samples": dataset.num_samples, "print_fonts": [font.name for font in fonts],
+        "set": name,
+        "chars": "".join(chars),
+        "dataset": dataset.name,
+        "samples": dataset.num_samples,
+        "print_fonts": [font.name for font in fonts],
         "held_out_print_fonts": [font.name for font in unseen],
-        "render_seconds": round(render_seconds, 1), "job": job.pk, "model": job.model_spec,
-        "epochs": job.epochs_done, "val_accuracy": job.val_accuracy,
-        "train_seconds": round(train_seconds, 1), "samples_per_second": round(rate, 1),
-        "job_seconds": round(job.duration.total_seconds(), 1), "styles": rows,
-        "overall": overall, "confusions": confusions(handwritten, 20),
-    }  # fmt: skip
+        "render_seconds": round(render_seconds, 1),
+        "job": job.pk,
+        "model": job.model_spec,
+        "epochs": job.epochs_done,
+        "val_accuracy": job.val_accuracy,
+        "train_seconds": round(train_seconds, 1),
+        "samples_per_second": round(rate, 1),
+        "job_seconds": round(job.duration.total_seconds(), 1),
+        "styles": rows,
+        "overall": overall,
+        "confusions": confusions(handwritten, 20),
+    }
 
 
 def render(args, name, chars, fonts):
@@ -241,8 +291,11 @@ def render(args, name, chars, fonts):
 
     from classifier.models import Dataset
 
-    options = {"name": f"handwriting-bench-{name}", "chars": "".join(chars),
-               "fonts": ",".join(font.name for font in fonts)}  # fmt: skip
+    options = {
+        "name": f"handwriting-bench-{name}",
+        "chars": "".join(chars),
+        "fonts": ",".join(font.name for font in fonts),
+    }
     if args.per_font is not None:
         options["per_font"] = args.per_font
     if args.render_style is not None:
@@ -263,9 +316,15 @@ def train(args, dataset):
     from classifier.models import JobStatus, TrainingJob
 
     call_command(
-        "train", dataset=dataset.name, model=args.model, epochs=args.epochs,
-        batch_size=BATCH_SIZE, split=SPLIT, user="bench", stdout=io.StringIO(),
-    )  # fmt: skip
+        "train",
+        dataset=dataset.name,
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=BATCH_SIZE,
+        split=SPLIT,
+        user="bench",
+        stdout=io.StringIO(),
+    )
     job = TrainingJob.objects.filter(dataset=dataset).latest("pk")
     assert job.status == JobStatus.SUCCEEDED, job.error_text
     return job
@@ -302,10 +361,15 @@ def evaluate(args, job, chars, style, kind, fonts) -> list[dict]:
                     continue
                 ranked = np.argsort(result["probabilities"])[::-1]
                 top3 = [result["classes"][i] for i in ranked[:3]]
-                results.append({
-                    "font": font.name, "char": char, "predicted": result["predicted"],
-                    "confidence": result["confidence"], "top3": top3,
-                })  # fmt: skip
+                results.append(
+                    {
+                        "font": font.name,
+                        "char": char,
+                        "predicted": result["predicted"],
+                        "confidence": result["confidence"],
+                        "top3": top3,
+                    }
+                )
     return results
 
 
@@ -321,12 +385,14 @@ def summary(style: str, results: list[dict]) -> dict:
     top3 = np.array([r["char"] in r.get("top3", ()) for r in results], float)
     confidence = np.array([r.get("confidence", 0.0) for r in results], float)
     return {
-        "style": style, "images": n, "top1": float(correct.mean()) if n else None,
+        "style": style,
+        "images": n,
+        "top1": float(correct.mean()) if n else None,
         "top3": float(top3.mean()) if n else None,
         "mean_confidence": float(confidence.mean()) if n else None,
         "ece": calibration.expected_calibration_error(confidence, correct) if n else None,
         "refused": sum("refused" in r for r in results),
-    }  # fmt: skip
+    }
 
 
 def confusions(results, count: int) -> list[list]:
@@ -339,16 +405,19 @@ def confusions(results, count: int) -> list[list]:
 
 def report_table(name, rows, overall, job, train_seconds, rate, handwritten):
     print(f"\n  {name}: {job.model_spec}, trained on print fonts, read by services.predict_image")
-    print(f"  {'style':26} {'images':>6} {'top-1':>7} {'top-3':>7} {'mean conf':>9} "
-          f"{'ECE':>6} {'refused':>7}")  # fmt: skip
+    print(
+        f"  {'style':26} {'images':>6} {'top-1':>7} {'top-3':>7} {'mean conf':>9} "
+        f"{'ECE':>6} {'refused':>7}"
+    )
     for row in [*rows, overall]:
         if row is overall:
             print(f"  {'-' * 73}")
         table_row(row["style"], row)
         for part in row.get("by_font", []):
             table_row(f"  · {part['style']}", part)
-    print(f"  overall handwriting accuracy: {overall['top1']:.1%} "
-          f"(chance {1 / len(job.classes):.1%})")  # fmt: skip
+    print(
+        f"  overall handwriting accuracy: {overall['top1']:.1%} (chance {1 / len(job.classes):.1%})"
+    )
     print(f"  validation accuracy on print fonts (job {job.pk}): {job.val_accuracy:.1%}")
     fitted = job.calibration or {}
     if fitted.get("ece_after") is not None:
@@ -362,26 +431,34 @@ def report_table(name, rows, overall, job, train_seconds, rate, handwritten):
 
 
 def table_row(title, row):
-    print(f"  {title:26} {row['images']:6d} {row['top1']:7.1%} {row['top3']:7.1%} "
-          f"{row['mean_confidence']:9.3f} {row['ece']:6.3f} {row['refused']:7d}")  # fmt: skip
+    print(
+        f"  {title:26} {row['images']:6d} {row['top1']:7.1%} {row['top3']:7.1%} "
+        f"{row['mean_confidence']:9.3f} {row['ece']:6.3f} {row['refused']:7d}"
+    )
 
 
 def settings_of(args, training, handwriting) -> dict:
     return {
-        "chars": args.chars, "model": args.model, "epochs": args.epochs,
-        "batch_size": BATCH_SIZE, "split": SPLIT,
+        "chars": args.chars,
+        "model": args.model,
+        "epochs": args.epochs,
+        "batch_size": BATCH_SIZE,
+        "split": SPLIT,
         "per_font": args.per_font if args.per_font is not None else "render_dataset default",
         "render_style": args.render_style or "render_dataset default",
-        "augmentation": "render_dataset default", "photos": args.photos,
-        "drawings": args.drawings, "unseen_print": args.unseen_print, "seed": args.seed,
+        "augmentation": "render_dataset default",
+        "photos": args.photos,
+        "drawings": args.drawings,
+        "unseen_print": args.unseen_print,
+        "seed": args.seed,
         "print_fonts": [font.name for font in training],
         "handwriting_fonts": [font.name for font in handwriting],
         "photo": f"{handwriting_data.PHOTO_SIZE[0]}x{handwriting_data.PHOTO_SIZE[1]} JPEG, "
-                 f"ink {handwriting_data.PHOTO_INK[0]}-{handwriting_data.PHOTO_INK[1]} px, "
-                 f"quality {handwriting_data.JPEG_QUALITY[0]}-{handwriting_data.JPEG_QUALITY[1]}",
+        f"ink {handwriting_data.PHOTO_INK[0]}-{handwriting_data.PHOTO_INK[1]} px, "
+        f"quality {handwriting_data.JPEG_QUALITY[0]}-{handwriting_data.JPEG_QUALITY[1]}",
         "canvas": f"{handwriting_data.CANVAS_SIDE}x{handwriting_data.CANVAS_SIDE} PNG, "
-                  f"line {handwriting_data.CANVAS_LINE_WIDTH:.2f} px",
-    }  # fmt: skip
+        f"line {handwriting_data.CANVAS_LINE_WIDTH:.2f} px",
+    }
 
 
 def print_settings(args, training, handwriting):

@@ -42,8 +42,15 @@ JPEG_QUALITY = (60, 90)
 SKELETON_EM = 256
 
 # Paper and ink colours (RGB), picked from at random and then varied a little.
-PAPERS = [(242, 238, 226), (236, 232, 218), (245, 243, 236), (232, 234, 236), (240, 232, 205),
-          (226, 232, 222), (238, 228, 226)]  # fmt: skip
+PAPERS = [
+    (242, 238, 226),
+    (236, 232, 218),
+    (245, 243, 236),
+    (232, 234, 236),
+    (240, 232, 205),
+    (226, 232, 222),
+    (238, 228, 226),
+]
 INKS = [(22, 22, 28), (28, 34, 86), (18, 30, 110), (52, 52, 58), (40, 28, 30)]
 
 
@@ -236,8 +243,11 @@ def trace(skeleton: np.ndarray, min_spur: float) -> list[np.ndarray]:
         path, previous, current = [start, first], start, first
         used.add(frozenset((start, first)))
         while current not in nodes:
-            following = [q for q in neighbours(current)
-                         if q != previous and frozenset((current, q)) not in used]  # fmt: skip
+            following = [
+                q
+                for q in neighbours(current)
+                if q != previous and frozenset((current, q)) not in used
+            ]
             if not following:
                 break
             previous, current = current, following[0]

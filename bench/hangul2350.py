@@ -57,10 +57,18 @@ BEFORE = "conv32-bn-conv32-pool-conv64-bn-conv64-pool-dropout0.25-dense512-dropo
 #: Regular faces of 11 print families (no face of a held-out family). BaekmukHeadline
 #: draws 쏀 empty: the build leaves those samples out and lists them.
 TRAINING_FONTS = (
-    "BaekmukBatang", "BaekmukHeadline", "NanumBarunGothic", "NanumGothic",
-    "NanumGothicCoding", "NanumSquare", "UnBatang", "UnDinaru", "UnGraphic", "UnGungseo",
+    "BaekmukBatang",
+    "BaekmukHeadline",
+    "NanumBarunGothic",
+    "NanumGothic",
+    "NanumGothicCoding",
+    "NanumSquare",
+    "UnBatang",
+    "UnDinaru",
+    "UnGraphic",
+    "UnGungseo",
     "UnPilgi",
-)  # fmt: skip
+)
 #: Four families kept out of training entirely: a serif, two sans and a rounded face.
 HELD_OUT_FONTS = ("NanumMyeongjo", "UnDotum", "BaekmukGulim", "NanumSquareRound")
 EPOCHS, BATCH_SIZE, SPLIT = 6, 128, "stratified:0.05"
@@ -68,12 +76,20 @@ EPOCHS, BATCH_SIZE, SPLIT = 6, 128, "stratified:0.05"
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["BEFORE", "cnn-large"],
-                        help="presets or layer specs; BEFORE is the old cnn-large")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["BEFORE", "cnn-large"],
+        help="presets or layer specs; BEFORE is the old cnn-large",
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--per-font", type=int, default=4, help="training samples per font")
-    parser.add_argument("--style", default="print", choices=("print", "handwriting"),
-                        help="the training set's rendering style")  # fmt: skip
+    parser.add_argument(
+        "--style",
+        default="print",
+        choices=("print", "handwriting"),
+        help="the training set's rendering style",
+    )
     parser.add_argument("--held-out-per-font", type=int, default=2)
     parser.add_argument("--photos", type=int, default=2, help="photos per syllable and style")
     parser.add_argument("--drawings", type=int, default=1, help="drawings per syllable and font")
@@ -101,15 +117,19 @@ def run(args, var_dir: Path):
         sys.exit(f"Fonts missing: {', '.join(missing)}; install them with:  {fonts.INSTALL_HINT}")
     User.objects.get_or_create(username="bench")
     env = {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING"}
-    training = render(env, f"ks2350-train-{args.style}", TRAINING_FONTS, args.per_font,
-                      style=args.style)  # fmt: skip
+    training = render(
+        env, f"ks2350-train-{args.style}", TRAINING_FONTS, args.per_font, style=args.style
+    )
     held_out = render(env, "ks2350-held-out", HELD_OUT_FONTS, args.held_out_per_font, "print")
-    print(f"training set: {training.num_samples:,} samples from {len(TRAINING_FONTS)} fonts; "
-          f"held out: {held_out.num_samples:,} samples "
-          f"from {', '.join(HELD_OUT_FONTS)}")  # fmt: skip
+    print(
+        f"training set: {training.num_samples:,} samples from {len(TRAINING_FONTS)} fonts; "
+        f"held out: {held_out.num_samples:,} samples "
+        f"from {', '.join(HELD_OUT_FONTS)}"
+    )
     results = [measure(args, env, model, training, held_out) for model in args.models]
-    handwriting_fonts = [font for font in fonts.find_hangul_fonts()
-                         if font.name in HANDWRITING_FONTS]  # fmt: skip
+    handwriting_fonts = [
+        font for font in fonts.find_hangul_fonts() if font.name in HANDWRITING_FONTS
+    ]
     for result in results:
         result["handwriting"] = read_handwriting(args, result["job"], handwriting_fonts)
     report(results)
@@ -125,8 +145,17 @@ def render(env, name, font_names, per_font, style):
     dataset = Dataset.objects.filter(name=name, status=JobStatus.SUCCEEDED).first()
     if dataset is not None:
         return dataset
-    command = ["render_dataset", "--name", name, "--charset", "ks2350", "--fonts",
-               ",".join(font_names), "--per-font", str(per_font)]  # fmt: skip
+    command = [
+        "render_dataset",
+        "--name",
+        name,
+        "--charset",
+        "ks2350",
+        "--fonts",
+        ",".join(font_names),
+        "--per-font",
+        str(per_font),
+    ]
     if style:
         command += ["--style", style]
     seconds, peak, _ = timed(command, env)
@@ -139,9 +168,22 @@ def measure(args, env, model, training, held_out) -> dict:
     from classifier.models import TrainingJob
 
     spec = BEFORE if model == "BEFORE" else model
-    command = ["train", "--dataset", training.name, "--model", spec, "--epochs",
-               str(args.epochs), "--batch-size", str(BATCH_SIZE), "--split", SPLIT,
-               "--user", "bench", "--json"]  # fmt: skip
+    command = [
+        "train",
+        "--dataset",
+        training.name,
+        "--model",
+        spec,
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(BATCH_SIZE),
+        "--split",
+        SPLIT,
+        "--user",
+        "bench",
+        "--json",
+    ]
     print(f"\ntraining {model} ...", flush=True)
     train_seconds, train_peak, _ = timed(command, env)
     job = TrainingJob.objects.filter(dataset=training).latest("pk")
@@ -151,21 +193,34 @@ def measure(args, env, model, training, held_out) -> dict:
     )
     scored = json.loads(out.strip().splitlines()[-1])
     curve = [
-        {"epoch": m.epoch, "loss": m.loss, "val_loss": m.val_loss,
-         "val_accuracy": m.val_accuracy, "seconds": round(m.seconds, 1),
-         "samples_per_second": round(m.samples_per_second)}
+        {
+            "epoch": m.epoch,
+            "loss": m.loss,
+            "val_loss": m.val_loss,
+            "val_accuracy": m.val_accuracy,
+            "seconds": round(m.seconds, 1),
+            "samples_per_second": round(m.samples_per_second),
+        }
         for m in job.metrics.order_by("epoch")
-    ]  # fmt: skip
+    ]
     result = {
-        "model": model, "spec": job.model_spec, "job": job.pk,
-        "train_wall_seconds": round(train_seconds, 1), "train_peak_mib": round(train_peak),
-        "val_accuracy": job.val_accuracy, "held_out_accuracy": scored["accuracy"],
-        "held_out_samples": scored["n"], "evaluate_seconds": round(evaluate_seconds, 1),
-        "evaluate_peak_mib": round(evaluate_peak), "curve": curve,
-    }  # fmt: skip
-    print(f"  {model}: {train_seconds:.0f} s, peak {train_peak:.0f} MiB, validation "
-          f"{job.val_accuracy:.2%}, held-out print {scored['accuracy']:.2%}",
-          flush=True)  # fmt: skip
+        "model": model,
+        "spec": job.model_spec,
+        "job": job.pk,
+        "train_wall_seconds": round(train_seconds, 1),
+        "train_peak_mib": round(train_peak),
+        "val_accuracy": job.val_accuracy,
+        "held_out_accuracy": scored["accuracy"],
+        "held_out_samples": scored["n"],
+        "evaluate_seconds": round(evaluate_seconds, 1),
+        "evaluate_peak_mib": round(evaluate_peak),
+        "curve": curve,
+    }
+    print(
+        f"  {model}: {train_seconds:.0f} s, peak {train_peak:.0f} MiB, validation "
+        f"{job.val_accuracy:.2%}, held-out print {scored['accuracy']:.2%}",
+        flush=True,
+    )
     return result
 
 
@@ -173,8 +228,13 @@ def timed(command, env) -> tuple[float, float, str]:
     """Run ``manage.py command``: (wall seconds, peak MiB of it and its children, stdout)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "manage.py", *command], cwd=REPO, env=env,
-                                   stdout=out, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
         peak, peak_at = 0.0, 0.0
         watched = psutil.Process(process.pid)
         while process.poll() is None:
@@ -185,8 +245,10 @@ def timed(command, env) -> tuple[float, float, str]:
                     peak, peak_at = rss, time.perf_counter() - started
             time.sleep(0.1)
         seconds = time.perf_counter() - started
-        print(f"  manage.py {command[0]}: {seconds:.0f} s, peak {peak:.0f} MiB at "
-              f"{peak_at:.0f} s", flush=True)  # fmt: skip
+        print(
+            f"  manage.py {command[0]}: {seconds:.0f} s, peak {peak:.0f} MiB at {peak_at:.0f} s",
+            flush=True,
+        )
         out.seek(0)
         text = out.read()
     if process.returncode:
@@ -204,14 +266,15 @@ def _rss(process) -> int:
 def read_handwriting(args, job_pk, fonts) -> dict | None:
     """Top-1 of the job's model on the 48 common syllables in handwriting, per style."""
     if len(fonts) < len(HANDWRITING_FONTS):
-        print("handwriting fonts not installed (sudo apt-get install fonts-nanum-extra "
-              "fonts-unfonts-extra): no handwriting figure")  # fmt: skip
+        print(
+            "handwriting fonts not installed (sudo apt-get install fonts-nanum-extra "
+            "fonts-unfonts-extra): no handwriting figure"
+        )
         return None
     from classifier.models import TrainingJob
 
     job = TrainingJob.objects.get(pk=job_pk)
-    options = SimpleNamespace(photos=args.photos, drawings=args.drawings, seed=0,
-                              save_images=None)  # fmt: skip
+    options = SimpleNamespace(photos=args.photos, drawings=args.drawings, seed=0, save_images=None)
     chars = list(COMMON48)
     rows, everything = [], []
     for font in fonts:
@@ -234,9 +297,11 @@ def report(results):
         ("held-out print fonts", lambda r: f"{r['held_out_accuracy']:.2%}"),
         ("evaluation time", lambda r: f"{r['evaluate_seconds']:.0f} s"),
         ("evaluation peak memory", lambda r: f"{r['evaluate_peak_mib']:,} MiB"),
-        ("handwriting, 48 syllables", lambda r: f"{r['handwriting']['overall']['top1']:.1%}"
-         if r["handwriting"] else "-"),
-    ]  # fmt: skip
+        (
+            "handwriting, 48 syllables",
+            lambda r: f"{r['handwriting']['overall']['top1']:.1%}" if r["handwriting"] else "-",
+        ),
+    ]
     for title, cell in rows:
         print(f"| {title} | " + " | ".join(cell(r) for r in results) + " |")
     for result in results:
@@ -244,13 +309,17 @@ def report(results):
         print("| epoch | loss | val. loss | val. accuracy | seconds | samples/s |")
         print("|---|---|---|---|---|---|")
         for m in result["curve"]:
-            print(f"| {m['epoch']} | {m['loss']:.3f} | {m['val_loss']:.3f} | "
-                  f"{m['val_accuracy']:.2%} | {m['seconds']} | "
-                  f"{m['samples_per_second']:,} |")  # fmt: skip
+            print(
+                f"| {m['epoch']} | {m['loss']:.3f} | {m['val_loss']:.3f} | "
+                f"{m['val_accuracy']:.2%} | {m['seconds']} | "
+                f"{m['samples_per_second']:,} |"
+            )
         if result["handwriting"]:
             for row in result["handwriting"]["styles"]:
-                print(f"  handwriting {row['style']:20} {row['images']:5d} images  "
-                      f"top-1 {row['top1']:.1%}  top-3 {row['top3']:.1%}")  # fmt: skip
+                print(
+                    f"  handwriting {row['style']:20} {row['images']:5d} images  "
+                    f"top-1 {row['top1']:.1%}  top-3 {row['top3']:.1%}"
+                )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,12 @@ def start_lab(var_dir: Path, port: int, env: dict | None = None) -> subprocess.P
     env = {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", **(env or {})}
     lab = subprocess.Popen(
         [sys.executable, "manage.py", "runlab", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -127,10 +131,14 @@ def login(base: str, username: str, password: str, session=None, **kwargs) -> re
     session.get(f"{base}/accounts/login/", **kwargs).raise_for_status()
     return session.post(
         f"{base}/accounts/login/",
-        data={"username": username, "password": password,
-              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{base}/accounts/login/"}, **kwargs,
-    )  # fmt: skip
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+        **kwargs,
+    )
 
 
 def post_prediction(session, base, model_pk, item, **kwargs) -> requests.Response:
@@ -149,8 +157,9 @@ def post_prediction(session, base, model_pk, item, **kwargs) -> requests.Respons
     else:
         files = {"image": ("photo.jpg", data, "image/jpeg")}
     headers = {"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{base}/predict/"}
-    return session.post(f"{base}/api/predictions/", data=form, files=files, headers=headers,
-                        **kwargs)  # fmt: skip
+    return session.post(
+        f"{base}/api/predictions/", data=form, files=files, headers=headers, **kwargs
+    )
 
 
 def prediction_status(session, base, pk, **kwargs) -> requests.Response:

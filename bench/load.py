@@ -220,8 +220,9 @@ class Student:
         """Log in through the form: its GET, its POST and the redirects, as one sample."""
         started = time.perf_counter()
         try:
-            response = login(self.base, self.username, PASSWORD, self.session,
-                             timeout=REQUEST_TIMEOUT)  # fmt: skip
+            response = login(
+                self.base, self.username, PASSWORD, self.session, timeout=REQUEST_TIMEOUT
+            )
         except (requests.RequestException, KeyError) as exc:
             self.record("login", "log-in form", started, 0, failure(exc))
             return False
@@ -278,14 +279,20 @@ class Student:
         endpoint = f"POST predict/ to result ({label})"
         started = time.perf_counter()
         try:
-            response = post_prediction(self.session, self.base, self.job, item,
-                                       timeout=REQUEST_TIMEOUT)  # fmt: skip
+            response = post_prediction(
+                self.session, self.base, self.job, item, timeout=REQUEST_TIMEOUT
+            )
         except requests.RequestException as exc:
             self.record("prediction", endpoint, started, 0, failure(exc))
             return
         if response.status_code != 201:
-            self.record("prediction", endpoint, started, response.status_code,
-                        f"HTTP {response.status_code}")  # fmt: skip
+            self.record(
+                "prediction",
+                endpoint,
+                started,
+                response.status_code,
+                f"HTTP {response.status_code}",
+            )
             return
         result = response.json()
         while result["status"] not in ("SUCCEEDED", "FAILED"):
@@ -327,10 +334,12 @@ def prepare(students: int):
     Group.objects.get_or_create(name=STUDENT)[0].user_set.add(*users)
     template = make_trained_job(users[0], dataset)
     jobs = [template] + [copy_job(template, user) for user in users[1:]]
-    print(f"prepared: {dataset.name} ({dataset.num_samples} samples, {dataset.size_label}), "
-          f"{students} students, each with a finished {template.model_spec} job "
-          f"(validation accuracy {template.val_accuracy:.3f}), in "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(
+        f"prepared: {dataset.name} ({dataset.num_samples} samples, {dataset.size_label}), "
+        f"{students} students, each with a finished {template.model_spec} job "
+        f"(validation accuracy {template.val_accuracy:.3f}), in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     return dataset, users, [job.pk for job in jobs]
 
 
@@ -370,10 +379,18 @@ def start_training(dataset, owner):
     from classifier.models import JobStatus, TrainingJob
 
     job = services.create_training_job(
-        owner=owner, dataset=dataset, chars=[], model_spec=RUNNING_SPEC, optimizer="adam",
-        learning_rate=0.001, epochs=RUNNING_EPOCHS, batch_size=32, seed=0,
-        split="stratified:0.2", dispatch=True,
-    )  # fmt: skip
+        owner=owner,
+        dataset=dataset,
+        chars=[],
+        model_spec=RUNNING_SPEC,
+        optimizer="adam",
+        learning_rate=0.001,
+        epochs=RUNNING_EPOCHS,
+        batch_size=32,
+        seed=0,
+        split="stratified:0.2",
+        dispatch=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = TrainingJob.objects.get(pk=job.pk)
@@ -482,8 +499,10 @@ def run_students(args, base, jobs, running_pk, images) -> tuple[list[Sample], fl
     samples: list[Sample] = []
     clock = Clock(args.seconds, LOST_AFTER)
     interval = args.students / args.rate
-    students = [Student(n, base, jobs, running_pk, images, interval, clock, samples)
-                for n in range(args.students)]  # fmt: skip
+    students = [
+        Student(n, base, jobs, running_pk, images, interval, clock, samples)
+        for n in range(args.students)
+    ]
     threads = [threading.Thread(target=s.run, name=s.username, daemon=True) for s in students]
     for thread in threads:
         thread.start()
@@ -517,8 +536,12 @@ def server_log(log_path: Path) -> ServerLog:
 
 def log_trouble(log_path: Path) -> Counter:
     """Lines in the lab's log that tell of trouble."""
-    signs = {"Traceback": "tracebacks", "database is locked": '"database is locked"',
-             "WORKER TIMEOUT": "gunicorn worker timeouts", "ERROR": "ERROR lines"}  # fmt: skip
+    signs = {
+        "Traceback": "tracebacks",
+        "database is locked": '"database is locked"',
+        "WORKER TIMEOUT": "gunicorn worker timeouts",
+        "ERROR": "ERROR lines",
+    }
     found = Counter()
     for line in log_path.read_text(errors="replace").splitlines():
         for sign, name in signs.items():
@@ -609,8 +632,9 @@ def run(args, var_dir: Path) -> Results:
             stop_training(running)
         stop_lab(lab)
     log = var_dir / "runlab.log"
-    return Results(samples, seconds, running, statuses, queued, ran, monitor,
-                   server_log(log), log_trouble(log))  # fmt: skip
+    return Results(
+        samples, seconds, running, statuses, queued, ran, monitor, server_log(log), log_trouble(log)
+    )
 
 
 def ms(seconds: float) -> str:
@@ -627,10 +651,12 @@ def report(args, results: Results):
     """Print the figures and whether the targets are met."""
     samples, running = results.samples, results.running
     cores = psutil.cpu_count()
-    print(f"\n{args.students} students for {args.seconds:.0f} s on {cores} CPU cores, "
-          f"{args.rate:g} predictions/s asked; training job #{running.pk} "
-          f"({running.model_spec}, {running.epochs} epochs) was {running.status} at the end, "
-          f"{running.epochs_done} epochs done")  # fmt: skip
+    print(
+        f"\n{args.students} students for {args.seconds:.0f} s on {cores} CPU cores, "
+        f"{args.rate:g} predictions/s asked; training job #{running.pk} "
+        f"({running.model_spec}, {running.epochs} epochs) was {running.status} at the end, "
+        f"{running.epochs_done} epochs done"
+    )
 
     by_kind = defaultdict(list)
     for sample in samples:
@@ -641,24 +667,32 @@ def report(args, results: Results):
         errors = sum(bool(s.error) for s in of_kind)
         answered = [s.seconds for s in of_kind if s.status and s.error != "lost"]
         figures = [percentile(answered, q) for q in (50, 95, 99, 100)] if answered else []
-        print(f"{kind:<12}{len(of_kind) - errors:>8}{errors:>8}"
-              + "".join(f"{ms(t):>9}" for t in figures))  # fmt: skip
-    print("(served: answered as expected; latencies count every answer, errors too; a login "
-          "is the form's GET, its POST and its redirects; a prediction runs from the upload "
-          "to the result)")  # fmt: skip
+        print(
+            f"{kind:<12}{len(of_kind) - errors:>8}{errors:>8}"
+            + "".join(f"{ms(t):>9}" for t in figures)
+        )
+    print(
+        "(served: answered as expected; latencies count every answer, errors too; a login "
+        "is the form's GET, its POST and its redirects; a prediction runs from the upload "
+        "to the result)"
+    )
 
     predictions = by_kind.get("prediction", [])
     succeeded = sum(not s.error for s in predictions)
     logins = by_kind.get("login", [])
     all_in = max((s.at + s.seconds for s in logins), default=0.0)
     after = sum(s.at >= all_in for s in predictions) / max(1e-9, args.seconds - all_in)
-    print(f"\npredictions (asked: {args.rate:g}/s): {len(predictions) / args.seconds:.2f}/s "
-          f"posted over the run, {after:.2f}/s once every student had logged in (at "
-          f"{all_in:.0f} s); {succeeded} answered")  # fmt: skip
-    print("  in the database: "
-          + ", ".join(f"{n} {status}" for status, n in sorted(results.statuses.items()))
-          + f"; from the row's creation to a worker's claim {spread(results.queued)}, "
-          f"from the claim to the result {spread(results.ran)}")  # fmt: skip
+    print(
+        f"\npredictions (asked: {args.rate:g}/s): {len(predictions) / args.seconds:.2f}/s "
+        f"posted over the run, {after:.2f}/s once every student had logged in (at "
+        f"{all_in:.0f} s); {succeeded} answered"
+    )
+    print(
+        "  in the database: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(results.statuses.items()))
+        + f"; from the row's creation to a worker's claim {spread(results.queued)}, "
+        f"from the claim to the result {spread(results.ran)}"
+    )
     errors = [s for s in samples if s.error]
     five_xx = [s for s in samples if s.status >= 500]
     lost = [s for s in predictions if s.error == "lost"]
@@ -674,8 +708,10 @@ def report(args, results: Results):
     retried = sum(s.retried and not s.error for s in samples)
     print(f"GETs sent again because their connection broke (a browser does too): {retried}")
 
-    print(f"\n{'endpoint, slowest first':<50}{'n':>6}{'p50':>9}{'p95':>9}{'max':>9}"
-          f"{'gunicorn p50':>14}{'p95':>9}")  # fmt: skip
+    print(
+        f"\n{'endpoint, slowest first':<50}{'n':>6}{'p50':>9}{'p95':>9}{'max':>9}"
+        f"{'gunicorn p50':>14}{'p95':>9}"
+    )
     by_endpoint = defaultdict(list)
     for sample in samples:
         if sample.status:
@@ -684,46 +720,63 @@ def report(args, results: Results):
     for endpoint, seconds in sorted(by_endpoint.items(), key=lambda i: -percentile(i[1], 95)):
         own = server.get(endpoint.split(" to result")[0])
         served = f"{ms(percentile(own, 50)):>14}{ms(percentile(own, 95)):>9}" if own else ""
-        print(f"{endpoint:<50}{len(seconds):>6}{ms(percentile(seconds, 50)):>9}"
-              f"{ms(percentile(seconds, 95)):>9}{ms(max(seconds)):>9}{served}")  # fmt: skip
+        print(
+            f"{endpoint:<50}{len(seconds):>6}{ms(percentile(seconds, 50)):>9}"
+            f"{ms(percentile(seconds, 95)):>9}{ms(max(seconds)):>9}{served}"
+        )
     for endpoint in ("GET accounts/login/", "POST accounts/login/"):  # inside a login
         if own := server.get(endpoint):
-            print(f"{endpoint + ' (of the log-in)':<50}{len(own):>6}{'':>27}"
-                  f"{ms(percentile(own, 50)):>14}{ms(percentile(own, 95)):>9}")  # fmt: skip
-    busy = ", ".join(f"{seconds / results.monitor.seconds:.1f}"
-                     for seconds in results.server.busy.values())  # fmt: skip
-    print(f"gunicorn threads busy on average, per worker process (of {results.monitor.threads}): "
-          f"{busy}")  # fmt: skip
+            print(
+                f"{endpoint + ' (of the log-in)':<50}{len(own):>6}{'':>27}"
+                f"{ms(percentile(own, 50)):>14}{ms(percentile(own, 95)):>9}"
+            )
+    busy = ", ".join(
+        f"{seconds / results.monitor.seconds:.1f}" for seconds in results.server.busy.values()
+    )
+    print(
+        f"gunicorn threads busy on average, per worker process (of {results.monitor.threads}): "
+        f"{busy}"
+    )
 
     monitor = results.monitor
-    print("\nmemory (peak RSS): "
-          + ", ".join(f"{role} {mib:.0f} MiB" for role, mib in sorted(monitor.peak.items()))
-          + f"; the lab in all {monitor.peak_total:.0f} MiB")  # fmt: skip
+    print(
+        "\nmemory (peak RSS): "
+        + ", ".join(f"{role} {mib:.0f} MiB" for role, mib in sorted(monitor.peak.items()))
+        + f"; the lab in all {monitor.peak_total:.0f} MiB"
+    )
     used = sorted(monitor.cores_used().items(), key=lambda item: -item[1])
-    print(f"CPU (cores busy on average, of {cores}): "
-          + ", ".join(f"{role} {n:.2f}" for role, n in used)
-          + f"; {sum(n for _, n in used):.2f} in all")  # fmt: skip
+    print(
+        f"CPU (cores busy on average, of {cores}): "
+        + ", ".join(f"{role} {n:.2f}" for role, n in used)
+        + f"; {sum(n for _, n in used):.2f} in all"
+    )
     trouble = results.trouble
     print("lab log: " + (", ".join(f"{n} {name}" for name, n in trouble.items()) or "no errors"))
 
     page = [s.seconds for s in by_kind.get("page", []) if s.status]
     arriving = [s.seconds for s in by_kind.get("page", []) if s.status and s.at < RAMP_SECONDS + 5]
     settled = [s.seconds for s in by_kind.get("page", []) if s.status and s.at >= RAMP_SECONDS + 5]
-    print(f"pages while students arrive and log in (first {RAMP_SECONDS + 5} s): "
-          f"{spread(arriving)}; afterwards: {spread(settled)}")  # fmt: skip
+    print(
+        f"pages while students arrive and log in (first {RAMP_SECONDS + 5} s): "
+        f"{spread(arriving)}; afterwards: {spread(settled)}"
+    )
     predicted = [s.seconds for s in predictions if s.status == 201 and s.error != "lost"]
     page_p95 = percentile(page, 95) if page else None
     prediction_p95 = percentile(predicted, 95) if predicted else None
     targets = [
         ("no 5xx", not five_xx, str(len(five_xx))),
         ("no lost prediction", not lost, str(len(lost))),
-        (f"page p95 < {TARGET_PAGE_P95_MS} ms",
-         page_p95 is not None and page_p95 * 1000 < TARGET_PAGE_P95_MS,
-         ms(page_p95) if page else "no page answered"),
-        (f"prediction p95 < {TARGET_PREDICTION_P95_MS} ms",
-         prediction_p95 is not None and prediction_p95 * 1000 < TARGET_PREDICTION_P95_MS,
-         ms(prediction_p95) if predicted else "no prediction answered"),
-    ]  # fmt: skip
+        (
+            f"page p95 < {TARGET_PAGE_P95_MS} ms",
+            page_p95 is not None and page_p95 * 1000 < TARGET_PAGE_P95_MS,
+            ms(page_p95) if page else "no page answered",
+        ),
+        (
+            f"prediction p95 < {TARGET_PREDICTION_P95_MS} ms",
+            prediction_p95 is not None and prediction_p95 * 1000 < TARGET_PREDICTION_P95_MS,
+            ms(prediction_p95) if predicted else "no prediction answered",
+        ),
+    ]
     print("\ntargets:")
     for name, met, figure in targets:
         print(f"  {name:<28}{'met' if met else 'MISSED':<8}({figure})")

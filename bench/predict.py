@@ -59,8 +59,10 @@ def main():
         try:
             base = f"http://127.0.0.1:{args.port}"
             session = login(base)
-            cold = [timed_predict(session, base, job, images["photo 640x480"][0])
-                    for _ in range(COLD_REQUESTS)]  # fmt: skip
+            cold = [
+                timed_predict(session, base, job, images["photo 640x480"][0])
+                for _ in range(COLD_REQUESTS)
+            ]
             results = over_http(session, base, job, images, args.requests)
             memory = lab_memory(lab)
         finally:
@@ -76,9 +78,11 @@ def trained_job():
     user = User.objects.create_user("bench", password=PASSWORD)
     started = time.perf_counter()
     job = make_trained_job(user, make_font_dataset("bench-fonts", per_font=10))
-    print(f"model: job #{job.pk}, {job.model_spec} {job.dataset.size_label}, "
-          f"validation accuracy {job.val_accuracy:.3f}, trained in "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"model: job #{job.pk}, {job.model_spec} {job.dataset.size_label}, "
+        f"validation accuracy {job.val_accuracy:.3f}, trained in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     return job
 
 
@@ -148,10 +152,14 @@ def over_http(session, base, job, images, count) -> dict[str, list[tuple[float, 
 
 
 def report(cold, results, baseline, memory):
-    print(f"cold (TensorFlow and the model loading in the worker): "
-          f"{', '.join(f'{t * 1000:.0f} ms' for t, _ in cold)}")  # fmt: skip
-    print(f"{'image':<18}{'n':>5}{'median':>10}{'p95':>10}{'max':>10}"
-          f"{'in-process':>13}{'ratio':>8}{'read right':>12}")  # fmt: skip
+    print(
+        f"cold (TensorFlow and the model loading in the worker): "
+        f"{', '.join(f'{t * 1000:.0f} ms' for t, _ in cold)}"
+    )
+    print(
+        f"{'image':<18}{'n':>5}{'median':>10}{'p95':>10}{'max':>10}"
+        f"{'in-process':>13}{'ratio':>8}{'read right':>12}"
+    )
     worst_p95 = 0.0
     for kind, rows in results.items():
         seconds = [t for t, _ in rows]
@@ -159,9 +167,11 @@ def report(cold, results, baseline, memory):
         local = statistics.median(baseline[kind])
         p95 = percentile(seconds, 95)
         worst_p95 = max(worst_p95, p95)
-        print(f"{kind:<18}{len(rows):>5}{statistics.median(seconds) * 1000:>8.0f}ms"
-              f"{p95 * 1000:>8.0f}ms{max(seconds) * 1000:>8.0f}ms{local * 1000:>11.1f}ms"
-              f"{statistics.median(seconds) / local:>8.1f}{right / len(rows):>11.0%}")  # fmt: skip
+        print(
+            f"{kind:<18}{len(rows):>5}{statistics.median(seconds) * 1000:>8.0f}ms"
+            f"{p95 * 1000:>8.0f}ms{max(seconds) * 1000:>8.0f}ms{local * 1000:>11.1f}ms"
+            f"{statistics.median(seconds) / local:>8.1f}{right / len(rows):>11.0%}"
+        )
     verdict = "meets" if worst_p95 * 1000 <= TARGET_P95_MS else "MISSES"
     print(f"worst p95 {worst_p95 * 1000:.0f} ms: {verdict} the {TARGET_P95_MS} ms target")
     print("memory: " + ", ".join(f"{role} {mib:.0f} MiB" for role, mib in sorted(memory.items())))

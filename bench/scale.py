@@ -64,14 +64,23 @@ MiB = 2**20
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--percents", nargs="+", type=float, default=[1, 5, 10],
-                        help="sizes to import, in % of the full set's 2,350 files")  # fmt: skip
+    parser.add_argument(
+        "--percents",
+        nargs="+",
+        type=float,
+        default=[1, 5, 10],
+        help="sizes to import, in % of the full set's 2,350 files",
+    )
     parser.add_argument("--model", default="cnn", help="what to train: a preset or a layer spec")
-    parser.add_argument("--large-model", default="cnn-large",
-                        help="what to train on the 2,350-class sets (preset or spec)")  # fmt: skip
+    parser.add_argument(
+        "--large-model",
+        default="cnn-large",
+        help="what to train on the 2,350-class sets (preset or spec)",
+    )
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--skip-all-classes", action="store_true",
-                        help="skip the 2,350-class import and training")  # fmt: skip
+    parser.add_argument(
+        "--skip-all-classes", action="store_true", help="skip the 2,350-class import and training"
+    )
     parser.add_argument("--skip-train", action="store_true", help="only import")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (files reused)")
     args = parser.parse_args()
@@ -89,8 +98,10 @@ def run(root: Path, args):
     counts = sorted({max(1, round(FULL_SET_FILES * p / 100)) for p in args.percents})
     files = generated(root / "phd08", counts[-1])
     setup_django(root / "var")
-    print(f"machine: {os.cpu_count()} cores; files: {files[0].stat().st_size / MiB:.1f} MiB "
-          f"and 2,187 samples each, in {files[0].parent}")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores; files: {files[0].stat().st_size / MiB:.1f} MiB "
+        f"and 2,187 samples each, in {files[0].parent}"
+    )
     print()
     results = [import_files(files[:count]) for count in counts]
     # Before any training, so that their memory is measured without TensorFlow's.
@@ -100,12 +111,16 @@ def run(root: Path, args):
         print_import(result)
     full = results[-1]["seconds"] * FULL_SET_FILES / results[-1]["files"]
     peaks = [r["peak_mib"] for r in results]
-    print(f"full set ({FULL_SET_FILES:,} files), extrapolated from the largest run: "
-          f"{full / 60:.1f} min (target < {TARGET_FULL_SECONDS // 60} min: "
-          f"{verdict(full < TARGET_FULL_SECONDS)})")  # fmt: skip
-    print(f"peak memory: {min(peaks):.0f}-{max(peaks):.0f} MiB over {counts[0]}-{counts[-1]} "
-          f"files (target < {TARGET_PEAK_MIB} MiB at every size: "
-          f"{verdict(max(peaks) < TARGET_PEAK_MIB)})")  # fmt: skip
+    print(
+        f"full set ({FULL_SET_FILES:,} files), extrapolated from the largest run: "
+        f"{full / 60:.1f} min (target < {TARGET_FULL_SECONDS // 60} min: "
+        f"{verdict(full < TARGET_FULL_SECONDS)})"
+    )
+    print(
+        f"peak memory: {min(peaks):.0f}-{max(peaks):.0f} MiB over {counts[0]}-{counts[-1]} "
+        f"files (target < {TARGET_PEAK_MIB} MiB at every size: "
+        f"{verdict(max(peaks) < TARGET_PEAK_MIB)})"
+    )
     if all_classes:
         print_all_classes(all_classes)
     if args.skip_train:
@@ -140,8 +155,10 @@ def print_all_classes(imported: list[dict]):
     expected = sorted(ks_x_1001())
     counts = " and ".join(f"{len(r['dataset'].classes):,}" for r in imported)
     every = all(sorted(r["dataset"].classes) == expected for r in imported)
-    print(f"classes: {counts} in these sets (target: all {len(expected):,} KS X 1001 "
-          f"syllables, each once: {verdict(every)})")  # fmt: skip
+    print(
+        f"classes: {counts} in these sets (target: all {len(expected):,} KS X 1001 "
+        f"syllables, each once: {verdict(every)})"
+    )
 
 
 def write_all_classes(folder: Path, count: int, per_group: int) -> list[Path]:
@@ -212,8 +229,9 @@ def print_import(r: dict, full_set: bool = True):
 
     Leave ``full_set`` off for files smaller than the real ones.
     """
-    extrapolated = (f"; full set at this speed "
-                    f"{r['seconds'] * FULL_SET_FILES / r['files'] / 60:.1f} min")  # fmt: skip
+    extrapolated = (
+        f"; full set at this speed {r['seconds'] * FULL_SET_FILES / r['files'] / 60:.1f} min"
+    )
     print(
         f"{r['files']:>4} files, {r['samples']:>9,} samples: {r['seconds']:6.1f} s, "
         f"{r['files'] / r['seconds']:5.1f} files/s, {r['samples'] / r['seconds']:>8,.0f} "
@@ -233,19 +251,29 @@ def train_one_epoch(imported: dict, model: str, batch_size: int) -> dict:
     split = splits.stratified(arrays.labels, np.arange(len(arrays)), 0.1, seed=0)
     config = training.TrainConfig(spec_text=model, epochs=1, batch_size=batch_size)
     listener = EpochPrinter(len(split.train), batch_size)
-    print(f"training {model} on {dataset.name}: {len(split.train):,} samples, "
-          f"{classes:,} classes, batch {batch_size}, one epoch, streamed")  # fmt: skip
+    print(
+        f"training {model} on {dataset.name}: {len(split.train):,} samples, "
+        f"{classes:,} classes, batch {batch_size}, one epoch, streamed"
+    )
     before = PeakMemory.sample()
     with PeakMemory() as peak:
         result = training.train(
-            arrays.images, arrays.labels, split, classes, config, listener,
-            chosen_labels=list(range(classes)), in_memory_bytes=0,
-        )  # fmt: skip
+            arrays.images,
+            arrays.labels,
+            split,
+            classes,
+            config,
+            listener,
+            chosen_labels=list(range(classes)),
+            in_memory_bytes=0,
+        )
     epoch = result.history[-1]
-    print(f"  {epoch['samples_per_second']:,.0f} samples/s, epoch {epoch['seconds']:.0f} s, "
-          f"val accuracy {epoch['val_accuracy']:.3f} (chance {1 / classes:.2g}: the generated "
-          f"glyphs are random strokes); memory {before[0] / MiB:.0f} MiB before, peak "
-          f"{peak.mib:.0f} MiB ({before[1] / MiB:.0f} -> {peak.anon_mib:.0f} MiB anonymous)")
+    print(
+        f"  {epoch['samples_per_second']:,.0f} samples/s, epoch {epoch['seconds']:.0f} s, "
+        f"val accuracy {epoch['val_accuracy']:.3f} (chance {1 / classes:.2g}: the generated "
+        f"glyphs are random strokes); memory {before[0] / MiB:.0f} MiB before, peak "
+        f"{peak.mib:.0f} MiB ({before[1] / MiB:.0f} -> {peak.anon_mib:.0f} MiB anonymous)"
+    )
     return {"samples": len(split.train), "peak_mib": peak.mib}
 
 
@@ -265,8 +293,10 @@ class EpochPrinter:
             self.last = now
             elapsed = now - self.started
             left = elapsed / (batch + 1) * (batches - batch - 1)
-            print(f"  batch {batch + 1:,} of {batches:,}, {elapsed:.0f} s, {left:.0f} s left",
-                  flush=True)  # fmt: skip
+            print(
+                f"  batch {batch + 1:,} of {batches:,}, {elapsed:.0f} s, {left:.0f} s left",
+                flush=True,
+            )
 
     def on_epoch_end(self, epoch, metrics):
         pass

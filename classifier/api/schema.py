@@ -51,15 +51,24 @@ def document_errors(result, generator, request, public):
                     parameter["schema"]["minimum"] = 1
             is_token = path.endswith("/token/")
             if method in ("post", "put", "patch", "delete") or is_token:
-                answers.setdefault("400", _answer("The request is refused; the reasons, per field.",
-                                                  "ValidationErrors"))
+                answers.setdefault(
+                    "400",
+                    _answer("The request is refused; the reasons, per field.", "ValidationErrors"),
+                )
             if not is_token:
                 answers.setdefault("401", _answer("No credentials, or wrong ones.", "Error"))
-                answers.setdefault("403", _answer("The caller may not do this (or a session "
-                                                  "request lacks its CSRF token).", "Error"))
+                answers.setdefault(
+                    "403",
+                    _answer(
+                        "The caller may not do this (or a session request lacks its CSRF token).",
+                        "Error",
+                    ),
+                )
             if any(p["in"] in ("path", "query") for p in parameters):
-                answers.setdefault("404", _answer("No such row for this caller, or a page past "
-                                                  "the last.", "Error"))
-            answers.setdefault("429", _answer("Too many requests; wait and try again.", "Error",
-                                              retry_after=True))
+                answers.setdefault(
+                    "404", _answer("No such row for this caller, or a page past the last.", "Error")
+                )
+            answers.setdefault(
+                "429", _answer("Too many requests; wait and try again.", "Error", retry_after=True)
+            )
     return result

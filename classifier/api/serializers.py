@@ -21,10 +21,12 @@ from ..models.predictions import TEACHER_VERDICTS
 TOP5 = {
     "type": "array",
     "items": {
-        "type": "array", "minItems": 2, "maxItems": 2,
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 2,
         "items": {"oneOf": [{"type": "string"}, {"type": "number"}]},
     },
-}  # fmt: skip
+}
 
 #: The figures of a finished job, by the name the API gives them.
 JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability")
@@ -56,8 +58,10 @@ def _field_for(field: forms.Field) -> serializers.Field:
         return serializers.ChoiceField(choices=field.choices, **options)
     if isinstance(field, forms.FileField):
         return serializers.FileField(**options)
-    limits = {"min_value": getattr(field, "min_value", None),
-              "max_value": getattr(field, "max_value", None)}  # fmt: skip
+    limits = {
+        "min_value": getattr(field, "min_value", None),
+        "max_value": getattr(field, "max_value", None),
+    }
     if isinstance(field, forms.IntegerField):
         return serializers.IntegerField(**options, **limits)
     if isinstance(field, forms.FloatField):
@@ -93,8 +97,11 @@ class FormSerializer(serializers.Serializer):
         if not isinstance(data, Mapping):
             message = self.error_messages["invalid"].format(datatype=type(data).__name__)
             raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
-        initial = {name: field.initial for name, field in self.form_class.base_fields.items()
-                   if field.initial is not None}  # fmt: skip
+        initial = {
+            name: field.initial
+            for name, field in self.form_class.base_fields.items()
+            if field.initial is not None
+        }
         values = data.dict() if hasattr(data, "dict") else dict(data)
         request = self.context.get("request")
         files = request.FILES if request is not None else None
@@ -109,10 +116,11 @@ class FormSerializer(serializers.Serializer):
 def form_errors(form: forms.Form) -> dict[str, list[str]]:
     """A form's errors as DRF words them: per field, and ``non_field_errors``."""
     return {
-        api_settings.NON_FIELD_ERRORS_KEY if name == forms.forms.NON_FIELD_ERRORS else name:
-            [str(message) for message in messages]
+        api_settings.NON_FIELD_ERRORS_KEY if name == forms.forms.NON_FIELD_ERRORS else name: [
+            str(message) for message in messages
+        ]
         for name, messages in form.errors.items()
-    }  # fmt: skip
+    }
 
 
 class NewTrainingJob(FormSerializer):
@@ -162,9 +170,21 @@ class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = (
-            "id", "name", "source", "status", "error", "height", "width", "classes", "counts",
-            "group_names", "num_samples", "created_at", "finished_at", "page",
-        )  # fmt: skip
+            "id",
+            "name",
+            "source",
+            "status",
+            "error",
+            "height",
+            "width",
+            "classes",
+            "counts",
+            "group_names",
+            "num_samples",
+            "created_at",
+            "finished_at",
+            "page",
+        )
         read_only_fields = fields
 
     def get_page(self, dataset) -> str:
@@ -174,8 +194,15 @@ class DatasetSerializer(serializers.ModelSerializer):
 class EpochMetricSerializer(serializers.ModelSerializer):
     class Meta:
         model = EpochMetric
-        fields = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
-                  "samples_per_second")  # fmt: skip
+        fields = (
+            "epoch",
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+            "seconds",
+            "samples_per_second",
+        )
         read_only_fields = fields
 
 
@@ -187,9 +214,9 @@ class JobArtifacts(serializers.Serializer):
     confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     reliability = serializers.URLField(
-        allow_null=True, help_text="The reliability diagram, before and after calibration; "
-        "once it succeeded (PNG).",
-    )  # fmt: skip
+        allow_null=True,
+        help_text="The reliability diagram, before and after calibration; once it succeeded (PNG).",
+    )
 
 
 class ReliabilityBin(serializers.Serializer):
@@ -208,16 +235,16 @@ class JobCalibration(serializers.Serializer):
     measured = serializers.BooleanField(
         help_text="False when the validation split had too few samples (under 20): then the "
         "temperature is 1 and nothing else was measured.",
-    )  # fmt: skip
+    )
     temperature = serializers.FloatField(
         help_text="Fitted on the validation split; every prediction with the model applies it "
         "(probabilities p become p^(1/T), renormalised). Above 1 the model was over-confident.",
-    )  # fmt: skip
+    )
     n = serializers.IntegerField(help_text="Validation samples it was fitted and measured on.")
     at_bound = serializers.BooleanField(
         help_text="The fit stopped at the end of its range (0.05 to 20): typically a validation "
         "split without mistakes.",
-    )  # fmt: skip
+    )
     bins = serializers.IntegerField(help_text="Equal-width confidence bins of the ECE.")
     ece_before = serializers.FloatField(
         allow_null=True, help_text="Expected calibration error (0 to 1) before calibration."
@@ -235,9 +262,10 @@ class TrainingJobSerializer(serializers.ModelSerializer):
     percent_done = serializers.IntegerField(read_only=True)
     split_description = serializers.CharField(read_only=True)
     queue_notice = serializers.CharField(
-        read_only=True, help_text="Set while the queue cannot be reached: the job is saved "
+        read_only=True,
+        help_text="Set while the queue cannot be reached: the job is saved "
         "and starts by itself once it is back.",
-    )  # fmt: skip
+    )
     calibration = serializers.SerializerMethodField()
     artifacts = serializers.SerializerMethodField()
     page = serializers.SerializerMethodField()
@@ -245,13 +273,40 @@ class TrainingJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingJob
         fields = (
-            "id", "owner", "dataset", "dataset_name", "classes", "model_spec", "optimizer",
-            "learning_rate", "epochs", "batch_size", "seed", "split", "split_description",
-            "param_count", "status", "queue_notice", "error", "epochs_done", "percent_done",
-            "batch_percent", "samples_per_second", "eta_seconds", "train_accuracy",
-            "val_accuracy", "val_loss", "best_val_accuracy", "per_class_accuracy", "calibration",
-            "created_at", "started_at", "finished_at", "artifacts", "page",
-        )  # fmt: skip
+            "id",
+            "owner",
+            "dataset",
+            "dataset_name",
+            "classes",
+            "model_spec",
+            "optimizer",
+            "learning_rate",
+            "epochs",
+            "batch_size",
+            "seed",
+            "split",
+            "split_description",
+            "param_count",
+            "status",
+            "queue_notice",
+            "error",
+            "epochs_done",
+            "percent_done",
+            "batch_percent",
+            "samples_per_second",
+            "eta_seconds",
+            "train_accuracy",
+            "val_accuracy",
+            "val_loss",
+            "best_val_accuracy",
+            "per_class_accuracy",
+            "calibration",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "artifacts",
+            "page",
+        )
         read_only_fields = fields
 
     @extend_schema_field(JobCalibration(allow_null=True))
@@ -285,24 +340,47 @@ class PredictionSerializer(serializers.ModelSerializer):
     correct = serializers.BooleanField(read_only=True, allow_null=True)
     verdict = serializers.SerializerMethodField()
     teacher_verdict = serializers.ChoiceField(
-        choices=TEACHER_VERDICTS, allow_blank=True, read_only=True,
+        choices=TEACHER_VERDICTS,
+        allow_blank=True,
+        read_only=True,
         help_text="The teacher's verdict; empty while the model's stands.",
-    )  # fmt: skip
+    )
     reviewed_by = serializers.CharField(
         source="reviewed_by.username", default=None, allow_null=True, read_only=True
     )
     queue_notice = serializers.CharField(
-        read_only=True, help_text="Set while the queue cannot be reached: the prediction "
+        read_only=True,
+        help_text="Set while the queue cannot be reached: the prediction "
         "is saved and is read once it is back.",
-    )  # fmt: skip
+    )
     page = serializers.SerializerMethodField()
 
     class Meta:
         model = Prediction
-        fields = ("id", "model", "status", "queue_notice", "error", "char", "confidence", "top5",
-                  "expected", "correct", "verdict", "teacher_verdict", "teacher_comment",
-                  "reviewed_by", "reviewed_at", "source", "assignment", "attempt", "late",
-                  "created_at", "finished_at", "page")  # fmt: skip
+        fields = (
+            "id",
+            "model",
+            "status",
+            "queue_notice",
+            "error",
+            "char",
+            "confidence",
+            "top5",
+            "expected",
+            "correct",
+            "verdict",
+            "teacher_verdict",
+            "teacher_comment",
+            "reviewed_by",
+            "reviewed_at",
+            "source",
+            "assignment",
+            "attempt",
+            "late",
+            "created_at",
+            "finished_at",
+            "page",
+        )
         read_only_fields = fields
 
     def get_verdict(self, prediction) -> str | None:
@@ -323,16 +401,30 @@ class AssignmentSerializer(serializers.ModelSerializer):
     course = serializers.CharField(source="course.name", read_only=True)
     is_past_due = serializers.BooleanField(read_only=True)
     review_threshold = serializers.FloatField(
-        read_only=True, help_text="The confidence under which an answer read as another "
+        read_only=True,
+        help_text="The confidence under which an answer read as another "
         "character needs review: review_below, else the grading model's own.",
-    )  # fmt: skip
+    )
     page = serializers.SerializerMethodField()
 
     class Meta:
         model = Assignment
-        fields = ("id", "course", "title", "instructions", "chars", "grader", "due_at",
-                  "is_past_due", "attempts_allowed", "grade_policy", "review_below",
-                  "review_threshold", "accept_late", "page")  # fmt: skip
+        fields = (
+            "id",
+            "course",
+            "title",
+            "instructions",
+            "chars",
+            "grader",
+            "due_at",
+            "is_past_due",
+            "attempts_allowed",
+            "grade_policy",
+            "review_below",
+            "review_threshold",
+            "accept_late",
+            "page",
+        )
         read_only_fields = fields
 
     def get_page(self, assignment) -> str:

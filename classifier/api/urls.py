@@ -20,7 +20,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # A page for people: anonymous visitors are sent to the log-in page, as on every page.
     path(
-        "docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        "docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
         name="docs",
     ),
     *router.urls,

@@ -42,8 +42,11 @@ def _created(view, obj, route: str) -> Response:
     """201 Created: ``obj`` as ``view`` shows it, and where to read it again."""
     obj.refresh_from_db()  # sent to its queue on commit, or not: ``queue_notice`` says
     answer = view.get_serializer(obj)
-    return Response(answer.data, status=status.HTTP_201_CREATED,
-                    headers={"Location": s.link(answer, route, obj.pk)})  # fmt: skip
+    return Response(
+        answer.data,
+        status=status.HTTP_201_CREATED,
+        headers={"Location": s.link(answer, route, obj.pk)},
+    )
 
 
 class TokenView(APIView):
@@ -88,17 +91,23 @@ def _destroy(user, row, delete):
 
 @extend_schema_view(
     create=extend_schema(request=s.NewTrainingJob),
-    destroy=extend_schema(description=(
-        "Delete a finished, failed or cancelled job of the caller's (admins: anyone's), with "
-        "its model, evaluations and the predictions made with it. A job still queued or "
-        "running, or one a course relies on (grading model, published, graded submissions), "
-        "is kept: 400 with the reason."
-    )),
-)  # fmt: skip
+    destroy=extend_schema(
+        description=(
+            "Delete a finished, failed or cancelled job of the caller's (admins: anyone's), with "
+            "its model, evaluations and the predictions made with it. A job still queued or "
+            "running, or one a course relies on (grading model, published, graded submissions), "
+            "is kept: 400 with the reason."
+        )
+    ),
+)
 class TrainingJobViewSet(
-    ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
-):  # fmt: skip
+    ById,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Training jobs: students see their own, instructors and admins everybody's."""
 
     serializer_class = s.TrainingJobSerializer
@@ -112,9 +121,10 @@ class TrainingJobViewSet(
     def create(self, request):
         """Queue a training job, with the fields and checks of the New job form."""
         job_request = s.NewTrainingJob(
-            data=request.data, context=self.get_serializer_context(),
+            data=request.data,
+            context=self.get_serializer_context(),
             form_kwargs={"user": request.user},
-        )  # fmt: skip
+        )
         job_request.is_valid(raise_exception=True)
         job = services.create_training_job(owner=request.user, **job_request.form.job_fields())
         return _created(self, job, "api:job-detail")
@@ -126,8 +136,9 @@ class TrainingJobViewSet(
         job = self.get_object()
         if not job.request_cancel():
             message = _("Job #%(pk)d has already ended (%(status)s).") % {
-                "pk": job.pk, "status": job.get_status_display(),
-            }  # fmt: skip
+                "pk": job.pk,
+                "status": job.get_status_display(),
+            }
             raise exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
@@ -163,15 +174,21 @@ class TrainingJobViewSet(
 
 @extend_schema_view(
     create=extend_schema(request=s.NewPrediction),
-    destroy=extend_schema(description=(
-        "Delete one of the caller's predictions (admins: anyone's) with its images. A "
-        "submission to an assignment is kept as the course's record: 400 with the reason."
-    )),
-)  # fmt: skip
+    destroy=extend_schema(
+        description=(
+            "Delete one of the caller's predictions (admins: anyone's) with its images. A "
+            "submission to an assignment is kept as the course's record: 400 with the reason."
+        )
+    ),
+)
 class PredictionViewSet(
-    ById, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
-):  # fmt: skip
+    ById,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Predictions: the caller's own (the list), and the submissions to an instructor's
     courses too (one by one), as on the pages."""
 
@@ -195,9 +212,10 @@ class PredictionViewSet(
         """
         models = services.usable_models(request.user)
         prediction_request = s.NewPrediction(
-            data=request.data, context=self.get_serializer_context(),
+            data=request.data,
+            context=self.get_serializer_context(),
             form_kwargs={"models": models},
-        )  # fmt: skip
+        )
         prediction_request.is_valid(raise_exception=True)
         form = prediction_request.form
         prediction = services.create_prediction(
@@ -206,8 +224,11 @@ class PredictionViewSet(
         return _created(self, prediction, "api:prediction-detail")
 
     @extend_schema(request=s.NewVerdict, responses={200: s.PredictionSerializer})
-    @action(detail=True, methods=["post"],
-            permission_classes=[permissions.IsAuthenticated, TeachesCourse])  # fmt: skip
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, TeachesCourse],
+    )
     def verdict(self, request, pk=None):
         """The teacher's verdict on a submission to their course, which outranks the
         model's and survives regrades, and a comment the student sees."""
@@ -241,9 +262,13 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
         submission_request.is_valid(raise_exception=True)
         form = submission_request.form
         submission = services.submit(
-            assignment, request.user, form.cleaned_data["char"],
-            again=form.cleaned_data["again"], wait=True, **form.image_fields(),
-        )  # fmt: skip
+            assignment,
+            request.user,
+            form.cleaned_data["char"],
+            again=form.cleaned_data["again"],
+            wait=True,
+            **form.image_fields(),
+        )
         return Response(
             s.PredictionSerializer(submission, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
@@ -251,8 +276,11 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(responses={200: s.GradebookSerializer})
-    @action(detail=True, permission_classes=[permissions.IsAuthenticated, TeachesCourse],
-            pagination_class=None)  # fmt: skip
+    @action(
+        detail=True,
+        permission_classes=[permissions.IsAuthenticated, TeachesCourse],
+        pagination_class=None,
+    )
     def gradebook(self, request, pk=None):
         """Students x characters: verdicts, confidences, attempts and scores (instructors)."""
         assignment = self.get_object()

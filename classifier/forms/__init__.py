@@ -40,4 +40,4 @@ __all__ = [
     "VerdictForm",
     "compatible_datasets",
     "parse_size",
-]  # fmt: skip
+]

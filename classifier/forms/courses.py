@@ -35,10 +35,11 @@ class CourseForm(forms.ModelForm):
 
 class JoinCourseForm(forms.Form):
     code = forms.CharField(
-        label=_("Join code"), max_length=32,
+        label=_("Join code"),
+        max_length=32,
         help_text=_("The code your instructor gave you, for example K7QW3MZP."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
-    )  # fmt: skip
+    )
 
 
 class PublishModelForm(forms.Form):
@@ -59,10 +60,12 @@ class AssignmentForm(forms.ModelForm):
     """A new assignment of ``course``, graded by one of the models published to it."""
 
     chars = forms.CharField(
-        label=_("Target characters"), max_length=1000,
-        help_text=_("The syllables to write, for example 라 호 댜 밟. The grading model "
-                    "must know each."),
-    )  # fmt: skip
+        label=_("Target characters"),
+        max_length=1000,
+        help_text=_(
+            "The syllables to write, for example 라 호 댜 밟. The grading model must know each."
+        ),
+    )
     grader = ModelChoice(label=_("Grading model"), queryset=TrainingJob.objects.none())
     due_at = forms.DateTimeField(
         label=_("Due"),
@@ -74,20 +77,35 @@ class AssignmentForm(forms.ModelForm):
     )
     # In percent, as the lab shows every confidence; stored as a share.
     review_below = forms.FloatField(
-        label=_("Review answers less sure than (%)"), required=False, min_value=0,
+        label=_("Review answers less sure than (%)"),
+        required=False,
+        min_value=0,
         max_value=100,
-        help_text=_("An answer read as another character with less confidence than this "
-                    "goes to your review instead of being marked incorrect, as does one whose "
-                    "character is among the model's best three. Empty: the grading model's "
-                    "own threshold, from how right it was on its validation data."),
-    )  # fmt: skip
+        help_text=_(
+            "An answer read as another character with less confidence than this "
+            "goes to your review instead of being marked incorrect, as does one whose "
+            "character is among the model's best three. Empty: the grading model's "
+            "own threshold, from how right it was on its validation data."
+        ),
+    )
 
     class Meta:
         model = Assignment
-        fields = ("title", "instructions", "chars", "grader", "due_at", "attempts_allowed",
-                  "grade_policy", "review_below", "accept_late")  # fmt: skip
-        widgets = {"instructions": forms.Textarea(attrs={"rows": 4}),
-                   "grade_policy": forms.RadioSelect}  # fmt: skip
+        fields = (
+            "title",
+            "instructions",
+            "chars",
+            "grader",
+            "due_at",
+            "attempts_allowed",
+            "grade_policy",
+            "review_below",
+            "accept_late",
+        )
+        widgets = {
+            "instructions": forms.Textarea(attrs={"rows": 4}),
+            "grade_policy": forms.RadioSelect,
+        }
 
     def __init__(self, *args, course: Course, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,23 +149,32 @@ class VerdictForm(forms.Form):
     """The teacher's verdict on a submission, and a comment the student sees."""
 
     verdict = forms.ChoiceField(
-        label=_("Verdict"), required=False, widget=forms.RadioSelect,
-        choices=[("correct", _("Correct")), ("incorrect", _("Incorrect")),
-                 ("", _("The model's verdict"))],
-    )  # fmt: skip
+        label=_("Verdict"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            ("correct", _("Correct")),
+            ("incorrect", _("Incorrect")),
+            ("", _("The model's verdict")),
+        ],
+    )
     comment = forms.CharField(
-        label=_("Comment for the student"), required=False, max_length=2000,
+        label=_("Comment for the student"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-    )  # fmt: skip
+    )
 
 
 class RosterForm(forms.Form):
     roster = forms.FileField(
         label=_("Roster (CSV)"),
-        help_text=_("One student a row: username, real name, student number (a header row "
-                    "is fine). Each is enrolled in the course, and their name and number "
-                    "are set."),
-    )  # fmt: skip
+        help_text=_(
+            "One student a row: username, real name, student number (a header row "
+            "is fine). Each is enrolled in the course, and their name and number "
+            "are set."
+        ),
+    )
 
 
 class CoInstructorForm(forms.Form):
@@ -183,27 +210,37 @@ class HandwritingDatasetForm(forms.Form):
     """A data set made of the graded submissions to some of the instructor's assignments."""
 
     name = forms.CharField(
-        label=_("Name"), max_length=80, validators=[dataset_name_validator],
+        label=_("Name"),
+        max_length=80,
+        validators=[dataset_name_validator],
         help_text=_("Letters, digits, dots, hyphens and underscores."),
-    )  # fmt: skip
+    )
     assignments = AssignmentChoice(
-        label=_("Assignments"), queryset=Assignment.objects.none(),
+        label=_("Assignments"),
+        queryset=Assignment.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("Every verified answer becomes a sample, labelled with its character: "
-                    "one the model read right, or one you accepted. Each student is a "
-                    "sample group, named writer-1, writer-2 ..."),
-    )  # fmt: skip
+        help_text=_(
+            "Every verified answer becomes a sample, labelled with its character: "
+            "one the model read right, or one you accepted. Each student is a "
+            "sample group, named writer-1, writer-2 ..."
+        ),
+    )
     #: Verified answers the teacher leaves out, ticked on the samples grid.
     exclude = forms.ModelMultipleChoiceField(
-        queryset=Prediction.objects.none(), required=False,
+        queryset=Prediction.objects.none(),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-    )  # fmt: skip
+    )
 
     hidden = forms.BooleanField(
-        label=_("Hidden from students"), required=False, initial=True,
-        help_text=_("Students see their classmates' handwriting only if you clear this. "
-                    "Keep it hidden for a leaderboard test set."),
-    )  # fmt: skip
+        label=_("Hidden from students"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Students see their classmates' handwriting only if you clear this. "
+            "Keep it hidden for a leaderboard test set."
+        ),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

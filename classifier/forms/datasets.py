@@ -53,15 +53,19 @@ class MultipleFileField(forms.FileField):
 
 class DatasetFormMixin(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=80, validators=[dataset_name_validator],
+        label=_("Name"),
+        max_length=80,
+        validators=[dataset_name_validator],
         help_text=_("Letters, digits, dots, hyphens and underscores."),
-    )  # fmt: skip
+    )
     size = forms.CharField(label=_("Image size"), initial="28x28", max_length=12)
     hidden = forms.BooleanField(
-        label=_("Hidden from students"), required=False,
-        help_text=_("A test set for the leaderboard: students never see it, download it "
-                    "or train on it."),
-    )  # fmt: skip
+        label=_("Hidden from students"),
+        required=False,
+        help_text=_(
+            "A test set for the leaderboard: students never see it, download it or train on it."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,19 +127,23 @@ class Phd08ImportForm(ServerImportMixin):
     """Uploaded PHD08 files, or a file or folder on the server under ``LAB_IMPORT_ROOTS``."""
 
     files = MultipleFileField(
-        label=_("PHD08 files"), required=False,
+        label=_("PHD08 files"),
+        required=False,
         help_text=_("One or more <character>.txt files, or .zip archives of them."),
-    )  # fmt: skip
+    )
     server_path = forms.CharField(
-        label=_("Or a file or folder on the server"), required=False, max_length=1000,
-    )  # fmt: skip
+        label=_("Or a file or folder on the server"),
+        required=False,
+        max_length=1000,
+    )
     sigma = forms.FloatField(
         label=_("Gaussian blur (sigma)"), initial=0.3, min_value=0, max_value=10
     )
     reference = forms.BooleanField(
-        label=_("Reproduce the tutorial's converter exactly"), required=False,
+        label=_("Reproduce the tutorial's converter exactly"),
+        required=False,
         help_text=_("Min-max scaling and a straight resize, without keeping the aspect ratio."),
-    )  # fmt: skip
+    )
     upload_field = "files"
     server_help = _("A .txt or .zip file or a folder of them, inside %(roots)s.")
     both_message = _("Upload files or name a server path, not both.")
@@ -158,23 +166,30 @@ class Phd08ImportForm(ServerImportMixin):
     def conversion(self) -> ConversionSettings:
         height, width = self.cleaned_data["size"]
         return ConversionSettings(
-            height=height, width=width, sigma=self.cleaned_data["sigma"],
+            height=height,
+            width=width,
+            sigma=self.cleaned_data["sigma"],
             reference=self.cleaned_data["reference"],
-        )  # fmt: skip
+        )
 
 
 class LabelledImagesForm(ServerImportMixin):
     """A zip of labelled images, uploaded or on the server under ``LAB_IMPORT_ROOTS``."""
 
     archive = forms.FileField(
-        label=_("Zip archive of images"), required=False,
+        label=_("Zip archive of images"),
+        required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
-        help_text=_("A folder per character (가/0001.png, or 가/writer07/0001.png), or the "
-                    "images with a labels.csv (file,char,writer) or labels.json beside them."),
-    )  # fmt: skip
+        help_text=_(
+            "A folder per character (가/0001.png, or 가/writer07/0001.png), or the "
+            "images with a labels.csv (file,char,writer) or labels.json beside them."
+        ),
+    )
     server_path = forms.CharField(
-        label=_("Or a zip archive on the server"), required=False, max_length=1000,
-    )  # fmt: skip
+        label=_("Or a zip archive on the server"),
+        required=False,
+        max_length=1000,
+    )
     upload_field = "archive"
     server_help = _("A .zip file inside %(roots)s.")
     both_message = _("Upload an archive or name a server path, not both.")
@@ -208,10 +223,12 @@ class RenderDatasetForm(DatasetFormMixin):
     )
     chars = forms.CharField(label=_("Characters"), required=False, max_length=10000)
     fonts = forms.MultipleChoiceField(
-        label=_("Fonts"), choices=font_choices, required=False,
+        label=_("Fonts"),
+        choices=font_choices,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every installed Hangul font."),
-    )  # fmt: skip
+    )
     per_font = forms.IntegerField(
         label=_("Samples per character and font"), initial=40, min_value=1, max_value=2000
     )
@@ -219,17 +236,25 @@ class RenderDatasetForm(DatasetFormMixin):
     style = forms.ChoiceField(
         label=_("Style"),
         choices=[
-            ("handwriting", _("Handwriting: jamo moved, strokes redrawn with a pen, stronger "
-                              "distortion (for models that read handwriting)")),
+            (
+                "handwriting",
+                _(
+                    "Handwriting: jamo moved, strokes redrawn with a pen, stronger "
+                    "distortion (for models that read handwriting)"
+                ),
+            ),
             ("print", _("Print: the font's own glyphs, lightly distorted (like scanned print)")),
         ],
-        initial="handwriting", widget=forms.RadioSelect, required=False,
+        initial="handwriting",
+        widget=forms.RadioSelect,
+        required=False,
         help_text=_("Left out (an older script, the API): handwriting."),
-    )  # fmt: skip
+    )
     augment = forms.BooleanField(
         label=_("Augment (distortion, rotation, jitter, stroke, blur, noise)"),
-        initial=True, required=False,
-    )  # fmt: skip
+        initial=True,
+        required=False,
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -247,7 +272,10 @@ class RenderDatasetForm(DatasetFormMixin):
     def rendering(self) -> RenderSettings:
         height, width = self.cleaned_data["size"]
         return RenderSettings(
-            height=height, width=width, per_font=self.cleaned_data["per_font"],
-            seed=self.cleaned_data["seed"], augment=self.cleaned_data["augment"],
+            height=height,
+            width=width,
+            per_font=self.cleaned_data["per_font"],
+            seed=self.cleaned_data["seed"],
+            augment=self.cleaned_data["augment"],
             style=self.cleaned_data["style"] or "handwriting",
-        )  # fmt: skip
+        )

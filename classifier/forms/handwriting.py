@@ -17,9 +17,10 @@ class HandwritingInputForm(forms.Form):
     a PNG data URL filled in by static/js/canvas.js). Exactly one of them is required."""
 
     image = forms.FileField(
-        label=_("Photo"), required=False,
+        label=_("Photo"),
+        required=False,
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT, "capture": "environment"}),
-    )  # fmt: skip
+    )
     canvas = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
@@ -76,15 +77,20 @@ class PredictForm(HandwritingInputForm):
 
     model = ModelChoice(label=_("Model"), queryset=TrainingJob.objects.none())
     expected = forms.CharField(
-        label=_("Meant to be"), required=False, max_length=1,
+        label=_("Meant to be"),
+        required=False,
+        max_length=1,
         help_text=_("Optional: the character you wrote; its bar is drawn blue."),
-    )  # fmt: skip
+    )
     field_order = ("model", "image", "canvas", "expected")
 
     def prediction_fields(self) -> dict:
         """The cleaned choices, as ``services.create_prediction`` takes them."""
-        return {"model": self.cleaned_data["model"], "expected": self.cleaned_data["expected"],
-                **self.image_fields()}  # fmt: skip
+        return {
+            "model": self.cleaned_data["model"],
+            "expected": self.cleaned_data["expected"],
+            **self.image_fields(),
+        }
 
     def __init__(self, *args, models, **kwargs):
         super().__init__(*args, **kwargs)

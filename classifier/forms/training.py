@@ -28,41 +28,54 @@ class TrainingJobForm(forms.Form):
     ]
 
     dataset = forms.ModelChoiceField(
-        label=_("Data set"), queryset=Dataset.objects.none(), empty_label=None,
-    )  # fmt: skip
+        label=_("Data set"),
+        queryset=Dataset.objects.none(),
+        empty_label=None,
+    )
     chars = forms.CharField(
-        label=_("Characters"), required=False, max_length=10000,
+        label=_("Characters"),
+        required=False,
+        max_length=10000,
         help_text=_("Leave empty to train on every character of the data set."),
-    )  # fmt: skip
+    )
     model = forms.ChoiceField(
         label=_("Model"), choices=MODELS, initial="mlp", widget=forms.RadioSelect
     )
     spec = forms.CharField(
-        label=_("Layer spec"), required=False, max_length=300,
+        label=_("Layer spec"),
+        required=False,
+        max_length=300,
         widget=forms.TextInput(attrs={"placeholder": "conv32-pool-conv64-pool-dense128"}),
-    )  # fmt: skip
+    )
     optimizer = forms.ChoiceField(
         label=_("Optimizer"), choices=TrainingJob.Optimizer.choices, initial="adam"
     )
     learning_rate = forms.FloatField(
-        label=_("Learning rate"), required=False, min_value=1e-6, max_value=1,
+        label=_("Learning rate"),
+        required=False,
+        min_value=1e-6,
+        max_value=1,
         widget=forms.NumberInput(attrs={"step": "any", "placeholder": "0.001"}),
         help_text=_("Empty: the model's own, 0.001 (0.003 for the large CNN)."),
-    )  # fmt: skip
+    )
     epochs = forms.IntegerField(label=_("Epochs"), initial=5, min_value=1, max_value=200)
     batch_size = forms.IntegerField(label=_("Batch size"), initial=32, min_value=1, max_value=4096)
     seed = forms.IntegerField(label=_("Random seed"), initial=0, min_value=0, max_value=2**31)
     split_kind = forms.ChoiceField(
-        label=_("Validation split"), choices=SPLITS, initial="stratified",
+        label=_("Validation split"),
+        choices=SPLITS,
+        initial="stratified",
         widget=forms.RadioSelect,
-    )  # fmt: skip
+    )
     val_fraction = forms.FloatField(
         label=_("Validation fraction"), initial=0.2, min_value=0.01, max_value=0.9, required=False
     )
     held_out = forms.CharField(
-        label=_("Held-out groups"), required=False, max_length=500,
+        label=_("Held-out groups"),
+        required=False,
+        max_length=500,
         help_text=_("Comma-separated font groups of the data set, e.g. Y,N."),
-    )  # fmt: skip
+    )
     tutorial_n = forms.IntegerField(
         label=_("Training samples per file"), initial=3000, min_value=1, required=False
     )
@@ -95,9 +108,10 @@ class TrainingJobForm(forms.Form):
                 cleaned["model_spec"] = spec_text or cleaned.get("model", "mlp")
                 classes = len(cleaned.get("chars") or dataset.classes)
                 cleaned["param_count"] = networks.count_params(
-                    networks.parse_spec(cleaned["model_spec"]), (dataset.height, dataset.width),
+                    networks.parse_spec(cleaned["model_spec"]),
+                    (dataset.height, dataset.width),
                     classes,
-                )  # fmt: skip
+                )
             except Refusal as exc:
                 self.add_error("spec" if spec_text else "model", describe(exc))
         self._clean_split(cleaned, dataset)
@@ -135,11 +149,17 @@ class TrainingJobForm(forms.Form):
         data = self.cleaned_data
         rate = data["learning_rate"] or networks.recipe(data["model_spec"]).learning_rate
         return {
-            "dataset": data["dataset"], "chars": data["chars"], "model_spec": data["model_spec"],
-            "optimizer": data["optimizer"], "learning_rate": rate,
-            "epochs": data["epochs"], "batch_size": data["batch_size"], "seed": data["seed"],
-            "split": data["split"], "param_count": data["param_count"],
-        }  # fmt: skip
+            "dataset": data["dataset"],
+            "chars": data["chars"],
+            "model_spec": data["model_spec"],
+            "optimizer": data["optimizer"],
+            "learning_rate": rate,
+            "epochs": data["epochs"],
+            "batch_size": data["batch_size"],
+            "seed": data["seed"],
+            "split": data["split"],
+            "param_count": data["param_count"],
+        }
 
 
 def compatible_datasets(job_classes, height, width):

@@ -128,9 +128,11 @@ def build_rendered(
     undrawn = [char for char, count in drawn.items() if not count]
     if undrawn:
         raise StoreError(
-            _("None of the fonts can draw %(chars)s; leave it out or choose other fonts.",
-              chars=" ".join(undrawn))
-        )  # fmt: skip
+            _(
+                "None of the fonts can draw %(chars)s; leave it out or choose other fonts.",
+                chars=" ".join(undrawn),
+            )
+        )
     return builder.finish(list(chars))
 
 
@@ -164,8 +166,9 @@ def build_handwriting(
         "samples": [[str(source), char, writer] for source, char, writer in samples],
     }
     builder = StoreBuilder(out_dir, size[0], size[1], fingerprint)
-    by_char = {char: [(source, writer) for source, c, writer in samples if c == char]
-               for char in classes}  # fmt: skip
+    by_char = {
+        char: [(source, writer) for source, c, writer in samples if c == char] for char in classes
+    }
     units = {f"{ord(char):05x}": (char, by_char[char], size, style, max_pixels) for char in classes}
     _run_units(builder, units, _handwriting_unit, processes, on_progress, should_stop)
     kept = []
@@ -252,8 +255,9 @@ def _read_skipped(parts_dir: Path, key: str) -> tuple[int | None, list[tuple[str
         record = json.loads(_skipped_path(parts_dir, key).read_text())
     except FileNotFoundError:
         return None, []
-    skipped = [(item["name"], Message(item["template"], **item["params"]))
-               for item in record["skipped"]]  # fmt: skip
+    skipped = [
+        (item["name"], Message(item["template"], **item["params"])) for item in record["skipped"]
+    ]
     return record["count"], skipped
 
 
@@ -261,8 +265,7 @@ def _run_units(builder, units, work, processes, on_progress, should_stop):
     todo = [key for key in units if not builder.has_part(key)]
     progress = Progress(len(units) - len(todo), len(units), 0, time.monotonic())
     if progress.units_done:
-        logger.info("Resuming: %d of %d units were built before.", progress.units_done,
-                    len(units))  # fmt: skip
+        logger.info("Resuming: %d of %d units were built before.", progress.units_done, len(units))
 
     def report(samples):
         progress.units_done += 1

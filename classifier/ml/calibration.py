@@ -64,12 +64,15 @@ def reliability_bins(confidence, correct, bins: int = BINS) -> list[dict]:
     rows = []
     for b in range(bins):
         n = int(counts[b])
-        rows.append({
-            "lower": round(float(edges[b]), 6), "upper": round(float(edges[b + 1]), 6),
-            "count": n,
-            "confidence": round(float(confidence_sums[b] / n), 6) if n else None,
-            "accuracy": round(float(correct_sums[b] / n), 6) if n else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "lower": round(float(edges[b]), 6),
+                "upper": round(float(edges[b + 1]), 6),
+                "count": n,
+                "confidence": round(float(confidence_sums[b] / n), 6) if n else None,
+                "accuracy": round(float(correct_sums[b] / n), 6) if n else None,
+            }
+        )
     return rows
 
 
@@ -178,20 +181,28 @@ class Calibration:
     def as_dict(self) -> dict:
         """Everything, as JSON for the job's row."""
         return {
-            "measured": self.measured, "temperature": self.temperature, "n": self.n,
-            "at_bound": self.at_bound, "bins": BINS, "ece_before": self.ece_before,
-            "ece_after": self.ece_after, "bins_before": self.bins_before,
+            "measured": self.measured,
+            "temperature": self.temperature,
+            "n": self.n,
+            "at_bound": self.at_bound,
+            "bins": BINS,
+            "ece_before": self.ece_before,
+            "ece_after": self.ece_after,
+            "bins_before": self.bins_before,
             "bins_after": self.bins_after,
-        }  # fmt: skip
+        }
 
     def model_entry(self) -> dict:
         """What the saved model carries: the temperature every prediction applies, and
         how it was measured."""
         return {
-            "method": "temperature", "temperature": self.temperature, "measured": self.measured,
-            "validation_samples": self.n, "ece_before": self.ece_before,
+            "method": "temperature",
+            "temperature": self.temperature,
+            "measured": self.measured,
+            "validation_samples": self.n,
+            "ece_before": self.ece_before,
             "ece_after": self.ece_after,
-        }  # fmt: skip
+        }
 
 
 def calibrate(probabilities, labels, *, min_samples: int = MIN_SAMPLES) -> Calibration:
@@ -210,15 +221,19 @@ def calibrate(probabilities, labels, *, min_samples: int = MIN_SAMPLES) -> Calib
     before = probabilities.max(axis=1)
     after = at_temperature(probabilities, temperature).max(axis=1)
     return Calibration(
-        temperature=temperature, measured=True, n=n,
+        temperature=temperature,
+        measured=True,
+        n=n,
         ece_before=round(expected_calibration_error(before, correct), 6),
         ece_after=round(expected_calibration_error(after, correct), 6),
-        bins_before=reliability_bins(before, correct), bins_after=reliability_bins(after, correct),
-    )  # fmt: skip
+        bins_before=reliability_bins(before, correct),
+        bins_after=reliability_bins(after, correct),
+    )
 
 
-def review_threshold(bins, accuracy: float = TRUSTED_ACCURACY,
-                     min_count: int = MIN_BIN_COUNT) -> float:  # fmt: skip
+def review_threshold(
+    bins, accuracy: float = TRUSTED_ACCURACY, min_count: int = MIN_BIN_COUNT
+) -> float:
     """The confidence under which a model's answers are doubtful, from its reliability
     ``bins`` (``reliability_bins``, measured on validation after calibration): the upper
     edge of the highest bin of at least ``min_count`` answers that were right less than
@@ -228,8 +243,7 @@ def review_threshold(bins, accuracy: float = TRUSTED_ACCURACY,
     ``accuracy`` itself: a calibrated confidence is the chance of being right, so an
     answer less sure than that is right less often than that.
     """
-    doubtful = [b["upper"] for b in bins
-                if b["count"] >= min_count and b["accuracy"] < accuracy]  # fmt: skip
+    doubtful = [b["upper"] for b in bins if b["count"] >= min_count and b["accuracy"] < accuracy]
     return max(doubtful, default=accuracy)
 
 

@@ -56,9 +56,11 @@ def parse_chars(text: str) -> list[str]:
     if bad:
         shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in bad)
         raise Refusal(
-            _("Only precomposed Hangul syllables (가 to 힣) can be classes, not %(shown)s.",
-              shown=shown)
-        )  # fmt: skip
+            _(
+                "Only precomposed Hangul syllables (가 to 힣) can be classes, not %(shown)s.",
+                shown=shown,
+            )
+        )
     if not chars:
         raise Refusal(_("Give at least one Hangul syllable, such as 가나다."))
     return list(dict.fromkeys(chars))

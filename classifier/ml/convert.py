@@ -46,14 +46,21 @@ class ConversionSettings:
         for side in (self.height, self.width):
             if not isinstance(side, int) or not MIN_SIDE <= side <= MAX_SIDE:
                 raise Refusal(
-                    _("image sides must be whole numbers from %(low)d to %(high)d, not %(side)r.",
-                      low=MIN_SIDE, high=MAX_SIDE, side=side)
-                )  # fmt: skip
+                    _(
+                        "image sides must be whole numbers from %(low)d to %(high)d, not %(side)r.",
+                        low=MIN_SIDE,
+                        high=MAX_SIDE,
+                        side=side,
+                    )
+                )
         if not isinstance(self.sigma, int | float) or not 0 <= self.sigma <= MAX_SIGMA:
             raise Refusal(
-                _("sigma must be between 0 and %(most)g, not %(sigma)r.",
-                  most=MAX_SIGMA, sigma=self.sigma)
-            )  # fmt: skip
+                _(
+                    "sigma must be between 0 and %(most)g, not %(sigma)r.",
+                    most=MAX_SIGMA,
+                    sigma=self.sigma,
+                )
+            )
 
 
 @dataclass

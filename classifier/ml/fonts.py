@@ -24,9 +24,14 @@ from .messages import Refusal, _
 
 INSTALL_HINT = "sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
 SYSTEM_FONT_DIRS = (
-    "/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
-    "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts",
-)  # fmt: skip
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    "~/.local/share/fonts",
+    "~/.fonts",
+    "/Library/Fonts",
+    "/System/Library/Fonts",
+    "C:/Windows/Fonts",
+)
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 PLAIN_STYLES = ("regular", "book", "normal", "medium")
 
@@ -138,8 +143,11 @@ def _fontconfig_candidates() -> dict[Path, list[int]] | None:
     try:
         listed = subprocess.run(
             [fc_list, "--format=%{file}\t%{index}\n", ":lang=ko"],
-            capture_output=True, text=True, check=True, timeout=120,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     candidates: dict[Path, list[int]] = {}
@@ -173,26 +181,40 @@ def _fonts_in_file(spec: str, installed: Sequence[HangulFont]) -> list[HangulFon
     if not path.is_file():
         if not installed:
             raise Refusal(
-                _("Unknown font %(spec)r, and no Hangul font is installed. "
-                  "Install some with: %(hint)s", spec=spec, hint=INSTALL_HINT)
-            )  # fmt: skip
+                _(
+                    "Unknown font %(spec)r, and no Hangul font is installed. "
+                    "Install some with: %(hint)s",
+                    spec=spec,
+                    hint=INSTALL_HINT,
+                )
+            )
         names = ", ".join(font.name for font in installed)
         raise Refusal(
-            _("Unknown font %(spec)r: neither an installed font's name nor a font file. "
-              "Installed Hangul fonts: %(names)s.", spec=spec, names=names)
-        )  # fmt: skip
+            _(
+                "Unknown font %(spec)r: neither an installed font's name nor a font file. "
+                "Installed Hangul fonts: %(names)s.",
+                spec=spec,
+                names=names,
+            )
+        )
     try:
         faces = _hangul_faces(path, None)
     except Exception as error:
         raise Refusal(
-            _("%(path)s is not a Hangul font: it cannot be read as a font (%(error)s).",
-              path=str(path), error=str(error))
-        ) from None  # fmt: skip
+            _(
+                "%(path)s is not a Hangul font: it cannot be read as a font (%(error)s).",
+                path=str(path),
+                error=str(error),
+            )
+        ) from None
     if not faces:
         raise Refusal(
-            _("%(path)s is not a Hangul font: it lacks glyphs for some of the 2,350 KS X 1001 "
-              "syllables.", path=str(path))
-        )  # fmt: skip
+            _(
+                "%(path)s is not a Hangul font: it lacks glyphs for some of the 2,350 KS X 1001 "
+                "syllables.",
+                path=str(path),
+            )
+        )
     return faces
 
 

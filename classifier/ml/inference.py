@@ -37,10 +37,14 @@ class LoadedModel:
         the ``predict`` command all report."""
         if image.shape != self.input_shape:
             raise Refusal(
-                _("The image is %(rows)dx%(columns)d; the model reads %(height)dx%(width)d.",
-                  rows=image.shape[0], columns=image.shape[1], height=self.input_shape[0],
-                  width=self.input_shape[1])
-            )  # fmt: skip
+                _(
+                    "The image is %(rows)dx%(columns)d; the model reads %(height)dx%(width)d.",
+                    rows=image.shape[0],
+                    columns=image.shape[1],
+                    height=self.input_shape[0],
+                    width=self.input_shape[1],
+                )
+            )
         # Called eagerly: model.predict() builds a tf.function and a data pipeline, which
         # costs tens of milliseconds for a batch of one.
         out = np.asarray(self.model(image[None], training=False), dtype=np.float64)[0]

@@ -62,7 +62,8 @@ def decompose(char: str) -> Syllable | None:
 
 def compose(initial: int, medial: int, final: int = 0) -> str:
     """The syllable of the given jamo indices (ValueError when one is out of range)."""
-    if not (0 <= initial < len(INITIALS) and 0 <= medial < len(MEDIALS)
-            and 0 <= final < len(FINALS)):  # fmt: skip
+    if not (
+        0 <= initial < len(INITIALS) and 0 <= medial < len(MEDIALS) and 0 <= final < len(FINALS)
+    ):
         raise ValueError(f"No syllable has jamo ({initial}, {medial}, {final}).")
     return chr(FIRST_SYLLABLE + (initial * len(MEDIALS) + medial) * len(FINALS) + final)

@@ -112,9 +112,13 @@ def read_labelled_zip(
     manifests = sorted(name for name in files if "/" not in name and _is_manifest(name))
     if len(manifests) > 1:
         raise SourceError(
-            _("%(archive)s has more than one manifest (%(names)s); keep the one that labels "
-              "the images.", archive=path.name, names=", ".join(manifests))
-        )  # fmt: skip
+            _(
+                "%(archive)s has more than one manifest (%(names)s); keep the one that labels "
+                "the images.",
+                archive=path.name,
+                names=", ".join(manifests),
+            )
+        )
     if manifests:
         archive = _from_manifest(path, prefix, files, manifests[0], max_image_bytes)
     else:
@@ -151,15 +155,21 @@ def _label_problem(label: str) -> Message | None:
     if len(label) > 1:
         return _("Its label %(label)s is more than one character.", label=label)
     if not is_syllable(label):
-        return _("Its label %(label)s (U+%(code)04X) is not a Hangul syllable (가 to 힣).",
-                 label=label, code=ord(label))  # fmt: skip
+        return _(
+            "Its label %(label)s (U+%(code)04X) is not a Hangul syllable (가 to 힣).",
+            label=label,
+            code=ord(label),
+        )
     return None
 
 
 def _size_problem(info: zipfile.ZipInfo, max_image_bytes: int) -> Message | None:
     if info.file_size > max_image_bytes:
-        return _("It is %(size)s bytes; the limit for one image is %(most)s bytes.",
-                 size=f"{info.file_size:,}", most=f"{max_image_bytes:,}")  # fmt: skip
+        return _(
+            "It is %(size)s bytes; the limit for one image is %(most)s bytes.",
+            size=f"{info.file_size:,}",
+            most=f"{max_image_bytes:,}",
+        )
     return None
 
 
@@ -220,9 +230,13 @@ def _from_manifest(
         if name in labelled:
             if labelled[name] == label:
                 continue  # listed twice alike: no harm
-            problem = _("%(where)s labels it %(label)s, but an earlier line labels it "
-                        "%(first)s; the earlier line counts.",
-                        where=where, label=label, first=labelled[name])  # fmt: skip
+            problem = _(
+                "%(where)s labels it %(label)s, but an earlier line labels it "
+                "%(first)s; the earlier line counts.",
+                where=where,
+                label=label,
+                first=labelled[name],
+            )
         elif name not in files:
             problem = _("%(where)s names it, but the archive does not hold it.", where=where)
         elif not _is_image(name):
@@ -272,9 +286,13 @@ def _manifest_rows(name: str, data: bytes) -> list[tuple[int, dict]]:
     header = [(column or "").strip().lower() for column in reader.fieldnames or []]
     if "file" not in header or "char" not in header:
         raise SourceError(
-            _("%(name)s needs the columns file and char (and writer, if known) in its first "
-              "line; it has %(header)s.", name=name, header=",".join(header) or "—")
-        )  # fmt: skip
+            _(
+                "%(name)s needs the columns file and char (and writer, if known) in its first "
+                "line; it has %(header)s.",
+                name=name,
+                header=",".join(header) or "—",
+            )
+        )
     reader.fieldnames = header
     rows = []
     try:
@@ -283,9 +301,13 @@ def _manifest_rows(name: str, data: bytes) -> list[tuple[int, dict]]:
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
         raise SourceError(
-            _("%(name)s line %(line)d: %(problem)s", name=name, line=reader.line_num,
-              problem=str(exc))
-        ) from None  # fmt: skip
+            _(
+                "%(name)s line %(line)d: %(problem)s",
+                name=name,
+                line=reader.line_num,
+                problem=str(exc),
+            )
+        ) from None
     return rows
 
 
@@ -298,9 +320,12 @@ def _json_rows(name: str, text: str) -> list[tuple[int, dict]]:
         ) from None
     if not isinstance(entries, list) or not all(isinstance(item, dict) for item in entries):
         raise SourceError(
-            _('%(name)s must be a list of objects such as {"file": "가/1.png", "char": "가", '
-              '"writer": "w1"}.', name=name)
-        )  # fmt: skip
+            _(
+                '%(name)s must be a list of objects such as {"file": "가/1.png", "char": "가", '
+                '"writer": "w1"}.',
+                name=name,
+            )
+        )
     return [
         (number, {key: "" if value is None else str(value) for key, value in entry.items()})
         for number, entry in enumerate(entries, 1)

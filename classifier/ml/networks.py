@@ -68,8 +68,9 @@ RECIPES = {
     "cnn": Recipe(label_smoothing=0.1, schedule="cosine", keep_best=True),
     # Chosen on the validation split of the 2,350-class font set (bench/hangul2350.py):
     # at 0.003 it validated at 76.4% after 6 epochs where 0.001 reached 71.3%.
-    "cnn-large": Recipe(label_smoothing=0.1, schedule="cosine", keep_best=True,
-                        learning_rate=0.003),
+    "cnn-large": Recipe(
+        label_smoothing=0.1, schedule="cosine", keep_best=True, learning_rate=0.003
+    ),
 }
 COSINE_FLOOR = 0.05
 
@@ -77,6 +78,7 @@ COSINE_FLOOR = 0.05
 def recipe(text: str) -> Recipe:
     """The recipe of the preset named ``text``; the plain one for anything else."""
     return RECIPES.get((text or "").strip().lower(), Recipe())
+
 
 MAX_LAYERS = 20
 MAX_UNITS = 1024
@@ -145,7 +147,8 @@ def parse_spec(text: str) -> Spec:
         raise Refusal(
             _(
                 "%(count)d layers is too many for this lab (at most %(most)d).",
-                count=len(tokens), most=MAX_LAYERS,
+                count=len(tokens),
+                most=MAX_LAYERS,
             )
         )
     layers = tuple(_parse_token(token, text) for token in tokens)
@@ -175,16 +178,15 @@ def _parse_token(token: str, text: str) -> Layer:
             _(
                 'Unknown layer "%(layer)s" in %(spec)s. Use conv<filters>[x<kernel>], pool, '
                 "dropout<rate>, dense<units> and bn, joined by -.",
-                layer=token, spec=text,
+                layer=token,
+                spec=text,
             )
         )
     if token.startswith("conv"):
         filters = int(match["filters"])
         kernel = int(match["kernel"] or 3)
         if not 1 <= filters <= MAX_FILTERS:
-            raise Refusal(
-                _("%(token)s: use 1 to %(most)d filters.", token=token, most=MAX_FILTERS)
-            )
+            raise Refusal(_("%(token)s: use 1 to %(most)d filters.", token=token, most=MAX_FILTERS))
         if not 1 <= kernel <= MAX_KERNEL:
             raise Refusal(
                 _("%(token)s: use a kernel of 1 to %(most)d pixels.", token=token, most=MAX_KERNEL)
@@ -227,7 +229,10 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
                     _(
                         "Too many pool layers for %(height)dx%(width)d images: "
                         "the image is %(rows)dx%(columns)d by then.",
-                        height=height, width=width, rows=shape[0], columns=shape[1],
+                        height=height,
+                        width=width,
+                        rows=shape[0],
+                        columns=shape[1],
                     )
                 )
             shape, params = (shape[0] // 2, shape[1] // 2, shape[2]), 0
@@ -250,7 +255,8 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
             _(
                 "%(total)s multiply-adds per image is too slow to train in this lab (at most "
                 "%(most)s); pool earlier, or use fewer filters or smaller kernels.",
-                total=f"{multiply_adds:,}", most=f"{MAX_MULTIPLY_ADDS:,}",
+                total=f"{multiply_adds:,}",
+                most=f"{MAX_MULTIPLY_ADDS:,}",
             )
         )
     total = sum(row[2] for row in rows)
@@ -259,7 +265,8 @@ def describe(spec: Spec, input_shape: tuple[int, int], classes: int) -> list[tup
             _(
                 "%(total)s parameters is too many for this lab (at most %(most)s); "
                 "add pool layers or use fewer units.",
-                total=f"{total:,}", most=f"{MAX_PARAMS:,}",
+                total=f"{total:,}",
+                most=f"{MAX_PARAMS:,}",
             )
         )
     return rows

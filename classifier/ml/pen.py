@@ -97,25 +97,34 @@ def split_parts(ink: np.ndarray, char: str) -> GlyphParts:
         distances.append(distance.astype(np.float32))
         nearest.append(bone_rows * ink.shape[1] + bone_cols)
     return GlyphParts(
-        masks=np.stack(masks), centres=np.array(centres, np.float32),
-        skeleton_distance=np.stack(distances), nearest=np.stack(nearest),
-        end_distance=_end_distance(skeleton), stroke_radius=max(stroke_radius, 1.0),
-    )  # fmt: skip
+        masks=np.stack(masks),
+        centres=np.array(centres, np.float32),
+        skeleton_distance=np.stack(distances),
+        nearest=np.stack(nearest),
+        end_distance=_end_distance(skeleton),
+        stroke_radius=max(stroke_radius, 1.0),
+    )
 
 
 def _end_distance(skeleton: np.ndarray) -> np.ndarray:
     """How far each pixel is from the nearest end of a stroke (a skeleton pixel with one
     neighbour); infinitely far without any."""
-    neighbours = ndimage.convolve(skeleton.astype(np.int8), np.ones((3, 3), np.int8),
-                                  mode="constant") - 1  # fmt: skip
+    neighbours = (
+        ndimage.convolve(skeleton.astype(np.int8), np.ones((3, 3), np.int8), mode="constant") - 1
+    )
     ends = skeleton & (neighbours == 1)
     if not ends.any():
         return np.full(skeleton.shape, np.inf, np.float32)
     return ndimage.distance_transform_edt(~ends).astype(np.float32)
 
 
-def pen_strokes(parts: GlyphParts, radius: np.ndarray, pressure: np.ndarray,
-                taper: np.ndarray, softness: float = 1.0) -> np.ndarray:  # fmt: skip
+def pen_strokes(
+    parts: GlyphParts,
+    radius: np.ndarray,
+    pressure: np.ndarray,
+    taper: np.ndarray,
+    softness: float = 1.0,
+) -> np.ndarray:
     """The parts' strokes redrawn with a round pen: float32 (samples, parts, rows, columns).
 
     ``radius`` (samples,) is each pen's half width in drawing pixels; ``pressure``

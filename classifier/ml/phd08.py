@@ -80,9 +80,12 @@ def label_from_filename(name: str) -> str:
     base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     if not _FILE_NAME.fullmatch(base):
         raise Phd08Error(
-            _("%(name)s is not a PHD08 character file name: expected one Hangul syllable "
-              "followed by .txt, such as 가.txt.", name=base)
-        )  # fmt: skip
+            _(
+                "%(name)s is not a PHD08 character file name: expected one Hangul syllable "
+                "followed by .txt, such as 가.txt.",
+                name=base,
+            )
+        )
     return base[0]
 
 
@@ -99,9 +102,12 @@ def parse_phd08(data: bytes, name: str) -> Phd08File:
         raise _error(
             name,
             data.count(b"\n", 0, offset) + 1,
-            _("found the byte 0x%(byte)02x, which is not plain ASCII text; a PHD08 "
-              "file holds only headers, sizes and rows of 0 and 1.", byte=data[offset]),
-        )  # fmt: skip
+            _(
+                "found the byte 0x%(byte)02x, which is not plain ASCII text; a PHD08 "
+                "file holds only headers, sizes and rows of 0 and 1.",
+                byte=data[offset],
+            ),
+        )
     # Files use CRLF or LF throughout; taking the line end from the first line spares a
     # pass over the data. A file that mixes them is read again with every CR dropped.
     first_line = data.find(b"\n")
@@ -182,9 +188,14 @@ def _parse_text(text: bytes, name: str, crlf: bool) -> Phd08File:
 def _error(name: str, line: int, problem: Message, header: str | None = None) -> Phd08Error:
     if header:
         return Phd08Error(
-            _("%(name)s line %(line)d (sample %(header)s): %(problem)s",
-              name=name, line=line, header=header, problem=problem)
-        )  # fmt: skip
+            _(
+                "%(name)s line %(line)d (sample %(header)s): %(problem)s",
+                name=name,
+                line=line,
+                header=header,
+                problem=problem,
+            )
+        )
     return Phd08Error(
         _("%(name)s line %(line)d: %(problem)s", name=name, line=line, problem=problem)
     )
@@ -256,34 +267,49 @@ class _Reader:
             if pos == len(self.text):
                 return self._fail(
                     pos - 1,
-                    _("the file ends after %(row)d of the sample's %(height)d rows "
-                      "(is it truncated?).", row=row, height=height),
+                    _(
+                        "the file ends after %(row)d of the sample's %(height)d rows "
+                        "(is it truncated?).",
+                        row=row,
+                        height=height,
+                    ),
                     header,
-                )  # fmt: skip
+                )
             raw, after = self._line(pos)
             if not raw or raw.isspace():
                 return self._fail(
                     pos,
-                    _("blank line after only %(row)d of the sample's %(height)d rows.",
-                      row=row, height=height),
+                    _(
+                        "blank line after only %(row)d of the sample's %(height)d rows.",
+                        row=row,
+                        height=height,
+                    ),
                     header,
-                )  # fmt: skip
+                )
             if len(raw) != width:
                 return self._fail(
                     pos,
-                    _("row %(row)d has %(length)d characters, expected %(width)d.",
-                      row=row + 1, length=len(raw), width=width),
+                    _(
+                        "row %(row)d has %(length)d characters, expected %(width)d.",
+                        row=row + 1,
+                        length=len(raw),
+                        width=width,
+                    ),
                     header,
-                )  # fmt: skip
+                )
             stray = raw.lstrip(b"01")
             if stray:
                 return self._fail(
                     pos,
-                    _("row %(row)d has the character %(char)r at column %(column)d; "
-                      "only 0 and 1 are allowed.",
-                      row=row + 1, char=chr(stray[0]), column=len(raw) - len(stray) + 1),
+                    _(
+                        "row %(row)d has the character %(char)r at column %(column)d; "
+                        "only 0 and 1 are allowed.",
+                        row=row + 1,
+                        char=chr(stray[0]),
+                        column=len(raw) - len(stray) + 1,
+                    ),
                     header,
-                )  # fmt: skip
+                )
             pos = after
         return None
 
@@ -304,10 +330,13 @@ class _Reader:
         if header is None:
             raise self._fail(
                 pos,
-                _("unknown or malformed header %(found)s; expected a font group "
-                  "(%(groups)s) and five degradation indices 0-2, such as S_0_0_0_0_1.",
-                  found=_shown(raw), groups=", ".join(PHD08_GROUPS)),
-            )  # fmt: skip
+                _(
+                    "unknown or malformed header %(found)s; expected a font group "
+                    "(%(groups)s) and five degradation indices 0-2, such as S_0_0_0_0_1.",
+                    found=_shown(raw),
+                    groups=", ".join(PHD08_GROUPS),
+                ),
+            )
         return header
 
     def _size(self, raw: bytes, pos: int, header: str) -> tuple[int, int]:
@@ -315,10 +344,13 @@ class _Reader:
         if match is None:
             raise self._fail(
                 pos,
-                _("expected the size line '<rows> <columns>' (two positive whole numbers), "
-                  "found %(found)s.", found=_shown(raw)),
+                _(
+                    "expected the size line '<rows> <columns>' (two positive whole numbers), "
+                    "found %(found)s.",
+                    found=_shown(raw),
+                ),
                 header,
-            )  # fmt: skip
+            )
         # No side is longer than a few digits. Python's int() refuses thousands of digits
         # with a ValueError of its own (and takes its time first), so those are never
         # converted: they are out of range like any other number past the limit.
@@ -331,10 +363,14 @@ class _Reader:
             size = f"{height} x {width}" if height is not None else _shown(raw)
             raise self._fail(
                 pos,
-                _("the size %(size)s is out of range; rows and columns must each "
-                  "be between 1 and %(most)d.", size=size, most=MAX_BITMAP_SIDE),
+                _(
+                    "the size %(size)s is out of range; rows and columns must each "
+                    "be between 1 and %(most)d.",
+                    size=size,
+                    most=MAX_BITMAP_SIDE,
+                ),
                 header,
-            )  # fmt: skip
+            )
         return height, width
 
     def _check_blank(self, pos: int, sample: int) -> None:
@@ -350,13 +386,19 @@ class _Reader:
         if not raw.strip(b"01"):
             raise self._fail(
                 pos,
-                _("the sample has more rows than the %(height)d its size line gives; "
-                  "expected a blank line here.", height=height),
+                _(
+                    "the sample has more rows than the %(height)d its size line gives; "
+                    "expected a blank line here.",
+                    height=height,
+                ),
                 header,
-            )  # fmt: skip
+            )
         raise self._fail(
             pos,
-            _("expected a blank line after the sample's %(height)d rows, found %(found)s.",
-              height=height, found=_shown(raw)),
+            _(
+                "expected a blank line after the sample's %(height)d rows, found %(found)s.",
+                height=height,
+                found=_shown(raw),
+            ),
             header,
-        )  # fmt: skip
+        )

@@ -99,14 +99,26 @@ def augmentation_preview(rows, *, translate=str) -> bytes:
     """
     count = max(len(images) for _, images in rows)
     with hangul_style():
-        fig, axes = plt.subplots(len(rows), count + 1, dpi=100, squeeze=False,
-                                 figsize=(2.4 + 0.75 * count, 0.8 * len(rows)),
-                                 gridspec_kw={"width_ratios": [3.2] + [1] * count})  # fmt: skip
+        fig, axes = plt.subplots(
+            len(rows),
+            count + 1,
+            dpi=100,
+            squeeze=False,
+            figsize=(2.4 + 0.75 * count, 0.8 * len(rows)),
+            gridspec_kw={"width_ratios": [3.2] + [1] * count},
+        )
         for (name, images), row in zip(rows, axes, strict=True):
             for ax in row:
                 ax.axis("off")
-            row[0].text(1, 0.5, translate(name), ha="right", va="center", fontsize=11,
-                        transform=row[0].transAxes)  # fmt: skip
+            row[0].text(
+                1,
+                0.5,
+                translate(name),
+                ha="right",
+                va="center",
+                fontsize=11,
+                transform=row[0].transAxes,
+            )
             for ax, image in zip(row[1:], images, strict=False):
                 ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         fig.subplots_adjust(wspace=0.08, hspace=0.08)

@@ -36,10 +36,13 @@ def probability_bars_png(classes, probabilities, expected: str = "", *, translat
     expected_index = classes.index(expected) if expected in classes else None
     shown = shown_classes(probabilities, expected_index)
     colors = [
-        PREDICTED_COLOR if i == predicted else EXPECTED_COLOR if i == expected_index
+        PREDICTED_COLOR
+        if i == predicted
+        else EXPECTED_COLOR
+        if i == expected_index
         else OTHER_COLOR
         for i in shown
-    ]  # fmt: skip
+    ]
     with hangul_style():
         fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(shown) + 1.5), 3.0), dpi=100)
         positions = np.arange(len(shown))

@@ -89,8 +89,15 @@ _NO_INK = _(
 _NOT_PNG = _("The drawing did not arrive as a PNG image; draw it again.")
 # Pillow's decoders report bad data with any of these.
 _DECODE_ERRORS = (
-    OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
-)  # fmt: skip
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+)
 # Pillow refuses an image past twice its own pixel limit as it opens it. Its warning
 # below that is never reached: ``max_pixels`` is checked first, from the header. (A
 # warnings filter would be no help anyway: it is process-wide, not per thread.)
@@ -207,9 +214,11 @@ def open_image(source, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise ImageRejected(_DAMAGED) from None
     if image.format not in ALLOWED_FORMATS:
         raise ImageRejected(
-            _("%(format)s images are not accepted: use JPEG, PNG, WebP, BMP or GIF instead.",
-              format=image.format)
-        )  # fmt: skip
+            _(
+                "%(format)s images are not accepted: use JPEG, PNG, WebP, BMP or GIF instead.",
+                format=image.format,
+            )
+        )
     if image.width * image.height > max_pixels:
         raise _too_large(image.size, max_pixels)
     if image.format in ("JPEG", "MPO"):
@@ -282,23 +291,33 @@ def preprocess(
         Step("normalised", _("Background and contrast normalised"), _display(ink)),
         Step("cropped", _("Cropped to the ink"), _display(cropped)),
         Step("square", padded, _display(square)),
-        Step("input", _("Model input, %(height)d × %(width)d", height=height, width=width),
-             model_input),
-    )  # fmt: skip
+        Step(
+            "input",
+            _("Model input, %(height)d × %(width)d", height=height, width=width),
+            model_input,
+        ),
+    )
     return Preprocessed(input=model_input, steps=steps)
 
 
 def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageRejected:
     if size:
         return ImageRejected(
-            _("The image is too large (%(width)d × %(height)d pixels): the lab accepts up to "
-              "%(most)g megapixels. Send a smaller photo.",
-              width=size[0], height=size[1], most=max_pixels / 1e6)
-        )  # fmt: skip
+            _(
+                "The image is too large (%(width)d × %(height)d pixels): the lab accepts up to "
+                "%(most)g megapixels. Send a smaller photo.",
+                width=size[0],
+                height=size[1],
+                most=max_pixels / 1e6,
+            )
+        )
     return ImageRejected(
-        _("The image is too large: the lab accepts up to %(most)g megapixels. "
-          "Send a smaller photo.", most=max_pixels / 1e6)
-    )  # fmt: skip
+        _(
+            "The image is too large: the lab accepts up to %(most)g megapixels. "
+            "Send a smaller photo.",
+            most=max_pixels / 1e6,
+        )
+    )
 
 
 def _run_lengths(marked: np.ndarray) -> np.ndarray:

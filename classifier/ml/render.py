@@ -66,33 +66,66 @@ STYLES = ("handwriting", "print")
 # distorts more (tuned by eye so that every sample stays readable to a person).
 STYLE_RANGES = {
     "print": {
-        "margin": 0.1, "rotation_degrees": 8.0, "scale_jitter": 0.12, "shift_jitter": 0.08,
-        "elastic_alpha": 0.03, "elastic_sigma": 0.12, "stroke_jitter": 0.03,
-        "blur_sigma_max": 0.025, "noise_std": 6.0, "shear_degrees": 0.0, "aspect_jitter": 0.0,
-        "jamo_shift": 0.0, "jamo_scale": 0.0, "jamo_rotation_degrees": 0.0, "pen_share": 0.0,
-        "pen_width_min": 0.035, "pen_width_max": 0.1, "pressure_jitter": 0.0,
-        "taper_share": 0.0, "tremor_alpha": 0.0,
+        "margin": 0.1,
+        "rotation_degrees": 8.0,
+        "scale_jitter": 0.12,
+        "shift_jitter": 0.08,
+        "elastic_alpha": 0.03,
+        "elastic_sigma": 0.12,
+        "stroke_jitter": 0.03,
+        "blur_sigma_max": 0.025,
+        "noise_std": 6.0,
+        "shear_degrees": 0.0,
+        "aspect_jitter": 0.0,
+        "jamo_shift": 0.0,
+        "jamo_scale": 0.0,
+        "jamo_rotation_degrees": 0.0,
+        "pen_share": 0.0,
+        "pen_width_min": 0.035,
+        "pen_width_max": 0.1,
+        "pressure_jitter": 0.0,
+        "taper_share": 0.0,
+        "tremor_alpha": 0.0,
     },
     "handwriting": {
-        "margin": 0.05, "rotation_degrees": 10.0, "scale_jitter": 0.12, "shift_jitter": 0.08,
-        "elastic_alpha": 0.035, "elastic_sigma": 0.12, "stroke_jitter": 0.06,
-        "blur_sigma_max": 0.03, "noise_std": 6.0, "shear_degrees": 12.0, "aspect_jitter": 0.15,
-        "jamo_shift": 0.04, "jamo_scale": 0.1, "jamo_rotation_degrees": 6.0,
-        "pen_share": 0.7, "pen_width_min": 0.035, "pen_width_max": 0.1,
-        "pressure_jitter": 0.25, "taper_share": 0.4, "tremor_alpha": 0.005,
+        "margin": 0.05,
+        "rotation_degrees": 10.0,
+        "scale_jitter": 0.12,
+        "shift_jitter": 0.08,
+        "elastic_alpha": 0.035,
+        "elastic_sigma": 0.12,
+        "stroke_jitter": 0.06,
+        "blur_sigma_max": 0.03,
+        "noise_std": 6.0,
+        "shear_degrees": 12.0,
+        "aspect_jitter": 0.15,
+        "jamo_shift": 0.04,
+        "jamo_scale": 0.1,
+        "jamo_rotation_degrees": 6.0,
+        "pen_share": 0.7,
+        "pen_width_min": 0.035,
+        "pen_width_max": 0.1,
+        "pressure_jitter": 0.25,
+        "taper_share": 0.4,
+        "tremor_alpha": 0.005,
     },
-}  # fmt: skip
+}
 #: The augmentations a person can tell apart, each with the settings it is made of, in
 #: the order the preview shows them.
 EFFECTS = {
     "strokes": ("stroke_jitter",),
     "jamo": ("jamo_shift", "jamo_scale", "jamo_rotation_degrees"),
     "pen": ("pen_share", "pressure_jitter", "taper_share"),
-    "geometry": ("rotation_degrees", "scale_jitter", "shift_jitter", "shear_degrees",
-                 "aspect_jitter"),
+    "geometry": (
+        "rotation_degrees",
+        "scale_jitter",
+        "shift_jitter",
+        "shear_degrees",
+        "aspect_jitter",
+    ),
     "elastic": ("elastic_alpha", "tremor_alpha"),
     "blur_noise": ("blur_sigma_max", "noise_std"),
-}  # fmt: skip
+}
 
 #: What the preview calls each row, the clean glyph and all effects at once included.
 EFFECT_NAMES = {
@@ -107,17 +140,33 @@ EFFECT_NAMES = {
 }
 
 _WHOLE_NUMBERS = {
-    "height": (8, 256), "width": (8, 256), "per_font": (1, 100_000), "seed": (0, 2**64 - 1),
-}  # fmt: skip
+    "height": (8, 256),
+    "width": (8, 256),
+    "per_font": (1, 100_000),
+    "seed": (0, 2**64 - 1),
+}
 _NUMBERS = {
-    "margin": (0, 0.3), "rotation_degrees": (0, 45), "scale_jitter": (0, 0.5),
-    "shift_jitter": (0, 0.25), "elastic_alpha": (0, 0.1), "elastic_sigma": (0.02, 1),
-    "stroke_jitter": (0, 0.1), "blur_sigma_max": (0, 0.1), "noise_std": (0, 64),
-    "shear_degrees": (0, 30), "aspect_jitter": (0, 0.4), "jamo_shift": (0, 0.15),
-    "jamo_scale": (0, 0.4), "jamo_rotation_degrees": (0, 30), "pen_share": (0, 1),
-    "pen_width_min": (0.01, 0.3), "pen_width_max": (0.01, 0.3), "pressure_jitter": (0, 1),
-    "taper_share": (0, 1), "tremor_alpha": (0, 0.05),
-}  # fmt: skip
+    "margin": (0, 0.3),
+    "rotation_degrees": (0, 45),
+    "scale_jitter": (0, 0.5),
+    "shift_jitter": (0, 0.25),
+    "elastic_alpha": (0, 0.1),
+    "elastic_sigma": (0.02, 1),
+    "stroke_jitter": (0, 0.1),
+    "blur_sigma_max": (0, 0.1),
+    "noise_std": (0, 64),
+    "shear_degrees": (0, 30),
+    "aspect_jitter": (0, 0.4),
+    "jamo_shift": (0, 0.15),
+    "jamo_scale": (0, 0.4),
+    "jamo_rotation_degrees": (0, 30),
+    "pen_share": (0, 1),
+    "pen_width_min": (0.01, 0.3),
+    "pen_width_max": (0.01, 0.3),
+    "pressure_jitter": (0, 1),
+    "taper_share": (0, 1),
+    "tremor_alpha": (0, 0.05),
+}
 
 
 @dataclass(frozen=True)
@@ -176,16 +225,24 @@ class RenderSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise Refusal(
-                    _("%(name)s must be a whole number from %(low)d to %(high)d, not %(value)r.",
-                      name=name, low=low, high=high, value=value)
-                )  # fmt: skip
+                    _(
+                        "%(name)s must be a whole number from %(low)d to %(high)d, not %(value)r.",
+                        name=name,
+                        low=low,
+                        high=high,
+                        value=value,
+                    )
+                )
         if not isinstance(self.augment, bool):
             raise Refusal(_("augment must be True or False, not %(value)r.", value=self.augment))
         if self.style not in STYLES:
             raise Refusal(
-                _("style must be one of %(styles)s, not %(value)r.",
-                  styles=", ".join(STYLES), value=self.style)
-            )  # fmt: skip
+                _(
+                    "style must be one of %(styles)s, not %(value)r.",
+                    styles=", ".join(STYLES),
+                    value=self.style,
+                )
+            )
         for name, (low, high) in _NUMBERS.items():
             value = getattr(self, name)
             if value is None:
@@ -197,14 +254,22 @@ class RenderSettings:
                 or not low <= value <= high
             ):
                 raise Refusal(
-                    _("%(name)s must be a number from %(low)g to %(high)g, not %(value)r.",
-                      name=name, low=low, high=high, value=value)
-                )  # fmt: skip
+                    _(
+                        "%(name)s must be a number from %(low)g to %(high)g, not %(value)r.",
+                        name=name,
+                        low=low,
+                        high=high,
+                        value=value,
+                    )
+                )
         if self.pen_width_min > self.pen_width_max:
             raise Refusal(
-                _("pen_width_min (%(low)g) must not be above pen_width_max (%(high)g).",
-                  low=self.pen_width_min, high=self.pen_width_max)
-            )  # fmt: skip
+                _(
+                    "pen_width_min (%(low)g) must not be above pen_width_max (%(high)g).",
+                    low=self.pen_width_min,
+                    high=self.pen_width_max,
+                )
+            )
 
     @classmethod
     def from_dict(cls, stored: dict) -> "RenderSettings":
@@ -287,11 +352,14 @@ def render_samples(char: str, font: HangulFont, settings: RenderSettings) -> np.
     pressure = settings.pressure_jitter * np.clip(
         pressure_rng.standard_normal(size=(settings.per_font, 4, 4)), -1.5, 1.5
     ).astype(np.float32)
-    ink = np.concatenate([
-        drawing.sample(jitter, y, x, pressure, chunk)
-        for chunk in np.array_split(np.arange(settings.per_font),
-                                    max(1, -(-settings.per_font // CHUNK)))
-    ])  # fmt: skip
+    ink = np.concatenate(
+        [
+            drawing.sample(jitter, y, x, pressure, chunk)
+            for chunk in np.array_split(
+                np.arange(settings.per_font), max(1, -(-settings.per_font // CHUNK))
+            )
+        ]
+    )
     s = settings.supersampling
     if s > 1:
         ink = ink.reshape(len(ink), settings.height, s, settings.width, s).mean(axis=(2, 4))
@@ -322,8 +390,9 @@ class _Jitter:
     taper: np.ndarray  # (n,): pen radii before a stroke's end where the pen lifts; 0: never
 
     @classmethod
-    def draw(cls, rng, hand_rng, settings: RenderSettings, box_width: int,
-             box_height: int) -> "_Jitter":  # fmt: skip
+    def draw(
+        cls, rng, hand_rng, settings: RenderSettings, box_width: int, box_height: int
+    ) -> "_Jitter":
         """Random jitter for ``settings.per_font`` samples; all zero without augmentation."""
         height, width, side = settings.height, settings.width, min(settings.height, settings.width)
         fit = (1 - 2 * settings.margin) * min(height / box_height, width / box_width)
@@ -335,8 +404,10 @@ class _Jitter:
         if not settings.augment:
             hand[:] = 0
         pen_strokes = settings.augment & (pen_draws[0] < settings.pen_share)
-        widths = np.exp(np.log(settings.pen_width_min) + pen_draws[1]
-                        * np.log(settings.pen_width_max / settings.pen_width_min))  # fmt: skip
+        widths = np.exp(
+            np.log(settings.pen_width_min)
+            + pen_draws[1] * np.log(settings.pen_width_max / settings.pen_width_min)
+        )
         pen_radius = widths * side / 2 / fit  # drawing pixels
         taper = np.where(pen_draws[2] < settings.taper_share, TAPER_WIDTHS, 0.0)
         angle = np.deg2rad(settings.rotation_degrees * unit[0])
@@ -350,8 +421,9 @@ class _Jitter:
         aspect = np.exp(np.log1p(settings.aspect_jitter) * hand[1])
         cos, sin = np.cos(angle), np.sin(angle)
         rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
-        slant = np.stack([np.stack([aspect, shear / aspect], -1),
-                          np.stack([np.zeros(n), 1 / aspect], -1)], -2)  # fmt: skip
+        slant = np.stack(
+            [np.stack([aspect, shear / aspect], -1), np.stack([np.zeros(n), 1 / aspect], -1)], -2
+        )
         forward = scale[:, None, None] * rotation @ slant
         if settings.augment:
             # Reduce scale, then shift, where the mapped ink box (grown by what the jamo
@@ -373,13 +445,22 @@ class _Jitter:
         turn = np.deg2rad(settings.jamo_rotation_degrees * parts[:, 0]).T
         grow = (1 + settings.jamo_scale * parts[:, 1]).T
         part_cos, part_sin = np.cos(turn) / grow, np.sin(turn) / grow
-        part_inverse = np.stack([np.stack([part_cos, part_sin], -1),
-                                 np.stack([-part_sin, part_cos], -1)], -2)  # fmt: skip
+        part_inverse = np.stack(
+            [np.stack([part_cos, part_sin], -1), np.stack([-part_sin, part_cos], -1)], -2
+        )
         part_shift = settings.jamo_shift * side * np.moveaxis(parts[:, 2:], -1, 0) / fit
         return cls(
-            fit, np.linalg.inv(forward), shift, np.where(pen_strokes, 0, strokes), blur,
-            part_inverse, part_shift, pen_strokes, pen_radius, taper,
-        )  # fmt: skip
+            fit,
+            np.linalg.inv(forward),
+            shift,
+            np.where(pen_strokes, 0, strokes),
+            blur,
+            part_inverse,
+            part_shift,
+            pen_strokes,
+            pen_radius,
+            taper,
+        )
 
 
 @dataclass(frozen=True)
@@ -437,9 +518,12 @@ class _Drawing:
         drawn = chunk[jitter.pen[chunk]]
         if len(drawn):
             strokes = pen.pen_strokes(
-                self.parts, jitter.pen_radius[drawn], _pressure_field(pressure[drawn], self.shape),
-                jitter.taper[drawn], self.softness,
-            )  # fmt: skip
+                self.parts,
+                jitter.pen_radius[drawn],
+                _pressure_field(pressure[drawn], self.shape),
+                jitter.taper[drawn],
+                self.softness,
+            )
             rank = np.cumsum(jitter.pen[chunk]) - 1
             redrawn = len(stack) + rank[:, None] * count + np.arange(count)
             layer = np.where(jitter.pen[chunk, None], redrawn, layer)
@@ -500,9 +584,13 @@ def _draw(pil_font: ImageFont.FreeTypeFont, char: str, stroke: int) -> Image.Ima
     pad = pil_font.size // 4 + 8
     canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad))
     ImageDraw.Draw(canvas).text(
-        (pad - left, pad - top), char, font=pil_font, fill=255,
-        stroke_width=stroke, stroke_fill=255,
-    )  # fmt: skip
+        (pad - left, pad - top),
+        char,
+        font=pil_font,
+        fill=255,
+        stroke_width=stroke,
+        stroke_fill=255,
+    )
     return canvas
 
 
@@ -517,8 +605,10 @@ def _sampling_grid(settings, jitter, centre, rng) -> tuple[np.ndarray, np.ndarra
     y = (np.arange(height * s, dtype=np.float32)[:, None] + 0.5) / s - height / 2
     y = y - jitter.shift[1, :, None, None]
     x, y = np.broadcast_arrays(x, y)
-    fields = [(settings.elastic_alpha, settings.elastic_sigma),
-              (settings.tremor_alpha, TREMOR_SIGMA)]  # fmt: skip
+    fields = [
+        (settings.elastic_alpha, settings.elastic_sigma),
+        (settings.tremor_alpha, TREMOR_SIGMA),
+    ]
     for alpha, sigma in fields:
         if settings.augment and alpha > 0:
             field = _elastic_field(

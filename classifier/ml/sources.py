@@ -129,9 +129,13 @@ def collect_phd08_inputs(
         if item.label in seen:
             first, second = _told_apart(seen[item.label], item)
             raise SourceError(
-                _("Two files for the character %(char)s: %(first)s and %(second)s.",
-                  char=item.label, first=first, second=second)
-            )  # fmt: skip
+                _(
+                    "Two files for the character %(char)s: %(first)s and %(second)s.",
+                    char=item.label,
+                    first=first,
+                    second=second,
+                )
+            )
         seen[item.label] = item
     return sorted(inputs, key=lambda item: item.label)
 
@@ -213,24 +217,35 @@ def zip_members(
         ) from None
     if len(members) > max_members:
         raise SourceError(
-            _("%(name)s holds %(count)d files; the limit is %(most)d.",
-              name=path.name, count=len(members), most=max_members)
-        )  # fmt: skip
+            _(
+                "%(name)s holds %(count)d files; the limit is %(most)d.",
+                name=path.name,
+                count=len(members),
+                most=max_members,
+            )
+        )
     total = sum(info.file_size for info in members)
     if total > max_bytes:
         raise SourceError(
-            _("%(name)s would unpack to %(total)s bytes; the limit is %(most)s bytes.",
-              name=path.name, total=f"{total:,}", most=f"{max_bytes:,}")
-        )  # fmt: skip
+            _(
+                "%(name)s would unpack to %(total)s bytes; the limit is %(most)s bytes.",
+                name=path.name,
+                total=f"{total:,}",
+                most=f"{max_bytes:,}",
+            )
+        )
     named = []
     for info in members:
         name = _member_name(info)
         normal = posixpath.normpath(name.replace("\\", "/"))
         if name.startswith(("/", "\\")) or normal.startswith("..") or ":" in name.split("/")[0]:
             raise SourceError(
-                _("%(archive)s: the member %(member)r would escape the folder it unpacks into.",
-                  archive=path.name, member=name)
-            )  # fmt: skip
+                _(
+                    "%(archive)s: the member %(member)r would escape the folder it unpacks into.",
+                    archive=path.name,
+                    member=name,
+                )
+            )
         named.append((normal, info))
     return named
 

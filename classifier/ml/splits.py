@@ -42,9 +42,11 @@ def parse_split(text: str):
     kind, argument = kind.strip().lower(), argument.strip()
     if kind not in KINDS:
         raise Refusal(
-            _('Unknown split "%(split)s". Use stratified:0.2, group:Y,N or tutorial:3000.',
-              split=text)
-        )  # fmt: skip
+            _(
+                'Unknown split "%(split)s". Use stratified:0.2, group:Y,N or tutorial:3000.',
+                split=text,
+            )
+        )
     if kind == "stratified":
         try:
             fraction = float(argument)
@@ -91,10 +93,17 @@ def stratified(labels, candidates, fraction: float, seed: int) -> Split:
     val = np.sort(np.concatenate(val_parts)) if val_parts else np.empty(0, np.int64)
     train = np.setdiff1d(candidates, val, assume_unique=True)
     return _checked(
-        Split(train, val, _("Stratified: %(percent)s of every character's samples validate, "
-                            "chosen at random (seed %(seed)d).",
-                            percent=f"{fraction:.0%}", seed=seed)),
-    )  # fmt: skip
+        Split(
+            train,
+            val,
+            _(
+                "Stratified: %(percent)s of every character's samples validate, "
+                "chosen at random (seed %(seed)d).",
+                percent=f"{fraction:.0%}",
+                seed=seed,
+            ),
+        ),
+    )
 
 
 def group(groups, group_names, candidates, held_out) -> Split:
@@ -102,19 +111,28 @@ def group(groups, group_names, candidates, held_out) -> Split:
     unknown = [name for name in held_out if name not in group_names]
     if unknown:
         raise Refusal(
-            _("No group %(unknown)s; the groups are %(groups)s.",
-              unknown=", ".join(unknown), groups=", ".join(group_names))
-        )  # fmt: skip
+            _(
+                "No group %(unknown)s; the groups are %(groups)s.",
+                unknown=", ".join(unknown),
+                groups=", ".join(group_names),
+            )
+        )
     candidates = np.asarray(candidates)
     held = [group_names.index(name) for name in held_out]
     is_val = np.isin(np.asarray(groups)[candidates], held)
     kept = [name for name in group_names if name not in held_out]
     return _checked(
-        Split(candidates[~is_val], candidates[is_val],
-              _("Group: the groups %(held_out)s are held out for validation; the model "
+        Split(
+            candidates[~is_val],
+            candidates[is_val],
+            _(
+                "Group: the groups %(held_out)s are held out for validation; the model "
                 "trains on %(kept)s and never sees the held-out ones.",
-                held_out=", ".join(held_out), kept=", ".join(kept))),
-    )  # fmt: skip
+                held_out=", ".join(held_out),
+                kept=", ".join(kept),
+            ),
+        ),
+    )
 
 
 def tutorial(labels, candidates, n_train: int, chars_per_file: int = 2) -> Split:
@@ -133,12 +151,19 @@ def tutorial(labels, candidates, n_train: int, chars_per_file: int = 2) -> Split
     train = np.sort(np.concatenate(train_parts)) if train_parts else np.empty(0, np.int64)
     val = np.sort(np.concatenate(val_parts)) if val_parts else np.empty(0, np.int64)
     return _checked(
-        Split(train, val, _("Tutorial: the characters go %(per_file)d to a file, as in the "
-                            "seed tutorial; the first %(n_train)d samples of each file train "
-                            "and the rest validate, so validation is mostly the second "
-                            "character of each file.",
-                            per_file=chars_per_file, n_train=n_train)),
-    )  # fmt: skip
+        Split(
+            train,
+            val,
+            _(
+                "Tutorial: the characters go %(per_file)d to a file, as in the "
+                "seed tutorial; the first %(n_train)d samples of each file train "
+                "and the rest validate, so validation is mostly the second "
+                "character of each file.",
+                per_file=chars_per_file,
+                n_train=n_train,
+            ),
+        ),
+    )
 
 
 def _checked(split: Split) -> Split:

@@ -61,15 +61,22 @@ class ArrayStore:
             data = json.loads((self.path / MANIFEST).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(
-                _("%(path)s holds no readable data set: %(error)s",
-                  path=str(self.path), error=str(exc))
-            ) from exc  # fmt: skip
+                _(
+                    "%(path)s holds no readable data set: %(error)s",
+                    path=str(self.path),
+                    error=str(exc),
+                )
+            ) from exc
         if data.get("format_version") != FORMAT_VERSION:
             raise StoreError(
-                _("%(path)s has data set format %(found)s; this lab reads format %(version)d. "
-                  "Rebuild the data set.",
-                  path=str(self.path), found=data.get("format_version"), version=FORMAT_VERSION)
-            )  # fmt: skip
+                _(
+                    "%(path)s has data set format %(found)s; this lab reads format %(version)d. "
+                    "Rebuild the data set.",
+                    path=str(self.path),
+                    found=data.get("format_version"),
+                    version=FORMAT_VERSION,
+                )
+            )
         self.manifest = Manifest(**data)
 
     def __len__(self):
@@ -269,9 +276,12 @@ class StoreBuilder:
                 label, n = str(part["label"]), len(part["groups"])
             if label not in parts:
                 raise StoreError(
-                    _("Part %(part)s holds %(label)r, which is not a class.",
-                      part=path.name, label=label)
-                )  # fmt: skip
+                    _(
+                        "Part %(part)s holds %(label)r, which is not a class.",
+                        part=path.name,
+                        label=label,
+                    )
+                )
             parts[label].append((path, n))
         return parts
 

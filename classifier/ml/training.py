@@ -112,16 +112,27 @@ def make_optimizer(name: str, learning_rate: float):
     }
     if name not in classes:
         raise Refusal(
-            _("Unknown optimizer %(name)s; use one of %(known)s.",
-              name=name, known=", ".join(OPTIMIZERS))
-        )  # fmt: skip
+            _(
+                "Unknown optimizer %(name)s; use one of %(known)s.",
+                name=name,
+                known=", ".join(OPTIMIZERS),
+            )
+        )
     return classes[name](learning_rate=learning_rate)
 
 
 def train(
-    images, labels, split: Split, classes: int, config: TrainConfig, listener, *,
-    chosen_labels, in_memory_bytes: int = IN_MEMORY_BYTES, checkpoint: Path | None = None,
-) -> TrainResult:  # fmt: skip
+    images,
+    labels,
+    split: Split,
+    classes: int,
+    config: TrainConfig,
+    listener,
+    *,
+    chosen_labels,
+    in_memory_bytes: int = IN_MEMORY_BYTES,
+    checkpoint: Path | None = None,
+) -> TrainResult:
     """Train ``config``'s network on ``split.train`` and validate each epoch on ``split.val``.
 
     ``labels`` are data set labels; ``chosen_labels[i]`` is the data set label of model
@@ -142,38 +153,57 @@ def train(
         steps = config.epochs * math.ceil(len(split.train) / config.batch_size)
         model.compile(
             optimizer=make_optimizer(config.optimizer, _learning_rate(config, steps)),
-            loss=_loss(config.recipe.label_smoothing), metrics=["accuracy"],
-        )  # fmt: skip
+            loss=_loss(config.recipe.label_smoothing),
+            metrics=["accuracy"],
+        )
     sample_bytes = int(np.prod(input_shape)) * images.dtype.itemsize
     in_memory = (len(split.train) + len(split.val)) * sample_bytes <= in_memory_bytes
     train_y = output_labels(labels, split.train, chosen_labels)
     val_y = output_labels(labels, split.val, chosen_labels)
     if in_memory:
-        train_data = {"x": gather(images, split.train), "y": train_y,
-                      "batch_size": config.batch_size, "shuffle": True}  # fmt: skip
+        train_data = {
+            "x": gather(images, split.train),
+            "y": train_y,
+            "batch_size": config.batch_size,
+            "shuffle": True,
+        }
         val_data = (gather(images, split.val), val_y)
         release_pages(images)
     else:
-        train_data = {"x": memmap_batches(images, split.train, train_y, config.batch_size,
-                                          shuffle_seed=config.seed)}  # fmt: skip
+        train_data = {
+            "x": memmap_batches(
+                images, split.train, train_y, config.batch_size, shuffle_seed=config.seed
+            )
+        }
         val_data = memmap_batches(images, split.val, val_y, max(config.batch_size, 256))
     progress = _progress_callback(
-        listener, len(split.train), val_data, config.batch_size, checkpoint,
+        listener,
+        len(split.train),
+        val_data,
+        config.batch_size,
+        checkpoint,
         keep_best=config.recipe.keep_best,
-    )  # fmt: skip
+    )
     started = time.monotonic()
     model.fit(
-        **train_data, epochs=config.epochs, initial_epoch=initial_epoch, callbacks=[progress],
+        **train_data,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=[progress],
         verbose=0,
-    )  # fmt: skip
+    )
     kept_epoch = None
     if progress.best is not None and not progress.stopped:
         kept_epoch, weights = progress.best[1:]
         model.set_weights(weights)
     return TrainResult(
-        model=model, history=progress.history, stopped_early=progress.stopped,
-        seconds=time.monotonic() - started, initial_epoch=initial_epoch, kept_epoch=kept_epoch,
-    )  # fmt: skip
+        model=model,
+        history=progress.history,
+        stopped_early=progress.stopped,
+        seconds=time.monotonic() - started,
+        initial_epoch=initial_epoch,
+        kept_epoch=kept_epoch,
+    )
 
 
 def _learning_rate(config: TrainConfig, steps: int):
@@ -184,9 +214,12 @@ def _learning_rate(config: TrainConfig, steps: int):
 
     warmup = min(steps // config.epochs, steps // 4)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10, decay_steps=max(steps - warmup, 1),
-        alpha=networks.COSINE_FLOOR, warmup_target=config.learning_rate, warmup_steps=warmup,
-    )  # fmt: skip
+        initial_learning_rate=config.learning_rate / 10,
+        decay_steps=max(steps - warmup, 1),
+        alpha=networks.COSINE_FLOOR,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
 
 
 def _loss(label_smoothing: float):
@@ -292,8 +325,9 @@ def memmap_batches(images, indices, targets, batch_size, shuffle_seed=None):
     return MemmapBatches()
 
 
-def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint=None, *,
-                       keep_best=False):  # fmt: skip
+def _progress_callback(
+    listener, train_samples, val_data, batch_size, checkpoint=None, *, keep_best=False
+):
     """The Keras callback that reports to ``listener`` and validates after each epoch.
 
     With ``keep_best``, its ``best`` holds ``(val_loss, epoch, weights)`` of the epoch
@@ -333,8 +367,9 @@ def _progress_callback(listener, train_samples, val_data, batch_size, checkpoint
             # Validated here rather than by fit(), so that a cancel does not first
             # wait for a validation pass over a partial epoch.
             if isinstance(val_data, tuple):
-                scores = self.model.evaluate(*val_data, batch_size=max(batch_size, 256),
-                                             verbose=0, return_dict=True)  # fmt: skip
+                scores = self.model.evaluate(
+                    *val_data, batch_size=max(batch_size, 256), verbose=0, return_dict=True
+                )
             else:
                 scores = self.model.evaluate(val_data, verbose=0, return_dict=True)
             metrics = {
@@ -442,15 +477,24 @@ def evaluate(
         per_class = np.diag(confusion) / support
     n = len(indices)
     return EvaluationResult(
-        accuracy=float(np.trace(confusion) / n) if n else float("nan"), n=n,
-        per_class=per_class, confusion=confusion, predicted=predicted, confidence=confidence,
-    )  # fmt: skip
+        accuracy=float(np.trace(confusion) / n) if n else float("nan"),
+        n=n,
+        per_class=per_class,
+        confusion=confusion,
+        predicted=predicted,
+        confidence=confidence,
+    )
 
 
 def save_model(
-    model, path: Path, classes, input_shape, *, input_style: dict | None = None,
+    model,
+    path: Path,
+    classes,
+    input_shape,
+    *,
+    input_style: dict | None = None,
     calibration: dict | None = None,
-):  # fmt: skip
+):
     """Save ``model`` as ``path`` (.keras) with its characters and input size inside.
 
     ``input_style`` (see ``preprocess.InputStyle``) says what the training images looked
@@ -489,9 +533,12 @@ def read_metadata(path: Path) -> dict:
             return json.loads(archive.read(METADATA_NAME))
     except (KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise Refusal(
-            _("%(name)s is not a model saved by the lab: %(error)s",
-              name=Path(path).name, error=str(exc))
-        ) from exc  # fmt: skip
+            _(
+                "%(name)s is not a model saved by the lab: %(error)s",
+                name=Path(path).name,
+                error=str(exc),
+            )
+        ) from exc
 
 
 def load_model(path: Path):

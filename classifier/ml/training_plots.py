@@ -49,17 +49,19 @@ def curves_png(history: list[dict], *, translate=str) -> bytes:
     """Loss and accuracy per epoch, training and validation, side by side."""
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
-        for ax, key, title in ((axes[0], "loss", _("Loss")),
-                               (axes[1], "accuracy", _("Accuracy"))):  # fmt: skip
+        for ax, key, title in ((axes[0], "loss", _("Loss")), (axes[1], "accuracy", _("Accuracy"))):
             ax.set_title(translate(title))
             if not history:
                 _waiting(ax, translate(_("Waiting for the first epoch")))
                 continue
-            for prefix, label, color in (("", _("train"), TRAIN_COLOR),
-                                         ("val_", _("validation"), VAL_COLOR)):  # fmt: skip
+            for prefix, label, color in (
+                ("", _("train"), TRAIN_COLOR),
+                ("val_", _("validation"), VAL_COLOR),
+            ):
                 epochs, values = _series(history, prefix + key)
-                ax.plot(epochs, values, marker="o", markersize=3, label=translate(label),
-                        color=color)  # fmt: skip
+                ax.plot(
+                    epochs, values, marker="o", markersize=3, label=translate(label), color=color
+                )
             ax.set_xlabel(translate(_("epoch")))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3)
@@ -76,13 +78,14 @@ def compare_png(histories: dict[str, list[dict]], *, translate=str) -> bytes:
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
         colors = plt.get_cmap("tab10")
-        for ax, key, title in ((axes[0], "val_accuracy", _("Validation accuracy")),
-                               (axes[1], "val_loss", _("Validation loss"))):  # fmt: skip
+        for ax, key, title in (
+            (axes[0], "val_accuracy", _("Validation accuracy")),
+            (axes[1], "val_loss", _("Validation loss")),
+        ):
             ax.set_title(translate(title))
             for i, (label, history) in enumerate(histories.items()):
                 epochs, values = _series(history, key)
-                ax.plot(epochs, values, marker="o", markersize=3, label=label,
-                        color=colors(i % 10))  # fmt: skip
+                ax.plot(epochs, values, marker="o", markersize=3, label=label, color=colors(i % 10))
             ax.set_xlabel(translate(_("epoch")))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3)
@@ -109,8 +112,9 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
     with hangul_style():
         fig, ax = plt.subplots(figsize=(side + 1, side), dpi=100)
         image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
-                     label=translate(_("fraction of the row")))  # fmt: skip
+        fig.colorbar(
+            image, ax=ax, fraction=0.046, pad=0.04, label=translate(_("fraction of the row"))
+        )
         if k <= LABELLED_CLASSES:
             ax.set_xticks(range(k), classes, fontsize=11)
             ax.set_yticks(range(k), classes, fontsize=11)
@@ -118,8 +122,9 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
                 for (row, col), count in np.ndenumerate(matrix):
                     if count:
                         color = "white" if fractions[row, col] > 0.5 else "black"
-                        ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
-                                color=color)  # fmt: skip
+                        ax.text(
+                            col, row, str(count), ha="center", va="center", fontsize=8, color=color
+                        )
         else:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -148,17 +153,25 @@ def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, transl
         cell_w, cell_h = width + gap, height + band
         # NaN is the background between tiles, drawn white.
         mosaic = np.full((rows * cell_h, cols * cell_w - gap), np.nan)
-        fig = plt.figure(figsize=(cols * 1.5, cols * 1.5 * mosaic.shape[0] / mosaic.shape[1]),
-                         dpi=100)  # fmt: skip
+        fig = plt.figure(
+            figsize=(cols * 1.5, cols * 1.5 * mosaic.shape[0] / mosaic.shape[1]), dpi=100
+        )
         ax = fig.add_axes((0, 0, 1, 1))
         ax.axis("off")
-        for number, (image, t, p, c) in enumerate(zip(images, true, predicted, confidence,
-                                                      strict=False)):  # fmt: skip
+        for number, (image, t, p, c) in enumerate(
+            zip(images, true, predicted, confidence, strict=False)
+        ):
             top, left = (number // cols) * cell_h + band, (number % cols) * cell_w
-            mosaic[top:top + height, left:left + width] = image
-            ax.text(left + width / 2, top - band * 0.15,
-                    f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}", ha="center",
-                    va="bottom", fontsize=10, color="#b3261e")  # fmt: skip
+            mosaic[top : top + height, left : left + width] = image
+            ax.text(
+                left + width / 2,
+                top - band * 0.15,
+                f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}",
+                ha="center",
+                va="bottom",
+                fontsize=10,
+                color="#b3261e",
+            )
         gray = plt.get_cmap("gray").with_extremes(bad="white")
         ax.imshow(mosaic, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
         return figure_png(fig)
@@ -180,21 +193,51 @@ def reliability_png(calibration: dict, *, translate=str) -> bytes:
             fig.tight_layout()
             return figure_png(fig)
         panels = (
-            (axes[0], calibration["bins_before"], calibration["ece_before"],
-             _("Before calibration"), VAL_COLOR),
-            (axes[1], calibration["bins_after"], calibration["ece_after"],
-             _("After calibration (T = %(t).2f)", t=calibration["temperature"]), TRAIN_COLOR),
-        )  # fmt: skip
+            (
+                axes[0],
+                calibration["bins_before"],
+                calibration["ece_before"],
+                _("Before calibration"),
+                VAL_COLOR,
+            ),
+            (
+                axes[1],
+                calibration["bins_after"],
+                calibration["ece_after"],
+                _("After calibration (T = %(t).2f)", t=calibration["temperature"]),
+                TRAIN_COLOR,
+            ),
+        )
         for ax, bins, ece, title, color in panels:
-            ax.plot([0, 1], [0, 1], linestyle="--", color="#555", linewidth=1, zorder=3,
-                    label=translate(_("confidence = accuracy")))  # fmt: skip
+            ax.plot(
+                [0, 1],
+                [0, 1],
+                linestyle="--",
+                color="#555",
+                linewidth=1,
+                zorder=3,
+                label=translate(_("confidence = accuracy")),
+            )
             filled = [b for b in bins if b["count"]]
-            ax.bar([b["lower"] for b in filled], [b["accuracy"] for b in filled],
-                   width=[b["upper"] - b["lower"] for b in filled], align="edge", color=color,
-                   edgecolor="white", label=translate(_("accuracy")))  # fmt: skip
+            ax.bar(
+                [b["lower"] for b in filled],
+                [b["accuracy"] for b in filled],
+                width=[b["upper"] - b["lower"] for b in filled],
+                align="edge",
+                color=color,
+                edgecolor="white",
+                label=translate(_("accuracy")),
+            )
             for b in filled:
-                ax.text((b["lower"] + b["upper"]) / 2, b["accuracy"] + 0.01, str(b["count"]),
-                        ha="center", va="bottom", fontsize=7, color="#444")  # fmt: skip
+                ax.text(
+                    (b["lower"] + b["upper"]) / 2,
+                    b["accuracy"] + 0.01,
+                    str(b["count"]),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    color="#444",
+                )
             ax.set_title(f"{translate(title)} · ECE {ece:.1%}")
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.1)

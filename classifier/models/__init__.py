@@ -9,7 +9,20 @@ from .profiles import Profile
 from .training import EpochMetric, Evaluation, TrainingJob
 
 __all__ = [
-    "TERMINAL_STATUSES", "Assignment", "Course", "Dataset", "Enrollment", "EpochMetric",
-    "Evaluation", "Job", "JobStatus", "LoginFailure", "Prediction", "Profile", "Regrade",
-    "TrainingJob", "Verdict", "dataset_name_validator",
-]  # fmt: skip
+    "TERMINAL_STATUSES",
+    "Assignment",
+    "Course",
+    "Dataset",
+    "Enrollment",
+    "EpochMetric",
+    "Evaluation",
+    "Job",
+    "JobStatus",
+    "LoginFailure",
+    "Prediction",
+    "Profile",
+    "Regrade",
+    "TrainingJob",
+    "Verdict",
+    "dataset_name_validator",
+]

@@ -54,9 +54,12 @@ class Job(models.Model):
     task_name = ""
 
     status = models.CharField(
-        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED,
+        _("status"),
+        max_length=10,
+        choices=JobStatus.choices,
+        default=JobStatus.QUEUED,
         db_index=True,
-    )  # fmt: skip
+    )
     #: Why the job failed, as a message template (English) and its values: translated
     #: when shown, in the reader's language (see ``error_text``).
     error = models.TextField(_("error"), blank=True)
@@ -128,9 +131,14 @@ class Job(models.Model):
         """Move row ``pk`` from QUEUED to RUNNING; True only for the one caller that did."""
         now = timezone.now()
         claimed = cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now,
-            heartbeat_at=now, finished_at=None, error="", error_params={},
-        )  # fmt: skip
+            status=JobStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            error="",
+            error_params={},
+        )
         return claimed == 1
 
     def update_progress(self, **fields):
@@ -162,8 +170,15 @@ class Job(models.Model):
         template, params = stored(error)
         now = timezone.now()
         running = type(self).objects.filter(status=JobStatus.RUNNING)
-        return self._move(running, status, error=template, error_params=params,
-                          finished_at=now, heartbeat_at=now, **results)  # fmt: skip
+        return self._move(
+            running,
+            status,
+            error=template,
+            error_params=params,
+            finished_at=now,
+            heartbeat_at=now,
+            **results,
+        )
 
     def succeed(self, **results) -> bool:
         """RUNNING -> SUCCEEDED, with ``results``; False if the row was not running (a
@@ -195,10 +210,18 @@ class Job(models.Model):
         False if it is queued or running already. The caller dispatches it."""
         finished = type(self).objects.filter(status__in=TERMINAL_STATUSES)
         return self._move(
-            finished, JobStatus.QUEUED, attempts=0, cancel_requested=False, error="",
-            error_params={}, started_at=None, finished_at=None, heartbeat_at=None,
-            dispatched_at=None, **fields,
-        )  # fmt: skip
+            finished,
+            JobStatus.QUEUED,
+            attempts=0,
+            cancel_requested=False,
+            error="",
+            error_params={},
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            dispatched_at=None,
+            **fields,
+        )
 
     def requeue_dead(self, stale_before) -> bool:
         """RUNNING with a heartbeat older than ``stale_before`` (its process died) ->
@@ -211,8 +234,9 @@ class Job(models.Model):
         """RUNNING with a stale heartbeat and no runs left -> FAILED with ``reason``."""
         template, params = stored(reason)
         dead = type(self).objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
-        return self._move(dead, JobStatus.FAILED, error=template, error_params=params,
-                          finished_at=timezone.now())  # fmt: skip
+        return self._move(
+            dead, JobStatus.FAILED, error=template, error_params=params, finished_at=timezone.now()
+        )
 
 
 def remove_folders(folders):

@@ -27,19 +27,26 @@ class Course(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courses_taught",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="courses_taught",
         verbose_name=_("instructor"),
-    )  # fmt: skip
+    )
     join_code = models.CharField(_("join code"), max_length=16, unique=True, default=new_join_code)
     students = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Enrollment", related_name="courses", blank=True,
+        settings.AUTH_USER_MODEL,
+        through="Enrollment",
+        related_name="courses",
+        blank=True,
         verbose_name=_("students"),
-    )  # fmt: skip
+    )
     #: Instructors who teach the course beside its owner: they see and manage all of it.
     co_instructors = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="courses_co_taught", blank=True,
+        settings.AUTH_USER_MODEL,
+        related_name="courses_co_taught",
+        blank=True,
         verbose_name=_("co-instructors"),
-    )  # fmt: skip
+    )
     #: Finished models the instructor shares with the class: students predict with them,
     #: and assignments are graded by one of them.
     published_models = models.ManyToManyField(
@@ -93,9 +100,11 @@ class Enrollment(models.Model):
         Course, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("course")
     )
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enrollments",
         verbose_name=_("student"),
-    )  # fmt: skip
+    )
     joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
 
     class Meta:
@@ -108,8 +117,9 @@ class Enrollment(models.Model):
 
     def __str__(self):
         return gettext("%(student)s in %(course)s") % {
-            "student": self.student, "course": self.course,
-        }  # fmt: skip
+            "student": self.student,
+            "course": self.course,
+        }
 
 
 class Assignment(models.Model):
@@ -130,29 +140,40 @@ class Assignment(models.Model):
     instructions = models.TextField(_("instructions"), blank=True)
     chars = models.JSONField(_("target characters"), default=list)
     grader = models.ForeignKey(
-        TrainingJob, on_delete=models.PROTECT, related_name="grades_assignments",
+        TrainingJob,
+        on_delete=models.PROTECT,
+        related_name="grades_assignments",
         verbose_name=_("grading model"),
-    )  # fmt: skip
+    )
     due_at = models.DateTimeField(_("due"))
     attempts_allowed = models.PositiveSmallIntegerField(_("attempts allowed"), default=3)
     accept_late = models.BooleanField(
-        _("accept late submissions"), default=False,
+        _("accept late submissions"),
+        default=False,
         help_text=_("Late submissions are graded and marked late in the gradebook."),
-    )  # fmt: skip
+    )
     grade_policy = models.CharField(
-        _("attempt that counts"), max_length=8, choices=GradePolicy.choices,
+        _("attempt that counts"),
+        max_length=8,
+        choices=GradePolicy.choices,
         default=GradePolicy.BEST,
-        help_text=_("Best: a correct attempt counts even if a later one is wrong. Latest: "
-                    "each attempt replaces the one before."),
-    )  # fmt: skip
+        help_text=_(
+            "Best: a correct attempt counts even if a later one is wrong. Latest: "
+            "each attempt replaces the one before."
+        ),
+    )
     review_below = models.FloatField(
-        _("review answers less sure than"), null=True, blank=True,
+        _("review answers less sure than"),
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text=_("An answer read as another character with less confidence than this "
-                    "(0 to 1) goes to your review instead of being marked incorrect. Empty: "
-                    "the grading model's own threshold, from how right it was on its "
-                    "validation data."),
-    )  # fmt: skip
+        help_text=_(
+            "An answer read as another character with less confidence than this "
+            "(0 to 1) goes to your review instead of being marked incorrect. Empty: "
+            "the grading model's own threshold, from how right it was on its "
+            "validation data."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

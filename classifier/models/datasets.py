@@ -49,15 +49,23 @@ class Dataset(Job):
     #: ``{"name": ..., "reason": <a stored message>}``, shown in the reader's language.
     skipped = models.JSONField(_("files left out"), default=list, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="datasets", verbose_name=_("created by"),
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="datasets",
+        verbose_name=_("created by"),
+    )
     #: The leaderboard's test set: jobs trained on this data set are scored on it, and
     #: students never see its samples.
     hidden_test = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="tests_for",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tests_for",
         verbose_name=_("hidden test set"),
-    )  # fmt: skip
+    )
     #: Hidden test sets are seen only by instructors and admins.
     is_hidden = models.BooleanField(_("hidden from students"), default=False)
 
@@ -135,9 +143,10 @@ class Dataset(Job):
 
             if kind == "augmentation":
                 return augmentation_png(
-                    self.classes[0], fonts.resolve_fonts(self.params["fonts"])[0],
+                    self.classes[0],
+                    fonts.resolve_fonts(self.params["fonts"])[0],
                     render.RenderSettings.from_dict(self.params["rendering"]),
-                )  # fmt: skip
+                )
             if kind == "grid":
                 arrays = self.open_store()
                 return plots.sample_grid(arrays.images, arrays.labels, self.classes)

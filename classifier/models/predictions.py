@@ -48,9 +48,11 @@ class Prediction(Job):
         CANVAS = "canvas", _("Drawing")
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="predictions",
         verbose_name=_("owner"),
-    )  # fmt: skip
+    )
     model = models.ForeignKey(
         TrainingJob, on_delete=models.CASCADE, related_name="predictions", verbose_name=_("model")
     )
@@ -71,9 +73,13 @@ class Prediction(Job):
 
     # Submissions to an assignment.
     assignment = models.ForeignKey(
-        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions",
+        Assignment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="submissions",
         verbose_name=_("assignment"),
-    )  # fmt: skip
+    )
     attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     late = models.BooleanField(_("late"), default=False)
     #: Read as another character, but doubtfully (``services.grading.is_doubtful``, with
@@ -81,14 +87,20 @@ class Prediction(Job):
     doubtful = models.BooleanField(_("needs review"), default=False)
     # The teacher's verdict, which outranks the model's; no regrade touches it.
     teacher_verdict = models.CharField(
-        _("teacher's verdict"), max_length=10, blank=True,
+        _("teacher's verdict"),
+        max_length=10,
+        blank=True,
         choices=TEACHER_VERDICTS,
-    )  # fmt: skip
+    )
     teacher_comment = models.TextField(_("teacher's comment"), blank=True, max_length=2000)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("reviewed by"),
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
 
     class Meta:
@@ -99,8 +111,10 @@ class Prediction(Job):
 
     def __str__(self):
         return gettext("#%(pk)s %(predicted)s by %(model)s") % {
-            "pk": self.pk, "predicted": self.predicted or "?", "model": self.model_id,
-        }  # fmt: skip
+            "pk": self.pk,
+            "predicted": self.predicted or "?",
+            "model": self.model_id,
+        }
 
     def get_absolute_url(self):
         return reverse("classifier:prediction-detail", args=[self.pk])
@@ -194,9 +208,13 @@ class Prediction(Job):
         row no longer queued or running, and leaves it. The teacher's verdict, if any,
         stays: it outranks any model's."""
         type(self).objects.filter(pk=self.pk).update(
-            model=model, status=JobStatus.SUCCEEDED, error="", error_params={},
-            finished_at=timezone.now(), **results,
-        )  # fmt: skip
+            model=model,
+            status=JobStatus.SUCCEEDED,
+            error="",
+            error_params={},
+            finished_at=timezone.now(),
+            **results,
+        )
 
 
 class Regrade(Job):
@@ -205,17 +223,24 @@ class Regrade(Job):
     task_name = "classifier.tasks.regrade"
 
     assignment = models.ForeignKey(
-        Assignment, on_delete=models.CASCADE, related_name="regrades",
+        Assignment,
+        on_delete=models.CASCADE,
+        related_name="regrades",
         verbose_name=_("assignment"),
-    )  # fmt: skip
+    )
     grader = models.ForeignKey(
-        TrainingJob, on_delete=models.CASCADE, related_name="regrades",
+        TrainingJob,
+        on_delete=models.CASCADE,
+        related_name="regrades",
         verbose_name=_("grading model"),
-    )  # fmt: skip
+    )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("requested by"),
-    )  # fmt: skip
+    )
     total = models.PositiveIntegerField(_("submissions"), default=0)
     done = models.PositiveIntegerField(_("graded"), default=0)
 

@@ -10,9 +10,11 @@ class Profile(models.Model):
     or the teacher imports them with a roster. Gradebooks show them beside the username."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
         verbose_name=_("user"),
-    )  # fmt: skip
+    )
     real_name = models.CharField(_("real name"), max_length=120, blank=True)
     student_number = models.CharField(_("student number"), max_length=40, blank=True)
 

@@ -26,17 +26,20 @@ class TrainingJob(Job):
         RMSPROP = "rmsprop", "RMSprop"
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="training_jobs",
         verbose_name=_("owner"),
-    )  # fmt: skip
+    )
     dataset = models.ForeignKey(
         Dataset, on_delete=models.PROTECT, related_name="training_jobs", verbose_name=_("data set")
     )
     #: The chosen characters, in the model's output order; empty means all of them.
     chars = models.JSONField(_("characters"), default=list, blank=True)
     model_spec = models.CharField(_("model"), max_length=300)
-    optimizer = models.CharField(_("optimizer"), max_length=10, choices=Optimizer.choices,
-                                 default=Optimizer.ADAM)  # fmt: skip
+    optimizer = models.CharField(
+        _("optimizer"), max_length=10, choices=Optimizer.choices, default=Optimizer.ADAM
+    )
     learning_rate = models.FloatField(_("learning rate"), default=0.001)
     epochs = models.PositiveSmallIntegerField(_("epochs"), default=5)
     batch_size = models.PositiveIntegerField(_("batch size"), default=32)
@@ -74,8 +77,10 @@ class TrainingJob(Job):
 
     def __str__(self):
         return gettext("#%(pk)s %(model)s on %(dataset)s") % {
-            "pk": self.pk, "model": self.model_spec, "dataset": self.dataset,
-        }  # fmt: skip
+            "pk": self.pk,
+            "model": self.model_spec,
+            "dataset": self.dataset,
+        }
 
     def get_absolute_url(self):
         return reverse("classifier:job-detail", args=[self.pk])
@@ -153,9 +158,11 @@ class EpochMetric(models.Model):
     """One finished epoch of a training job."""
 
     job = models.ForeignKey(
-        TrainingJob, on_delete=models.CASCADE, related_name="metrics",
+        TrainingJob,
+        on_delete=models.CASCADE,
+        related_name="metrics",
         verbose_name=_("training job"),
-    )  # fmt: skip
+    )
     epoch = models.PositiveSmallIntegerField(_("epoch"))
     loss = models.FloatField(_("loss"))
     accuracy = models.FloatField(_("accuracy"))
@@ -186,9 +193,11 @@ class Evaluation(Job):
     task_name = "classifier.tasks.evaluate_job"
 
     job = models.ForeignKey(
-        TrainingJob, on_delete=models.CASCADE, related_name="evaluations",
+        TrainingJob,
+        on_delete=models.CASCADE,
+        related_name="evaluations",
         verbose_name=_("training job"),
-    )  # fmt: skip
+    )
     dataset = models.ForeignKey(
         Dataset, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("data set")
     )

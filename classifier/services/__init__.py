@@ -160,4 +160,4 @@ __all__ = [
     "usable_models",
     "waited_for",
     "write_steps",
-]  # fmt: skip
+]

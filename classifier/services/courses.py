@@ -58,11 +58,21 @@ def publish_model(course: Course, job: TrainingJob):
 def _again_refusal(assignment: Assignment, char: str) -> Refusal:
     """What a student is told before submitting ``char`` again once it is marked correct."""
     if assignment.grade_policy == Assignment.GradePolicy.LATEST:
-        return Refusal(_("%(char)s is already marked correct. A new attempt replaces that "
-                         "verdict, even if it is read wrong, and uses one of your attempts. "
-                         "Tick the box to submit it anyway.", char=char))  # fmt: skip
-    return Refusal(_("%(char)s is already marked correct, and that stays: a new attempt only "
-                     "uses one of your attempts. Tick the box to submit it anyway.", char=char))
+        return Refusal(
+            _(
+                "%(char)s is already marked correct. A new attempt replaces that "
+                "verdict, even if it is read wrong, and uses one of your attempts. "
+                "Tick the box to submit it anyway.",
+                char=char,
+            )
+        )
+    return Refusal(
+        _(
+            "%(char)s is already marked correct, and that stays: a new attempt only "
+            "uses one of your attempts. Tick the box to submit it anyway.",
+            char=char,
+        )
+    )
 
 
 def check_submission(assignment: Assignment, student, char: str, *, again: bool = False) -> int:
@@ -80,17 +90,29 @@ def check_submission(assignment: Assignment, student, char: str, *, again: bool 
         raise Refusal(_("This assignment was due %(due)s; it takes no more submissions.", due=due))
     cell = grade_cell(assignment, student, char)
     if cell.attempts >= assignment.attempts_allowed:
-        raise Refusal(_("You have used all %(n)d attempts for %(char)s.",
-                        n=assignment.attempts_allowed, char=char))  # fmt: skip
+        raise Refusal(
+            _(
+                "You have used all %(n)d attempts for %(char)s.",
+                n=assignment.attempts_allowed,
+                char=char,
+            )
+        )
     if not again and cell.verdict == Verdict.CORRECT:
         raise _again_refusal(assignment, char)
     return cell.attempts + 1
 
 
 def submit(
-    assignment: Assignment, student, char: str, *, data: bytes, source: str,
-    original_name: str = "", again: bool = False, wait: bool = False,
-) -> Prediction:  # fmt: skip
+    assignment: Assignment,
+    student,
+    char: str,
+    *,
+    data: bytes,
+    source: str,
+    original_name: str = "",
+    again: bool = False,
+    wait: bool = False,
+) -> Prediction:
     """Record ``student``'s image of ``char`` for ``assignment`` and queue its grading
     (``again``: confirmed, for a character already marked correct; ``wait``: as
     ``create_prediction`` waits, once the submission is committed)."""
@@ -102,11 +124,16 @@ def submit(
         ).first()
         attempt = check_submission(assignment, student, char, again=again)
         submission = create_prediction(
-            owner=student, model=assignment.grader, data=data, source=source,
-            original_name=original_name, expected=char, assignment=assignment,
+            owner=student,
+            model=assignment.grader,
+            data=data,
+            source=source,
+            original_name=original_name,
+            expected=char,
+            assignment=assignment,
             attempt=attempt,
             late=assignment.is_past_due,
-        )  # fmt: skip
+        )
     return waited_for(submission) if wait else submission
 
 
@@ -124,9 +151,11 @@ def start_regrade(assignment: Assignment, grader: TrainingJob, user) -> Regrade:
         assignment.grader = grader
         assignment.save(update_fields=["grader"])
         regrade = Regrade.objects.create(
-            assignment=assignment, grader=grader, requested_by=user,
+            assignment=assignment,
+            grader=grader,
+            requested_by=user,
             total=assignment.submissions.count(),
-        )  # fmt: skip
+        )
         regrade.dispatch()
     return regrade
 
@@ -149,9 +178,15 @@ def run_regrade(pk: int) -> Regrade | None:
             regrade.update_progress(done=done)
         if failures:
             (first_pk, first_reason), count = failures[0], len(failures)
-            regrade.fail(_("Submissions that could not be graded: %(count)d. The first, "
-                           "#%(pk)d: %(reason)s", count=count, pk=first_pk,
-                           reason=first_reason))  # fmt: skip
+            regrade.fail(
+                _(
+                    "Submissions that could not be graded: %(count)d. The first, "
+                    "#%(pk)d: %(reason)s",
+                    count=count,
+                    pk=first_pk,
+                    reason=first_reason,
+                )
+            )
         else:
             regrade.succeed()
     return regrade
@@ -163,8 +198,12 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
     prepared = prepare_image(grader, data, canvas=submission.source == Prediction.Source.CANVAS)
     store_images(submission, data, prepared.steps)
     results = classify(grader, prepared.input)
-    submission.regraded(grader, steps=stored_steps(prepared.steps), **results,
-                        **grade_fields(submission, grader, results))  # fmt: skip
+    submission.regraded(
+        grader,
+        steps=stored_steps(prepared.steps),
+        **results,
+        **grade_fields(submission, grader, results),
+    )
     submission.remove_bars()  # drawn anew from the new probabilities
 
 
@@ -176,8 +215,9 @@ def submission_counts(assignments) -> dict[int, int]:
     """Graded submissions per assignment id."""
     rows = (
         Prediction.objects.filter(assignment__in=assignments, status=JobStatus.SUCCEEDED)
-        .values("assignment").annotate(n=Count("pk"))
-    )  # fmt: skip
+        .values("assignment")
+        .annotate(n=Count("pk"))
+    )
     return {row["assignment"]: row["n"] for row in rows}
 
 
@@ -191,9 +231,14 @@ def check_grader(grader: TrainingJob, chars) -> None:
     does not know them all would mark every submission of the others incorrect."""
     unknown = [char for char in chars if char not in grader.classes]
     if unknown:
-        raise Refusal(_("Model #%(pk)d does not know %(unknown)s; it knows %(known)s.",
-                        pk=grader.pk, unknown=" ".join(unknown),
-                        known=" ".join(grader.classes)))  # fmt: skip
+        raise Refusal(
+            _(
+                "Model #%(pk)d does not know %(unknown)s; it knows %(known)s.",
+                pk=grader.pk,
+                unknown=" ".join(unknown),
+                known=" ".join(grader.classes),
+            )
+        )
 
 
 def may_manage(user, course: Course) -> bool:

@@ -56,19 +56,27 @@ def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
     resolved = (path if path.is_absolute() else resolved_roots[0] / path).resolve()
     if not any(resolved.is_relative_to(root) for root in resolved_roots):
         raise sources.SourceError(
-            _("%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
-              "in one of them, or run the import_phd08 command on the server.",
-              path=str(raw), roots=", ".join(str(root) for root in resolved_roots))
-        )  # fmt: skip
+            _(
+                "%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
+                "in one of them, or run the import_phd08 command on the server.",
+                path=str(raw),
+                roots=", ".join(str(root) for root in resolved_roots),
+            )
+        )
     return resolved
 
 
 @transaction.atomic
 def create_phd08_dataset(
-    *, name: str, paths: Sequence[Path | str], conversion: ConversionSettings, user=None,
-    dispatch: bool = True, allowed_roots: Sequence[Path | str] | None = None,
+    *,
+    name: str,
+    paths: Sequence[Path | str],
+    conversion: ConversionSettings,
+    user=None,
+    dispatch: bool = True,
+    allowed_roots: Sequence[Path | str] | None = None,
     hidden: bool = False,
-) -> Dataset:  # fmt: skip
+) -> Dataset:
     """Record a PHD08 import of ``paths`` (checked first) and queue it; ``hidden`` keeps
     it from students (a test set), as for every data set.
 
@@ -84,10 +92,15 @@ def create_phd08_dataset(
         for item in inputs:
             check_import_path(item.path, allowed_roots)
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.PHD08, height=conversion.height,
-        width=conversion.width, created_by=user, files_total=len(inputs), is_hidden=hidden,
+        name=name,
+        source=Dataset.Source.PHD08,
+        height=conversion.height,
+        width=conversion.width,
+        created_by=user,
+        files_total=len(inputs),
+        is_hidden=hidden,
         params={"conversion": asdict(conversion), "paths": [str(p) for p in paths]},
-    )  # fmt: skip
+    )
     if dispatch:
         dataset.dispatch()
     return dataset
@@ -95,18 +108,26 @@ def create_phd08_dataset(
 
 @transaction.atomic
 def create_uploaded_phd08_dataset(
-    *, name: str, uploads: Sequence, conversion: ConversionSettings, user=None,
+    *,
+    name: str,
+    uploads: Sequence,
+    conversion: ConversionSettings,
+    user=None,
     hidden: bool = False,
-) -> Dataset:  # fmt: skip
+) -> Dataset:
     """Save uploaded PHD08 files (or zips) under the data set's folder and queue the import.
 
     The uploads are checked the same way as server paths before the row is committed;
     on any error nothing is left behind.
     """
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.PHD08, height=conversion.height,
-        width=conversion.width, created_by=user, is_hidden=hidden,
-    )  # fmt: skip
+        name=name,
+        source=Dataset.Source.PHD08,
+        height=conversion.height,
+        width=conversion.width,
+        created_by=user,
+        is_hidden=hidden,
+    )
     folder = dataset.upload_dir
     saved = []
     try:
@@ -134,31 +155,48 @@ def create_uploaded_phd08_dataset(
 
 @transaction.atomic
 def create_font_dataset(
-    *, name: str, chars: Sequence[str], font_specs: Sequence[str], rendering: RenderSettings,
-    user=None, dispatch: bool = True, hidden: bool = False,
-) -> Dataset:  # fmt: skip
+    *,
+    name: str,
+    chars: Sequence[str],
+    font_specs: Sequence[str],
+    rendering: RenderSettings,
+    user=None,
+    dispatch: bool = True,
+    hidden: bool = False,
+) -> Dataset:
     """Record a data set rendered from installed Hangul fonts, and queue it."""
     chosen = fonts.resolve_fonts(font_specs)
     installed = set(fonts.find_hangul_fonts())
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.FONTS, height=rendering.height, width=rendering.width,
-        created_by=user, files_total=len(chars) * len(chosen), is_hidden=hidden,
+        name=name,
+        source=Dataset.Source.FONTS,
+        height=rendering.height,
+        width=rendering.width,
+        created_by=user,
+        files_total=len(chars) * len(chosen),
+        is_hidden=hidden,
         params={
             "rendering": asdict(rendering),
             "chars": list(chars),
             # Installed fonts by name, so a worker on another machine finds its own copy.
             "fonts": [font.name if font in installed else str(font.path) for font in chosen],
         },
-    )  # fmt: skip
+    )
     if dispatch:
         dataset.dispatch()
     return dataset
 
 
 @transaction.atomic
-def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
-                               dispatch: bool = True, hidden: bool = True,
-                               exclude=()) -> Dataset:  # fmt: skip
+def create_handwriting_dataset(
+    *,
+    name: str,
+    assignments: Sequence,
+    user=None,
+    dispatch: bool = True,
+    hidden: bool = True,
+    exclude=(),
+) -> Dataset:
     """Record a data set made of the verified submissions to ``assignments``
     (``grading.corpus``) but those in ``exclude``, and queue it.
 
@@ -176,24 +214,34 @@ def create_handwriting_dataset(*, name: str, assignments: Sequence, user=None,
     excluded = {getattr(item, "pk", item) for item in exclude}
     samples = [
         [str(s.original_path.relative_to(settings.MEDIA_ROOT)), s.expected, writer]
-        for s, writer in corpus(assignments).samples if s.pk not in excluded
-    ]  # fmt: skip
+        for s, writer in corpus(assignments).samples
+        if s.pk not in excluded
+    ]
     if not samples:
         raise Refusal(
-            _("These assignments have no verified submissions to use: only answers marked "
-              "correct, by the model or by you, become samples.")
-        )  # fmt: skip
+            _(
+                "These assignments have no verified submissions to use: only answers marked "
+                "correct, by the model or by you, become samples."
+            )
+        )
     present = {sample[1] for sample in samples}
     classes = [c for c in dict.fromkeys(c for a in assignments for c in a.chars) if c in present]
     (height, width), style = model_input(assignments[0].grader)
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.HANDWRITING, height=height, width=width,
-        created_by=user, files_total=len(classes), is_hidden=hidden,
+        name=name,
+        source=Dataset.Source.HANDWRITING,
+        height=height,
+        width=width,
+        created_by=user,
+        files_total=len(classes),
+        is_hidden=hidden,
         params={
-            "assignments": [a.pk for a in assignments], "classes": classes,
-            "style": style.as_dict(), "samples": samples,
+            "assignments": [a.pk for a in assignments],
+            "classes": classes,
+            "style": style.as_dict(),
+            "samples": samples,
         },
-    )  # fmt: skip
+    )
     if dispatch:
         dataset.dispatch()
     return dataset
@@ -214,8 +262,9 @@ def rebuild_dataset(dataset: Dataset, *, dispatch: bool = True) -> Dataset:
         raise Refusal(_("%(name)s is being built already.", name=dataset.name))
     units = _rebuild_units(dataset)
     with transaction.atomic():
-        queued = dataset.requeue(files_total=units, files_done=0, samples_done=0,
-                                 samples_per_second=0, eta_seconds=None)  # fmt: skip
+        queued = dataset.requeue(
+            files_total=units, files_done=0, samples_done=0, samples_per_second=0, eta_seconds=None
+        )
         if not queued:
             raise Refusal(_("%(name)s is being built already.", name=dataset.name))
         if dispatch:
@@ -236,8 +285,12 @@ def _rebuild_units(dataset: Dataset) -> int:
     """How many units a rebuild of ``dataset`` has; a Refusal when its source is gone."""
     params = dataset.params
     if not _REBUILD_NEEDS.get(dataset.source, {""}) <= params.keys():
-        raise Refusal(_("%(name)s keeps no record of what it was built from, so it cannot be "
-                        "rebuilt.", name=dataset.name))  # fmt: skip
+        raise Refusal(
+            _(
+                "%(name)s keeps no record of what it was built from, so it cannot be rebuilt.",
+                name=dataset.name,
+            )
+        )
     try:
         if dataset.source == Dataset.Source.PHD08:
             return len(collect_phd08_inputs(params["paths"]))
@@ -252,8 +305,9 @@ def _rebuild_units(dataset: Dataset) -> int:
             raise Refusal(_("the images of its submissions are gone."))
         return len(params["classes"])
     except Refusal as exc:  # the files, fonts or archive it was made from are gone
-        raise Refusal(_("%(name)s cannot be rebuilt: %(reason)s", name=dataset.name,
-                        reason=message_of(exc))) from None  # fmt: skip
+        raise Refusal(
+            _("%(name)s cannot be rebuilt: %(reason)s", name=dataset.name, reason=message_of(exc))
+        ) from None
 
 
 def delete_dataset(dataset: Dataset):
@@ -270,8 +324,9 @@ def delete_dataset(dataset: Dataset):
             dataset.delete()
     except ProtectedError:
         count = dataset.training_jobs.count()
-        raise Refusal(_("Training jobs were trained on this data set (%(n)d), so it is kept.",
-                        n=count)) from None  # fmt: skip
+        raise Refusal(
+            _("Training jobs were trained on this data set (%(n)d), so it is kept.", n=count)
+        ) from None
 
 
 def run_dataset_build(
@@ -303,10 +358,13 @@ def run_dataset_build(
             return dataset
         manifest = result.manifest
         dataset.succeed(
-            classes=manifest.classes, counts=manifest.counts,
-            group_names=manifest.group_names, num_samples=manifest.count, eta_seconds=0,
+            classes=manifest.classes,
+            counts=manifest.counts,
+            group_names=manifest.group_names,
+            num_samples=manifest.count,
+            eta_seconds=0,
             skipped=skipped,
-        )  # fmt: skip
+        )
     return dataset
 
 
@@ -330,11 +388,15 @@ def _build(dataset: Dataset, writer: "_ProgressWriter", skipped: list):
         media = Path(settings.MEDIA_ROOT)
         samples = [(str(media / path), char, writer) for path, char, writer in params["samples"]]
         return build.build_handwriting(
-            samples, params["classes"], dataset.store_dir, (dataset.height, dataset.width),
-            preprocess.InputStyle.from_dict(params["style"]), on_progress=writer,
+            samples,
+            params["classes"],
+            dataset.store_dir,
+            (dataset.height, dataset.width),
+            preprocess.InputStyle.from_dict(params["style"]),
+            on_progress=writer,
             should_stop=writer.should_stop,
             on_skip=lambda name, reason: left_out(labelled_images.media_name(name), reason),
-        )  # fmt: skip
+        )
     if dataset.source == Dataset.Source.IMAGES:
         return labelled_images.build_images(dataset, **common, on_skip=left_out)
     chosen = fonts.resolve_fonts(params["fonts"])
@@ -361,11 +423,12 @@ class _ProgressWriter:
             return
         self.last_write = now
         self.dataset.update_progress(
-            files_done=progress.units_done, files_total=progress.units_total,
+            files_done=progress.units_done,
+            files_total=progress.units_total,
             samples_done=progress.samples_done,
             samples_per_second=round(progress.samples_per_second, 1),
             eta_seconds=progress.eta_seconds,
-        )  # fmt: skip
+        )
 
     def should_stop(self) -> bool:
         return Dataset.objects.filter(pk=self.dataset.pk, cancel_requested=True).exists()

@@ -15,8 +15,7 @@ def create_evaluation(*, job: TrainingJob, dataset: Dataset, hidden=False, dispa
     evaluation, created = Evaluation.objects.get_or_create(
         job=job, dataset=dataset, defaults={"hidden": hidden}
     )
-    requeued = not created and evaluation.requeue(accuracy=None, n=0, per_class={},
-                                                   hidden=hidden)  # fmt: skip
+    requeued = not created and evaluation.requeue(accuracy=None, n=0, per_class={}, hidden=hidden)
     if not (created or requeued):
         # Queued or running already: it scores the same model on the same data, and
         # counts as hidden if it now is.
@@ -51,22 +50,38 @@ def evaluate_job_on(job: TrainingJob, dataset: Dataset, *, on_progress=None) -> 
         raise Refusal(_("Job #%(pk)d has no saved model.", pk=job.pk))
     model, classes, input_shape = training.load_model(job.model_path)
     if tuple(input_shape) != (dataset.height, dataset.width):
-        raise Refusal(_("%(name)s has %(size)s images; the model takes %(height)dx%(width)d.",
-                        name=dataset.name, size=dataset.size_label, height=input_shape[0],
-                        width=input_shape[1]))  # fmt: skip
+        raise Refusal(
+            _(
+                "%(name)s has %(size)s images; the model takes %(height)dx%(width)d.",
+                name=dataset.name,
+                size=dataset.size_label,
+                height=input_shape[0],
+                width=input_shape[1],
+            )
+        )
     missing = [c for c in classes if c not in dataset.classes]
     if missing:
-        raise Refusal(_("%(name)s lacks the characters %(chars)s.", name=dataset.name,
-                        chars=" ".join(missing)))  # fmt: skip
+        raise Refusal(
+            _(
+                "%(name)s lacks the characters %(chars)s.",
+                name=dataset.name,
+                chars=" ".join(missing),
+            )
+        )
     arrays = dataset.open_store()
     chosen_labels = [dataset.classes.index(c) for c in classes]
     indices = np.flatnonzero(np.isin(arrays.labels, chosen_labels))
     # Scored with the temperature chosen on the job's own validation split.
     temperature = calibration.temperature_of(training.read_metadata(job.model_path))
     result = training.evaluate(
-        model, arrays.images, arrays.labels, indices, chosen_labels, on_progress=on_progress,
+        model,
+        arrays.images,
+        arrays.labels,
+        indices,
+        chosen_labels,
+        on_progress=on_progress,
         temperature=temperature,
-    )  # fmt: skip
+    )
     return {
         "accuracy": float(result.accuracy),
         "n": int(result.n),
@@ -94,19 +109,27 @@ def leaderboard_rows(dataset: Dataset) -> list[dict]:
         return []
     scored = (
         Evaluation.objects.filter(
-            dataset_id=dataset.hidden_test_id, job__dataset=dataset,
-            status=JobStatus.SUCCEEDED, hidden=True,
+            dataset_id=dataset.hidden_test_id,
+            job__dataset=dataset,
+            status=JobStatus.SUCCEEDED,
+            hidden=True,
         )
         .select_related("job__owner")
         .order_by("-accuracy")
-    )  # fmt: skip
+    )
     best: dict[int, dict] = {}
     for evaluation in scored:
         job = evaluation.job
-        best.setdefault(job.owner_id, {
-            "owner": job.owner.username, "test_accuracy": evaluation.accuracy,
-            "val_accuracy": job.val_accuracy, "job": job.pk, "model_spec": job.model_spec,
-        })  # fmt: skip
+        best.setdefault(
+            job.owner_id,
+            {
+                "owner": job.owner.username,
+                "test_accuracy": evaluation.accuracy,
+                "val_accuracy": job.val_accuracy,
+                "job": job.pk,
+                "model_spec": job.model_spec,
+            },
+        )
     return list(best.values())
 
 
@@ -115,9 +138,11 @@ def leaderboard_pending(dataset: Dataset) -> int:
     if dataset.hidden_test_id is None:
         return 0
     return Evaluation.objects.filter(
-        dataset_id=dataset.hidden_test_id, job__dataset=dataset, hidden=True,
+        dataset_id=dataset.hidden_test_id,
+        job__dataset=dataset,
+        hidden=True,
         status__in=(JobStatus.QUEUED, JobStatus.RUNNING),
-    ).count()  # fmt: skip
+    ).count()
 
 
 def finite_or_none(value) -> float | None:

@@ -18,11 +18,15 @@ def describe_os_error(exc: OSError) -> Message:
     template, so each reader sees it in their language)."""
     # EFBIG: the file outgrew what this process may write (a quota, ulimit -f).
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return _("The disk is full (or its quota reached): the files could not be written. "
-                 "Partial files were removed; free some space and try again.")  # fmt: skip
+        return _(
+            "The disk is full (or its quota reached): the files could not be written. "
+            "Partial files were removed; free some space and try again."
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return _("The media folder is not writable (%(path)s). Check its permissions.",
-                 path=str(exc.filename))  # fmt: skip
+        return _(
+            "The media folder is not writable (%(path)s). Check its permissions.",
+            path=str(exc.filename),
+        )
     return _("Could not read or write a file: %(error)s", error=str(exc))
 
 
@@ -39,9 +43,13 @@ def failure_reason(exc: Refusal | OSError) -> Message | str:
 def unexpected_error(exc: Exception) -> Message:
     """The failure reason stored for an error nobody foresaw: what to do, then its type
     and text for whoever looks into it."""
-    return _("Something went wrong inside the lab; this is not caused by your choices. Tell "
-             "your instructor, who can find the details in the worker's log "
-             "(%(kind)s: %(error)s).", kind=type(exc).__name__, error=str(exc))  # fmt: skip
+    return _(
+        "Something went wrong inside the lab; this is not caused by your choices. Tell "
+        "your instructor, who can find the details in the worker's log "
+        "(%(kind)s: %(error)s).",
+        kind=type(exc).__name__,
+        error=str(exc),
+    )
 
 
 @contextmanager

@@ -53,9 +53,12 @@ def refresh_doubts(assignment: Assignment) -> int:
     for submission in graded:
         if submission.model_id not in thresholds:
             thresholds[submission.model_id] = assignment.review_threshold(submission.model)
-        results = {"predicted": submission.predicted, "classes": submission.classes,
-                   "probabilities": submission.probabilities,
-                   "confidence": submission.confidence}  # fmt: skip
+        results = {
+            "predicted": submission.predicted,
+            "classes": submission.classes,
+            "probabilities": submission.probabilities,
+            "confidence": submission.confidence,
+        }
         doubtful = is_doubtful(submission.expected, results, thresholds[submission.model_id])
         if doubtful != submission.doubtful:
             Prediction.objects.filter(pk=submission.pk).update(doubtful=doubtful)
@@ -76,8 +79,12 @@ def set_verdict(submission: Prediction, user, verdict: str, comment: str = "") -
         raise Refusal(_("A verdict is correct or incorrect, not %(value)s.", value=verdict))
     if not submission.is_terminal:
         raise Refusal(_("This submission is still being graded; decide once it is."))
-    fields = {"teacher_verdict": verdict, "teacher_comment": comment.strip(),
-              "reviewed_by": user, "reviewed_at": timezone.now()}  # fmt: skip
+    fields = {
+        "teacher_verdict": verdict,
+        "teacher_comment": comment.strip(),
+        "reviewed_by": user,
+        "reviewed_at": timezone.now(),
+    }
     Prediction.objects.filter(pk=submission.pk).update(**fields)
     submission.refresh_from_db()
     return submission
@@ -160,14 +167,17 @@ class Gradebook:
 
     @property
     def correct_per_char(self) -> list[int]:
-        return [sum(row.cells[i].verdict == Verdict.CORRECT for row in self.rows)
-                for i in range(len(self.chars))]  # fmt: skip
+        return [
+            sum(row.cells[i].verdict == Verdict.CORRECT for row in self.rows)
+            for i in range(len(self.chars))
+        ]
 
     @property
     def to_review(self) -> list[tuple[GradeRow, GradeCell]]:
         """The counted answers that need the teacher's review, student by student."""
-        return [(row, cell) for row in self.rows for cell in row.cells
-                if cell.verdict == Verdict.REVIEW]  # fmt: skip
+        return [
+            (row, cell) for row in self.rows for cell in row.cells if cell.verdict == Verdict.REVIEW
+        ]
 
 
 def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
@@ -176,9 +186,10 @@ def gradebook(assignment: Assignment, *, student=None) -> Gradebook:
     if student is not None:
         enrolled = enrolled.filter(student=student)
     policy = assignment.grade_policy
-    rows = {e.student_id: GradeRow(e.student, [GradeCell(c, policy=policy)
-                                               for c in assignment.chars])
-            for e in enrolled}  # fmt: skip
+    rows = {
+        e.student_id: GradeRow(e.student, [GradeCell(c, policy=policy) for c in assignment.chars])
+        for e in enrolled
+    }
     index = {char: i for i, char in enumerate(assignment.chars)}
     submissions = assignment.submissions.filter(owner_id__in=rows).select_related("reviewed_by")
     # Oldest first: each cell's history is in the order the attempts were made.
@@ -203,10 +214,13 @@ def gradebook_csv(book: Gradebook) -> str:
     header = [gettext("student"), gettext("name"), gettext("student number")]
     for char in book.chars:
         names = {"char": char}
-        header += [gettext("%(char)s verdict") % names,
-                   gettext("%(char)s confidence") % names,
-                   gettext("%(char)s attempts") % names, gettext("%(char)s late") % names,
-                   gettext("%(char)s reviewed by") % names]  # fmt: skip
+        header += [
+            gettext("%(char)s verdict") % names,
+            gettext("%(char)s confidence") % names,
+            gettext("%(char)s attempts") % names,
+            gettext("%(char)s late") % names,
+            gettext("%(char)s reviewed by") % names,
+        ]
     writer.writerow([*header, gettext("score"), gettext("out of")])
     for row in book.rows:
         values = [row.student.username, row.profile.real_name, row.profile.student_number]
@@ -214,8 +228,13 @@ def gradebook_csv(book: Gradebook) -> str:
             sub = cell.submission
             confidence = f"{sub.confidence:.4f}" if sub and sub.confidence is not None else ""
             reviewer = sub.reviewed_by.username if sub and sub.reviewed_by else ""
-            values += [cell.verdict_label, confidence, cell.attempts,
-                       gettext("yes") if sub and sub.late else "", reviewer]  # fmt: skip
+            values += [
+                cell.verdict_label,
+                confidence,
+                cell.attempts,
+                gettext("yes") if sub and sub.late else "",
+                reviewer,
+            ]
         writer.writerow([*values, row.score, len(book.chars)])
     return out.getvalue()
 

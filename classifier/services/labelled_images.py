@@ -54,29 +54,47 @@ def _usable(path: Path, archive: labelled.LabelledArchive) -> labelled.LabelledA
         raise sources.SourceError(_("%(archive)s holds no files.", archive=path.name))
     first = archive.skipped[0]
     raise sources.SourceError(
-        _("%(archive)s holds no labelled image the lab can use: all %(count)d files were left "
-          "out, the first, %(file)s, because: %(reason)s",
-          archive=path.name, count=len(archive.skipped), file=first.name, reason=first.reason)
-    )  # fmt: skip
+        _(
+            "%(archive)s holds no labelled image the lab can use: all %(count)d files were left "
+            "out, the first, %(file)s, because: %(reason)s",
+            archive=path.name,
+            count=len(archive.skipped),
+            file=first.name,
+            reason=first.reason,
+        )
+    )
 
 
 def _record(*, name, path, archive, size, user, hidden) -> Dataset:
     return Dataset.objects.create(
-        name=name, source=Dataset.Source.IMAGES, height=size[0], width=size[1],
-        created_by=user, is_hidden=hidden, files_total=len(archive.classes),
+        name=name,
+        source=Dataset.Source.IMAGES,
+        height=size[0],
+        width=size[1],
+        created_by=user,
+        is_hidden=hidden,
+        files_total=len(archive.classes),
         params={
-            "archive": str(path), "style": STYLE.as_dict(), "layout": archive.layout,
+            "archive": str(path),
+            "style": STYLE.as_dict(),
+            "layout": archive.layout,
             "manifest": archive.manifest,
         },
         skipped=[skipped_entry(skip.name, skip.reason) for skip in archive.skipped],
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
 def create_image_dataset(
-    *, name: str, path: Path | str, size: tuple[int, int], user=None, dispatch: bool = True,
-    hidden: bool = False, allowed_roots: Sequence[Path | str] | None = None,
-) -> Dataset:  # fmt: skip
+    *,
+    name: str,
+    path: Path | str,
+    size: tuple[int, int],
+    user=None,
+    dispatch: bool = True,
+    hidden: bool = False,
+    allowed_roots: Sequence[Path | str] | None = None,
+) -> Dataset:
     """Record a data set of the labelled images in the zip at ``path`` (checked first)
     and queue its build.
 
@@ -90,8 +108,9 @@ def create_image_dataset(
     if allowed_roots is not None:
         path = check_import_path(path, allowed_roots)
     archive = _usable(path, read_archive(path))
-    dataset = _record(name=name, path=path.resolve(), archive=archive, size=size, user=user,
-                      hidden=hidden)  # fmt: skip
+    dataset = _record(
+        name=name, path=path.resolve(), archive=archive, size=size, user=user, hidden=hidden
+    )
     if dispatch:
         dataset.dispatch()
     return dataset
@@ -104,9 +123,13 @@ def create_uploaded_image_dataset(
     """Save an uploaded zip of labelled images under the data set's folder and queue the
     build. The archive is checked as a server path is; on any error nothing is kept."""
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.IMAGES, height=size[0], width=size[1],
-        created_by=user, is_hidden=hidden,
-    )  # fmt: skip
+        name=name,
+        source=Dataset.Source.IMAGES,
+        height=size[0],
+        width=size[1],
+        created_by=user,
+        is_hidden=hidden,
+    )
     folder = dataset.upload_dir
     try:
         # A folder of its own with a random name: no upload's path is guessable.
@@ -121,9 +144,11 @@ def create_uploaded_image_dataset(
         raise
     dataset.files_total = len(archive.classes)
     dataset.params = {
-        "archive": str(target), "style": STYLE.as_dict(), "layout": archive.layout,
+        "archive": str(target),
+        "style": STYLE.as_dict(),
+        "layout": archive.layout,
         "manifest": archive.manifest,
-    }  # fmt: skip
+    }
     dataset.skipped = [skipped_entry(skip.name, skip.reason) for skip in archive.skipped]
     dataset.save(update_fields=["files_total", "params", "skipped"])
     dataset.dispatch()
@@ -137,9 +162,13 @@ def rebuild_units(dataset: Dataset) -> int:
 
 
 def build_images(
-    dataset: Dataset, *, processes: int, on_progress, should_stop,
+    dataset: Dataset,
+    *,
+    processes: int,
+    on_progress,
+    should_stop,
     on_skip: Callable[[str, Message], None],
-):  # fmt: skip
+):
     """Build a labelled-image data set's arrays from its archive, read afresh: each image
     preprocessed as Predict does, characters in code point order, writers the groups.
     Every file left out goes to ``on_skip``; characters left with no image are dropped."""
@@ -147,11 +176,18 @@ def build_images(
     for skip in archive.skipped:
         on_skip(skip.name, skip.reason)
     return build.build_handwriting(
-        archive.samples, archive.classes, dataset.store_dir, (dataset.height, dataset.width),
-        preprocess.InputStyle.from_dict(dataset.params.get("style")), processes=processes,
-        on_progress=on_progress, should_stop=should_stop, on_skip=on_skip, drop_empty=True,
+        archive.samples,
+        archive.classes,
+        dataset.store_dir,
+        (dataset.height, dataset.width),
+        preprocess.InputStyle.from_dict(dataset.params.get("style")),
+        processes=processes,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        on_skip=on_skip,
+        drop_empty=True,
         max_pixels=settings.LAB_IMAGE_MAX_PIXELS,
-    )  # fmt: skip
+    )
 
 
 def media_name(path: str) -> str:
@@ -188,8 +224,9 @@ def exported_samples(dataset: Dataset) -> list[tuple]:
             for path, char, writer in dataset.params.get("samples", [])
             if path not in left_out
         ]
-    raise Refusal(_("%(name)s was not made of images, so it has none to export.",
-                    name=dataset.name))  # fmt: skip
+    raise Refusal(
+        _("%(name)s was not made of images, so it has none to export.", name=dataset.name)
+    )
 
 
 def export_images(dataset: Dataset, out) -> Iterator[int]:

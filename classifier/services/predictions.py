@@ -73,10 +73,19 @@ def predict_image(job: TrainingJob, data: bytes) -> tuple[preprocess.Preprocesse
 
 
 def create_prediction(
-    *, owner, model: TrainingJob, data: bytes, source: str, original_name: str = "",
-    expected: str = "", assignment=None, attempt: int = 0, late: bool = False,
-    dispatch: bool = True, wait: bool = False,
-) -> Prediction:  # fmt: skip
+    *,
+    owner,
+    model: TrainingJob,
+    data: bytes,
+    source: str,
+    original_name: str = "",
+    expected: str = "",
+    assignment=None,
+    attempt: int = 0,
+    late: bool = False,
+    dispatch: bool = True,
+    wait: bool = False,
+) -> Prediction:
     """Check and preprocess an image, store it, and queue its prediction.
 
     Raises a Refusal (``preprocess.ImageRejected`` among them) with the reason for
@@ -89,10 +98,17 @@ def create_prediction(
     extension = EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
     with transaction.atomic():
         prediction = Prediction.objects.create(
-            owner=owner, model=model, source=source, original_name=original_name[:255],
-            original_file=stored_name(extension), expected=expected,
-            steps=stored_steps(prepared.steps), assignment=assignment, attempt=attempt, late=late,
-        )  # fmt: skip
+            owner=owner,
+            model=model,
+            source=source,
+            original_name=original_name[:255],
+            original_file=stored_name(extension),
+            expected=expected,
+            steps=stored_steps(prepared.steps),
+            assignment=assignment,
+            attempt=attempt,
+            late=late,
+        )
         try:
             store_images(prediction, data, prepared.steps)
         except OSError as exc:
@@ -111,8 +127,12 @@ def prediction_deletion_refusal(prediction: Prediction) -> Message | str:
     """
     if prediction.assignment_id is None:
         return ""
-    return _("Prediction #%(pk)d is a submission to %(assignment)s, so it is kept as the "
-             "course's record.", pk=prediction.pk, assignment=prediction.assignment.title)
+    return _(
+        "Prediction #%(pk)d is a submission to %(assignment)s, so it is kept as the "
+        "course's record.",
+        pk=prediction.pk,
+        assignment=prediction.assignment.title,
+    )
 
 
 def delete_prediction(prediction: Prediction):
@@ -201,8 +221,7 @@ def run_prediction(pk: int) -> Prediction | None:
         results = classify(prediction.model, image)
         # Written only while the row is still this run's: a regrade that graded it again
         # with another model meanwhile has the last word.
-        if not prediction.succeed(**results, **grade_fields(prediction, prediction.model,
-                                                             results)):  # fmt: skip
+        if not prediction.succeed(**results, **grade_fields(prediction, prediction.model, results)):
             prediction.refresh_from_db()
     return prediction
 
@@ -216,9 +235,11 @@ def prediction_bars_png(prediction: Prediction) -> bytes:
         from ..ml import prediction_plots  # pyplot: only where a figure is drawn
 
         return prediction_plots.probability_bars_png(
-            prediction.classes, prediction.probabilities, prediction.expected,
+            prediction.classes,
+            prediction.probabilities,
+            prediction.expected,
             translate=translate,
-        )  # fmt: skip
+        )
 
     return store.cached_file(prediction.bars_path(language()), draw)
 

@@ -91,9 +91,10 @@ def sweep() -> SweepReport:
     for model in JOB_MODELS:
         for row in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
             _recover(row, stale, report)
-        lost = Q(dispatched_at__isnull=True, created_at__lt=now - timedelta(
-            seconds=DISPATCH_GRACE_SECONDS)) | Q(dispatched_at__lt=now - timedelta(
-            seconds=settings.LAB_REDISPATCH_SECONDS))  # fmt: skip
+        lost = Q(
+            dispatched_at__isnull=True,
+            created_at__lt=now - timedelta(seconds=DISPATCH_GRACE_SECONDS),
+        ) | Q(dispatched_at__lt=now - timedelta(seconds=settings.LAB_REDISPATCH_SECONDS))
         for row in model.objects.filter(lost, status=JobStatus.QUEUED):
             row.dispatch()
             report.resent.append((model.__name__, row.pk))
@@ -111,9 +112,11 @@ def _recover(row, stale, report: SweepReport):
             row.dispatch()
             report.requeued.append((name, row.pk))
         return
-    reason = _("The worker running this stopped responding, %(attempts)d times; the lab gave "
-               "up. What was finished is kept. Try again, and tell your instructor if this "
-               "repeats (the worker may be running out of memory).",
-               attempts=row.attempts)  # fmt: skip
+    reason = _(
+        "The worker running this stopped responding, %(attempts)d times; the lab gave "
+        "up. What was finished is kept. Try again, and tell your instructor if this "
+        "repeats (the worker may be running out of memory).",
+        attempts=row.attempts,
+    )
     if row.give_up(stale, reason):
         report.failed.append((name, row.pk))

@@ -63,9 +63,12 @@ def import_roster(course: Course, data: bytes) -> RosterImport:
     if len(rows) > ROSTER_MAX_ROWS:
         raise Refusal(_("A roster may have at most %(n)d rows.", n=ROSTER_MAX_ROWS))
     result = RosterImport()
-    users = {u.username: u for u in User.objects.filter(
-        username__in=[row[0].strip() for row in rows if row]
-    ).select_related("profile")}  # fmt: skip
+    users = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=[row[0].strip() for row in rows if row]
+        ).select_related("profile")
+    }
     with transaction.atomic():
         for line, row in enumerate(rows, start=1):
             if row is None:
@@ -124,8 +127,12 @@ def add_co_instructor(course: Course, username: str) -> User:
     if user is None:
         raise Refusal(_("No account is named %(name)s.", name=username.strip()))
     if not is_instructor(user):
-        raise Refusal(_("%(name)s is not an instructor: an admin makes them one on the People "
-                        "page.", name=user.username))  # fmt: skip
+        raise Refusal(
+            _(
+                "%(name)s is not an instructor: an admin makes them one on the People page.",
+                name=user.username,
+            )
+        )
     if course.teaches(user):
         raise Refusal(_("%(name)s already teaches this course.", name=user.username))
     course.co_instructors.add(user)
@@ -141,8 +148,9 @@ def remove_co_instructor(course: Course, user) -> None:
 def set_instructor(user, instructor: bool) -> None:
     """Make ``user`` an instructor (``instructor``) or a student again."""
     if user.is_staff:
-        raise Refusal(_("%(name)s is an admin, who can do everything an instructor can.",
-                        name=user.username))  # fmt: skip
+        raise Refusal(
+            _("%(name)s is an admin, who can do everything an instructor can.", name=user.username)
+        )
     instructors = Group.objects.get_or_create(name=INSTRUCTOR)[0]
     students = Group.objects.get_or_create(name=STUDENT)[0]
     if instructor:
@@ -150,8 +158,9 @@ def set_instructor(user, instructor: bool) -> None:
         user.groups.remove(students)
     else:
         if Course.objects.filter(owner=user).exists():
-            raise Refusal(_("%(name)s owns courses: give them to someone else first.",
-                            name=user.username))  # fmt: skip
+            raise Refusal(
+                _("%(name)s owns courses: give them to someone else first.", name=user.username)
+            )
         user.groups.remove(instructors)
         user.groups.add(students)
 

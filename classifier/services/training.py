@@ -45,19 +45,34 @@ def check_split(dataset: Dataset, text: str):
         return
     unknown = sorted(set(argument) - set(dataset.group_names))
     if unknown:
-        raise Refusal(_("%(name)s has no group %(unknown)s; its groups are %(groups)s.",
-                        name=dataset.name, unknown=", ".join(unknown),
-                        groups=", ".join(dataset.group_names)))  # fmt: skip
+        raise Refusal(
+            _(
+                "%(name)s has no group %(unknown)s; its groups are %(groups)s.",
+                name=dataset.name,
+                unknown=", ".join(unknown),
+                groups=", ".join(dataset.group_names),
+            )
+        )
     if set(argument) >= set(dataset.group_names):
         raise Refusal(_("Keep at least one group for training."))
 
 
 @transaction.atomic
 def create_training_job(
-    *, owner, dataset: Dataset, chars: Sequence[str], model_spec: str, optimizer: str,
-    learning_rate: float, epochs: int, batch_size: int, seed: int, split: str,
-    param_count: int | None = None, dispatch: bool = True,
-) -> TrainingJob:  # fmt: skip
+    *,
+    owner,
+    dataset: Dataset,
+    chars: Sequence[str],
+    model_spec: str,
+    optimizer: str,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    split: str,
+    param_count: int | None = None,
+    dispatch: bool = True,
+) -> TrainingJob:
     """Record a training job (validated by the caller's form or command) and queue it."""
     classes = len(chars) or len(dataset.classes)
     if param_count is None:
@@ -66,10 +81,18 @@ def create_training_job(
         )
     splits.parse_split(split)
     job = TrainingJob.objects.create(
-        owner=owner, dataset=dataset, chars=list(chars), model_spec=model_spec,
-        optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
-        batch_size=batch_size, seed=seed, split=split, param_count=param_count,
-    )  # fmt: skip
+        owner=owner,
+        dataset=dataset,
+        chars=list(chars),
+        model_spec=model_spec,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        split=split,
+        param_count=param_count,
+    )
     if dispatch:
         job.dispatch()
     return job
@@ -82,26 +105,49 @@ def rerun_training_job(job: TrainingJob) -> TrainingJob:
     a job cannot be run again (still running, its data set not ready or changed).
     """
     if not job.is_terminal:
-        raise Refusal(_("Job #%(pk)d is still %(status)s; cancel it or wait for it to finish.",
-                        pk=job.pk, status=str(job.get_status_display())))  # fmt: skip
+        raise Refusal(
+            _(
+                "Job #%(pk)d is still %(status)s; cancel it or wait for it to finish.",
+                pk=job.pk,
+                status=str(job.get_status_display()),
+            )
+        )
     dataset = job.dataset
     if dataset.status != JobStatus.SUCCEEDED:
-        raise Refusal(_("Job #%(pk)d: its data set %(name)s is not ready (%(status)s).",
-                        pk=job.pk, name=dataset.name,
-                        status=str(dataset.get_status_display())))  # fmt: skip
+        raise Refusal(
+            _(
+                "Job #%(pk)d: its data set %(name)s is not ready (%(status)s).",
+                pk=job.pk,
+                name=dataset.name,
+                status=str(dataset.get_status_display()),
+            )
+        )
     missing = [char for char in job.chars if char not in dataset.classes]
     if missing:
-        raise Refusal(_("Job #%(pk)d: its data set %(name)s no longer has %(chars)s.",
-                        pk=job.pk, name=dataset.name, chars=" ".join(missing)))  # fmt: skip
+        raise Refusal(
+            _(
+                "Job #%(pk)d: its data set %(name)s no longer has %(chars)s.",
+                pk=job.pk,
+                name=dataset.name,
+                chars=" ".join(missing),
+            )
+        )
     try:
         check_split(dataset, job.split)
     except Refusal as exc:
         raise Refusal(_("Job #%(pk)d: %(reason)s", pk=job.pk, reason=message_of(exc))) from None
     return create_training_job(
-        owner=job.owner, dataset=dataset, chars=job.chars, model_spec=job.model_spec,
-        optimizer=job.optimizer, learning_rate=job.learning_rate, epochs=job.epochs,
-        batch_size=job.batch_size, seed=job.seed, split=job.split,
-    )  # fmt: skip
+        owner=job.owner,
+        dataset=dataset,
+        chars=job.chars,
+        model_spec=job.model_spec,
+        optimizer=job.optimizer,
+        learning_rate=job.learning_rate,
+        epochs=job.epochs,
+        batch_size=job.batch_size,
+        seed=job.seed,
+        split=job.split,
+    )
 
 
 def job_deletion_refusal(job: TrainingJob) -> Message | str:
@@ -114,24 +160,37 @@ def job_deletion_refusal(job: TrainingJob) -> Message | str:
     their predictions would go with it. Its own evaluations and epochs may go.
     """
     if not job.is_terminal:
-        return _("Job #%(pk)d has not finished, so it cannot be deleted: cancel it first, and "
-                 "delete it once it has stopped.", pk=job.pk)  # fmt: skip
+        return _(
+            "Job #%(pk)d has not finished, so it cannot be deleted: cancel it first, and "
+            "delete it once it has stopped.",
+            pk=job.pk,
+        )
     if job.grades_assignments.exists():
         return _grades_an_assignment(job.pk)
     submissions = job.predictions.filter(assignment__isnull=False).count()
     if submissions:
-        return _("Job #%(pk)d graded submissions (%(n)d), so it is kept as the course's "
-                 "record.", pk=job.pk, n=submissions)  # fmt: skip
+        return _(
+            "Job #%(pk)d graded submissions (%(n)d), so it is kept as the course's record.",
+            pk=job.pk,
+            n=submissions,
+        )
     if job.regrades.exists():
-        return _("Job #%(pk)d regraded an assignment, so it is kept as the course's record.",
-                 pk=job.pk)  # fmt: skip
+        return _(
+            "Job #%(pk)d regraded an assignment, so it is kept as the course's record.", pk=job.pk
+        )
     if job.published_in.exists():
-        return _("Job #%(pk)d is published to a course, so it is kept for the course's "
-                 "students.", pk=job.pk)  # fmt: skip
+        return _(
+            "Job #%(pk)d is published to a course, so it is kept for the course's students.",
+            pk=job.pk,
+        )
     others = job.predictions.exclude(owner_id=job.owner_id).count()
     if others:
-        return _("Other people made predictions with job #%(pk)d (%(n)d), so it is kept: "
-                 "deleting it would delete theirs.", pk=job.pk, n=others)  # fmt: skip
+        return _(
+            "Other people made predictions with job #%(pk)d (%(n)d), so it is kept: "
+            "deleting it would delete theirs.",
+            pk=job.pk,
+            n=others,
+        )
     return ""
 
 
@@ -211,23 +270,34 @@ def _train(job: TrainingJob, echo):
     description, description_params = stored(split.description)
     job.update_progress(
         split_summary={
-            "description": description, "description_params": description_params,
+            "description": description,
+            "description_params": description_params,
             "counts": splits.describe_split(split, arrays.labels, job.dataset.classes),
         }
-    )  # fmt: skip
+    )
     config = training.TrainConfig(
-        spec_text=job.model_spec, epochs=job.epochs, batch_size=job.batch_size,
-        optimizer=job.optimizer, learning_rate=job.learning_rate, seed=job.seed,
+        spec_text=job.model_spec,
+        epochs=job.epochs,
+        batch_size=job.batch_size,
+        optimizer=job.optimizer,
+        learning_rate=job.learning_rate,
+        seed=job.seed,
         recipe=networks.recipe(job.model_spec),
-    )  # fmt: skip
+    )
     first_epoch = _resume_point(job)
     listener = _JobListener(job, len(split.train), echo, first_epoch)
     job.artifact_dir.mkdir(parents=True, exist_ok=True)
     try:
         result = training.train(
-            arrays.images, arrays.labels, split, len(classes), config, listener,
-            chosen_labels=chosen_labels, checkpoint=job.checkpoint_path,
-        )  # fmt: skip
+            arrays.images,
+            arrays.labels,
+            split,
+            len(classes),
+            config,
+            listener,
+            chosen_labels=chosen_labels,
+            checkpoint=job.checkpoint_path,
+        )
     finally:
         # Kept only while a dead worker's job may still be resumed from it.
         job.checkpoint_path.unlink(missing_ok=True)
@@ -239,9 +309,13 @@ def _train(job: TrainingJob, echo):
     # Fitted before the model is saved, so that the file carries its temperature.
     fitted = _calibrate(job, result.model, arrays, split) if finished else None
     training.save_model(
-        result.model, job.model_path, classes, input_shape, input_style=style.as_dict(),
+        result.model,
+        job.model_path,
+        classes,
+        input_shape,
+        input_style=style.as_dict(),
         calibration=fitted.model_entry() if fitted else None,
-    )  # fmt: skip
+    )
     if listener.timed_out:
         job.fail(_time_limit_reason(job))
         return
@@ -249,15 +323,21 @@ def _train(job: TrainingJob, echo):
         job.stop()
         return
     evaluation = training.evaluate(
-        result.model, arrays.images, arrays.labels, split.val, chosen_labels,
+        result.model,
+        arrays.images,
+        arrays.labels,
+        split.val,
+        chosen_labels,
         temperature=fitted.temperature,
-    )  # fmt: skip
+    )
     _save_evaluation(job, split, evaluation)
     per_class = map(finite_or_none, evaluation.per_class)
     job.update_progress(
         per_class_accuracy=dict(zip(classes, per_class, strict=True)),
-        calibration=fitted.as_dict(), batch_percent=0, eta_seconds=0,
-    )  # fmt: skip
+        calibration=fitted.as_dict(),
+        batch_percent=0,
+        eta_seconds=0,
+    )
     # One transaction, with the data set's row locked and read afresh: a hidden test set
     # attached while this job trained is seen here, or set_hidden_test sees this job.
     with transaction.atomic():
@@ -292,14 +372,22 @@ def _calibrate(job: TrainingJob, model, arrays: store.ArrayStore, split) -> cali
 def _time_limit_reason(job: TrainingJob) -> Message:
     limit, done, epochs = settings.LAB_TRAIN_TIME_LIMIT, job.epochs_done, job.epochs
     if limit >= 120:
-        return _("Stopped at the lab's time limit of %(limit)d minutes, after %(done)d of "
-                 "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
-                 "fewer epochs, or a smaller model or data set.",
-                 limit=limit // 60, done=done, epochs=epochs)  # fmt: skip
-    return _("Stopped at the lab's time limit of %(limit)d seconds, after %(done)d of "
-             "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
-             "fewer epochs, or a smaller model or data set.",
-             limit=limit, done=done, epochs=epochs)  # fmt: skip
+        return _(
+            "Stopped at the lab's time limit of %(limit)d minutes, after %(done)d of "
+            "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+            "fewer epochs, or a smaller model or data set.",
+            limit=limit // 60,
+            done=done,
+            epochs=epochs,
+        )
+    return _(
+        "Stopped at the lab's time limit of %(limit)d seconds, after %(done)d of "
+        "%(epochs)d epochs; those epochs and the model as it was then are kept. Train "
+        "fewer epochs, or a smaller model or data set.",
+        limit=limit,
+        done=done,
+        epochs=epochs,
+    )
 
 
 def _resume_point(job: TrainingJob) -> int:
@@ -315,11 +403,14 @@ def _resume_point(job: TrainingJob) -> int:
         job.checkpoint_path.unlink(missing_ok=True)
     job.metrics.filter(epoch__gt=done).delete()
     job.update_progress(
-        epochs_done=done, batch_percent=0, resumed_from_epoch=done or None,
-    )  # fmt: skip
+        epochs_done=done,
+        batch_percent=0,
+        resumed_from_epoch=done or None,
+    )
     if done:
-        logger.info("Training job %s resumes after epoch %s (attempt %s)", job.pk, done,
-                    job.attempts)  # fmt: skip
+        logger.info(
+            "Training job %s resumes after epoch %s (attempt %s)", job.pk, done, job.attempts
+        )
     return done
 
 
@@ -328,9 +419,12 @@ def _save_evaluation(job, split, evaluation):
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as fh:
         np.savez(
-            fh, indices=np.asarray(split.val), predicted=evaluation.predicted,
-            confidence=evaluation.confidence, confusion=evaluation.confusion,
-        )  # fmt: skip
+            fh,
+            indices=np.asarray(split.val),
+            predicted=evaluation.predicted,
+            confidence=evaluation.confidence,
+            confusion=evaluation.confusion,
+        )
     tmp.replace(path)
 
 
@@ -377,22 +471,35 @@ class _JobListener:
     def on_epoch_end(self, epoch: int, metrics: dict):
         number = epoch + 1
         EpochMetric.objects.update_or_create(
-            job=self.job, epoch=number,
-            defaults={name: metrics.get(name) for name in (
-                "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "samples_per_second",
-            )},
-        )  # fmt: skip
+            job=self.job,
+            epoch=number,
+            defaults={
+                name: metrics.get(name)
+                for name in (
+                    "loss",
+                    "accuracy",
+                    "val_loss",
+                    "val_accuracy",
+                    "seconds",
+                    "samples_per_second",
+                )
+            },
+        )
         best = max(
             (m for m in (self.job.best_val_accuracy, metrics.get("val_accuracy")) if m is not None),
             default=None,
         )
         per_epoch = (time.monotonic() - self.started) / (number - self.first_epoch)
         self.job.update_progress(
-            epochs_done=number, batch_percent=0, train_accuracy=metrics.get("accuracy"),
-            val_accuracy=metrics.get("val_accuracy"), val_loss=metrics.get("val_loss"),
-            best_val_accuracy=best, samples_per_second=metrics.get("samples_per_second", 0),
+            epochs_done=number,
+            batch_percent=0,
+            train_accuracy=metrics.get("accuracy"),
+            val_accuracy=metrics.get("val_accuracy"),
+            val_loss=metrics.get("val_loss"),
+            best_val_accuracy=best,
+            samples_per_second=metrics.get("samples_per_second", 0),
             eta_seconds=round(per_epoch * (self.job.epochs - number), 1),
-        )  # fmt: skip
+        )
         if self.echo:
             self.echo(self.job)
 

@@ -97,18 +97,26 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         wrong = np.flatnonzero(data["predicted"] != true)
         wrong = wrong[np.argsort(-data["confidence"][wrong])][:25]
         return training_plots.mistakes_png(
-            training.gather(arrays.images, data["indices"][wrong]), true[wrong],
-            data["predicted"][wrong], data["confidence"][wrong], job.classes,
+            training.gather(arrays.images, data["indices"][wrong]),
+            true[wrong],
+            data["predicted"][wrong],
+            data["confidence"][wrong],
+            job.classes,
             translate=translate,
-        )  # fmt: skip
+        )
 
 
 def _history(job: TrainingJob) -> list[dict]:
     return [
-        {"epoch": m.epoch, "loss": m.loss, "accuracy": m.accuracy, "val_loss": m.val_loss,
-         "val_accuracy": m.val_accuracy}
+        {
+            "epoch": m.epoch,
+            "loss": m.loss,
+            "accuracy": m.accuracy,
+            "val_loss": m.val_loss,
+            "val_accuracy": m.val_accuracy,
+        }
         for m in job.metrics.all()
-    ]  # fmt: skip
+    ]
 
 
 def compare_plot(jobs: Sequence[TrainingJob]) -> bytes:

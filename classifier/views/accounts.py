@@ -55,13 +55,13 @@ def people(request):
     users = User.objects.order_by("username").select_related("profile").prefetch_related("groups")
     if query:
         users = users.filter(
-            Q(username__icontains=query) | Q(profile__real_name__icontains=query)
+            Q(username__icontains=query)
+            | Q(profile__real_name__icontains=query)
             | Q(profile__student_number__icontains=query)
-        )  # fmt: skip
+        )
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     rows = [(user, role_of(user)) for user in page]
-    return render(request, "registration/people.html", {"page": page, "rows": rows,
-                                                        "query": query})  # fmt: skip
+    return render(request, "registration/people.html", {"page": page, "rows": rows, "query": query})
 
 
 @admin_required
@@ -95,7 +95,7 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """"Forgot password" by e-mail, where e-mail is set up (``EMAIL_HOST``); otherwise the
+    """ "Forgot password" by e-mail, where e-mail is set up (``EMAIL_HOST``); otherwise the
     page says to ask an instructor for a reset link."""
 
     @method_decorator(login_not_required)

@@ -65,8 +65,10 @@ def _assignment_for(request, pk, *, explain_outsiders=False) -> Assignment:
     except Assignment.DoesNotExist:
         if explain_outsiders and Assignment.objects.filter(pk=pk).exists():
             raise PermissionDenied(
-                _("This assignment belongs to a course you have not joined. Join it on the "
-                  "Courses page with the code your instructor gave you.")
+                _(
+                    "This assignment belongs to a course you have not joined. Join it on the "
+                    "Courses page with the code your instructor gave you."
+                )
             ) from None
         raise Http404 from None
 
@@ -216,9 +218,13 @@ def assignment_submit(request, pk):
         char = form.cleaned_data["char"]
         with refusals_shown(form=form) as outcome:  # preprocess.ImageRejected too
             submission = services.submit(
-                assignment, request.user, char, again=form.cleaned_data["again"], wait=True,
+                assignment,
+                request.user,
+                char,
+                again=form.cleaned_data["again"],
+                wait=True,
                 **form.image_fields(),
-            )  # fmt: skip
+            )
         if not outcome.refused:
             # The worker usually answers within the wait, so the page shows the verdict.
             messages.success(
@@ -295,9 +301,11 @@ def review_queue(request, pk):
 def _managed_submission(request, pk) -> Prediction:
     """Submission ``pk`` if the user teaches its course; 404 if they may not see it."""
     submission = get_object_or_404(
-        Prediction.visible_to(request.user).filter(assignment__isnull=False)
-        .select_related("assignment__course"), pk=pk,
-    )  # fmt: skip
+        Prediction.visible_to(request.user)
+        .filter(assignment__isnull=False)
+        .select_related("assignment__course"),
+        pk=pk,
+    )
     if not services.may_manage(request.user, submission.assignment.course):
         raise PermissionDenied
     return submission
@@ -311,14 +319,19 @@ def submission_verdict(request, pk):
     form = VerdictForm(request.POST)
     if form.is_valid():
         with refusals_shown(request):
-            services.set_verdict(submission, request.user, form.cleaned_data["verdict"],
-                                 form.cleaned_data["comment"])  # fmt: skip
+            services.set_verdict(
+                submission, request.user, form.cleaned_data["verdict"], form.cleaned_data["comment"]
+            )
             messages.success(
                 request,
                 _("%(student)s's %(char)s (attempt %(n)d): %(verdict)s.")
-                % {"student": submission.owner.username, "char": submission.expected,
-                   "n": submission.attempt, "verdict": submission.verdict_label},
-            )  # fmt: skip
+                % {
+                    "student": submission.owner.username,
+                    "char": submission.expected,
+                    "n": submission.attempt,
+                    "verdict": submission.verdict_label,
+                },
+            )
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     target = request.POST.get("next", "")
@@ -377,10 +390,12 @@ def handwriting_dataset(request):
     if form.is_valid():
         with refusals_shown(form=form, field="assignments") as outcome:
             dataset = services.create_handwriting_dataset(
-                name=form.cleaned_data["name"], assignments=form.cleaned_data["assignments"],
-                user=request.user, hidden=form.cleaned_data["hidden"],
+                name=form.cleaned_data["name"],
+                assignments=form.cleaned_data["assignments"],
+                user=request.user,
+                hidden=form.cleaned_data["hidden"],
                 exclude=form.cleaned_data["exclude"],
-            )  # fmt: skip
+            )
         if not outcome.refused:
             messages.success(request, _("The data set is queued; this page follows its build."))
             return redirect(dataset)

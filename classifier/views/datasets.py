@@ -50,9 +50,11 @@ def dataset_detail(request, pk):
     skipped = Paginator(left_out, SKIPPED_PER_PAGE).get_page(request.GET.get("left"))
     skipped.object_list = [(item["name"], translate(item["reason"])) for item in skipped]
     context = {
-        "dataset": dataset, "characters": characters, "skipped": skipped,
+        "dataset": dataset,
+        "characters": characters,
+        "skipped": skipped,
         "may_export_images": services.may_export_images(request.user, dataset),
-    }  # fmt: skip
+    }
     return render(request, "datasets/detail.html", context)
 
 
@@ -189,16 +191,21 @@ def dataset_import(request):
         with refusals_shown(form=form, field=field) as outcome:
             if server_path:
                 dataset = services.create_phd08_dataset(
-                    name=form.cleaned_data["name"], paths=[server_path],
-                    conversion=form.conversion(), user=request.user,
-                    allowed_roots=settings.LAB_IMPORT_ROOTS, hidden=form.cleaned_data["hidden"],
-                )  # fmt: skip
+                    name=form.cleaned_data["name"],
+                    paths=[server_path],
+                    conversion=form.conversion(),
+                    user=request.user,
+                    allowed_roots=settings.LAB_IMPORT_ROOTS,
+                    hidden=form.cleaned_data["hidden"],
+                )
             else:
                 dataset = services.create_uploaded_phd08_dataset(
-                    name=form.cleaned_data["name"], uploads=form.cleaned_data["files"],
-                    conversion=form.conversion(), user=request.user,
+                    name=form.cleaned_data["name"],
+                    uploads=form.cleaned_data["files"],
+                    conversion=form.conversion(),
+                    user=request.user,
                     hidden=form.cleaned_data["hidden"],
-                )  # fmt: skip
+                )
         if not outcome.refused:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
@@ -210,9 +217,11 @@ def dataset_import_images(request):
     form = LabelledImagesForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         common = {
-            "name": form.cleaned_data["name"], "size": form.cleaned_data["size"],
-            "user": request.user, "hidden": form.cleaned_data["hidden"],
-        }  # fmt: skip
+            "name": form.cleaned_data["name"],
+            "size": form.cleaned_data["size"],
+            "user": request.user,
+            "hidden": form.cleaned_data["hidden"],
+        }
         server_path = form.cleaned_data["server_path"]
         field = "server_path" if server_path else "archive"
         with refusals_shown(form=form, field=field) as outcome:
@@ -236,10 +245,13 @@ def dataset_render(request):
     if form.is_valid():
         with refusals_shown(form=form) as outcome:
             dataset = services.create_font_dataset(
-                name=form.cleaned_data["name"], chars=form.cleaned_data["char_list"],
-                font_specs=form.cleaned_data["fonts"], rendering=form.rendering(),
-                user=request.user, hidden=form.cleaned_data["hidden"],
-            )  # fmt: skip
+                name=form.cleaned_data["name"],
+                chars=form.cleaned_data["char_list"],
+                font_specs=form.cleaned_data["fonts"],
+                rendering=form.rendering(),
+                user=request.user,
+                hidden=form.cleaned_data["hidden"],
+            )
         if not outcome.refused:
             messages.success(request, _("Rendering is queued; this page follows it."))
             return redirect(dataset)

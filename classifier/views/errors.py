@@ -19,23 +19,33 @@ def _error_page(status: int, heading, explanation, *, exception_explains=False):
 
 
 bad_request = _error_page(
-    400, _("Bad request"),
+    400,
+    _("Bad request"),
     _("The lab could not read what your browser sent. Reload the page and try again."),
-)  # fmt: skip
+)
 permission_denied = _error_page(
-    403, _("Not allowed"),
-    _("Your account may not do this. Instructors and admins can; ask yours if you think "
-      "you should."),
+    403,
+    _("Not allowed"),
+    _(
+        "Your account may not do this. Instructors and admins can; ask yours if you think "
+        "you should."
+    ),
     exception_explains=True,
-)  # fmt: skip
+)
 page_not_found = _error_page(
-    404, _("Not found"),
-    _("There is nothing here for you: the page does not exist, it was deleted, or it "
-      "belongs to someone else."),
-)  # fmt: skip
+    404,
+    _("Not found"),
+    _(
+        "There is nothing here for you: the page does not exist, it was deleted, or it "
+        "belongs to someone else."
+    ),
+)
 csrf_failure = _error_page(
-    403, _("The form expired"),
-    _("The page was open too long, or you logged in or out in another tab, so the lab "
-      "could not be sure the form came from you. Go back, reload the page and send it "
-      "again; what you typed may need typing again."),
-)  # fmt: skip
+    403,
+    _("The form expired"),
+    _(
+        "The page was open too long, or you logged in or out in another tab, so the lab "
+        "could not be sure the form came from you. Go back, reload the page and send it "
+        "again; what you typed may need typing again."
+    ),
+)

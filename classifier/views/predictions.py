@@ -16,8 +16,13 @@ from ..responses import file_response, png_response
 from ..roles import may_delete
 from .refusals import refusals_shown
 
-CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-                 "bmp": "image/bmp", "gif": "image/gif"}  # fmt: skip
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "gif": "image/gif",
+}
 
 
 def _visible(request, pk) -> Prediction:
@@ -33,8 +38,7 @@ def predict(request):
     """
     models = services.usable_models(request.user)
     initial = {"model": request.GET.get("model") or models.order_by("-finished_at").first()}
-    form = PredictForm(request.POST or None, request.FILES or None, models=models,
-                       initial=initial)  # fmt: skip
+    form = PredictForm(request.POST or None, request.FILES or None, models=models, initial=initial)
     if request.method == "POST" and form.is_valid():
         with refusals_shown(form=form) as outcome:
             prediction = services.create_prediction(

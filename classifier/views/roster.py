@@ -34,8 +34,9 @@ def join_link(request, code):
     a student would type); someone logged out logs in or signs up first and comes back."""
     course = Course.objects.filter(join_code=code.upper()).first()
     if course is None:
-        messages.error(request, _("This join link is no longer valid: ask your instructor "
-                                  "for the new one."))  # fmt: skip
+        messages.error(
+            request, _("This join link is no longer valid: ask your instructor for the new one.")
+        )
         return redirect("classifier:course-list")
     if course.can_manage(request.user):
         return redirect(course)
@@ -63,8 +64,10 @@ def join_qr(request, pk):
 def regenerate_code(request, pk):
     course = _managed_course(request, pk)
     code = services.regenerate_join_code(course)
-    messages.success(request, _("The new join code is %(code)s; the old code and link no "
-                                "longer work.") % {"code": code})  # fmt: skip
+    messages.success(
+        request,
+        _("The new join code is %(code)s; the old code and link no longer work.") % {"code": code},
+    )
     return redirect(course)
 
 
@@ -74,8 +77,11 @@ def remove_student(request, pk, user_pk):
     student = get_object_or_404(User, pk=user_pk)
     with refusals_shown(request):
         services.remove_student(course, student)
-        messages.success(request, _("%(name)s is no longer in the course; their submissions "
-                                    "are kept.") % {"name": student.username})  # fmt: skip
+        messages.success(
+            request,
+            _("%(name)s is no longer in the course; their submissions are kept.")
+            % {"name": student.username},
+        )
     return _back_to_students(course)
 
 
@@ -93,14 +99,20 @@ def import_roster(request, pk):
         return _back_to_students(course)
     messages.success(
         request,
-        _("Roster imported: %(enrolled)d enrolled, %(updated)d already in the course "
-          "brought up to date, %(skipped)d skipped.")
-        % {"enrolled": len(result.enrolled), "updated": len(result.updated),
-           "skipped": len(result.skipped)},
-    )  # fmt: skip
+        _(
+            "Roster imported: %(enrolled)d enrolled, %(updated)d already in the course "
+            "brought up to date, %(skipped)d skipped."
+        )
+        % {
+            "enrolled": len(result.enrolled),
+            "updated": len(result.updated),
+            "skipped": len(result.skipped),
+        },
+    )
     for line, reason in result.skipped:
-        messages.warning(request, _("Line %(line)d: %(reason)s.")
-                         % {"line": line, "reason": translate(reason)})  # fmt: skip
+        messages.warning(
+            request, _("Line %(line)d: %(reason)s.") % {"line": line, "reason": translate(reason)}
+        )
     return _back_to_students(course)
 
 
@@ -126,8 +138,9 @@ def add_co_instructor(request, pk):
     if form.is_valid():
         with refusals_shown(request):
             user = services.add_co_instructor(course, form.cleaned_data["username"])
-            messages.success(request, _("%(name)s now teaches the course with you.")
-                             % {"name": user.username})  # fmt: skip
+            messages.success(
+                request, _("%(name)s now teaches the course with you.") % {"name": user.username}
+            )
     return redirect(f"{course.get_absolute_url()}#teachers")
 
 
@@ -137,8 +150,9 @@ def remove_co_instructor(request, pk, user_pk):
     user = get_object_or_404(User, pk=user_pk)
     with refusals_shown(request):
         services.remove_co_instructor(course, user)
-        messages.success(request, _("%(name)s no longer teaches the course.")
-                         % {"name": user.username})  # fmt: skip
+        messages.success(
+            request, _("%(name)s no longer teaches the course.") % {"name": user.username}
+        )
     return redirect(f"{course.get_absolute_url()}#teachers")
 
 

@@ -43,9 +43,11 @@ def job_new(request):
 
 def model_summary(request):
     """The layer table and parameter count of a spec, for the form (no TensorFlow)."""
-    dataset = Dataset.visible_to(request.user).filter(
-        pk__in=parse_ids([request.GET.get("dataset", "")])
-    ).first()
+    dataset = (
+        Dataset.visible_to(request.user)
+        .filter(pk__in=parse_ids([request.GET.get("dataset", "")]))
+        .first()
+    )
     if dataset is None:
         return JsonResponse({"error": _("Choose a data set.")}, status=400)
     try:
@@ -136,9 +138,11 @@ def job_delete(request, pk):
         messages.success(request, _("Deleted job #%(pk)d.") % {"pk": pk})
         return redirect("classifier:job-list")
     context = {
-        "job": job, "refusal": translate(services.job_deletion_refusal(job)),
-        "predictions": job.predictions.count(), "evaluations": job.evaluations.count(),
-    }  # fmt: skip
+        "job": job,
+        "refusal": translate(services.job_deletion_refusal(job)),
+        "predictions": job.predictions.count(),
+        "evaluations": job.evaluations.count(),
+    }
     return render(request, "jobs/confirm_delete.html", context)
 
 
@@ -167,8 +171,13 @@ def job_compare(request):
     }
     if request.GET.get("format") == "json":  # polled while any of them runs
         table = render_to_string("jobs/_compare_table.html", context, request)
-        return JsonResponse({"terminal": context["terminal"], "version": context["version"],
-                             "fragments": {"progress": table}})  # fmt: skip
+        return JsonResponse(
+            {
+                "terminal": context["terminal"],
+                "version": context["version"],
+                "fragments": {"progress": table},
+            }
+        )
     return render(request, "jobs/compare.html", context)
 
 
@@ -186,7 +195,9 @@ def leaderboard(request, pk):
     # Fifty students a page: a class fits on one.
     rows = Paginator(services.leaderboard_rows(dataset), 50).get_page(request.GET.get("page"))
     context = {
-        "dataset": dataset, "rows": rows, "form": form,
+        "dataset": dataset,
+        "rows": rows,
+        "form": form,
         "scoring": services.leaderboard_pending(dataset),
-    }  # fmt: skip
+    }
     return render(request, "jobs/leaderboard.html", context)

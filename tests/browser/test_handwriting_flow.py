@@ -31,10 +31,14 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
     course = Course.objects.create(name="Hangul 101", owner=instructor)
     services.publish_model(course, model)
     assignment = Assignment.objects.create(
-        course=course, title="Week 1: 밟 and 꺅", chars=["밟", "꺅"], grader=model,
-        due_at=timezone.now() + timedelta(days=7), attempts_allowed=2,
+        course=course,
+        title="Week 1: 밟 and 꺅",
+        chars=["밟", "꺅"],
+        grader=model,
+        due_at=timezone.now() + timedelta(days=7),
+        attempts_allowed=2,
         review_below=1.0,  # the teacher looks at every answer read as another character
-    )  # fmt: skip
+    )
 
     log_in(page, student_a)
     page.goto("/courses/")
@@ -62,8 +66,9 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
 
     submissions = Prediction.objects.filter(assignment=assignment, owner=student_a)
     assert sorted(submissions.values_list("expected", "source")) == [
-        ("꺅", "upload"), ("밟", "canvas"),
-    ]  # fmt: skip
+        ("꺅", "upload"),
+        ("밟", "canvas"),
+    ]
     assert all(s.status == JobStatus.SUCCEEDED for s in submissions)
     drawn, photo = submissions.get(expected="밟"), submissions.get(expected="꺅")
     assert photo.predicted != "꺅" and photo.verdict == "review"

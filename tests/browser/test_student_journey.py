@@ -86,9 +86,13 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     course = Course.objects.create(name="한글 기초", owner=instructor)
     services.publish_model(course, grader)
     assignment = Assignment.objects.create(
-        course=course, title="1주차: 밟과 꺅", chars=["밟", "꺅"], grader=grader,
-        due_at=timezone.now() + timedelta(days=7), attempts_allowed=2,
-    )  # fmt: skip
+        course=course,
+        title="1주차: 밟과 꺅",
+        chars=["밟", "꺅"],
+        grader=grader,
+        due_at=timezone.now() + timedelta(days=7),
+        attempts_allowed=2,
+    )
     page = new_page("ko-KR")
     message = page.locator("main > .message")
 
@@ -176,8 +180,11 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     expect(verdict).to_be_visible(timeout=60_000)
     submission = Prediction.objects.get(assignment=assignment)
     assert submission.status == JobStatus.SUCCEEDED
-    shown = {"correct": ko("Correct"), "incorrect": ko("Not %(char)s", char="밟"),
-             "review": ko("Needs review")}  # fmt: skip
+    shown = {
+        "correct": ko("Correct"),
+        "incorrect": ko("Not %(char)s", char="밟"),
+        "review": ko("Needs review"),
+    }
     expect(verdict).to_have_text(shown[submission.verdict])
     expect(message).to_have_text(
         ko("Submitted %(char)s (attempt %(n)d of %(total)d).", char="밟", n=1, total=2)

@@ -53,8 +53,11 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     expect(curves).not_to_have_attribute("src", first, timeout=30_000)
     screenshot("job-running")
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
-    for image in ("Loss and accuracy curves", "Confusion matrix",
-                  "Misclassified validation samples"):  # fmt: skip
+    for image in (
+        "Loss and accuracy curves",
+        "Confusion matrix",
+        "Misclassified validation samples",
+    ):
         assert image_width(page.get_by_alt_text(image)) > 100, image
     expect(page.locator("table").filter(has_text="Training samples")).to_contain_text("가")
     screenshot("job-finished")

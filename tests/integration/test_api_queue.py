@@ -106,8 +106,11 @@ def test_the_readme_curl_example_trains_and_predicts_through_the_workers(
 
     # The job's links work with the same token: the model and a figure.
     auth = f"Authorization: Token {known['TOKEN']}"
-    for link, start in ((trained["artifacts"]["model"], b"PK"),
-                        (trained["artifacts"]["confusion"], b"\x89PNG")):  # fmt: skip
-        fetched = subprocess.run(["/usr/bin/curl", "-sf", link, "-H", auth], capture_output=True,
-                                 timeout=60)  # fmt: skip
+    for link, start in (
+        (trained["artifacts"]["model"], b"PK"),
+        (trained["artifacts"]["confusion"], b"\x89PNG"),
+    ):
+        fetched = subprocess.run(
+            ["/usr/bin/curl", "-sf", link, "-H", auth], capture_output=True, timeout=60
+        )
         assert fetched.returncode == 0 and fetched.stdout.startswith(start), link

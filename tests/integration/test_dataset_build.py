@@ -88,9 +88,17 @@ def test_font_rendering_runs_on_the_worker(worker, staff_client):
     font = fonts.find_hangul_fonts()[0]
     response = staff_client.post(
         reverse("classifier:dataset-render"),
-        {"name": "rendered", "size": "32x32", "charset": "custom", "chars": "가 나",
-         "fonts": [font.name], "per_font": 5, "seed": 3, "augment": "on"},
-    )  # fmt: skip
+        {
+            "name": "rendered",
+            "size": "32x32",
+            "charset": "custom",
+            "chars": "가 나",
+            "fonts": [font.name],
+            "per_font": 5,
+            "seed": 3,
+            "augment": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()
     dataset = worker.wait_for(Dataset.objects.get(name="rendered"))
     assert dataset.status == JobStatus.SUCCEEDED, dataset.error_text
@@ -122,8 +130,7 @@ def test_labelled_images_are_built_by_the_worker_and_the_bad_ones_listed(
     from tests.support.labelled import folders_zip
 
     extra = {"가/w2/torn.png": b"\x89PNG\r\n\x1a\ntorn", "loose.png": b"no folder"}
-    archive = folders_zip(tmp_path / "school.zip", chars="가나", writers=("w1", "w2"),
-                          extra=extra)  # fmt: skip
+    archive = folders_zip(tmp_path / "school.zip", chars="가나", writers=("w1", "w2"), extra=extra)
     with archive.open("rb") as fh:
         response = staff_client.post(
             reverse("classifier:dataset-import-images"),

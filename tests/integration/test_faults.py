@@ -31,8 +31,6 @@ from tests.support.phd08 import write_phd08_files
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-
-
 def _wait_until(condition, timeout=60, what="the condition"):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -47,8 +45,9 @@ def test_a_training_worker_killed_mid_epoch_resumes_from_its_last_epoch(
     settings.LAB_HEARTBEAT_SECONDS = 1  # this process sweeps: 3 s of silence is death
     dataset = make_dataset("long", chars="가나다라", per_char=300, size=(28, 28))
     job = dispatch_job(student_a, dataset, epochs=10, batch_size=8)
-    _wait_until(lambda: TrainingJob.objects.get(pk=job.pk).epochs_done >= 2, 120,
-                "two finished epochs")  # fmt: skip
+    _wait_until(
+        lambda: TrainingJob.objects.get(pk=job.pk).epochs_done >= 2, 120, "two finished epochs"
+    )
     before = {m.epoch: m.pk for m in EpochMetric.objects.filter(job=job)}
     # The prefork child runs the task: the operating system's OOM killer would pick it.
     (child,) = psutil.Process(train_worker.process.pid).children()
@@ -79,9 +78,15 @@ def _page(job, user):
 
 
 KILLED_BUILD_FONTS = [
-    "NanumGothic", "NanumMyeongjo", "NanumSquare", "UnBatang", "UnDotum", "UnGungseo",
-    "BaekmukBatang", "BaekmukGulim",
-]  # fmt: skip
+    "NanumGothic",
+    "NanumMyeongjo",
+    "NanumSquare",
+    "UnBatang",
+    "UnDotum",
+    "UnGungseo",
+    "BaekmukBatang",
+    "BaekmukGulim",
+]
 
 
 def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker, staff, settings):
@@ -92,11 +97,15 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
     # build's length would follow whatever else the machine has (the handwriting fonts
     # a benchmark installs doubled it and ran it past the deadline in CI).
     dataset = services.create_font_dataset(
-        name="killed-build", chars="라호댜밟자꺅갠아", font_specs=KILLED_BUILD_FONTS, user=staff,
+        name="killed-build",
+        chars="라호댜밟자꺅갠아",
+        font_specs=KILLED_BUILD_FONTS,
+        user=staff,
         rendering=RenderSettings(height=48, width=48, per_font=40, seed=3),
-    )  # fmt: skip
-    _wait_until(lambda: Dataset.objects.get(pk=dataset.pk).files_done >= 8, 120,
-                "some fonts rendered")  # fmt: skip
+    )
+    _wait_until(
+        lambda: Dataset.objects.get(pk=dataset.pk).files_done >= 8, 120, "some fonts rendered"
+    )
     worker.kill()
     dataset.refresh_from_db()
     assert dataset.status == JobStatus.RUNNING and not dataset.store_dir.exists()
@@ -115,8 +124,9 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
 def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, settings):
     dataset = make_dataset("tiny")
     job = dispatch_job(student_a, dataset)
-    EpochMetric.objects.create(job=job, epoch=1, loss=1, accuracy=0.5, seconds=1,
-                               samples_per_second=10)  # fmt: skip
+    EpochMetric.objects.create(
+        job=job, epoch=1, loss=1, accuracy=0.5, seconds=1, samples_per_second=10
+    )
     stale = timezone.now() - timedelta(minutes=5)
     TrainingJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, attempts=settings.LAB_MAX_ATTEMPTS, heartbeat_at=stale
@@ -150,17 +160,29 @@ def test_submissions_while_redis_is_down_are_kept_and_run_once_it_is_back(
     client.force_login(student_a)
     response = client.post(
         reverse("classifier:job-new"),
-        {"dataset": dataset.pk, "chars": "", "model": "mlp", "optimizer": "adam",
-         "learning_rate": "0.003", "epochs": "2", "batch_size": "16", "seed": "1",
-         "split_kind": "stratified", "val_fraction": "0.25"},
-    )  # fmt: skip
+        {
+            "dataset": dataset.pk,
+            "chars": "",
+            "model": "mlp",
+            "optimizer": "adam",
+            "learning_rate": "0.003",
+            "epochs": "2",
+            "batch_size": "16",
+            "seed": "1",
+            "split_kind": "stratified",
+            "val_fraction": "0.25",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     job = TrainingJob.objects.get(dataset=dataset)
     assert job.status == JobStatus.QUEUED and job.dispatched_at is None
     assert "queue cannot be reached" in client.get(job.get_absolute_url()).content.decode()
     # A script is told the same through the API.
-    answer = client.post("/api/jobs/", {"dataset": dataset.pk, "epochs": 1, "batch_size": 16},
-                         content_type="application/json")  # fmt: skip
+    answer = client.post(
+        "/api/jobs/",
+        {"dataset": dataset.pk, "epochs": 1, "batch_size": 16},
+        content_type="application/json",
+    )
     assert answer.status_code == 201 and "queue cannot be reached" in answer.json()["queue_notice"]
     api_job = TrainingJob.objects.get(pk=answer.json()["id"])
     response = client.post(
@@ -207,9 +229,15 @@ def _limited(max_bytes):
 def _run_command(worker_env, *args, max_bytes):
     _, env = worker_env
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True,
-        text=True, timeout=300, preexec_fn=_limited(max_bytes), check=False,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limited(max_bytes),
+        check=False,
+    )
 
 
 def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
@@ -220,9 +248,18 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
     # 4 characters x ~28 fonts x 20 samples of 64x64 is about 9 MB of images: more than
     # the 3 MB the command may write.
     result = _run_command(
-        _worker_env, "render_dataset", "--name", "too-big", "--chars", "가나다라",
-        "--size", "64x64", "--per-font", "20", max_bytes=3 * 2**20,
-    )  # fmt: skip
+        _worker_env,
+        "render_dataset",
+        "--name",
+        "too-big",
+        "--chars",
+        "가나다라",
+        "--size",
+        "64x64",
+        "--per-font",
+        "20",
+        max_bytes=3 * 2**20,
+    )
     dataset = Dataset.objects.get(name="too-big")
     assert dataset.status == JobStatus.FAILED, result.stdout + result.stderr
     assert "disk is full" in dataset.error_text
@@ -231,9 +268,20 @@ def test_a_full_disk_fails_a_build_and_a_training_job_and_removes_their_files(
     small = make_dataset("fits", chars="가나", per_char=20, size=(28, 28))
     # dense1024-dense1024 on 28x28 is a 7 MB model: its first checkpoint cannot be written.
     result = _run_command(
-        _worker_env, "train", "--dataset", small.name, "--model", "dense1024-dense1024", "--epochs",
-        "2", "--batch-size", "16", "--user", staff.username, max_bytes=3 * 2**20,
-    )  # fmt: skip
+        _worker_env,
+        "train",
+        "--dataset",
+        small.name,
+        "--model",
+        "dense1024-dense1024",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--user",
+        staff.username,
+        max_bytes=3 * 2**20,
+    )
     job = TrainingJob.objects.filter(dataset=small).first()
     assert job is not None, result.stdout + result.stderr
     assert job.status == JobStatus.FAILED, result.stdout + result.stderr
@@ -249,13 +297,20 @@ def _import_in_a_terminal(command, folder, env):
     # even when this test runs in the background (nohup, an `&` job), whose children
     # inherit SIGINT ignored: Python then never raises KeyboardInterrupt.
     importing = subprocess.Popen(
-        [*command, str(folder)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [*command, str(folder)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    )
     rows = Dataset.objects.filter(name=command[command.index("--name") + 1])
-    _wait_until(lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
-                what="the import to convert a few files")  # fmt: skip
+    _wait_until(
+        lambda: rows.filter(files_done__gte=3).exists() or importing.poll() is not None,
+        what="the import to convert a few files",
+    )
     return importing
 
 
@@ -290,11 +345,25 @@ def test_ctrl_c_on_an_import_keeps_the_files_done_and_resume_goes_on_from_them(
         source = folder / f"{chr(int(part.stem, 16))}.txt"
         source.write_bytes(b"x" * source.stat().st_size)
 
-    again = subprocess.run([*command, str(folder)], cwd=REPO, env=env, capture_output=True,
-                           text=True, timeout=120, check=False)  # fmt: skip
+    again = subprocess.run(
+        [*command, str(folder)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert again.returncode != 0 and "--resume" in again.stderr  # the name is taken
-    resumed = subprocess.run([*command, "--resume"], cwd=REPO, env=env, capture_output=True,
-                             text=True, timeout=300, check=False)  # fmt: skip
+    resumed = subprocess.run(
+        [*command, "--resume"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     dataset.refresh_from_db()
     assert resumed.returncode == 0, resumed.stderr
     assert dataset.status == JobStatus.SUCCEEDED
@@ -327,10 +396,19 @@ def test_an_import_whose_process_was_killed_resumes_from_the_command_line(
     # The resuming command beats every second, so three missed beats are death: waited
     # for on the row itself, however long the machine takes to get there.
     rows = Dataset.objects.filter(pk=dataset.pk)
-    _wait_until(lambda: rows.filter(heartbeat_at__lt=timezone.now() - timedelta(seconds=3.5))
-                .exists(), what="the killed import's heartbeat to go stale")  # fmt: skip
-    resumed = subprocess.run([*command[:-2], "--resume"], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    _wait_until(
+        lambda: rows.filter(heartbeat_at__lt=timezone.now() - timedelta(seconds=3.5)).exists(),
+        what="the killed import's heartbeat to go stale",
+    )
+    resumed = subprocess.run(
+        [*command[:-2], "--resume"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stderr
     dataset.refresh_from_db()
     assert dataset.status == JobStatus.SUCCEEDED and dataset.attempts == 2
@@ -344,10 +422,14 @@ def _read_only_media_command(worker_env, *args):
     media, env = worker_env
     remount = 'mount --bind -o ro "$0" "$0" && exec "$@"'
     return subprocess.run(
-        ["unshare", "--mount", "sh", "-c", remount, str(media), sys.executable, "manage.py",
-         *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        ["unshare", "--mount", "sh", "-c", remount, str(media), sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_a_read_only_media_folder_fails_a_build_and_a_training_job_with_the_reason(
@@ -355,13 +437,17 @@ def test_a_read_only_media_folder_fails_a_build_and_a_training_job_with_the_reas
 ):
     media, _ = _worker_env
     settings.MEDIA_ROOT = media
-    trial = subprocess.run(["unshare", "--mount", "mount", "--bind", "-o", "ro", "/tmp", "/tmp"],
-                           capture_output=True, check=False)  # fmt: skip
+    trial = subprocess.run(
+        ["unshare", "--mount", "mount", "--bind", "-o", "ro", "/tmp", "/tmp"],
+        capture_output=True,
+        check=False,
+    )
     if trial.returncode != 0:
         pytest.skip("this machine does not let tests mount a folder read-only")
     write_phd08_files(tmp_path / "phd08", "가나", per_group=3)
-    result = _read_only_media_command(_worker_env, "import_phd08", "--name", "ro-set",
-                                      str(tmp_path / "phd08"))  # fmt: skip
+    result = _read_only_media_command(
+        _worker_env, "import_phd08", "--name", "ro-set", str(tmp_path / "phd08")
+    )
     dataset = Dataset.objects.get(name="ro-set")
     assert dataset.status == JobStatus.FAILED, result.stdout + result.stderr
     assert "media folder is not writable" in dataset.error_text
@@ -369,9 +455,17 @@ def test_a_read_only_media_folder_fails_a_build_and_a_training_job_with_the_reas
 
     small = make_dataset("ro-train", chars="가나", per_char=20, size=(16, 16))
     result = _read_only_media_command(
-        _worker_env, "train", "--dataset", small.name, "--epochs", "1", "--batch-size", "16",
-        "--user", staff.username,
-    )  # fmt: skip
+        _worker_env,
+        "train",
+        "--dataset",
+        small.name,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--user",
+        staff.username,
+    )
     job = TrainingJob.objects.get(dataset=small)
     assert job.status == JobStatus.FAILED, result.stdout + result.stderr
     assert "media folder is not writable" in job.error_text

@@ -50,9 +50,14 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
         reverse("classifier:assignment-new", args=[course.pk]),
-        {"title": "Week 1", "chars": "밟 꺅", "grader": first.pk, "due_at": due,
-         "attempts_allowed": "2"},
-    )  # fmt: skip
+        {
+            "title": "Week 1",
+            "chars": "밟 꺅",
+            "grader": first.pk,
+            "due_at": due,
+            "attempts_allowed": "2",
+        },
+    )
     assignment = Assignment.objects.get()
     assert response["Location"] == assignment.get_absolute_url()
 
@@ -73,8 +78,9 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     assert submissions["밟"].source == "canvas" and submissions["꺅"].source == "upload"
     page = client.get(assignment.get_absolute_url())
     assert [t["cell"].submission for t in page.context["targets"]] == [
-        submissions["밟"], submissions["꺅"],
-    ]  # fmt: skip
+        submissions["밟"],
+        submissions["꺅"],
+    ]
     assert "data-poll" not in page.content.decode()  # graded: nothing to follow
 
     # The instructor's gradebook and its CSV agree with the rows.
@@ -101,12 +107,15 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
 
     # The instructor overrides the model on 꺅, with a comment.
     overridden = "incorrect" if submissions["꺅"].verdict == "correct" else "correct"
-    client.post(reverse("classifier:submission-verdict", args=[submissions["꺅"].pk]),
-                {"verdict": overridden, "comment": "Look at the final ㄱ."})  # fmt: skip
+    client.post(
+        reverse("classifier:submission-verdict", args=[submissions["꺅"].pk]),
+        {"verdict": overridden, "comment": "Look at the final ㄱ."},
+    )
 
     # A regrade with the second model grades both submissions again.
-    client.post(reverse("classifier:assignment-regrade", args=[assignment.pk]),
-                {"grader": second.pk})  # fmt: skip
+    client.post(
+        reverse("classifier:assignment-regrade", args=[assignment.pk]), {"grader": second.pk}
+    )
     regrade = worker.wait_for(Regrade.objects.get())
     assert regrade.status == JobStatus.SUCCEEDED, regrade.error_text
     assert regrade.done == regrade.total == 2
@@ -124,8 +133,10 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
 
     # The instructor accepts 밟 and turns the verified handwriting into a data set,
     # built by the data worker.
-    client.post(reverse("classifier:submission-verdict", args=[submissions["밟"].pk]),
-                {"verdict": "correct"})  # fmt: skip
+    client.post(
+        reverse("classifier:submission-verdict", args=[submissions["밟"].pk]),
+        {"verdict": "correct"},
+    )
     verified = [c for c in ("밟", "꺅") if Prediction.objects.get(expected=c).verdict == "correct"]
     response = client.post(
         reverse("classifier:dataset-handwriting"),
@@ -149,10 +160,13 @@ def test_the_predict_page_answers_through_the_worker_within_the_request(
     settings.LAB_PREDICT_WAIT_SECONDS = 60  # the first prediction loads TensorFlow
     job = make_trained_job(student_a, make_font_dataset())
     client.force_login(student_a)
-    for data in ({"image": SimpleUploadedFile("a.jpg", photo_of("아"))},
-                 {"canvas": drawing_of("자")}):  # fmt: skip
-        response = client.post(reverse("classifier:predict"),
-                               {"model": job.pk, "expected": "자", **data})  # fmt: skip
+    for data in (
+        {"image": SimpleUploadedFile("a.jpg", photo_of("아"))},
+        {"canvas": drawing_of("자")},
+    ):
+        response = client.post(
+            reverse("classifier:predict"), {"model": job.pk, "expected": "자", **data}
+        )
         answered = timezone.now()
         prediction = Prediction.objects.latest("pk")
         assert response.status_code == 302

@@ -24,7 +24,7 @@ TESTS = [
     "tests/integration/test_faults.py::test_a_training_worker_killed_mid_epoch_resumes_from_its_last_epoch",
     "tests/integration/test_faults.py::test_a_message_delivered_twice_runs_the_job_once",
     "tests/integration/test_dataset_build.py",
-]  # fmt: skip
+]
 
 pytestmark = pytest.mark.worker
 
@@ -47,7 +47,12 @@ def test_integration_tests_pass_on_postgresql_and_a_real_redis():
     env = {**os.environ, "DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]

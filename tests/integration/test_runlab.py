@@ -22,18 +22,28 @@ def _free_port() -> int:
 
 
 def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "SQLITE_PATH": str(tmp_path / "lab.sqlite3"),
-           "MEDIA_ROOT": str(tmp_path / "media"),
-           "DJANGO_SETTINGS_MODULE": "labsite.settings", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path),
+        "SQLITE_PATH": str(tmp_path / "lab.sqlite3"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "DJANGO_SETTINGS_MODULE": "labsite.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
     for name in ("CELERY_BROKER_URL", "REDIS_URL", "DATABASE_URL"):
         env.pop(name, None)  # the embedded defaults, as `make run` has them
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env,
-                   check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True, timeout=120
+    )
     port = _free_port()
     lab = subprocess.Popen(
-        [sys.executable, "manage.py", "runlab", "--port", str(port)], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "runlab", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         for line in lab.stdout:
             if "Hangul Lab is at" in line:

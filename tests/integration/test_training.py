@@ -16,18 +16,25 @@ from tests.support.jobs import dispatch_job
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-
-
 def test_student_trains_from_the_form_and_sees_results(train_worker, client, student_a):
     dataset = make_dataset("shapes", chars="가나다라", per_char=40, size=(16, 16))
     other = make_dataset("shapes-other", chars="가나다라", per_char=10, size=(16, 16), seed=5)
     client.force_login(student_a)
     response = client.post(
         reverse("classifier:job-new"),
-        {"dataset": dataset.pk, "chars": "", "model": "mlp", "optimizer": "adam",
-         "learning_rate": "0.003", "epochs": "3", "batch_size": "16", "seed": "1",
-         "split_kind": "group", "held_out": "G"},
-    )  # fmt: skip
+        {
+            "dataset": dataset.pk,
+            "chars": "",
+            "model": "mlp",
+            "optimizer": "adam",
+            "learning_rate": "0.003",
+            "epochs": "3",
+            "batch_size": "16",
+            "seed": "1",
+            "split_kind": "group",
+            "held_out": "G",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     job = train_worker.wait_for(TrainingJob.objects.get())
     assert job.status == JobStatus.SUCCEEDED, job.error_text
@@ -89,9 +96,21 @@ def test_job_whose_data_set_files_are_missing_fails_with_a_reason(train_worker, 
 def test_train_command_runs_in_process_and_prints_json(staff, capsys):
     make_dataset("cli-set", chars="가나다", per_char=30, size=(16, 16))
     call_command(
-        "train", "--dataset", "cli-set", "--model", "mlp", "--epochs", "2",
-        "--batch-size", "16", "--split", "tutorial:20", "--user", staff.username, "--json",
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "cli-set",
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--split",
+        "tutorial:20",
+        "--user",
+        staff.username,
+        "--json",
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["status"] == "SUCCEEDED" and summary["epochs"] == 2
     for key in ("job", "train_accuracy", "val_accuracy", "val_loss", "seconds"):
@@ -113,9 +132,18 @@ def test_train_command_follows_an_async_job_on_the_workers_to_its_metrics(
 ):
     make_dataset("async-set", chars="가나다", per_char=30, size=(16, 16))
     call_command(
-        "train", "--dataset", "async-set", "--epochs", "2", "--batch-size", "16",
-        "--user", staff.username, "--async", "--json",
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "async-set",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--user",
+        staff.username,
+        "--async",
+        "--json",
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["status"] == "SUCCEEDED" and summary["epochs"] == 2

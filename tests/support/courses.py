@@ -16,18 +16,28 @@ def make_grader(owner, chars="가나다", name="tiny") -> TrainingJob:
     return job
 
 
-def graded_submission(assignment, owner, expected, predicted, confidence=0.9,
-                      **fields) -> Prediction:  # fmt: skip
+def graded_submission(
+    assignment, owner, expected, predicted, confidence=0.9, **fields
+) -> Prediction:
     """A submission the worker has graded, written directly."""
     classes = list(assignment.grader.classes)
     rest = (1 - (confidence or 0)) / (len(classes) - 1)
     probabilities = [confidence if c == predicted else rest for c in classes] if predicted else []
     values = {
-        "status": JobStatus.SUCCEEDED, "predicted": predicted, "confidence": confidence,
-        "classes": classes if predicted else [], "probabilities": probabilities, "attempt": 1,
-    }  # fmt: skip
+        "status": JobStatus.SUCCEEDED,
+        "predicted": predicted,
+        "confidence": confidence,
+        "classes": classes if predicted else [],
+        "probabilities": probabilities,
+        "attempt": 1,
+    }
     values.update(fields)
     return Prediction.objects.create(
-        owner=owner, model=assignment.grader, source=Prediction.Source.CANVAS,
-        original_file="original.png", expected=expected, assignment=assignment, **values,
-    )  # fmt: skip
+        owner=owner,
+        model=assignment.grader,
+        source=Prediction.Source.CANVAS,
+        original_file="original.png",
+        expected=expected,
+        assignment=assignment,
+        **values,
+    )

@@ -6,13 +6,25 @@ from classifier.ml.store import StoreBuilder
 from classifier.models import Dataset, JobStatus
 
 
-def make_dataset(name="tiny", chars="가나다", per_char=20, size=(28, 28), groups=("S", "G"),
-                 status=JobStatus.SUCCEEDED, seed=0, **fields) -> Dataset:  # fmt: skip
+def make_dataset(
+    name="tiny",
+    chars="가나다",
+    per_char=20,
+    size=(28, 28),
+    groups=("S", "G"),
+    status=JobStatus.SUCCEEDED,
+    seed=0,
+    **fields,
+) -> Dataset:
     """A data set row with real random arrays under MEDIA_ROOT (ready unless told)."""
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.PHD08, height=size[0], width=size[1], status=status,
+        name=name,
+        source=Dataset.Source.PHD08,
+        height=size[0],
+        width=size[1],
+        status=status,
         **fields,
-    )  # fmt: skip
+    )
     if status != JobStatus.SUCCEEDED:
         return dataset
     rng = np.random.default_rng(seed)

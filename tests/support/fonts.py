@@ -27,9 +27,7 @@ def build_font(
     builder = FontBuilder(1000, isTTF=True)
     builder.setupGlyphOrder([".notdef", "box", "empty"])
     mapped = ks_x_1001() if chars is None else chars
-    builder.setupCharacterMap(
-        {ord(char): "empty" if char in empty else "box" for char in mapped}
-    )
+    builder.setupCharacterMap({ord(char): "empty" if char in empty else "box" for char in mapped})
     left, bottom, right, top = box
     pen = TTGlyphPen(None)
     pen.moveTo((left, bottom))

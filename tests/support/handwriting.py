@@ -36,9 +36,12 @@ def training_fonts():
 def make_font_dataset(name="fonts", chars=TUTORIAL_CHARS, per_font=6, size=(28, 28)) -> Dataset:
     """A finished data set rendered (augmented) from the training fonts, built in-process."""
     dataset = Dataset.objects.create(
-        name=name, source=Dataset.Source.FONTS, height=size[0], width=size[1],
+        name=name,
+        source=Dataset.Source.FONTS,
+        height=size[0],
+        width=size[1],
         status=JobStatus.SUCCEEDED,
-    )  # fmt: skip
+    )
     settings = RenderSettings(height=size[0], width=size[1], per_font=per_font, seed=1)
     builder = StoreBuilder(dataset.store_dir, size[0], size[1], {"test": name})
     for char in chars:
@@ -64,9 +67,14 @@ def make_trained_job(owner, dataset=None, *, model_spec="mlp", epochs=8) -> Trai
     """
     dataset = dataset or make_font_dataset()
     job = make_queued_job(
-        owner, dataset, model_spec=model_spec, learning_rate=0.003, epochs=epochs,
-        batch_size=32, split="stratified:0.2",
-    )  # fmt: skip
+        owner,
+        dataset,
+        model_spec=model_spec,
+        learning_rate=0.003,
+        epochs=epochs,
+        batch_size=32,
+        split="stratified:0.2",
+    )
     cached = _MODEL_CACHE / f"{''.join(dataset.classes)}-{model_spec}-{epochs}.keras"
     if cached.exists():
         job.artifact_dir.mkdir(parents=True, exist_ok=True)
@@ -92,8 +100,9 @@ def _draw(char, font_name, size, ink, paper, offset=(0, 0)) -> Image.Image:
     return image
 
 
-def photo_of(char, *, font_name="UnPilgi", size=(640, 480), fmt="JPEG", offset=(0, 0),
-             shadow=True) -> bytes:  # fmt: skip
+def photo_of(
+    char, *, font_name="UnPilgi", size=(640, 480), fmt="JPEG", offset=(0, 0), shadow=True
+) -> bytes:
     """A phone-like photo of ``char``: dark ink on off-white paper, lit unevenly."""
     image = _draw(char, font_name, size, ink=(35, 35, 50), paper=(236, 231, 214), offset=offset)
     pixels = np.asarray(image, dtype=np.float32)

@@ -19,9 +19,16 @@ def make_queued_job(owner, dataset, **fields) -> TrainingJob:
     """An MLP job recorded through the services, as the form records it, and sent to no
     worker: one epoch of 8 at 0.001, unless ``fields`` say otherwise."""
     values = {
-        "chars": [], "model_spec": "mlp", "optimizer": "adam", "learning_rate": 0.001,
-        "epochs": 1, "batch_size": 8, "seed": 0, "split": "stratified:0.25", "dispatch": False,
-    }  # fmt: skip
+        "chars": [],
+        "model_spec": "mlp",
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "epochs": 1,
+        "batch_size": 8,
+        "seed": 0,
+        "split": "stratified:0.25",
+        "dispatch": False,
+    }
     return services.create_training_job(owner=owner, dataset=dataset, **{**values, **fields})
 
 
@@ -35,8 +42,16 @@ def dispatch_job(owner, dataset, **fields) -> TrainingJob:
 def make_running_job(owner, dataset) -> TrainingJob:
     """An MLP job on ``dataset`` caught running, one epoch recorded (no worker involved)."""
     job = make_queued_job(owner, dataset, epochs=3, batch_size=16)
-    EpochMetric.objects.create(job=job, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.1,
-                               val_accuracy=0.4, seconds=1, samples_per_second=10)  # fmt: skip
+    EpochMetric.objects.create(
+        job=job,
+        epoch=1,
+        loss=1.0,
+        accuracy=0.5,
+        val_loss=1.1,
+        val_accuracy=0.4,
+        seconds=1,
+        samples_per_second=10,
+    )
     job.update_progress(epochs_done=1, attempts=1)
     return job
 
@@ -54,18 +69,33 @@ def make_evaluated_job(owner, dataset, **fields) -> TrainingJob:
     """A finished job with its history: two epochs, its evaluation arrays and a model
     file that holds only the lab's metadata (``write_metadata_model``)."""
     job = TrainingJob.objects.create(
-        owner=owner, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED, epochs=2,
-        epochs_done=2, val_accuracy=0.5, **fields,
-    )  # fmt: skip
+        owner=owner,
+        dataset=dataset,
+        model_spec="mlp",
+        status=JobStatus.SUCCEEDED,
+        epochs=2,
+        epochs_done=2,
+        val_accuracy=0.5,
+        **fields,
+    )
     for epoch in (1, 2):
         EpochMetric.objects.create(
-            job=job, epoch=epoch, loss=1.0 / epoch, accuracy=0.5, val_loss=1.0,
-            val_accuracy=0.5, seconds=1, samples_per_second=100,
-        )  # fmt: skip
+            job=job,
+            epoch=epoch,
+            loss=1.0 / epoch,
+            accuracy=0.5,
+            val_loss=1.0,
+            val_accuracy=0.5,
+            seconds=1,
+            samples_per_second=100,
+        )
     write_metadata_model(job, dataset.classes)
     k = len(dataset.classes)
     np.savez(
-        job.artifact_dir / "evaluation.npz", confusion=np.eye(k, dtype=np.int64),
-        indices=np.arange(k), predicted=np.roll(np.arange(k), 1), confidence=np.full(k, 0.5),
-    )  # fmt: skip
+        job.artifact_dir / "evaluation.npz",
+        confusion=np.eye(k, dtype=np.int64),
+        indices=np.arange(k),
+        predicted=np.roll(np.arange(k), 1),
+        confidence=np.full(k, 0.5),
+    )
     return job

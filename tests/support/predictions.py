@@ -20,12 +20,19 @@ def make_stored_prediction(owner, model, **fields) -> Prediction:
     (``original`` and ``input``) on disk; ``fields`` make it a submission and so on."""
     classes = list(model.classes)
     prediction = Prediction.objects.create(
-        owner=owner, model=model, source=Prediction.Source.UPLOAD, original_name="photo.png",
-        original_file=stored_name("png"), steps=[["original", "Original"], ["input", "Input"]],
-        status=JobStatus.SUCCEEDED, classes=classes,
-        probabilities=[1 / len(classes)] * len(classes), predicted=classes[0], confidence=0.4,
+        owner=owner,
+        model=model,
+        source=Prediction.Source.UPLOAD,
+        original_name="photo.png",
+        original_file=stored_name("png"),
+        steps=[["original", "Original"], ["input", "Input"]],
+        status=JobStatus.SUCCEEDED,
+        classes=classes,
+        probabilities=[1 / len(classes)] * len(classes),
+        predicted=classes[0],
+        confidence=0.4,
         **fields,
-    )  # fmt: skip
+    )
     prediction.file_dir.mkdir(parents=True)
     prediction.original_path.write_bytes(white_png((40, 30)))
     for key in ("original", "input"):

@@ -25,8 +25,11 @@ class SchemaCheck:
 
     @property
     def operations(self) -> set[tuple[str, str]]:
-        return {(method.upper(), template) for template, operations in
-                self.document["paths"].items() for method in operations}
+        return {
+            (method.upper(), template)
+            for template, operations in self.document["paths"].items()
+            for method in operations
+        }
 
     def check(self, method: str, path: str, response) -> None:
         template = self._template(path.split("?")[0])

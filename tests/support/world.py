@@ -48,15 +48,20 @@ def stub_figures(monkeypatch) -> None:
             monkeypatch.setattr(module, name, lambda *args, **kwargs: PNG_STUB)
 
 
-def build_world(*, student_a, student_b, instructor, other_instructor, staff,
-                media_root) -> SimpleNamespace:  # fmt: skip
+def build_world(
+    *, student_a, student_b, instructor, other_instructor, staff, media_root
+) -> SimpleNamespace:
     """The users in every role (``users``, ``None`` for the anonymous visitor), data
     sets, jobs, a course with an assignment, a submission and a prediction."""
     w = SimpleNamespace()
     w.users = {
-        "anon": None, "student_a": student_a, "student_b": student_b, "instructor": instructor,
-        "other_instructor": other_instructor, "admin": staff,
-    }  # fmt: skip
+        "anon": None,
+        "student_a": student_a,
+        "student_b": student_b,
+        "instructor": instructor,
+        "other_instructor": other_instructor,
+        "admin": staff,
+    }
     w.ds = make_dataset("tiny", chars="가나다", per_char=4, created_by=staff)
     w.hidden = make_dataset("hidden-test", chars="가나다", per_char=2, seed=1, is_hidden=True)
     w.ds.hidden_test = w.hidden
@@ -67,17 +72,25 @@ def build_world(*, student_a, student_b, instructor, other_instructor, staff,
         name="building", source=Dataset.Source.PHD08, status=JobStatus.QUEUED, created_by=staff
     )
     w.hw_building = Dataset.objects.create(
-        name="hw-building", source=Dataset.Source.HANDWRITING, status=JobStatus.QUEUED,
+        name="hw-building",
+        source=Dataset.Source.HANDWRITING,
+        status=JobStatus.QUEUED,
         created_by=instructor,
-    )  # fmt: skip
+    )
     original = media_root / "submissions" / "1.png"
     original.parent.mkdir(parents=True)
     original.write_bytes(white_png())
     w.hw_ready = Dataset.objects.create(
-        name="hw-ready", source=Dataset.Source.HANDWRITING, status=JobStatus.SUCCEEDED,
-        created_by=instructor, is_hidden=True, classes=["가"], counts=[1], num_samples=1,
+        name="hw-ready",
+        source=Dataset.Source.HANDWRITING,
+        status=JobStatus.SUCCEEDED,
+        created_by=instructor,
+        is_hidden=True,
+        classes=["가"],
+        counts=[1],
+        num_samples=1,
         params={"samples": [["submissions/1.png", "가", "writer-1"]]},
-    )  # fmt: skip
+    )
 
     w.job = make_evaluated_job(student_a, w.ds)
     w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
@@ -92,15 +105,23 @@ def build_world(*, student_a, student_b, instructor, other_instructor, staff,
     w.other_course = Course.objects.create(name="Other class", owner=other_instructor)
     Enrollment.objects.create(course=w.other_course, student=student_b)
     w.assignment = Assignment.objects.create(
-        course=w.course, title="Week 1", chars=["가", "나"], grader=w.grader,
-        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
-    )  # fmt: skip
+        course=w.course,
+        title="Week 1",
+        chars=["가", "나"],
+        grader=w.grader,
+        due_at=timezone.now() + timedelta(days=3),
+        attempts_allowed=3,
+    )
     w.submission = make_stored_prediction(
         student_a, w.grader, assignment=w.assignment, expected="가", attempt=1
     )
     w.prediction = make_stored_prediction(student_a, w.job)
     Regrade.objects.create(
-        assignment=w.assignment, grader=w.grader, requested_by=instructor,
-        status=JobStatus.SUCCEEDED, total=1, done=1,
-    )  # fmt: skip
+        assignment=w.assignment,
+        grader=w.grader,
+        requested_by=instructor,
+        status=JobStatus.SUCCEEDED,
+        total=1,
+        done=1,
+    )
     return w

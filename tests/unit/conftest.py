@@ -23,9 +23,13 @@ def world(student_a, student_b, instructor, other_instructor, staff, settings, m
     cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
     stub_figures(monkeypatch)
     return build_world(
-        student_a=student_a, student_b=student_b, instructor=instructor,
-        other_instructor=other_instructor, staff=staff, media_root=settings.MEDIA_ROOT,
-    )  # fmt: skip
+        student_a=student_a,
+        student_b=student_b,
+        instructor=instructor,
+        other_instructor=other_instructor,
+        staff=staff,
+        media_root=settings.MEDIA_ROOT,
+    )
 
 
 @pytest.fixture
@@ -48,6 +52,10 @@ def grader(course, instructor):
 def assignment(course, grader):
     """Week 1: 가 and 나, two attempts each, due in three days."""
     return Assignment.objects.create(
-        course=course, title="Week 1", chars=["가", "나"], grader=grader,
-        due_at=timezone.now() + timedelta(days=3), attempts_allowed=2,
-    )  # fmt: skip
+        course=course,
+        title="Week 1",
+        chars=["가", "나"],
+        grader=grader,
+        due_at=timezone.now() + timedelta(days=3),
+        attempts_allowed=2,
+    )

@@ -32,16 +32,25 @@ from tests.support.phd08 import write_phd08_files
 
 def _job(owner, dataset, status=JobStatus.SUCCEEDED, **fields) -> TrainingJob:
     return TrainingJob.objects.create(
-        owner=owner, dataset=dataset, model_spec="mlp", status=status, epochs=3,
-        split="stratified:0.2", **fields,
-    )  # fmt: skip
+        owner=owner,
+        dataset=dataset,
+        model_spec="mlp",
+        status=status,
+        epochs=3,
+        split="stratified:0.2",
+        **fields,
+    )
 
 
 def _prediction(owner, model, status=JobStatus.SUCCEEDED, **fields) -> Prediction:
     return Prediction.objects.create(
-        owner=owner, model=model, source=Prediction.Source.CANVAS, original_file="original.png",
-        status=status, **fields,
-    )  # fmt: skip
+        owner=owner,
+        model=model,
+        source=Prediction.Source.CANVAS,
+        original_file="original.png",
+        status=status,
+        **fields,
+    )
 
 
 @pytest.fixture
@@ -50,13 +59,25 @@ def lab(db, student_a, student_b, instructor):
     assignment, submissions and a free prediction, a regrade."""
     tiny = make_dataset("tiny", chars="가나다", per_char=4)
     other = make_dataset("other", chars="라마", per_char=4)
-    done = _job(student_a, tiny, val_accuracy=0.875, best_val_accuracy=0.9, epochs_done=3,
-                chars=["가", "나"])  # fmt: skip
+    done = _job(
+        student_a,
+        tiny,
+        val_accuracy=0.875,
+        best_val_accuracy=0.9,
+        epochs_done=3,
+        chars=["가", "나"],
+    )
     for epoch in (1, 2, 3):
         EpochMetric.objects.create(
-            job=done, epoch=epoch, loss=1 / epoch, accuracy=0.5 + epoch / 10,
-            val_loss=1.1 / epoch, val_accuracy=0.6 + epoch / 10, seconds=2, samples_per_second=50,
-        )  # fmt: skip
+            job=done,
+            epoch=epoch,
+            loss=1 / epoch,
+            accuracy=0.5 + epoch / 10,
+            val_loss=1.1 / epoch,
+            val_accuracy=0.6 + epoch / 10,
+            seconds=2,
+            samples_per_second=50,
+        )
     failed = _job(student_b, other, status=JobStatus.FAILED, error="Out of memory")
     evaluation = Evaluation.objects.create(
         job=done, dataset=other, status=JobStatus.SUCCEEDED, accuracy=0.5, n=8
@@ -64,19 +85,42 @@ def lab(db, student_a, student_b, instructor):
     course = Course.objects.create(name="Hangul 101", owner=instructor)
     Enrollment.objects.create(course=course, student=student_a)
     assignment = Assignment.objects.create(
-        course=course, title="Week 1", chars=["가", "나"], grader=done,
+        course=course,
+        title="Week 1",
+        chars=["가", "나"],
+        grader=done,
         due_at=timezone.now() + timedelta(days=3),
-    )  # fmt: skip
-    submission = _prediction(student_a, done, assignment=assignment, expected="가",
-                             predicted="가", confidence=0.97, attempt=1)  # fmt: skip
+    )
+    submission = _prediction(
+        student_a,
+        done,
+        assignment=assignment,
+        expected="가",
+        predicted="가",
+        confidence=0.97,
+        attempt=1,
+    )
     free = _prediction(student_b, done, predicted="나", confidence=0.4)
-    regrade = Regrade.objects.create(assignment=assignment, grader=done, requested_by=instructor,
-                                     total=1, done=1, status=JobStatus.SUCCEEDED)  # fmt: skip
+    regrade = Regrade.objects.create(
+        assignment=assignment,
+        grader=done,
+        requested_by=instructor,
+        total=1,
+        done=1,
+        status=JobStatus.SUCCEEDED,
+    )
     return {
-        "dataset": tiny, "other": other, "job": done, "failed": failed,
-        "evaluation": evaluation, "course": course, "assignment": assignment,
-        "submission": submission, "prediction": free, "regrade": regrade,
-    }  # fmt: skip
+        "dataset": tiny,
+        "other": other,
+        "job": done,
+        "failed": failed,
+        "evaluation": evaluation,
+        "course": course,
+        "assignment": assignment,
+        "submission": submission,
+        "prediction": free,
+        "regrade": regrade,
+    }
 
 
 def _changelist(name):
@@ -128,8 +172,10 @@ def test_job_page_is_read_only_with_its_epochs_inline(staff_client, lab):
     # The three epochs, with their validation accuracy as a percentage.
     assert all(shown in text for shown in ("70.0%", "80.0%", "90.0%"))
     # A POST does not change a job either.
-    staff_client.post(reverse("admin:classifier_trainingjob_change", args=[job.pk]),
-                      {"epochs": 99, "status": "QUEUED"})  # fmt: skip
+    staff_client.post(
+        reverse("admin:classifier_trainingjob_change", args=[job.pk]),
+        {"epochs": 99, "status": "QUEUED"},
+    )
     job.refresh_from_db()
     assert (job.epochs, job.status) == (3, JobStatus.SUCCEEDED)
 
@@ -137,10 +183,16 @@ def test_job_page_is_read_only_with_its_epochs_inline(staff_client, lab):
 def test_jobs_are_not_added_in_the_admin_but_courses_are(staff_client, lab, instructor):
     for name in ("dataset", "trainingjob", "evaluation", "prediction", "regrade"):
         assert staff_client.get(reverse(f"admin:classifier_{name}_add")).status_code == 403
-    response = staff_client.post(reverse("admin:classifier_course_add"), {
-        "name": "Hangul 201", "owner": instructor.pk, "join_code": "K7QW3MZP",
-        "enrollments-TOTAL_FORMS": 0, "enrollments-INITIAL_FORMS": 0,
-    })  # fmt: skip
+    response = staff_client.post(
+        reverse("admin:classifier_course_add"),
+        {
+            "name": "Hangul 201",
+            "owner": instructor.pk,
+            "join_code": "K7QW3MZP",
+            "enrollments-TOTAL_FORMS": 0,
+            "enrollments-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 302
     assert Course.objects.get(join_code="K7QW3MZP").owner == instructor
 
@@ -148,8 +200,9 @@ def test_jobs_are_not_added_in_the_admin_but_courses_are(staff_client, lab, inst
 def test_data_set_page_edits_its_name_and_visibility_only(staff_client, lab):
     dataset = lab["dataset"]
     url = reverse("admin:classifier_dataset_change", args=[dataset.pk])
-    response = staff_client.post(url, {"name": "tiny-renamed", "is_hidden": "on",
-                                       "status": "FAILED", "num_samples": 1})  # fmt: skip
+    response = staff_client.post(
+        url, {"name": "tiny-renamed", "is_hidden": "on", "status": "FAILED", "num_samples": 1}
+    )
     assert response.status_code == 302
     dataset.refresh_from_db()
     assert (dataset.name, dataset.is_hidden) == ("tiny-renamed", True)
@@ -166,7 +219,8 @@ def test_filters_and_search_narrow_the_lists(staff_client, lab):
     assert _shown(staff_client, "dataset", q="다") == {tiny.pk}
     assert _shown(staff_client, "dataset", q="oth") == {lab["other"].pk}
     assert _shown(staff_client, "dataset", source__exact="phd08", status__exact="SUCCEEDED") == {
-        tiny.pk, lab["other"].pk
+        tiny.pk,
+        lab["other"].pk,
     }
     assert _shown(staff_client, "assignment", q="나") == {lab["assignment"].pk}
     assert _shown(staff_client, "assignment", q="마") == set()
@@ -177,8 +231,9 @@ def test_filters_and_search_narrow_the_lists(staff_client, lab):
     course = lab["course"]
     # A filter with one choice is not offered: a second course with a submission makes two.
     other = Course.objects.create(name="Hangul 102", owner=course.owner)
-    week2 = Assignment.objects.create(course=other, title="Week 2", chars=["다"],
-                                      grader=job, due_at=timezone.now())  # fmt: skip
+    week2 = Assignment.objects.create(
+        course=other, title="Week 2", chars=["다"], grader=job, due_at=timezone.now()
+    )
     elsewhere = _prediction(submission.owner, job, assignment=week2, expected="다")
     assert _shown(staff_client, "prediction", assignment__course__id__exact=course.pk) == {
         submission.pk
@@ -215,16 +270,23 @@ def test_cancel_action_on_builds_and_predictions(staff_client, lab):
     job, assignment = lab["job"], lab["assignment"]
     free = _prediction(job.owner, job, status=JobStatus.QUEUED)
     running = _prediction(job.owner, job, status=JobStatus.RUNNING)
-    submission = _prediction(job.owner, job, status=JobStatus.QUEUED, assignment=assignment,
-                             expected="나", attempt=1)  # fmt: skip
+    submission = _prediction(
+        job.owner, job, status=JobStatus.QUEUED, assignment=assignment, expected="나", attempt=1
+    )
     said = _act(staff_client, "prediction", "cancel_selected", [free, running, submission])
     assert "Cancelled 1 queued job." in said
     assert "Skipped 1: it is running and cannot be stopped" in said
     assert "Skipped 1: a submission is graded, not cancelled." in said
-    statuses = dict(Prediction.objects.filter(pk__in=[free.pk, running.pk, submission.pk])
-                    .values_list("pk", "status"))  # fmt: skip
-    assert statuses == {free.pk: JobStatus.CANCELLED, running.pk: JobStatus.RUNNING,
-                        submission.pk: JobStatus.QUEUED}  # fmt: skip
+    statuses = dict(
+        Prediction.objects.filter(pk__in=[free.pk, running.pk, submission.pk]).values_list(
+            "pk", "status"
+        )
+    )
+    assert statuses == {
+        free.pk: JobStatus.CANCELLED,
+        running.pk: JobStatus.RUNNING,
+        submission.pk: JobStatus.QUEUED,
+    }
 
 
 def test_rerun_queues_a_copy_for_the_same_student_and_says_what_it_skipped(
@@ -235,15 +297,25 @@ def test_rerun_queues_a_copy_for_the_same_student_and_says_what_it_skipped(
     not_ready = _job(job.owner, make_dataset("gone", status=JobStatus.FAILED))
     before = set(TrainingJob.objects.values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        said = _act(staff_client, "trainingjob", "rerun_selected",
-                    [job, failed, running, not_ready])  # fmt: skip
+        said = _act(
+            staff_client, "trainingjob", "rerun_selected", [job, failed, running, not_ready]
+        )
     copies = TrainingJob.objects.exclude(pk__in=before).order_by("pk")
     assert len(copies) == 2 and len(callbacks) == 2  # each copy is sent on commit
     by_owner = {copy.owner: copy for copy in copies}
     copy = by_owner[job.owner]
     assert copy.status == JobStatus.QUEUED and copy.epochs_done == 0 and copy.val_accuracy is None
-    fields = ("dataset", "chars", "model_spec", "optimizer", "learning_rate", "epochs",
-              "batch_size", "seed", "split")  # fmt: skip
+    fields = (
+        "dataset",
+        "chars",
+        "model_spec",
+        "optimizer",
+        "learning_rate",
+        "epochs",
+        "batch_size",
+        "seed",
+        "split",
+    )
     assert all(getattr(copy, f) == getattr(job, f) for f in fields)
     assert by_owner[failed.owner].dataset == failed.dataset
     assert f"Queued 2 new jobs: #{copies[0].pk}" in said
@@ -261,9 +333,12 @@ def test_rerun_refuses_a_job_whose_characters_left_its_data_set(lab):
 
 def _font_dataset(name="fonts2", status=JobStatus.FAILED) -> Dataset:
     dataset = services.create_font_dataset(
-        name=name, chars=["가", "나"], font_specs=["NanumGothic"],
-        rendering=RenderSettings(height=16, width=16, per_font=2, seed=0), dispatch=False,
-    )  # fmt: skip
+        name=name,
+        chars=["가", "나"],
+        font_specs=["NanumGothic"],
+        rendering=RenderSettings(height=16, width=16, per_font=2, seed=0),
+        dispatch=False,
+    )
     Dataset.objects.filter(pk=dataset.pk).update(
         status=status, error="The disk is full", attempts=3, files_done=1
     )
@@ -284,8 +359,9 @@ def test_rebuild_requeues_what_it_can_and_says_why_not_the_rest(
         path.unlink()
     running = make_dataset("running", status=JobStatus.RUNNING)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        said = _act(staff_client, "dataset", "rebuild_selected",
-                    [fonts, moved, running, lab["dataset"]])  # fmt: skip
+        said = _act(
+            staff_client, "dataset", "rebuild_selected", [fonts, moved, running, lab["dataset"]]
+        )
     assert len(callbacks) == 1
     fonts.refresh_from_db()
     assert fonts.status == JobStatus.QUEUED
@@ -328,8 +404,9 @@ def _files(folder, *names):
 
 
 def _delete_in_admin(client, name, row):
-    response = client.post(reverse(f"admin:classifier_{name}_delete", args=[row.pk]),
-                           {"post": "yes"})  # fmt: skip
+    response = client.post(
+        reverse(f"admin:classifier_{name}_delete", args=[row.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
@@ -358,9 +435,14 @@ def test_deleting_a_course_removes_the_files_of_its_submissions(
     _files(submission.file_dir, "original.png", "step-input.png")
     _files(free.file_dir, "original.png")
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(_changelist("course"), {
-            "action": "delete_selected", "_selected_action": [lab["course"].pk], "post": "yes",
-        })  # fmt: skip
+        staff_client.post(
+            _changelist("course"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [lab["course"].pk],
+                "post": "yes",
+            },
+        )
     assert not Assignment.objects.filter(pk=lab["assignment"].pk).exists()
     assert not Prediction.objects.filter(pk=submission.pk).exists()
     assert not submission.file_dir.exists()
@@ -409,25 +491,49 @@ def _label(model, field, language) -> str:
 @pytest.mark.parametrize(
     ("name", "key", "labels"),
     [
-        ("dataset", "dataset", [(Dataset, "files_done"), (Dataset, "samples_per_second"),
-                                (Dataset, "created_by"), (Dataset, "heartbeat_at")]),
-        ("trainingjob", "job", [(TrainingJob, "epochs_done"), (TrainingJob, "train_accuracy"),
-                                (TrainingJob, "split_summary"), (TrainingJob, "dispatched_at")]),
-        ("evaluation", "evaluation", [(Evaluation, "per_class"),
-                                      (Evaluation, "cancel_requested")]),
-        ("prediction", "submission", [(Prediction, "steps"), (Prediction, "original_name"),
-                                      (Prediction, "attempt"), (Prediction, "probabilities")]),
+        (
+            "dataset",
+            "dataset",
+            [
+                (Dataset, "files_done"),
+                (Dataset, "samples_per_second"),
+                (Dataset, "created_by"),
+                (Dataset, "heartbeat_at"),
+            ],
+        ),
+        (
+            "trainingjob",
+            "job",
+            [
+                (TrainingJob, "epochs_done"),
+                (TrainingJob, "train_accuracy"),
+                (TrainingJob, "split_summary"),
+                (TrainingJob, "dispatched_at"),
+            ],
+        ),
+        ("evaluation", "evaluation", [(Evaluation, "per_class"), (Evaluation, "cancel_requested")]),
+        (
+            "prediction",
+            "submission",
+            [
+                (Prediction, "steps"),
+                (Prediction, "original_name"),
+                (Prediction, "attempt"),
+                (Prediction, "probabilities"),
+            ],
+        ),
         ("regrade", "regrade", [(Regrade, "requested_by"), (Regrade, "error_params")]),
         ("course", "course", [(Enrollment, "joined_at")]),
         ("assignment", "assignment", [(Assignment, "course")]),
     ],
-)  # fmt: skip
+)
 def test_admin_pages_label_every_field_in_korean(staff_client, lab, name, key, labels):
     korean = {"accept-language": "ko"}
     row = lab[key]
     listing = staff_client.get(_changelist(name), headers=korean).content.decode()
-    page = staff_client.get(reverse(f"admin:classifier_{name}_change", args=[row.pk]),
-                            headers=korean).content.decode()  # fmt: skip
+    page = staff_client.get(
+        reverse(f"admin:classifier_{name}_change", args=[row.pk]), headers=korean
+    ).content.decode()
     with translation.override("ko"):
         assert str(row._meta.verbose_name_plural) in listing
         assert str(row) in page
@@ -444,8 +550,9 @@ def test_the_admin_refuses_everyone_but_staff(client, lab, who, request):
         response = client.get(_changelist(name))
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
     queued = _job(lab["job"].owner, lab["dataset"], status=JobStatus.QUEUED)
-    client.post(_changelist("trainingjob"),
-                {"action": "cancel_selected", "_selected_action": [queued.pk]})  # fmt: skip
+    client.post(
+        _changelist("trainingjob"), {"action": "cancel_selected", "_selected_action": [queued.pk]}
+    )
     assert TrainingJob.objects.get(pk=queued.pk).status == JobStatus.QUEUED
 
 

@@ -38,8 +38,9 @@ def test_a_token_is_traded_for_username_and_password_and_authenticates(world):
     assert answer.status_code == 200
     token = answer.json()["token"]
     assert token == Token.objects.get(user=world.users["student_a"]).key
-    again = client.post("/api/token/", {"username": "student_a", "password": "pw-student_a"},
-                        format="json")  # fmt: skip
+    again = client.post(
+        "/api/token/", {"username": "student_a", "password": "pw-student_a"}, format="json"
+    )
     assert again.json() == {"token": token}
 
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -52,9 +53,7 @@ def test_a_token_is_traded_for_username_and_password_and_authenticates(world):
     assert refused.json() == {"detail": "Invalid token."}
 
 
-def test_wrong_passwords_are_refused_and_then_rate_limited_like_the_log_in_page(
-    world, settings
-):
+def test_wrong_passwords_are_refused_and_then_rate_limited_like_the_log_in_page(world, settings):
     settings.LAB_LOGIN_MAX_FAILURES = 3
     client = APIClient()
     for _ in range(3):
@@ -129,8 +128,12 @@ def test_a_job_is_created_with_the_forms_defaults_and_queued_on_commit(
     assert (job.owner, job.dataset, job.chars) == (world.users["student_b"], world.ds, ["가", "나"])
     # What the New job form starts with: the Tutorial MLP, adam, batches of 32, 20% held out.
     assert (job.model_spec, job.optimizer, job.batch_size, job.epochs, job.split) == (
-        "mlp", "adam", 32, 2, "stratified:0.2",
-    )  # fmt: skip
+        "mlp",
+        "adam",
+        32,
+        2,
+        "stratified:0.2",
+    )
     assert job.param_count > 0 and job.status == JobStatus.QUEUED
     assert len(dispatches) == 1  # sent to the train queue once the row is committed
     assert answer.json()["status"] == "QUEUED" and answer.json()["classes"] == ["가", "나"]
@@ -143,17 +146,23 @@ def test_a_job_is_created_with_the_forms_defaults_and_queued_on_commit(
         ({"epochs": "many"}, "epochs", "Enter a whole number."),
         ({"chars": "가하"}, "chars", "Not in tiny: 하"),
         ({"model": "custom", "spec": "conv32-wobble"}, "spec", "wobble"),
-        ({"split_kind": "group", "held_out": "S,G"}, "held_out",
-         "Keep at least one group for training."),
+        (
+            {"split_kind": "group", "held_out": "S,G"},
+            "held_out",
+            "Keep at least one group for training.",
+        ),
         ({"dataset": None}, "dataset", "This field is required."),
         ({"optimizer": "magic"}, "optimizer", "Select a valid choice."),
     ],
-)  # fmt: skip
+)
 def test_bad_job_input_gets_a_400_with_the_forms_message_and_nothing_is_made(
     world, fields, field, message
 ):
-    data = {key: value for key, value in ({"dataset": world.ds.pk} | fields).items()
-            if value is not None}  # fmt: skip
+    data = {
+        key: value
+        for key, value in ({"dataset": world.ds.pk} | fields).items()
+        if value is not None
+    }
     answer = token_client(world.users["student_a"]).post("/api/jobs/", data)
     assert answer.status_code == 400
     assert message in " ".join(answer.json()[field])
@@ -175,16 +184,17 @@ def test_students_cannot_train_on_a_hidden_test_set_nor_beyond_their_job_limit(w
     assert "Select a valid choice" in hidden.json()["dataset"][0]
     settings.LAB_MAX_ACTIVE_JOBS = 1  # student A already has a queued job
     limited = client.post("/api/jobs/", {"dataset": world.ds.pk})
-    assert limited.json() == {"non_field_errors": [
-        "You already have 1 jobs queued or running; wait for one to finish."
-    ]}  # fmt: skip
+    assert limited.json() == {
+        "non_field_errors": ["You already have 1 jobs queued or running; wait for one to finish."]
+    }
 
 
 def test_refusals_speak_the_callers_language(world):
     client = token_client(world.users["student_a"])
     english = client.post("/api/jobs/", {"dataset": world.ds.pk, "epochs": 0})
-    korean = client.post("/api/jobs/", {"dataset": world.ds.pk, "epochs": 0},
-                         HTTP_ACCEPT_LANGUAGE="ko")  # fmt: skip
+    korean = client.post(
+        "/api/jobs/", {"dataset": world.ds.pk, "epochs": 0}, HTTP_ACCEPT_LANGUAGE="ko"
+    )
     assert korean.status_code == 400
     assert korean.json()["epochs"] != english.json()["epochs"]
     assert any("가" <= ch <= "힣" for ch in korean.json()["epochs"][0])
@@ -198,10 +208,12 @@ def test_a_job_shows_its_status_epochs_and_artifacts(world):
     assert (job["status"], job["epochs_done"], job["percent_done"]) == ("SUCCEEDED", 2, 100)
     base = f"http://testserver/api/jobs/{world.job.pk}"
     assert job["artifacts"] == {
-        "model": f"{base}/model/", "curves": f"{base}/figures/curves/",
-        "confusion": f"{base}/figures/confusion/", "mistakes": f"{base}/figures/mistakes/",
+        "model": f"{base}/model/",
+        "curves": f"{base}/figures/curves/",
+        "confusion": f"{base}/figures/confusion/",
+        "mistakes": f"{base}/figures/mistakes/",
         "reliability": f"{base}/figures/reliability/",
-    }  # fmt: skip
+    }
     metrics = client.get(f"{base}/metrics/").json()
     assert [(m["epoch"], m["loss"]) for m in metrics] == [(1, 1.0), (2, 0.5)]
 
@@ -267,8 +279,11 @@ def test_an_uploaded_photo_is_preprocessed_stored_and_queued(
     prediction = Prediction.objects.get(pk=answer.json()["id"])
     assert answer["Location"] == f"http://testserver/api/predictions/{prediction.pk}/"
     assert (prediction.owner, prediction.model, prediction.expected, prediction.source) == (
-        world.users["student_a"], world.job, "가", "upload",
-    )  # fmt: skip
+        world.users["student_a"],
+        world.job,
+        "가",
+        "upload",
+    )
     assert prediction.original_path.read_bytes() == photo_of("가")
     assert prediction.input_path.exists()
     assert len(dispatches) == 1
@@ -287,14 +302,20 @@ def test_a_predictions_result(world):
     ("fields", "field", "message"),
     [
         ({}, "non_field_errors", "Upload a photo or draw the character first."),
-        ({"image": SimpleUploadedFile("notes.jpg", b"not an image at all")}, "non_field_errors",
-         "not an image"),
-        ({"canvas": drawing_of("가"), "image": "photo"}, "non_field_errors",
-         "either a photo or a drawing"),
+        (
+            {"image": SimpleUploadedFile("notes.jpg", b"not an image at all")},
+            "non_field_errors",
+            "not an image",
+        ),
+        (
+            {"canvas": drawing_of("가"), "image": "photo"},
+            "non_field_errors",
+            "either a photo or a drawing",
+        ),
         ({"expected": "밟", "image": "photo"}, "expected", "does not know 밟"),
         ({"model": "grader", "image": "photo"}, "model", "You cannot use this model here"),
     ],
-)  # fmt: skip
+)
 def test_bad_prediction_input_gets_a_400_with_its_reason_and_nothing_is_stored(
     world, fields, field, message
 ):
@@ -324,8 +345,11 @@ def test_a_student_lists_assignments_and_submits_a_drawing(
 ):
     client = token_client(world.users["student_a"])
     (listed,) = client.get("/api/assignments/").json()["results"]
-    assert (listed["id"], listed["title"], listed["chars"]) == (world.assignment.pk, "Week 1",
-                                                               ["가", "나"])  # fmt: skip
+    assert (listed["id"], listed["title"], listed["chars"]) == (
+        world.assignment.pk,
+        "Week 1",
+        ["가", "나"],
+    )
     assert listed["course"] == "Hangul 101" and listed["is_past_due"] is False
     url = f"/api/assignments/{world.assignment.pk}/submit/"
     with django_capture_on_commit_callbacks() as dispatches:
@@ -333,8 +357,10 @@ def test_a_student_lists_assignments_and_submits_a_drawing(
     assert answer.status_code == 201, answer.json()
     submission = Prediction.objects.get(pk=answer.json()["id"])
     assert (submission.assignment, submission.expected, submission.attempt) == (
-        world.assignment, "나", 1,
-    )  # fmt: skip
+        world.assignment,
+        "나",
+        1,
+    )
     assert submission.model == world.grader and len(dispatches) == 1
     assert answer.json()["status"] == "QUEUED" and answer.json()["expected"] == "나"
 
@@ -363,20 +389,38 @@ def test_a_refused_submission_says_why_and_stores_nothing(world, fields, message
 
 
 def test_the_instructor_reads_the_gradebook_as_json(world):
-    book = token_client(world.users["instructor"]).get(
-        f"/api/assignments/{world.assignment.pk}/gradebook/"
-    ).json()
+    book = (
+        token_client(world.users["instructor"])
+        .get(f"/api/assignments/{world.assignment.pk}/gradebook/")
+        .json()
+    )
     assert book["assignment"] == world.assignment.pk and book["chars"] == ["가", "나"]
     assert book["correct_per_char"] == [1, 0]
     (row,) = book["rows"]
     assert (row["student"], row["score"], row["late"]) == ("student_a", 1, False)
     assert (row["name"], row["student_number"]) == ("", "")
     assert row["cells"] == [
-        {"char": "가", "verdict": "correct", "teacher_verdict": "", "comment": "", "attempts": 1,
-         "submission": world.submission.pk, "confidence": 0.4, "late": False},
-        {"char": "나", "verdict": "missing", "teacher_verdict": "", "comment": "", "attempts": 0,
-         "submission": None, "confidence": None, "late": False},
-    ]  # fmt: skip
+        {
+            "char": "가",
+            "verdict": "correct",
+            "teacher_verdict": "",
+            "comment": "",
+            "attempts": 1,
+            "submission": world.submission.pk,
+            "confidence": 0.4,
+            "late": False,
+        },
+        {
+            "char": "나",
+            "verdict": "missing",
+            "teacher_verdict": "",
+            "comment": "",
+            "attempts": 0,
+            "submission": None,
+            "confidence": None,
+            "late": False,
+        },
+    ]
     refused = token_client(world.users["student_a"]).get(
         f"/api/assignments/{world.assignment.pk}/gradebook/"
     )
@@ -387,13 +431,23 @@ def test_the_instructor_reads_the_gradebook_as_json(world):
 # --- Schema and docs ---------------------------------------------------------------------
 
 PATHS = {
-    "/api/token/", "/api/datasets/", "/api/datasets/{id}/", "/api/jobs/", "/api/jobs/{id}/",
-    "/api/jobs/{id}/cancel/", "/api/jobs/{id}/metrics/", "/api/jobs/{id}/model/",
-    "/api/jobs/{id}/figures/{kind}/", "/api/predictions/", "/api/predictions/{id}/",
+    "/api/token/",
+    "/api/datasets/",
+    "/api/datasets/{id}/",
+    "/api/jobs/",
+    "/api/jobs/{id}/",
+    "/api/jobs/{id}/cancel/",
+    "/api/jobs/{id}/metrics/",
+    "/api/jobs/{id}/model/",
+    "/api/jobs/{id}/figures/{kind}/",
+    "/api/predictions/",
+    "/api/predictions/{id}/",
     "/api/predictions/{id}/verdict/",
-    "/api/assignments/", "/api/assignments/{id}/", "/api/assignments/{id}/submit/",
+    "/api/assignments/",
+    "/api/assignments/{id}/",
+    "/api/assignments/{id}/submit/",
     "/api/assignments/{id}/gradebook/",
-}  # fmt: skip
+}
 
 
 def test_the_schema_is_valid_openapi_with_every_endpoint(world):
@@ -416,8 +470,9 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     users = world.users
     schema = token_client(users["student_a"]).get("/api/schema/", {"format": "json"})
     check = SchemaCheck(json.loads(schema.content))
-    student, other, teacher = (token_client(users[name])
-                               for name in ("student_a", "student_b", "instructor"))  # fmt: skip
+    student, other, teacher = (
+        token_client(users[name]) for name in ("student_a", "student_b", "instructor")
+    )
 
     def call(client, method, path, data=None, **kwargs):
         response = getattr(client, method.lower())(path, data, **kwargs)
@@ -452,13 +507,19 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     call(other, "POST", "/api/jobs/", {"epochs": 0})
     call(student, "POST", "/api/predictions/", {"model": job, "image": _photo()})
     call(student, "POST", "/api/predictions/", {"model": job})
-    call(student, "POST", f"/api/assignments/{world.assignment.pk}/submit/",
-         {"char": "나", "image": _photo("나")})  # fmt: skip
+    call(
+        student,
+        "POST",
+        f"/api/assignments/{world.assignment.pk}/submit/",
+        {"char": "나", "image": _photo("나")},
+    )
     call(student, "POST", f"/api/assignments/{world.assignment.pk}/submit/", {"char": "가"})
-    call(teacher, "POST", f"/api/predictions/{world.submission.pk}/verdict/",
-         {"verdict": "correct"})  # fmt: skip
-    call(student, "POST", f"/api/predictions/{world.submission.pk}/verdict/",
-         {"verdict": "correct"})  # fmt: skip
+    call(
+        teacher, "POST", f"/api/predictions/{world.submission.pk}/verdict/", {"verdict": "correct"}
+    )
+    call(
+        student, "POST", f"/api/predictions/{world.submission.pk}/verdict/", {"verdict": "correct"}
+    )
     call(student, "POST", f"/api/jobs/{job}/cancel/")  # finished already: 400
     session = APIClient(enforce_csrf_checks=True)
     session.force_login(users["student_a"])
@@ -466,8 +527,9 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     call(student, "POST", f"/api/jobs/{queued}/cancel/")
     # Deleting, and what is kept.
     call(student, "DELETE", f"/api/jobs/{make_evaluated_job(users['student_a'], world.ds).pk}/")
-    running = TrainingJob.objects.create(owner=users["student_a"], dataset=world.ds,
-                                         model_spec="mlp", status=JobStatus.RUNNING)  # fmt: skip
+    running = TrainingJob.objects.create(
+        owner=users["student_a"], dataset=world.ds, model_spec="mlp", status=JobStatus.RUNNING
+    )
     call(student, "DELETE", f"/api/jobs/{running.pk}/")  # still running: 400
     mine = make_stored_prediction(users["student_a"], world.job)
     call(student, "DELETE", f"/api/predictions/{mine.pk}/")
@@ -482,8 +544,13 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
 
 
 def _job_fields(world) -> dict:
-    return {"dataset": world.ds.pk, "model": "mlp", "epochs": 2, "split_kind": "stratified",
-            "val_fraction": 0.25}  # fmt: skip
+    return {
+        "dataset": world.ds.pk,
+        "model": "mlp",
+        "epochs": 2,
+        "split_kind": "stratified",
+        "val_fraction": 0.25,
+    }
 
 
 def test_the_docs_page_loads_with_its_scripts(client, world):
@@ -492,6 +559,7 @@ def test_the_docs_page_loads_with_its_scripts(client, world):
     assert page.status_code == 200
     html = page.content.decode()
     assert "/api/schema/" in html and "swagger-ui-bundle.js" in html
-    script = next(part.split('"')[0] for part in html.split('src="')[1:]
-                  if "swagger-ui-bundle.js" in part)  # fmt: skip
+    script = next(
+        part.split('"')[0] for part in html.split('src="')[1:] if "swagger-ui-bundle.js" in part
+    )
     assert client.get(script).status_code == 200  # served by the lab: no internet needed

@@ -18,8 +18,11 @@ def font_dataset(style="handwriting", font_names=None):
     names = font_names or [fonts.plot_font().name]
     dataset = make_dataset(name=f"fonts-{style}", chars="밟가")
     dataset.source = Dataset.Source.FONTS
-    dataset.params = {"chars": ["밟", "가"], "fonts": names,
-                      "rendering": asdict(RenderSettings(style=style))}  # fmt: skip
+    dataset.params = {
+        "chars": ["밟", "가"],
+        "fonts": names,
+        "rendering": asdict(RenderSettings(style=style)),
+    }
     dataset.save()
     return dataset
 

@@ -35,9 +35,13 @@ def test_an_interrupted_phd08_import_resumes_from_the_files_already_done(tmp_pat
     progress = []
     with pytest.raises(build.BuildCancelled):
         build.build_phd08(
-            inputs, tmp_path / "set", SETTINGS, processes=1, on_progress=progress.append,
+            inputs,
+            tmp_path / "set",
+            SETTINGS,
+            processes=1,
+            on_progress=progress.append,
             should_stop=lambda: progress[-1].units_done >= 2,
-        )  # fmt: skip
+        )
     assert not (tmp_path / "set").exists()  # nothing half-made is published
 
     # The files converted before the interruption are never read again: gone, the
@@ -63,9 +67,13 @@ def test_an_import_of_other_files_or_settings_starts_afresh(tmp_path):
     progress = []
     with pytest.raises(build.BuildCancelled):
         build.build_phd08(
-            inputs, tmp_path / "set", SETTINGS, processes=1, on_progress=progress.append,
+            inputs,
+            tmp_path / "set",
+            SETTINGS,
+            processes=1,
+            on_progress=progress.append,
             should_stop=lambda: progress[-1].units_done >= 1,
-        )  # fmt: skip
+        )
     other = ConversionSettings(height=16, width=16, sigma=0)
     started = []
     build.build_phd08(inputs, tmp_path / "set", other, processes=1, on_progress=_snapshot(started))
@@ -77,8 +85,10 @@ def box_and_gap_fonts(tmp_path) -> tuple[HangulFont, HangulFont]:
     """Two built fonts; the second draws 나 as an empty glyph."""
     box = write_font(tmp_path / "box.ttf", build_font("Lab Box"))
     gap = write_font(tmp_path / "gap.ttf", build_font("Lab Gap", empty="나"))
-    return (HangulFont("LabBox", "Lab Box", "Regular", box, 0),
-            HangulFont("LabGap", "Lab Gap", "Regular", gap, 0))  # fmt: skip
+    return (
+        HangulFont("LabBox", "Lab Box", "Regular", box, 0),
+        HangulFont("LabGap", "Lab Gap", "Regular", gap, 0),
+    )
 
 
 RENDERING = RenderSettings(height=16, width=16, per_font=3, augment=False, style="print")
@@ -89,9 +99,13 @@ def test_a_character_a_font_cannot_draw_is_left_out_of_that_font_and_listed(
 ):
     skipped = []
     built = build.build_rendered(
-        "가나", box_and_gap_fonts, tmp_path / "set", RENDERING, processes=1,
+        "가나",
+        box_and_gap_fonts,
+        tmp_path / "set",
+        RENDERING,
+        processes=1,
         on_skip=lambda name, reason: skipped.append((name, str(reason))),
-    )  # fmt: skip
+    )
     assert built.manifest.classes == ["가", "나"]
     assert dict(zip(*np.unique(built.labels, return_counts=True), strict=True)) == {0: 6, 1: 3}
     assert skipped == [("나 (LabGap)", "The font LabGap draws '나' without any ink.")]
@@ -99,5 +113,6 @@ def test_a_character_a_font_cannot_draw_is_left_out_of_that_font_and_listed(
 
 def test_a_character_no_font_can_draw_fails_the_build_with_its_name(tmp_path, box_and_gap_fonts):
     with pytest.raises(store.StoreError, match="None of the fonts can draw 나"):
-        build.build_rendered("가나", box_and_gap_fonts[1:], tmp_path / "set", RENDERING,
-                             processes=1)  # fmt: skip
+        build.build_rendered(
+            "가나", box_and_gap_fonts[1:], tmp_path / "set", RENDERING, processes=1
+        )

@@ -47,8 +47,13 @@ def test_reliability_bins_are_fifteen_equal_widths_with_count_confidence_and_acc
     assert len(bins) == 15 and bins[0]["lower"] == 0 and bins[-1]["upper"] == 1
     np.testing.assert_allclose([b["upper"] - b["lower"] for b in bins], 1 / 15, atol=1e-5)
     assert sum(b["count"] for b in bins) == 6
-    assert bins[0] == {"lower": 0.0, "upper": round(1 / 15, 6), "count": 1, "confidence": 0.05,
-                       "accuracy": 0.0}  # fmt: skip
+    assert bins[0] == {
+        "lower": 0.0,
+        "upper": round(1 / 15, 6),
+        "count": 1,
+        "confidence": 0.05,
+        "accuracy": 0.0,
+    }
     # (13/15, 14/15]: 0.9, 0.92, 0.93 and 14/15 exactly (upper edges belong to their bin).
     assert bins[13]["count"] == 4 and bins[13]["accuracy"] == pytest.approx(0.75)
     assert bins[13]["confidence"] == pytest.approx((0.9 + 0.92 + 0.93 + 14 / 15) / 4, abs=1e-6)
@@ -78,8 +83,10 @@ def test_temperature_scaling_reduces_the_error_of_an_over_confident_set():
     assert result.ece_before > 0.15 and result.ece_after < 0.03
     assert sum(b["count"] for b in result.bins_after) == 3000
     # The temperature changes no answer: every bin's right answers are the same in total.
-    right = [sum(b["count"] * b["accuracy"] for b in bins if b["count"])
-             for bins in (result.bins_before, result.bins_after)]  # fmt: skip
+    right = [
+        sum(b["count"] * b["accuracy"] for b in bins if b["count"])
+        for bins in (result.bins_before, result.bins_after)
+    ]
     assert right[0] == pytest.approx(right[1])
 
 

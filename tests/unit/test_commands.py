@@ -70,16 +70,35 @@ def test_render_dataset_command_lists_fonts_and_renders(capsys):
     assert found and all(font.name in listed for font in found)
 
     call_command(
-        "render_dataset", "--name", "drawn", "--chars", "밟꺅", "--fonts", found[0].name,
-        "--per-font", "3", "--size", "28x28",
-    )  # fmt: skip
+        "render_dataset",
+        "--name",
+        "drawn",
+        "--chars",
+        "밟꺅",
+        "--fonts",
+        found[0].name,
+        "--per-font",
+        "3",
+        "--size",
+        "28x28",
+    )
     dataset = Dataset.objects.get(name="drawn")
     assert dataset.status == JobStatus.SUCCEEDED
     assert dataset.classes == ["밟", "꺅"] and dataset.counts == [3, 3]
     assert not dataset.is_hidden
 
-    call_command("render_dataset", "--name", "test-fonts", "--chars", "밟꺅", "--fonts",
-                 found[-1].name, "--per-font", "2", "--hidden")  # fmt: skip
+    call_command(
+        "render_dataset",
+        "--name",
+        "test-fonts",
+        "--chars",
+        "밟꺅",
+        "--fonts",
+        found[-1].name,
+        "--per-font",
+        "2",
+        "--hidden",
+    )
     assert Dataset.objects.get(name="test-fonts").is_hidden
 
 
@@ -90,8 +109,19 @@ def test_a_character_a_font_cannot_draw_is_listed_and_the_rest_is_built(
 
     box = write_font(tmp_path / "box.ttf", build_font("Lab Box"))
     gap = write_font(tmp_path / "gap.ttf", build_font("Lab Gap", empty="나"))
-    call_command("render_dataset", "--name", "gappy", "--chars", "가나", "--fonts",
-                 f"{box},{gap}", "--per-font", "2", "--size", "16x16")  # fmt: skip
+    call_command(
+        "render_dataset",
+        "--name",
+        "gappy",
+        "--chars",
+        "가나",
+        "--fonts",
+        f"{box},{gap}",
+        "--per-font",
+        "2",
+        "--size",
+        "16x16",
+    )
     dataset = Dataset.objects.get(name="gappy")
     assert dataset.status == JobStatus.SUCCEEDED and dataset.counts == [4, 2]
     out = capsys.readouterr().out

@@ -25,8 +25,11 @@ def compose():
     )
     result = subprocess.run(
         ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
-        env={**os.environ, **COMPOSE_SECRETS}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        env={**os.environ, **COMPOSE_SECRETS},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -51,8 +54,11 @@ def test_compose_refuses_to_start_without_secrets():
     env = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
     result = subprocess.run(
         ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -104,8 +110,12 @@ def test_compose_settings_pass_the_deploy_check(compose):
     env["DATABASE_URL"] = "postgres://lab:pw@127.0.0.1:1/lab"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -119,12 +129,24 @@ def test_compose_workers_match_make_run(compose):
 
 @pytest.mark.parametrize(("value", "secure"), [("", "True True True"), ("0", "False False False")])
 def test_plain_http_for_a_local_try_is_an_explicit_choice(value, secure):
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "k" * 60,
-           "DJANGO_SETTINGS_MODULE": "labsite.settings"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 60,
+        "DJANGO_SETTINGS_MODULE": "labsite.settings",
+    }
     if value:
         env.update(SECURE_SSL_REDIRECT=value, SECURE_COOKIES=value)
-    script = ("import django; django.setup(); from django.conf import settings as s; "
-              "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)")
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.stdout.strip() == secure, result.stderr

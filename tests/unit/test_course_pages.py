@@ -107,9 +107,12 @@ def test_teaching_pages_are_refused_to_students(client, course, assignment, stud
     client.force_login(student_a)
     pk = assignment.pk
     for name, args in [
-        ("assignment-new", [course.pk]), ("gradebook", [pk]), ("gradebook-csv", [pk]),
-        ("regrade-status", [pk]), ("dataset-handwriting", []),
-    ]:  # fmt: skip
+        ("assignment-new", [course.pk]),
+        ("gradebook", [pk]),
+        ("gradebook-csv", [pk]),
+        ("regrade-status", [pk]),
+        ("dataset-handwriting", []),
+    ]:
         assert client.get(reverse(f"classifier:{name}", args=args)).status_code == 403, name
     for name, args in [("course-publish", [course.pk]), ("assignment-regrade", [pk])]:
         assert client.post(reverse(f"classifier:{name}", args=args)).status_code == 403, name
@@ -130,10 +133,14 @@ def test_instructor_publishes_a_finished_model(client, course, instructor):
 
 def _assignment_form(grader, **extra):
     data = {
-        "title": "Week 2", "instructions": "Write neatly.", "chars": "가, 나", "grader": grader.pk,
+        "title": "Week 2",
+        "instructions": "Write neatly.",
+        "chars": "가, 나",
+        "grader": grader.pk,
         "due_at": (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
-        "attempts_allowed": "3", "accept_late": "on",
-    }  # fmt: skip
+        "attempts_allowed": "3",
+        "accept_late": "on",
+    }
     data.update(extra)
     return data
 
@@ -207,8 +214,10 @@ def test_late_submissions_are_taken_when_accepted_and_marked(client, assignment,
     assignment.save()
     client.force_login(student_a)
     photo = SimpleUploadedFile("ga.jpg", photo_of("가"), content_type="image/jpeg")
-    client.post(reverse("classifier:assignment-submit", args=[assignment.pk]),
-                {"char": "가", "image": photo})  # fmt: skip
+    client.post(
+        reverse("classifier:assignment-submit", args=[assignment.pk]),
+        {"char": "가", "image": photo},
+    )
     submission = Prediction.objects.get()
     assert submission.late and submission.source == "upload"
     assert submission.original_name == "ga.jpg"
@@ -270,8 +279,12 @@ def test_only_the_course_s_students_may_submit(client, assignment, student_b, in
     refused = client.post(url, {"char": "가", "canvas": drawing_of("가")})
     assert refused.status_code == 403
     assert "belongs to a course you have not joined" in refused.content.decode()
-    assert client.post(reverse("classifier:assignment-submit", args=[assignment.pk + 99]),
-                       {"char": "가"}).status_code == 404  # fmt: skip
+    assert (
+        client.post(
+            reverse("classifier:assignment-submit", args=[assignment.pk + 99]), {"char": "가"}
+        ).status_code
+        == 404
+    )
     client.force_login(instructor)
     response = client.post(url, {"char": "가", "canvas": drawing_of("가")})
     assert "You are not in the course of this assignment" in response.content.decode()
@@ -358,7 +371,7 @@ def test_the_gradebook_shows_the_answer_that_counts_and_every_attempt_in_order(
     page = client.get(reverse("classifier:gradebook", args=[assignment.pk])).content.decode()
     thumbnail = reverse("classifier:prediction-step", args=[first.pk, "cropped"])
     assert f'class="thumb" loading="lazy" height="40" src="{thumbnail}"' in page
-    history = page[page.index('class="attempts'):]
+    history = page[page.index('class="attempts') :]
     assert history.index(first.get_absolute_url()) < history.index(second.get_absolute_url())
     assert 'aria-current="true">1✓</a>' in history and ">2✗</a>" in history
 
@@ -418,9 +431,13 @@ def five(course, instructor):
     grader = make_grader(instructor, chars=FIVE, name="five")
     course.published_models.add(grader)
     return Assignment.objects.create(
-        course=course, title="Five", chars=["가", "나"], grader=grader,
-        due_at=timezone.now() + timedelta(days=3), attempts_allowed=3,
-    )  # fmt: skip
+        course=course,
+        title="Five",
+        chars=["가", "나"],
+        grader=grader,
+        due_at=timezone.now() + timedelta(days=3),
+        attempts_allowed=3,
+    )
 
 
 def _read(assignment, owner, expected, ranking: str, probabilities, attempt=1) -> Prediction:
@@ -428,15 +445,25 @@ def _read(assignment, owner, expected, ranking: str, probabilities, attempt=1) -
     ``probabilities`` (best first), judged by the grading rule as the worker judges it."""
     chars = list(assignment.grader.classes)
     by_char = dict(zip(ranking, probabilities, strict=True))
-    results = {"classes": chars, "probabilities": [by_char[c] for c in chars],
-               "predicted": ranking[0], "confidence": probabilities[0]}  # fmt: skip
+    results = {
+        "classes": chars,
+        "probabilities": [by_char[c] for c in chars],
+        "predicted": ranking[0],
+        "confidence": probabilities[0],
+    }
     submission = Prediction(assignment=assignment, expected=expected)
     return graded_submission(
-        assignment, owner, expected, ranking[0], confidence=probabilities[0], attempt=attempt,
-        classes=chars, probabilities=results["probabilities"],
+        assignment,
+        owner,
+        expected,
+        ranking[0],
+        confidence=probabilities[0],
+        attempt=attempt,
+        classes=chars,
+        probabilities=results["probabilities"],
         steps=[["original", "Original, upright"], ["input", "Model input"]],
         **grading.grade_fields(submission, assignment.grader, results),
-    )  # fmt: skip
+    )
 
 
 #: Read as 나, the target 가 second: doubtful however sure the model is.
@@ -472,8 +499,10 @@ def test_the_assignment_s_own_threshold_replaces_the_model_s_and_applies_to_past
 
 
 def test_the_model_s_threshold_comes_from_how_right_its_validation_answers_were(five):
-    bins = [{"lower": 0.8, "upper": 0.9, "count": 40, "confidence": 0.85, "accuracy": 0.6},
-            {"lower": 0.9, "upper": 1.0, "count": 200, "confidence": 0.97, "accuracy": 0.97}]
+    bins = [
+        {"lower": 0.8, "upper": 0.9, "count": 40, "confidence": 0.85, "accuracy": 0.6},
+        {"lower": 0.9, "upper": 1.0, "count": 200, "confidence": 0.97, "accuracy": 0.97},
+    ]
     five.grader.calibration = {"measured": True, "bins_after": bins}
     assert five.grader.review_threshold == 0.9  # right only 60% of the time below 90%
 
@@ -509,11 +538,14 @@ def test_the_teacher_accepts_and_rejects_doubtful_answers_from_the_review_queue(
         assert reverse("classifier:prediction-step", args=[first.pk, step]) in html
     assert reverse("classifier:prediction-bars", args=[first.pk]) in html
 
-    accepted = client.post(verdict_url, {"verdict": "correct", "comment": "A fine 가.",
-                                         "next": queue})  # fmt: skip
+    accepted = client.post(
+        verdict_url, {"verdict": "correct", "comment": "A fine 가.", "next": queue}
+    )
     assert accepted["Location"] == queue
-    client.post(reverse("classifier:submission-verdict", args=[second.pk]),
-                {"verdict": "incorrect", "next": "https://evil.example/"})  # fmt: skip
+    client.post(
+        reverse("classifier:submission-verdict", args=[second.pk]),
+        {"verdict": "incorrect", "next": "https://evil.example/"},
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.verdict == "correct" and first.teacher_comment == "A fine 가."
@@ -561,17 +593,26 @@ def test_the_teacher_overrides_any_verdict_and_can_give_it_back_to_the_model(
 def test_a_verdict_is_refused_with_a_reason(client, five, student_a, instructor):
     pending = graded_submission(five, student_a, "가", "", confidence=None, status=JobStatus.QUEUED)
     free = Prediction.objects.create(
-        owner=instructor, model=five.grader, source=Prediction.Source.CANVAS,
-        original_file="original.png", status=JobStatus.SUCCEEDED,
-    )  # fmt: skip
+        owner=instructor,
+        model=five.grader,
+        source=Prediction.Source.CANVAS,
+        original_file="original.png",
+        status=JobStatus.SUCCEEDED,
+    )
     client.force_login(instructor)
-    response = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
-                           {"verdict": "correct"})  # fmt: skip
+    response = client.post(
+        reverse("classifier:submission-verdict", args=[pending.pk]), {"verdict": "correct"}
+    )
     assert "still being graded" in flash_messages(response)
-    assert client.post(reverse("classifier:submission-verdict", args=[free.pk]),
-                       {"verdict": "correct"}).status_code == 404  # fmt: skip
-    bad = client.post(reverse("classifier:submission-verdict", args=[pending.pk]),
-                      {"verdict": "maybe"})  # fmt: skip
+    assert (
+        client.post(
+            reverse("classifier:submission-verdict", args=[free.pk]), {"verdict": "correct"}
+        ).status_code
+        == 404
+    )
+    bad = client.post(
+        reverse("classifier:submission-verdict", args=[pending.pk]), {"verdict": "maybe"}
+    )
     assert "not one of the available choices" in flash_messages(bad)
     pending.refresh_from_db()
     assert pending.teacher_verdict == ""
@@ -686,8 +727,9 @@ def test_a_regrade_with_a_model_that_does_not_know_the_characters_is_refused(
     stranger = make_grader(instructor, chars="가다", name="stranger")  # no 나
     course.published_models.add(stranger)
     client.force_login(instructor)
-    response = client.post(reverse("classifier:assignment-regrade", args=[graded_book.pk]),
-                           {"grader": stranger.pk})  # fmt: skip
+    response = client.post(
+        reverse("classifier:assignment-regrade", args=[graded_book.pk]), {"grader": stranger.pk}
+    )
     assert f"Model #{stranger.pk} does not know 나; it knows 가 다." in flash_messages(response)
     graded_book.refresh_from_db()
     assert not Regrade.objects.exists() and graded_book.grader != stranger
@@ -745,8 +787,10 @@ def test_the_corpus_holds_verified_answers_only_under_pseudonyms(
     services.set_verdict(misread, instructor, "correct")  # the teacher accepts it
     corpus = services.corpus([five])
     assert [(sub, writer) for sub, writer in corpus.samples] == [
-        (right, "writer-1"), (also_right, "writer-1"), (misread, "writer-1"),
-    ]  # fmt: skip
+        (right, "writer-1"),
+        (also_right, "writer-1"),
+        (misread, "writer-1"),
+    ]
     assert corpus.left_out == {"review": 1}
     services.set_verdict(doubtful, instructor, "correct")
     assert services.corpus([five]).samples[-1] == (doubtful, "writer-2")
@@ -759,14 +803,17 @@ def test_the_corpus_holds_verified_answers_only_under_pseudonyms(
     html = page.content.decode()
     assert reverse("classifier:prediction-step", args=[right.pk, "input"]) in html
     assert f'name="exclude" value="{misread.pk}"' in html
-    response = client.post(url, {"name": "clean", "assignments": [five.pk],
-                                 "exclude": [misread.pk]})  # fmt: skip
+    response = client.post(
+        url, {"name": "clean", "assignments": [five.pk], "exclude": [misread.pk]}
+    )
     dataset = Dataset.objects.get(name="clean")
     assert response["Location"] == dataset.get_absolute_url()
     samples = dataset.params["samples"]
     assert [(char, writer) for _path, char, writer in samples] == [
-        ("가", "writer-1"), ("나", "writer-1"), ("가", "writer-2"),
-    ]  # fmt: skip
+        ("가", "writer-1"),
+        ("나", "writer-1"),
+        ("가", "writer-2"),
+    ]
 
 
 def test_the_corpus_grid_refuses_a_sample_of_another_course(
@@ -776,13 +823,17 @@ def test_the_corpus_grid_refuses_a_sample_of_another_course(
     other_course = Course.objects.create(name="Other", owner=other_instructor)
     grader = make_grader(other_instructor, chars=FIVE, name="other-five")
     theirs = Assignment.objects.create(
-        course=other_course, title="Theirs", chars=["가"], grader=grader,
+        course=other_course,
+        title="Theirs",
+        chars=["가"],
+        grader=grader,
         due_at=timezone.now() + timedelta(days=3),
-    )  # fmt: skip
+    )
     stranger = _read(theirs, student_a, "가", "가나다라마", [0.9, 0.04, 0.03, 0.02, 0.01])
     client.force_login(instructor)
-    response = client.post(reverse("classifier:dataset-handwriting"),
-                           {"name": "clean", "assignments": [five.pk],
-                            "exclude": [stranger.pk]})  # fmt: skip
+    response = client.post(
+        reverse("classifier:dataset-handwriting"),
+        {"name": "clean", "assignments": [five.pk], "exclude": [stranger.pk]},
+    )
     assert response.status_code == 200 and "exclude" in response.context["form"].errors
     assert not Dataset.objects.filter(name="clean").exists()

@@ -112,9 +112,10 @@ def test_a_data_set_imported_as_hidden_stays_away_from_students(
 ):
     paths = write_phd08_files(tmp_path, chars="가나", per_group=1)
     handles = [p.open("rb") for p in paths]
-    staff_client.post(reverse("classifier:dataset-import"),
-                      {"name": "secret", "size": "28x28", "sigma": "0", "files": handles,
-                       "hidden": "on"})  # fmt: skip
+    staff_client.post(
+        reverse("classifier:dataset-import"),
+        {"name": "secret", "size": "28x28", "sigma": "0", "files": handles, "hidden": "on"},
+    )
     for handle in handles:
         handle.close()
     dataset = Dataset.objects.get(name="secret")

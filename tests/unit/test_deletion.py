@@ -80,8 +80,11 @@ def test_a_submission_cannot_be_deleted_and_nothing_of_it_goes(
 
 
 def test_others_get_a_404_for_a_prediction_they_do_not_own(client, world):
-    cases = (("student_b", world.prediction), ("instructor", world.submission),
-             ("other_instructor", world.prediction))  # fmt: skip
+    cases = (
+        ("student_b", world.prediction),
+        ("instructor", world.submission),
+        ("other_instructor", world.prediction),
+    )
     for role, prediction in cases:
         _login(client, world, role)
         url = reverse("classifier:prediction-delete", args=[prediction.pk])
@@ -176,8 +179,7 @@ def test_a_job_a_course_relies_on_is_kept_with_the_reason(world):
     graded = make_evaluated_job(student_a, world.ds)
     make_stored_prediction(student_a, graded, assignment=world.assignment, expected="가", attempt=2)
     regraded = make_evaluated_job(student_a, world.ds)
-    Regrade.objects.create(assignment=world.assignment, grader=regraded,
-                           status=JobStatus.SUCCEEDED)  # fmt: skip
+    Regrade.objects.create(assignment=world.assignment, grader=regraded, status=JobStatus.SUCCEEDED)
     published = make_evaluated_job(student_a, world.ds)
     world.course.published_models.add(published)
     shared = make_evaluated_job(student_a, world.ds)
@@ -185,8 +187,7 @@ def test_a_job_a_course_relies_on_is_kept_with_the_reason(world):
     make_stored_prediction(student_b, shared)
 
     reasons = {
-        graded: f"Job #{graded.pk} graded submissions (1), so it is kept as the course's "
-        "record.",
+        graded: f"Job #{graded.pk} graded submissions (1), so it is kept as the course's record.",
         regraded: f"Job #{regraded.pk} regraded an assignment, so it is kept as the course's "
         "record.",
         published: f"Job #{published.pk} is published to a course, so it is kept for the "
@@ -245,9 +246,7 @@ def test_the_api_refuses_with_the_reason_and_keeps_everything(world):
 
     answer = student_a.delete(f"/api/predictions/{submission.pk}/")
     assert answer.status_code == 400
-    assert answer.json() == {"non_field_errors": [
-        services.prediction_deletion_refusal(submission)
-    ]}  # fmt: skip
+    assert answer.json() == {"non_field_errors": [services.prediction_deletion_refusal(submission)]}
     assert Prediction.objects.filter(pk=submission.pk).exists()
     assert submission.original_path.exists()
 

@@ -87,14 +87,19 @@ def classroom(instructor, student_a):
     grader = make_grader(instructor, name="graders")
     course.published_models.add(grader)
     assignment = Assignment.objects.create(
-        course=course, title="Week 1", chars=["가", "나"], grader=grader,
+        course=course,
+        title="Week 1",
+        chars=["가", "나"],
+        grader=grader,
         due_at=timezone.now() + timedelta(days=3),
-    )  # fmt: skip
+    )
     return {
-        "dataset": make_dataset("tiny", chars="가나다", per_char=4), "course": course,
-        "grader": grader, "assignment": assignment,
+        "dataset": make_dataset("tiny", chars="가나다", per_char=4),
+        "course": course,
+        "grader": grader,
+        "assignment": assignment,
         "own_model": make_grader(student_a, name="own"),
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -116,55 +121,98 @@ def _typed(classroom, case):
 
 REJECTED = {
     "training job": Rejected(
-        "student_a", lambda w: reverse("classifier:job-new"),
+        "student_a",
+        lambda w: reverse("classifier:job-new"),
         lambda w: {
-            "dataset": w["dataset"].pk, "chars": "가 나 라", "model": "custom",
-            "spec": "conv8-pool-dense16", "optimizer": "sgd", "learning_rate": "0.05",
-            "epochs": "7", "batch_size": "16", "seed": "42", "split_kind": "group",
-            "held_out": "S", "val_fraction": "0.3", "tutorial_n": "100",
+            "dataset": w["dataset"].pk,
+            "chars": "가 나 라",
+            "model": "custom",
+            "spec": "conv8-pool-dense16",
+            "optimizer": "sgd",
+            "learning_rate": "0.05",
+            "epochs": "7",
+            "batch_size": "16",
+            "seed": "42",
+            "split_kind": "group",
+            "held_out": "S",
+            "val_fraction": "0.3",
+            "tutorial_n": "100",
         },
     ),
     "PHD08 import": Rejected(
-        "staff", lambda w: reverse("classifier:dataset-import"),
-        lambda w: {"name": "my-set", "size": "huge", "sigma": "1.5", "server_path": "phd08/",
-                   "reference": "on"},
-        typed={"name": "my-set", "size": "huge", "sigma": "1.5", "server_path": "phd08/",
-               "reference": "on"},
+        "staff",
+        lambda w: reverse("classifier:dataset-import"),
+        lambda w: {
+            "name": "my-set",
+            "size": "huge",
+            "sigma": "1.5",
+            "server_path": "phd08/",
+            "reference": "on",
+        },
+        typed={
+            "name": "my-set",
+            "size": "huge",
+            "sigma": "1.5",
+            "server_path": "phd08/",
+            "reference": "on",
+        },
     ),
     "font rendering": Rejected(
-        "staff", lambda w: reverse("classifier:dataset-render"),
-        lambda w: {"name": "fonts-x", "size": "32x32", "charset": "custom", "chars": "가 abc",
-                   "fonts": ["NanumGothic"], "per_font": "7", "seed": "3"},
+        "staff",
+        lambda w: reverse("classifier:dataset-render"),
+        lambda w: {
+            "name": "fonts-x",
+            "size": "32x32",
+            "charset": "custom",
+            "chars": "가 abc",
+            "fonts": ["NanumGothic"],
+            "per_font": "7",
+            "seed": "3",
+        },
     ),
     "sign-up": Rejected(
-        None, lambda w: reverse("signup"),
+        None,
+        lambda w: reverse("signup"),
         lambda w: {"username": "minji", "password1": "hangul-lab-pw-1", "password2": "other"},
         typed={"username": "minji"},
     ),
     "new course": Rejected(
-        "instructor", lambda w: reverse("classifier:course-list"),
+        "instructor",
+        lambda w: reverse("classifier:course-list"),
         lambda w: {"name": "x" * 121},
     ),
     "join course": Rejected(
-        "student_b", lambda w: reverse("classifier:course-join"),
-        lambda w: {"code": "NOPE2345"}, follow=True,
+        "student_b",
+        lambda w: reverse("classifier:course-join"),
+        lambda w: {"code": "NOPE2345"},
+        follow=True,
     ),
     "new assignment": Rejected(
-        "instructor", lambda w: reverse("classifier:assignment-new", args=[w["course"].pk]),
-        lambda w: {"title": "Week 9", "instructions": "Write neatly", "chars": "가 라",
-                   "grader": w["grader"].pk, "due_at": "2030-01-02T03:04",
-                   "attempts_allowed": "4", "accept_late": "on"},
+        "instructor",
+        lambda w: reverse("classifier:assignment-new", args=[w["course"].pk]),
+        lambda w: {
+            "title": "Week 9",
+            "instructions": "Write neatly",
+            "chars": "가 라",
+            "grader": w["grader"].pk,
+            "due_at": "2030-01-02T03:04",
+            "attempts_allowed": "4",
+            "accept_late": "on",
+        },
     ),
     "predict": Rejected(
-        "student_a", lambda w: reverse("classifier:predict"),
+        "student_a",
+        lambda w: reverse("classifier:predict"),
         lambda w: {"model": w["own_model"].pk, "canvas": drawing_of("가"), "expected": "라"},
     ),
     "submission": Rejected(
-        "student_a", lambda w: reverse("classifier:assignment-submit", args=[w["assignment"].pk]),
+        "student_a",
+        lambda w: reverse("classifier:assignment-submit", args=[w["assignment"].pk]),
         lambda w: {"char": "나", "canvas": blank_canvas()},
     ),
     "handwriting data set": Rejected(
-        "instructor", lambda w: reverse("classifier:dataset-handwriting"),
+        "instructor",
+        lambda w: reverse("classifier:dataset-handwriting"),
         lambda w: {"name": "bad name!", "assignments": [w["assignment"].pk]},
         typed={"name": "bad name!"},
     ),
@@ -201,8 +249,7 @@ def _students(n, course):
 
 
 def _page_names(response, key):
-    return [getattr(row, "username", None) or row.student.username
-            for row in response.context[key]]  # fmt: skip
+    return [getattr(row, "username", None) or row.student.username for row in response.context[key]]
 
 
 def test_a_class_of_sixty_comes_in_pages_of_its_course_and_gradebook(client, classroom, instructor):
@@ -230,8 +277,13 @@ def test_two_lists_on_one_page_turn_their_pages_apart(client, classroom, instruc
     course = classroom["course"]
     _students(55, course)
     for week in range(30):
-        Assignment.objects.create(course=course, title=f"Drill {week:02d}", chars=["가"],
-                                  grader=classroom["grader"], due_at=timezone.now())  # fmt: skip
+        Assignment.objects.create(
+            course=course,
+            title=f"Drill {week:02d}",
+            chars=["가"],
+            grader=classroom["grader"],
+            due_at=timezone.now(),
+        )
     client.force_login(instructor)
     page = client.get(course.get_absolute_url(), {"students": 2, "assignments": 2})
     assert page.context["enrollments"].number == 2
@@ -255,10 +307,16 @@ def test_courses_leaderboard_and_per_character_results_come_in_pages(
     Dataset.objects.filter(pk=dataset.pk).update(hidden_test=test)
     for number in range(55):
         owner = User.objects.create(username=f"r{number:02d}")
-        job = TrainingJob.objects.create(owner=owner, dataset=dataset, model_spec="mlp",
-                                         status=JobStatus.SUCCEEDED, val_accuracy=0.5)  # fmt: skip
-        Evaluation.objects.create(job=job, dataset=test, hidden=True, status=JobStatus.SUCCEEDED,
-                                  accuracy=number / 100)  # fmt: skip
+        job = TrainingJob.objects.create(
+            owner=owner,
+            dataset=dataset,
+            model_spec="mlp",
+            status=JobStatus.SUCCEEDED,
+            val_accuracy=0.5,
+        )
+        Evaluation.objects.create(
+            job=job, dataset=test, hidden=True, status=JobStatus.SUCCEEDED, accuracy=number / 100
+        )
     board = client.get(reverse("classifier:leaderboard", args=[dataset.pk]), {"page": 2})
     rows = board.context["rows"]
     assert [row["owner"] for row in rows] == ["r04", "r03", "r02", "r01", "r00"]
@@ -266,8 +324,9 @@ def test_courses_leaderboard_and_per_character_results_come_in_pages(
 
     chars = [chr(ord("가") + i) for i in range(120)]
     big = make_dataset("big", chars="".join(chars), per_char=1)
-    job = TrainingJob.objects.create(owner=staff, dataset=big, model_spec="mlp",
-                                     status=JobStatus.SUCCEEDED)  # fmt: skip
+    job = TrainingJob.objects.create(
+        owner=staff, dataset=big, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
     detail = client.get(job.get_absolute_url())
     assert len(detail.context["per_class_rows"]) == 100
     assert "?chars=2#per-class" in detail.content.decode()
@@ -280,8 +339,9 @@ def test_courses_leaderboard_and_per_character_results_come_in_pages(
 
 def test_the_prediction_list_is_paged_too(client, student_a, classroom):
     for _ in range(30):
-        Prediction.objects.create(owner=student_a, model=classroom["own_model"], source="canvas",
-                                  original_file="x.png")  # fmt: skip
+        Prediction.objects.create(
+            owner=student_a, model=classroom["own_model"], source="canvas", original_file="x.png"
+        )
     client.force_login(student_a)
     listing = client.get(reverse("classifier:prediction-list"))
     assert len(listing.context["page"].object_list) == 25
@@ -291,8 +351,9 @@ def test_the_leaderboard_follows_the_scoring_of_a_new_hidden_test_set(
     client, classroom, instructor
 ):
     dataset, test = classroom["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
-    job = TrainingJob.objects.create(owner=instructor, dataset=dataset, model_spec="mlp",
-                                     status=JobStatus.SUCCEEDED)  # fmt: skip
+    job = TrainingJob.objects.create(
+        owner=instructor, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
     client.force_login(instructor)
     url = reverse("classifier:leaderboard", args=[dataset.pk])
     client.post(url, {"hidden_test": test.pk})
@@ -305,8 +366,19 @@ def test_the_leaderboard_follows_the_scoring_of_a_new_hidden_test_set(
 
 
 def test_data_set_commands_show_a_progress_bar(capsys, tmp_path):
-    call_command("render_dataset", "--name", "bar-test", "--chars", "가나", "--per-font", "1",
-                 "--fonts", "NanumGothic,UnDotum", "--size", "16x16")  # fmt: skip
+    call_command(
+        "render_dataset",
+        "--name",
+        "bar-test",
+        "--chars",
+        "가나",
+        "--per-font",
+        "1",
+        "--fonts",
+        "NanumGothic,UnDotum",
+        "--size",
+        "16x16",
+    )
     assert "4/4" in capsys.readouterr().err  # characters x fonts
     write_phd08_files(tmp_path, chars="가나다")
     call_command("import_phd08", "--name", "bar-import", str(tmp_path))

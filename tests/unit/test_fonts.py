@@ -94,8 +94,10 @@ def test_fonts_without_every_ks_x_1001_syllable_are_left_out(tmp_path, fresh_cac
 def test_fonts_collection_keeps_its_korean_faces(tmp_path):
     cjk = write_font(
         tmp_path / "cjk.ttc",
-        build_font("Lab CJK JP"), build_font("Lab CJK KR"), build_font("Lab CJK SC"),
-    )  # fmt: skip
+        build_font("Lab CJK JP"),
+        build_font("Lab CJK KR"),
+        build_font("Lab CJK SC"),
+    )
     plain = write_font(tmp_path / "plain.ttc", build_font("Lab One"), build_font("Lab Two"))
     assert fonts.resolve_fonts([str(cjk)]) == [
         HangulFont("LabCJKKR", "Lab CJK KR", "Regular", cjk, 1)

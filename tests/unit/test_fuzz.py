@@ -32,10 +32,12 @@ pytestmark = [
 
 def corpus(examples: int, deadline_ms: int):
     return settings(
-        max_examples=examples, deadline=timedelta(milliseconds=deadline_ms),
-        derandomize=True, database=None,
+        max_examples=examples,
+        deadline=timedelta(milliseconds=deadline_ms),
+        derandomize=True,
+        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )  # fmt: skip
+    )
 
 
 @st.composite
@@ -78,11 +80,35 @@ PHD08_FILES = [
     for crlf in (False, True)
 ]
 PHD08_TOKENS = [
-    b"0", b"1", b"\n", b"\r", b"\r\n", b" ", b"\t", b"\x0b", b"\x0c", b"\x00", b"\xff",
-    b"2", b"_", b"S", b"\n\n", b"S_0_0_0_0_0", b"H2_2_2_2_2_2", b"-1", b"0 0", b"512 512",
-    b"513 1", b"1e9", b"99999999999999999999", b"9" * 5000, b"0" * 5000 + b"3",
-    "가".encode(), "가".encode("utf-16"), "가".encode("cp949"),
-]  # fmt: skip
+    b"0",
+    b"1",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b" ",
+    b"\t",
+    b"\x0b",
+    b"\x0c",
+    b"\x00",
+    b"\xff",
+    b"2",
+    b"_",
+    b"S",
+    b"\n\n",
+    b"S_0_0_0_0_0",
+    b"H2_2_2_2_2_2",
+    b"-1",
+    b"0 0",
+    b"512 512",
+    b"513 1",
+    b"1e9",
+    b"99999999999999999999",
+    b"9" * 5000,
+    b"0" * 5000 + b"3",
+    "가".encode(),
+    "가".encode("utf-16"),
+    "가".encode("cp949"),
+]
 PHD08_TEXT = st.text(alphabet="01 \n\r\t_SGMNBDYH23456789x-", max_size=600)
 
 
@@ -163,18 +189,41 @@ def _photo(fmt: str, mode: str = "RGB", **options) -> bytes:
 
 
 IMAGES = [
-    _photo("PNG"), _photo("PNG", "RGBA"), _photo("PNG", "L"), _photo("PNG", "P"),
-    _photo("PNG", "I;16"), _photo("PNG", "1"), _photo("PNG", "LA"), _photo("JPEG"),
-    _photo("JPEG", "L"), _photo("JPEG", "CMYK"), _photo("JPEG", progressive=True),
-    _photo("GIF", "P"), _photo("WEBP"), _photo("WEBP", "RGBA"), _photo("WEBP", lossless=True),
-    _photo("BMP"), _photo("BMP", "P"), _photo("BMP", "1"), _photo("BMP", "L"),
-]  # fmt: skip
+    _photo("PNG"),
+    _photo("PNG", "RGBA"),
+    _photo("PNG", "L"),
+    _photo("PNG", "P"),
+    _photo("PNG", "I;16"),
+    _photo("PNG", "1"),
+    _photo("PNG", "LA"),
+    _photo("JPEG"),
+    _photo("JPEG", "L"),
+    _photo("JPEG", "CMYK"),
+    _photo("JPEG", progressive=True),
+    _photo("GIF", "P"),
+    _photo("WEBP"),
+    _photo("WEBP", "RGBA"),
+    _photo("WEBP", lossless=True),
+    _photo("BMP"),
+    _photo("BMP", "P"),
+    _photo("BMP", "1"),
+    _photo("BMP", "L"),
+]
 IMAGE_TOKENS = [b"\x00" * 4, b"\xff" * 4, b"\x7f\xff\xff\xff", b"\xff\xd9", b"IEND", b"IDAT"]
 MAGIC = [
-    b"\x89PNG\r\n\x1a\n", b"GIF89a", b"GIF87a", b"BM", b"RIFF\x00\x00\x00\x00WEBPVP8 ",
-    b"RIFF\x00\x00\x00\x00WEBPVP8L", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"II*\x00",
-    b"%!PS-Adobe-3.0 EPSF-3.0", b"<svg", b"",
-]  # fmt: skip
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF89a",
+    b"GIF87a",
+    b"BM",
+    b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    b"RIFF\x00\x00\x00\x00WEBPVP8L",
+    b"\xff\xd8\xff\xe0",
+    b"\xff\xd8\xff\xe1",
+    b"II*\x00",
+    b"%!PS-Adobe-3.0 EPSF-3.0",
+    b"<svg",
+    b"",
+]
 # Smaller than the lab's limit, so a header claiming millions of pixels is refused before
 # a long decode; the code path is the same.
 MAX_PIXELS = 4_000_000

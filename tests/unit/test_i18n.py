@@ -128,8 +128,10 @@ def test_msgfmt_accepts_the_catalogue():
     assert msgfmt, "gettext's msgfmt is missing: install gettext (make setup does)"
     result = subprocess.run(
         [msgfmt, "--check", "--statistics", "-o", "/dev/null", str(PO_FILE)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "fuzzy" not in result.stderr and "untranslated" not in result.stderr, result.stderr
 
@@ -183,9 +185,14 @@ def test_students_main_pages_are_korean(client, student_a):
 def test_numbers_and_durations_follow_the_korean_locale(client, student_a):
     finished = timezone.now()
     job = TrainingJob.objects.create(
-        owner=student_a, dataset=make_dataset(), model_spec="mlp", status=JobStatus.SUCCEEDED,
-        param_count=1234567, started_at=finished - timedelta(seconds=3725), finished_at=finished,
-    )  # fmt: skip
+        owner=student_a,
+        dataset=make_dataset(),
+        model_spec="mlp",
+        status=JobStatus.SUCCEEDED,
+        param_count=1234567,
+        started_at=finished - timedelta(seconds=3725),
+        finished_at=finished,
+    )
     client.force_login(student_a)
     html = page(client, job.get_absolute_url())
     assert korean("%(n)s parameters") % {"n": "1,234,567"} in html
@@ -287,9 +294,12 @@ def test_a_failure_reason_reads_in_each_readers_language(client, student_a):
 def test_error_pages_speak_the_readers_language(client, student_a, student_b, settings):
     settings.DEBUG = False
     theirs = TrainingJob.objects.create(
-        owner=student_b, dataset=make_dataset(name="tiny"), model_spec="mlp",
-        split="stratified:0.2", epochs=1,
-    )  # fmt: skip
+        owner=student_b,
+        dataset=make_dataset(name="tiny"),
+        model_spec="mlp",
+        split="stratified:0.2",
+        epochs=1,
+    )
     client.force_login(student_a)
     for url, status, title in (
         (theirs.get_absolute_url(), 404, "Not found"),  # another student's job

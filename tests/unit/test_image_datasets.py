@@ -66,8 +66,12 @@ def test_a_folder_per_character_becomes_a_data_set_whose_writers_are_its_groups(
 def test_a_manifest_archive_imports_and_every_bad_file_is_listed_on_the_page(
     tmp_path, staff_client
 ):
-    rows = [("img/1.png", "가", "w1"), ("img/2.png", "가", "w2"), ("img/3.png", "나", "w1"),
-            ("img/4.png", "Hi", "w1")]  # fmt: skip
+    rows = [
+        ("img/1.png", "가", "w1"),
+        ("img/2.png", "가", "w2"),
+        ("img/3.png", "나", "w1"),
+        ("img/4.png", "Hi", "w1"),
+    ]
     bad = {"img/5.png": b"this is no image", "notes.txt": b"scanned in May"}
     archive = manifest_zip(tmp_path / "m.zip", [*rows, ("img/5.png", "나", "w2")], images=bad)
 
@@ -87,8 +91,9 @@ def test_a_manifest_archive_imports_and_every_bad_file_is_listed_on_the_page(
     assert "not an image the lab can read" in page and "notes.txt" in page
 
 
-def test_an_archive_with_nothing_usable_is_refused_and_leaves_nothing(tmp_path, staff_client,
-                                                                     settings):  # fmt: skip
+def test_an_archive_with_nothing_usable_is_refused_and_leaves_nothing(
+    tmp_path, staff_client, settings
+):
     archive = write_zip(tmp_path / "bad.zip", {"loose.png": scan_of("가"), "A/1.png": b"x"})
     response = _post(staff_client, archive, name="nothing")
     errors = " ".join(response.context["form"].errors["archive"])
@@ -99,21 +104,24 @@ def test_an_archive_with_nothing_usable_is_refused_and_leaves_nothing(tmp_path, 
     assert not uploads.exists() or not any(uploads.iterdir())
 
     with pytest.raises(SourceError, match="holds no files"):
-        services.create_image_dataset(name="empty", path=write_zip(tmp_path / "e.zip", {}),
-                                      size=(28, 28))  # fmt: skip
+        services.create_image_dataset(
+            name="empty", path=write_zip(tmp_path / "e.zip", {}), size=(28, 28)
+        )
 
 
 def test_when_every_image_of_a_character_is_unreadable_the_rest_is_still_built(tmp_path):
     archive = folders_zip(tmp_path / "a.zip", chars="가", extra={"나/1.png": b"broken"})
-    dataset = services.create_image_dataset(name="partly", path=archive, size=(28, 28),
-                                            dispatch=False)  # fmt: skip
+    dataset = services.create_image_dataset(
+        name="partly", path=archive, size=(28, 28), dispatch=False
+    )
     assert dataset.files_total == 2
     dataset = _built(dataset)
     assert dataset.classes == ["가"] and [item["name"] for item in dataset.skipped] == ["나/1.png"]
 
     only_bad = write_zip(tmp_path / "b.zip", {"가/1.png": b"broken", "나/1.png": b""})
-    failed = services.create_image_dataset(name="unreadable", path=only_bad, size=(28, 28),
-                                           dispatch=False)  # fmt: skip
+    failed = services.create_image_dataset(
+        name="unreadable", path=only_bad, size=(28, 28), dispatch=False
+    )
     services.run_dataset_build(failed.pk)
     failed.refresh_from_db()
     assert failed.status == JobStatus.FAILED
@@ -168,18 +176,28 @@ def _handwriting_corpus(tmp_path, settings, instructor) -> Dataset:
     """A data set of graded submissions, as ``create_handwriting_dataset`` records it:
     the originals under MEDIA_ROOT, the target characters, the writers."""
     samples = []
-    for number, (char, owner) in enumerate([("밟", 11), ("밟", 12), ("꺅", 11), ("꺅", 12),
-                                            ("꺅", 13)]):  # fmt: skip
+    for number, (char, owner) in enumerate(
+        [("밟", 11), ("밟", 12), ("꺅", 11), ("꺅", 12), ("꺅", 13)]
+    ):
         path = settings.MEDIA_ROOT / "predictions" / str(number) / "original.png"
         path.parent.mkdir(parents=True)
         path.write_bytes(scan_of(char, shift=number))
         samples.append([f"predictions/{number}/original.png", char, f"writer-{owner}"])
     dataset = Dataset.objects.create(
-        name="week1-hand", source=Dataset.Source.HANDWRITING, height=28, width=28,
-        created_by=instructor, is_hidden=True, files_total=2,
-        params={"assignments": [], "classes": ["밟", "꺅"], "samples": samples,
-                "style": preprocess.InputStyle().as_dict()},
-    )  # fmt: skip
+        name="week1-hand",
+        source=Dataset.Source.HANDWRITING,
+        height=28,
+        width=28,
+        created_by=instructor,
+        is_hidden=True,
+        files_total=2,
+        params={
+            "assignments": [],
+            "classes": ["밟", "꺅"],
+            "samples": samples,
+            "style": preprocess.InputStyle().as_dict(),
+        },
+    )
     return _built(dataset)
 
 
@@ -201,8 +219,11 @@ def test_the_handwriting_corpus_exports_and_imports_back_the_same(
         assert "밟/writer-11/00001.png,밟,writer-11" in manifest and len(manifest) == 6
         assert archive.read("꺅/writer-13/00001.png") == scan_of("꺅", shift=4)
 
-    back = _built(services.create_image_dataset(name="back", path=exported, size=(28, 28),
-                                                user=staff, dispatch=False))  # fmt: skip
+    back = _built(
+        services.create_image_dataset(
+            name="back", path=exported, size=(28, 28), user=staff, dispatch=False
+        )
+    )
     assert dict(back.counts_by_class()) == dict(corpus.counts_by_class())
     assert sorted(back.group_names) == sorted(corpus.group_names)
     assert back.skipped == []
@@ -238,8 +259,9 @@ def test_only_admins_and_the_maker_download_the_images(
     client.force_login(staff)
     assert client.get(url).status_code == 200
 
-    fonts_set = Dataset.objects.create(name="fonts", source=Dataset.Source.FONTS,
-                                       status=JobStatus.SUCCEEDED)  # fmt: skip
+    fonts_set = Dataset.objects.create(
+        name="fonts", source=Dataset.Source.FONTS, status=JobStatus.SUCCEEDED
+    )
     url = reverse("classifier:dataset-export-images", args=[fonts_set.pk])
     assert client.get(url).status_code == 403
 
@@ -270,16 +292,16 @@ def test_export_images_command_writes_what_import_images_reads(tmp_path, setting
     back = Dataset.objects.get(name="corpus-back")
     assert dict(back.counts_by_class()) == {"꺅": 3, "밟": 2}
     assert sorted(back.group_names) == ["writer-11", "writer-12", "writer-13"]
-    Dataset.objects.create(name="rendered", source=Dataset.Source.FONTS,
-                           status=JobStatus.SUCCEEDED)  # fmt: skip
+    Dataset.objects.create(name="rendered", source=Dataset.Source.FONTS, status=JobStatus.SUCCEEDED)
     with pytest.raises(CommandError, match="was not made of images"):
         call_command("export_images", "rendered", "--out", str(out))
 
 
 def test_an_image_data_set_is_rebuilt_from_its_archive(tmp_path):
     archive = folders_zip(tmp_path / "a.zip", chars="가나")
-    dataset = _built(services.create_image_dataset(name="again", path=archive, size=(28, 28),
-                                                   dispatch=False))  # fmt: skip
+    dataset = _built(
+        services.create_image_dataset(name="again", path=archive, size=(28, 28), dispatch=False)
+    )
     services.rebuild_dataset(dataset, dispatch=False)
     assert _built(dataset).counts == [4, 4]
     archive.unlink()
@@ -290,8 +312,9 @@ def test_an_image_data_set_is_rebuilt_from_its_archive(tmp_path):
 @pytest.mark.korean
 def test_the_files_left_out_read_in_the_readers_language(tmp_path, staff_client):
     archive = folders_zip(tmp_path / "a.zip", chars="가", extra={"A/1.png": scan_of("가")})
-    dataset = _built(services.create_image_dataset(name="ko", path=archive, size=(28, 28),
-                                                   dispatch=False))  # fmt: skip
+    dataset = _built(
+        services.create_image_dataset(name="ko", path=archive, size=(28, 28), dispatch=False)
+    )
     reason = dataset.skipped[0]["reason"]
     assert reason["params"] == {"label": "A", "code": 65}
     page = staff_client.get(dataset.get_absolute_url()).content.decode()
@@ -305,8 +328,11 @@ def test_students_see_a_public_image_set_but_not_the_names_of_its_files(
 ):
     extra = {"kim-minji/가.png": scan_of("가")}  # a name that says who wrote it
     archive = folders_zip(tmp_path / "a.zip", chars="가", extra=extra)
-    dataset = _built(services.create_image_dataset(name="public", path=archive, size=(28, 28),
-                                                   user=staff, dispatch=False))  # fmt: skip
+    dataset = _built(
+        services.create_image_dataset(
+            name="public", path=archive, size=(28, 28), user=staff, dispatch=False
+        )
+    )
     client.force_login(student_a)
     page = client.get(dataset.get_absolute_url()).content.decode()
     assert "Labelled images" in page and "kim-minji" not in page and "Files left out" not in page

@@ -16,8 +16,9 @@ def _save(path, classes="가나다", size=(16, 16), seed=0, calibration=None, sc
     if scrambled:  # an untrained network answers almost uniformly: give it opinions
         rng = np.random.default_rng(seed)
         model.set_weights([rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    training.save_model(model, path, list(classes), size, input_style={"ink_light": True},
-                        calibration=calibration)  # fmt: skip
+    training.save_model(
+        model, path, list(classes), size, input_style={"ink_light": True}, calibration=calibration
+    )
     return path
 
 
@@ -41,8 +42,11 @@ def test_probabilities_sum_to_one_and_the_shape_is_checked(tmp_path):
 
 
 def test_a_calibrated_model_raises_its_softmax_to_one_over_its_temperature(tmp_path):
-    path = _save(tmp_path / "m.keras", scrambled=True,
-                 calibration={"method": "temperature", "temperature": 0.5})  # fmt: skip
+    path = _save(
+        tmp_path / "m.keras",
+        scrambled=True,
+        calibration={"method": "temperature", "temperature": 0.5},
+    )
     loaded = inference.ModelCache().get(path)
     assert loaded.temperature == 0.5
     for seed in range(3):

@@ -17,12 +17,16 @@ def test_every_syllable_round_trips_through_its_jamo():
 @pytest.mark.parametrize(
     ("char", "letters", "layout"),
     [
-        ("가", ("ㄱ", "ㅏ", ""), "vertical"), ("밟", ("ㅂ", "ㅏ", "ㄼ"), "vertical"),
-        ("호", ("ㅎ", "ㅗ", ""), "horizontal"), ("꺅", ("ㄲ", "ㅑ", "ㄱ"), "vertical"),
-        ("권", ("ㄱ", "ㅝ", "ㄴ"), "combined"), ("의", ("ㅇ", "ㅢ", ""), "combined"),
-        ("힣", ("ㅎ", "ㅣ", "ㅎ"), "vertical"), ("흙", ("ㅎ", "ㅡ", "ㄺ"), "horizontal"),
+        ("가", ("ㄱ", "ㅏ", ""), "vertical"),
+        ("밟", ("ㅂ", "ㅏ", "ㄼ"), "vertical"),
+        ("호", ("ㅎ", "ㅗ", ""), "horizontal"),
+        ("꺅", ("ㄲ", "ㅑ", "ㄱ"), "vertical"),
+        ("권", ("ㄱ", "ㅝ", "ㄴ"), "combined"),
+        ("의", ("ㅇ", "ㅢ", ""), "combined"),
+        ("힣", ("ㅎ", "ㅣ", "ㅎ"), "vertical"),
+        ("흙", ("ㅎ", "ㅡ", "ㄺ"), "horizontal"),
     ],
-)  # fmt: skip
+)
 def test_a_syllable_names_its_jamo_and_layout(char, letters, layout):
     parts = jamo.decompose(char)
     assert parts.jamo == letters

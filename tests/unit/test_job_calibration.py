@@ -81,12 +81,23 @@ def test_the_api_schema_describes_the_calibration(student_a):
     api.force_authenticate(student_a)
     schemas = api.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
     described = schemas["JobCalibration"]["properties"]
-    assert {"measured", "temperature", "n", "ece_before", "ece_after", "bins_before",
-            "bins_after"} <= set(described)  # fmt: skip
+    assert {
+        "measured",
+        "temperature",
+        "n",
+        "ece_before",
+        "ece_after",
+        "bins_before",
+        "bins_after",
+    } <= set(described)
     assert "p^(1/T)" in described["temperature"]["description"]
     assert set(schemas["ReliabilityBin"]["properties"]) == {
-        "lower", "upper", "count", "confidence", "accuracy"
-    }  # fmt: skip
+        "lower",
+        "upper",
+        "count",
+        "confidence",
+        "accuracy",
+    }
     job_calibration = schemas["TrainingJob"]["properties"]["calibration"]
     assert job_calibration.get("nullable") or "oneOf" in job_calibration
     queued = TrainingJob.objects.create(owner=student_a, dataset=make_dataset(), model_spec="mlp")
@@ -95,9 +106,12 @@ def test_the_api_schema_describes_the_calibration(student_a):
 
 def _job_with(owner, fitted: calibration.Calibration) -> TrainingJob:
     return TrainingJob.objects.create(
-        owner=owner, dataset=make_dataset(), model_spec="mlp", status=JobStatus.SUCCEEDED,
+        owner=owner,
+        dataset=make_dataset(),
+        model_spec="mlp",
+        status=JobStatus.SUCCEEDED,
         calibration=fitted.as_dict(),
-    )  # fmt: skip
+    )
 
 
 def test_a_job_with_too_few_validation_samples_says_its_confidence_is_not_calibrated(
@@ -110,8 +124,9 @@ def test_a_job_with_too_few_validation_samples_says_its_confidence_is_not_calibr
     assert "fewer than the 20 needed" in page
     assert reverse("classifier:job-reliability", args=[job.pk]) not in page
     # A job finished before the lab calibrated shows no calibration at all.
-    old = TrainingJob.objects.create(owner=student_a, dataset=job.dataset, model_spec="mlp",
-                                     status=JobStatus.SUCCEEDED)  # fmt: skip
+    old = TrainingJob.objects.create(
+        owner=student_a, dataset=job.dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
     assert "Calibration error" not in client.get(old.get_absolute_url()).content.decode()
     assert client.get(reverse("classifier:job-reliability", args=[old.pk])).status_code == 200
 
@@ -126,7 +141,10 @@ def test_the_calibration_reads_in_korean(client, student_a):
         assert korean(text) in page
     assert "80%" in page and "when the model says" not in page
     # Sharpened to the end of its range: the page says the split had too few mistakes.
-    assert korean(
-        "The temperature reached the end of its range: the validation split has too few "
-        "mistakes to show how unsure the model should be."
-    ) in page  # fmt: skip
+    assert (
+        korean(
+            "The temperature reached the end of its range: the validation split has too few "
+            "mistakes to show how unsure the model should be."
+        )
+        in page
+    )

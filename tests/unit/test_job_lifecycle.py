@@ -47,8 +47,11 @@ def test_a_finished_job_is_requeued_with_its_run_state_reset(student_a):
     assert job.requeue()
     stored = TrainingJob.objects.get(pk=job.pk)
     assert (stored.status, stored.attempts, stored.error, stored.error_params) == (
-        JobStatus.QUEUED, 0, "", {},
-    )  # fmt: skip
+        JobStatus.QUEUED,
+        0,
+        "",
+        {},
+    )
     assert stored.finished_at is None and stored.started_at is None
 
 

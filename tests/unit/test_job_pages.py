@@ -13,10 +13,20 @@ pytestmark = pytest.mark.django_db
 
 def _form(dataset, **extra):
     data = {
-        "dataset": dataset.pk, "chars": "", "model": "mlp", "spec": "", "optimizer": "adam",
-        "learning_rate": "0.001", "epochs": "2", "batch_size": "16", "seed": "0",
-        "split_kind": "stratified", "val_fraction": "0.25", "held_out": "", "tutorial_n": "10",
-    }  # fmt: skip
+        "dataset": dataset.pk,
+        "chars": "",
+        "model": "mlp",
+        "spec": "",
+        "optimizer": "adam",
+        "learning_rate": "0.001",
+        "epochs": "2",
+        "batch_size": "16",
+        "seed": "0",
+        "split_kind": "stratified",
+        "val_fraction": "0.25",
+        "held_out": "",
+        "tutorial_n": "10",
+    }
     data.update(extra)
     return data
 
@@ -47,8 +57,7 @@ def test_a_job_left_without_a_learning_rate_trains_at_its_model_s_own(
 ):
     dataset = make_dataset(chars="가나다")
     client.force_login(student_a)
-    client.post(reverse("classifier:job-new"),
-                _form(dataset, model=model, learning_rate=typed))  # fmt: skip
+    client.post(reverse("classifier:job-new"), _form(dataset, model=model, learning_rate=typed))
     assert TrainingJob.objects.get().learning_rate == rate
 
 
@@ -81,9 +90,10 @@ def test_training_form_enforces_the_queue_limit(client, student_a, settings):
     assert "already have" not in client.get(reverse("classifier:job-new")).content.decode()
     client.post(reverse("classifier:job-new"), _form(dataset))
     # Said at once on the empty form, before the student fills it in, and on sending it.
-    assert "already have 1 jobs queued or running" in client.get(
-        reverse("classifier:job-new")
-    ).content.decode()
+    assert (
+        "already have 1 jobs queued or running"
+        in client.get(reverse("classifier:job-new")).content.decode()
+    )
     response = client.post(reverse("classifier:job-new"), _form(dataset))
     assert "already have 1 jobs queued or running" in response.content.decode()
     assert TrainingJob.objects.count() == 1
@@ -113,8 +123,9 @@ def test_students_see_only_their_own_jobs(client, student_a, student_b, instruct
     page = client.get(job.get_absolute_url()).content.decode()
     assert "0 jobs are ahead" in page
     # A job training now is ahead of it too, however early this one was queued.
-    TrainingJob.objects.create(owner=student_b, dataset=dataset, model_spec="cnn",
-                               status=JobStatus.RUNNING)  # fmt: skip
+    TrainingJob.objects.create(
+        owner=student_b, dataset=dataset, model_spec="cnn", status=JobStatus.RUNNING
+    )
     TrainingJob.objects.create(owner=student_b, dataset=dataset, model_spec="cnn")  # queued later
     assert "1 job is ahead" in client.get(job.get_absolute_url()).content.decode()
 
@@ -168,16 +179,20 @@ def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
     ]
 
 
-def test_compare_page_polls_while_a_job_runs_and_stops_when_all_have_finished(
-    client, student_a
-):
+def test_compare_page_polls_while_a_job_runs_and_stops_when_all_have_finished(client, student_a):
     dataset = make_dataset(chars="가나다")
     running = make_running_job(student_a, dataset)
     TrainingJob.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
     finished = TrainingJob.objects.create(
-        owner=student_a, dataset=dataset, model_spec="cnn", split="stratified:0.2", epochs=2,
-        epochs_done=2, status=JobStatus.SUCCEEDED, best_val_accuracy=0.75,
-    )  # fmt: skip
+        owner=student_a,
+        dataset=dataset,
+        model_spec="cnn",
+        split="stratified:0.2",
+        epochs=2,
+        epochs_done=2,
+        status=JobStatus.SUCCEEDED,
+        best_val_accuracy=0.75,
+    )
     client.force_login(student_a)
     url = reverse("classifier:job-compare")
     query = {"jobs": [running.pk, finished.pk]}

@@ -31,9 +31,16 @@ def _build(archive, out, skipped=None, **options):
             skipped[name] = str(reason)
 
     return build.build_handwriting(
-        archive.samples, archive.classes, out, (28, 28), preprocess.InputStyle(), processes=1,
-        on_skip=record, drop_empty=True, **options,
-    )  # fmt: skip
+        archive.samples,
+        archive.classes,
+        out,
+        (28, 28),
+        preprocess.InputStyle(),
+        processes=1,
+        on_skip=record,
+        drop_empty=True,
+        **options,
+    )
 
 
 def test_labelled_folders_with_writers_become_samples_grouped_by_writer(tmp_path):
@@ -65,8 +72,10 @@ def test_labelled_folders_without_writers_are_one_group_and_a_wrapper_is_looked_
     assert {image.writer for image in archive.images} == {labelled.NO_WRITER}
     assert not archive.skipped  # hidden files are not even listed
     assert [image.source.name for image in archive.images] == [
-        "corpus/각/1.png", "corpus/나/1.png", "corpus/나/2.jpg",
-    ]  # fmt: skip
+        "corpus/각/1.png",
+        "corpus/나/1.png",
+        "corpus/나/2.jpg",
+    ]
 
 
 def test_labelled_folders_list_every_bad_file_with_its_reason(tmp_path):
@@ -93,19 +102,21 @@ def test_labelled_folders_list_every_bad_file_with_its_reason(tmp_path):
 
 
 def test_labelled_csv_manifest_labels_the_files_and_lists_the_problems(tmp_path):
-    manifest = "\n".join([
-        "file,char,writer",
-        "scans/001.png,가,kim",
-        "scans/002.png,가,lee",
-        "./scans/003.png,나,",
-        "scans/004.png,나다,kim",
-        "scans/005.png,x,kim",
-        "scans/001.png,다,kim",  # labelled again, differently
-        "scans/001.png,가,kim",  # and again alike: no harm
-        "scans/gone.png,가,kim",
-        ",가,kim",
-        "",
-    ])  # fmt: skip
+    manifest = "\n".join(
+        [
+            "file,char,writer",
+            "scans/001.png,가,kim",
+            "scans/002.png,가,lee",
+            "./scans/003.png,나,",
+            "scans/004.png,나다,kim",
+            "scans/005.png,x,kim",
+            "scans/001.png,다,kim",  # labelled again, differently
+            "scans/001.png,가,kim",  # and again alike: no harm
+            "scans/gone.png,가,kim",
+            ",가,kim",
+            "",
+        ]
+    )
     members = {f"scans/00{n}.png": scan_of("가") for n in range(1, 6)}
     members |= {"scans/unlabelled.png": scan_of("라"), "labels.csv": manifest.encode()}
     archive = _read(write_zip(tmp_path / "m.zip", members))
@@ -118,9 +129,13 @@ def test_labelled_csv_manifest_labels_the_files_and_lists_the_problems(tmp_path)
     ]
     why = _why(archive)
     assert set(why) == {
-        "scans/004.png", "scans/005.png", "scans/001.png", "scans/gone.png", "labels.csv",
+        "scans/004.png",
+        "scans/005.png",
+        "scans/001.png",
+        "scans/gone.png",
+        "labels.csv",
         "scans/unlabelled.png",
-    }  # fmt: skip
+    }
     assert "나다 is more than one character" in why["scans/004.png"]
     assert "x (U+0078) is not a Hangul syllable" in why["scans/005.png"]
     assert "line 7 labels it 다, but an earlier line labels it 가" in why["scans/001.png"]
@@ -145,8 +160,9 @@ def test_labelled_manifest_in_excel_korean_encoding_and_json(tmp_path):
     archive = _read(write_zip(tmp_path / "j.zip", members))
     assert archive.manifest == "labels.json" and not archive.skipped
     assert [(i.source.name, i.char, i.writer) for i in archive.images] == [
-        ("a/1.png", "가", "7"), ("b/2.png", "나", "unknown"),
-    ]  # fmt: skip
+        ("a/1.png", "가", "7"),
+        ("b/2.png", "나", "unknown"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -174,8 +190,10 @@ def test_labelled_unsafe_archives_are_refused_as_a_whole(tmp_path):
     with pytest.raises(SourceError, match="escape"):
         _read(write_zip(tmp_path / "evil.zip", {"../가/1.png": scan_of("가")}))
     with pytest.raises(SourceError, match="holds 3 files; the limit is 2"):
-        _read(folders_zip(tmp_path / "many.zip", chars="가", writers=("w",), per_writer=3),
-              max_members=2)  # fmt: skip
+        _read(
+            folders_zip(tmp_path / "many.zip", chars="가", writers=("w",), per_writer=3),
+            max_members=2,
+        )
     fake = tmp_path / "fake.zip"
     fake.write_text("not a zip")
     with pytest.raises(SourceError, match="is not a zip archive"):
@@ -240,8 +258,12 @@ def test_labelled_a_resumed_build_still_lists_what_the_first_run_left_out(tmp_pa
     archive = _read(folders_zip(tmp_path / "a.zip", chars="가나다", extra=extra))
     progress = []
     with pytest.raises(build.BuildCancelled):
-        _build(archive, tmp_path / "set", on_progress=progress.append,
-               should_stop=lambda: progress[-1].units_done >= 1)  # fmt: skip
+        _build(
+            archive,
+            tmp_path / "set",
+            on_progress=progress.append,
+            should_stop=lambda: progress[-1].units_done >= 1,
+        )
     skipped = {}
     arrays = _build(archive, tmp_path / "set", skipped)
     assert arrays.manifest.counts == [4, 4, 4]
@@ -249,10 +271,16 @@ def test_labelled_a_resumed_build_still_lists_what_the_first_run_left_out(tmp_pa
 
 
 def test_labelled_written_archive_reads_back_the_same_samples(tmp_path):
-    source = _read(manifest_zip(
-        tmp_path / "in.zip",
-        [("a.png", "가", "writer-3"), ("b.png", "가", "writer 4/x"), ("c.jpg", "나", "writer-3")],
-    ))  # fmt: skip
+    source = _read(
+        manifest_zip(
+            tmp_path / "in.zip",
+            [
+                ("a.png", "가", "writer-3"),
+                ("b.png", "가", "writer 4/x"),
+                ("c.jpg", "나", "writer-3"),
+            ],
+        )
+    )
     out = io.BytesIO()
     written = list(labelled.write_labelled_zip(out, [*source.samples, ("/gone.png", "다", "w")]))
     assert written == [1, 2, 3, 3]  # the missing file is left out

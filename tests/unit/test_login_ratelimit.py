@@ -30,9 +30,10 @@ def _limits(settings):
 
 def _login(client, username, password, address="10.0.0.1", url=None):
     return client.post(
-        url or reverse("login"), {"username": username, "password": password},
+        url or reverse("login"),
+        {"username": username, "password": password},
         REMOTE_ADDR=address,
-    )  # fmt: skip
+    )
 
 
 def _logged_in_as(client):
@@ -137,10 +138,20 @@ def test_failures_counted_by_another_web_process_lock_this_one(client, student_a
         "request = RequestFactory().post('/', REMOTE_ADDR='10.0.0.7')\n"
         "print([LoginAttempt(request, 'student_a').refused for _ in range(6)])\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "labsite.settings",
-           **database_env(settings.DATABASES["default"])}  # fmt: skip
-    other = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "labsite.settings",
+        **database_env(settings.DATABASES["default"]),
+    }
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert other.stdout.strip() == "[False, False, False, False, False, True]", other.stderr
     # This process, from another address, finds the username locked.
     response = _login(client, "student_a", RIGHT, address="10.0.0.8")
@@ -156,6 +167,7 @@ def test_an_admin_unlocks_an_account_by_deleting_its_failures(staff_client, stud
     listing = staff_client.get(changelist, {"q": "student_a"})
     locked = [row.pk for row in listing.context["cl"].result_list]
     assert len(locked) == 5 and "student_a" in listing.content.decode()
-    staff_client.post(changelist, {"action": "delete_selected", "_selected_action": locked,
-                                   "post": "yes"})  # fmt: skip
+    staff_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": locked, "post": "yes"}
+    )
     assert _login(student, "student_a", RIGHT).status_code == 302

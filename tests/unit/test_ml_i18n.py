@@ -77,8 +77,9 @@ def test_a_nested_message_is_kept_as_json_and_read_in_either_language():
         assert translate_stored(template, params) == str(message)
     with translation.override("ko"):
         expected = korean(template) % {
-            **params, "problem": korean(problem["template"]) % problem["params"],
-        }  # fmt: skip
+            **params,
+            "problem": korean(problem["template"]) % problem["params"],
+        }
         assert translate_stored(template, params) == expected
     assert expected == in_korean(message) and HANGUL.search(expected)
 
@@ -103,11 +104,21 @@ def test_a_badly_named_file_found_on_disk_keeps_its_message(tmp_path):
 def test_a_malformed_layer_spec_is_explained_in_korean(client, student_a):
     dataset = make_dataset(chars="가나다")
     client.force_login(student_a)
-    response = client.post(reverse("classifier:job-new"), {
-        "dataset": dataset.pk, "model": "custom", "spec": "conv9999-dense8",
-        "optimizer": "adam", "learning_rate": "0.001", "epochs": "1", "batch_size": "8",
-        "seed": "0", "split_kind": "stratified", "val_fraction": "0.2",
-    })  # fmt: skip
+    response = client.post(
+        reverse("classifier:job-new"),
+        {
+            "dataset": dataset.pk,
+            "model": "custom",
+            "spec": "conv9999-dense8",
+            "optimizer": "adam",
+            "learning_rate": "0.001",
+            "epochs": "1",
+            "batch_size": "8",
+            "seed": "0",
+            "split_kind": "stratified",
+            "val_fraction": "0.2",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 200
     with pytest.raises(Refusal) as caught:
@@ -121,8 +132,9 @@ def test_a_malformed_layer_spec_is_explained_in_korean(client, student_a):
 def test_the_model_summary_json_says_what_is_wrong_in_korean(client, student_a):
     dataset = make_dataset(chars="가나다", size=(8, 8))
     client.force_login(student_a)
-    response = client.get(reverse("classifier:model-summary"),
-                          {"dataset": dataset.pk, "spec": "pool-pool-pool-pool"})  # fmt: skip
+    response = client.get(
+        reverse("classifier:model-summary"), {"dataset": dataset.pk, "spec": "pool-pool-pool-pool"}
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     with translation.override("ko"):
@@ -174,8 +186,9 @@ def test_the_preprocessing_steps_are_titled_in_the_readers_language(client, stud
 
     steps = dict(prediction.steps)
     assert steps["input"] == {
-        "template": "Model input, %(height)d × %(width)d", "params": {"height": 28, "width": 28},
-    }  # fmt: skip
+        "template": "Model input, %(height)d × %(width)d",
+        "params": {"height": 28, "width": 28},
+    }
     html = client.get(prediction.get_absolute_url()).content.decode()
     assert escape(korean("Grayscale")) in html
     assert escape(korean(steps["input"]["template"]) % {"height": 28, "width": 28}) in html
@@ -193,9 +206,11 @@ def test_a_phd08_import_failure_is_stored_for_every_language(staff_client, tmp_p
     lines[3] += "0"  # one pixel row too long
     files[1].write_text("\n".join(lines) + "\n")
     dataset = services.create_phd08_dataset(
-        name="bad-set", paths=[str(f) for f in files], conversion=ConversionSettings(),
+        name="bad-set",
+        paths=[str(f) for f in files],
+        conversion=ConversionSettings(),
         dispatch=False,
-    )  # fmt: skip
+    )
     dataset = services.run_dataset_build(dataset.pk)
     assert dataset.status == JobStatus.FAILED
     assert dataset.error == "%(name)s line %(line)d (sample %(header)s): %(problem)s"
@@ -209,8 +224,9 @@ def test_a_phd08_import_failure_is_stored_for_every_language(staff_client, tmp_p
     with translation.override("ko"):
         in_ko = dataset.error_text
     assert in_ko == korean(dataset.error) % {
-        **dataset.error_params, "problem": korean(problem["template"]) % problem["params"],
-    }  # fmt: skip
+        **dataset.error_params,
+        "problem": korean(problem["template"]) % problem["params"],
+    }
     assert escape(in_ko) in staff_client.get(dataset.get_absolute_url()).content.decode()
 
 
@@ -272,10 +288,16 @@ def test_job_figures_are_kept_per_language_and_labelled_in_it(student_a, drawn_t
 def test_prediction_bars_are_kept_per_language_and_labelled_in_it(student_a, drawn_texts):
     job = _finished_job(student_a, make_dataset(chars="가나다"))
     prediction = Prediction.objects.create(
-        owner=student_a, model=job, source=Prediction.Source.UPLOAD, original_file="x.png",
-        status=JobStatus.SUCCEEDED, classes=job.classes, probabilities=[0.2, 0.7, 0.1],
-        predicted="나", confidence=0.7,
-    )  # fmt: skip
+        owner=student_a,
+        model=job,
+        source=Prediction.Source.UPLOAD,
+        original_file="x.png",
+        status=JobStatus.SUCCEEDED,
+        classes=job.classes,
+        probabilities=[0.2, 0.7, 0.1],
+        predicted="나",
+        confidence=0.7,
+    )
     prediction.file_dir.mkdir(parents=True)
     for language in ("en", "ko"):
         with translation.override(language):

@@ -50,8 +50,9 @@ def _train(arrays, listener, **options):
     images, labels, groups = arrays
     split = splits.group(groups, ["S", "G"], np.arange(300), ["G"])
     config = training.TrainConfig("conv4-pool-dense16", epochs=2, batch_size=16, seed=1)
-    return split, training.train(images, labels, split, 3, config, listener,
-                                 chosen_labels=[0, 1, 2], **options)  # fmt: skip
+    return split, training.train(
+        images, labels, split, 3, config, listener, chosen_labels=[0, 1, 2], **options
+    )
 
 
 @pytest.mark.parametrize("in_memory_bytes", [training.IN_MEMORY_BYTES, 0])
@@ -63,8 +64,14 @@ def test_training_learns_and_reports_every_epoch(arrays, in_memory_bytes):
     assert listener.batches == 2 * 10  # 150 training samples in batches of 16
     last = listener.epochs[-1][1]
     assert last["val_accuracy"] > 0.9 and last["samples_per_second"] > 0
-    assert set(last) == {"loss", "accuracy", "val_loss", "val_accuracy", "seconds",
-                         "samples_per_second"}  # fmt: skip
+    assert set(last) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "seconds",
+        "samples_per_second",
+    }
     assert [row["epoch"] for row in result.history] == [1, 2] and not result.stopped_early
 
 
@@ -92,8 +99,9 @@ def test_evaluate_gives_the_confidence_at_a_temperature_and_the_same_answers(arr
     images, labels, _ = arrays
     split, result = _train(arrays, Recorder())
     plain = training.evaluate(result.model, images, labels, split.val, [0, 1, 2])
-    softened = training.evaluate(result.model, images, labels, split.val, [0, 1, 2],
-                                 temperature=3.0)  # fmt: skip
+    softened = training.evaluate(
+        result.model, images, labels, split.val, [0, 1, 2], temperature=3.0
+    )
     assert softened.accuracy == plain.accuracy
     assert np.array_equal(softened.confusion, plain.confusion)
     assert np.array_equal(softened.predicted, plain.predicted)
@@ -108,8 +116,13 @@ def test_saved_models_carry_their_characters_and_input_size(arrays, tmp_path):
     images, _, _ = arrays
     split, result = _train(arrays, Recorder())
     path = tmp_path / "model.keras"
-    training.save_model(result.model, path, CLASSES, (16, 16),
-                        calibration={"method": "temperature", "temperature": 1.5})  # fmt: skip
+    training.save_model(
+        result.model,
+        path,
+        CLASSES,
+        (16, 16),
+        calibration={"method": "temperature", "temperature": 1.5},
+    )
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
     assert training.read_metadata(path)["calibration"]["temperature"] == 1.5
     model, classes, shape = training.load_model(path)
@@ -132,9 +145,10 @@ def test_unknown_optimizer_is_refused():
 
 def test_job_figures_are_pngs_even_before_the_first_epoch(arrays):
     images, _, _ = arrays
-    history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
-               {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": None,
-                "val_accuracy": None}]  # fmt: skip
+    history = [
+        {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
+        {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": None, "val_accuracy": None},
+    ]
     measured = calibration.calibrate(np.array([[0.9, 0.1], [0.6, 0.4]] * 20), np.array([0, 1] * 20))
     figures = [
         training_plots.curves_png([]),
@@ -183,8 +197,9 @@ def test_a_character_subset_streams_from_the_memory_map_without_copying_it(tmp_p
     on_disk.flush()
     labels = np.arange(40) % 4
     chosen = np.flatnonzero(np.isin(labels, [1, 3]))  # 2 of the 4 characters
-    batches = training.memmap_batches(np.load(path, mmap_mode="r"), chosen, labels[chosen],
-                                      batch_size=8, shuffle_seed=0)  # fmt: skip
+    batches = training.memmap_batches(
+        np.load(path, mmap_mode="r"), chosen, labels[chosen], batch_size=8, shuffle_seed=0
+    )
     on_disk[:] += 100  # the file changes after the subset was chosen
     on_disk.flush()
 

@@ -16,10 +16,15 @@ def test_the_tutorial_mlp_is_exactly_the_seed_network():
 
 @pytest.mark.parametrize(
     ("text", "shape", "classes"),
-    [("mlp", (28, 28), 8), ("cnn", (28, 28), 8), ("cnn-large", (64, 64), 30),
-     ("cnn-large", (28, 28), 2350),  # the whole of KS X 1001, as PHD08 has it
-     ("conv8x5-bn-pool-dropout0.5-dense16-bn", (20, 24), 3), ("pool-dense8", (28, 28), 2)],
-)  # fmt: skip
+    [
+        ("mlp", (28, 28), 8),
+        ("cnn", (28, 28), 8),
+        ("cnn-large", (64, 64), 30),
+        ("cnn-large", (28, 28), 2350),  # the whole of KS X 1001, as PHD08 has it
+        ("conv8x5-bn-pool-dropout0.5-dense16-bn", (20, 24), 3),
+        ("pool-dense8", (28, 28), 2),
+    ],
+)
 def test_counted_parameters_match_the_built_keras_model(text, shape, classes):
     spec = networks.parse_spec(text)
     model = networks.build_model(spec, shape, classes, seed=0)

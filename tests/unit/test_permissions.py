@@ -99,33 +99,52 @@ class Case:
 
 def _job_form(w):
     return {
-        "dataset": w.ds.pk, "chars": "", "model": "mlp", "spec": "", "optimizer": "adam",
-        "learning_rate": "0.001", "epochs": "2", "batch_size": "16", "seed": "0",
-        "split_kind": "stratified", "val_fraction": "0.25", "held_out": "", "tutorial_n": "10",
-    }  # fmt: skip
+        "dataset": w.ds.pk,
+        "chars": "",
+        "model": "mlp",
+        "spec": "",
+        "optimizer": "adam",
+        "learning_rate": "0.001",
+        "epochs": "2",
+        "batch_size": "16",
+        "seed": "0",
+        "split_kind": "stratified",
+        "val_fraction": "0.25",
+        "held_out": "",
+        "tutorial_n": "10",
+    }
 
 
 def _assignment_form(w):
     due = (timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
     return {
-        "title": "Week 2", "instructions": "", "chars": "가 다", "grader": w.grader.pk,
-        "due_at": due, "attempts_allowed": 2,
-    }  # fmt: skip
+        "title": "Week 2",
+        "instructions": "",
+        "chars": "가 다",
+        "grader": w.grader.pk,
+        "due_at": due,
+        "attempts_allowed": 2,
+    }
 
 
 def _phd08_upload(w):
     return {
-        "name": "uploaded", "size": "28x28", "sigma": "0.3",
+        "name": "uploaded",
+        "size": "28x28",
+        "sigma": "0.3",
         "files": SimpleUploadedFile("가.txt", make_phd08_bytes(1)),
-    }  # fmt: skip
+    }
 
 
 def _images_upload(w):
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("가/1.png", white_png())
-    return {"name": "images", "size": "28x28",
-            "archive": SimpleUploadedFile("scans.zip", archive.getvalue())}  # fmt: skip
+    return {
+        "name": "images",
+        "size": "28x28",
+        "archive": SimpleUploadedFile("scans.zip", archive.getvalue()),
+    }
 
 
 def _pk(name):
@@ -141,7 +160,6 @@ prediction, submission = map(_pk, ("prediction", "submission"))
 course, assignment = map(_pk, ("course", "assignment"))
 
 
-
 def _student_a(w):
     return [w.course.pk, w.users["student_a"].pk]
 
@@ -152,51 +170,91 @@ def _other_instructor(w):
 
 def _reset_args(w):
     student = w.users["student_a"]
-    return [urlsafe_base64_encode(force_bytes(student.pk)),
-            default_token_generator.make_token(student)]  # fmt: skip
+    return [
+        urlsafe_base64_encode(force_bytes(student.pk)),
+        default_token_generator.make_token(student),
+    ]
 
 
 CASES = [
     # Accounts and the front door.
     Case("classifier:home", r(L, 302, 302, 302, 302, 302)),
     Case("login", r(200, 200, 200, 200, 200, 200)),
-    Case("login", r(302, 302, 302, 302, 302, 302), method="post", label="as student A",
-         data=lambda w: {"username": "student_a", "password": "pw-student_a"}),
+    Case(
+        "login",
+        r(302, 302, 302, 302, 302, 302),
+        method="post",
+        label="as student A",
+        data=lambda w: {"username": "student_a", "password": "pw-student_a"},
+    ),
     Case("logout", r(L, 405, 405, 405, 405, 405)),
     Case("logout", r(L, L, L, L, L, L), method="post"),
     Case("signup", r(200, 200, 200, 200, 200, 200)),
-    Case("signup", r("302+", "302+", "302+", "302+", "302+", "302+"), method="post",
-         data=lambda w: {"username": "newbie", "password1": "hangul-lab-pw-1",
-                         "password2": "hangul-lab-pw-1"}),
+    Case(
+        "signup",
+        r("302+", "302+", "302+", "302+", "302+", "302+"),
+        method="post",
+        data=lambda w: {
+            "username": "newbie",
+            "password1": "hangul-lab-pw-1",
+            "password2": "hangul-lab-pw-1",
+        },
+    ),
     Case("healthz", r(200, 200, 200, 200, 200, 200)),
     Case("profile", r(L, 200, 200, 200, 200, 200)),
-    Case("profile", r(L, "302+", "302+", "302+", "302+", "302+"), method="post",
-         data=lambda w: {"real_name": "이름", "student_number": "1"}),
+    Case(
+        "profile",
+        r(L, "302+", "302+", "302+", "302+", "302+"),
+        method="post",
+        data=lambda w: {"real_name": "이름", "student_number": "1"},
+    ),
     Case("password_change", r(L, 200, 200, 200, 200, 200)),
-    Case("password_change", r(L, 200, 200, 200, 200, 200), method="post",
-         data=lambda w: {"old_password": "wrong"}, label="with a wrong password"),
+    Case(
+        "password_change",
+        r(L, 200, 200, 200, 200, 200),
+        method="post",
+        data=lambda w: {"old_password": "wrong"},
+        label="with a wrong password",
+    ),
     Case("password_change_done", r(L, 200, 200, 200, 200, 200)),
     # Without e-mail, "forgot password" says to ask an instructor for a link.
     Case("password_reset", r(200, 200, 200, 200, 200, 200)),
-    Case("password_reset", r(200, 200, 200, 200, 200, 200), method="post",
-         data=lambda w: {"email": "a@example.org"}),
+    Case(
+        "password_reset",
+        r(200, 200, 200, 200, 200, 200),
+        method="post",
+        data=lambda w: {"email": "a@example.org"},
+    ),
     Case("password_reset_done", r(200, 200, 200, 200, 200, 200)),
     # A reset link is for whoever holds it (a valid one goes on to its form).
     Case("password_reset_confirm", r(302, 302, 302, 302, 302, 302), _reset_args),
     Case("password_reset_complete", r(200, 200, 200, 200, 200, 200)),
     Case("people", ADMIN_ONLY),
     Case("set-role", r(L, 403, 403, 403, 403, 405), lambda w: [w.users["student_b"].pk]),
-    Case("set-role", r(L, 403, 403, 403, 403, "302+"), lambda w: [w.users["student_b"].pk],
-         method="post", data=lambda w: {"role": "instructor"}),
-    Case("set_language", r(302, 302, 302, 302, 302, 302), method="post",
-         data=lambda w: {"language": "ko", "next": "/"}),
+    Case(
+        "set-role",
+        r(L, 403, 403, 403, 403, "302+"),
+        lambda w: [w.users["student_b"].pk],
+        method="post",
+        data=lambda w: {"role": "instructor"},
+    ),
+    Case(
+        "set_language",
+        r(302, 302, 302, 302, 302, 302),
+        method="post",
+        data=lambda w: {"language": "ko", "next": "/"},
+    ),
     # Data sets: everyone browses the finished ones; only admins make or remove them.
     Case("classifier:dataset-list", ALL),
     Case("classifier:dataset-detail", ALL, ds),
     Case("classifier:dataset-detail", HIDDEN, hidden, label="hidden test set"),
     Case("classifier:dataset-detail", r(L, 404, 404, 404, 404, 200), building, label="building"),
-    Case("classifier:dataset-detail", r(L, 404, 404, 200, 404, 200), hw_building,
-         label="instructor's handwriting build"),
+    Case(
+        "classifier:dataset-detail",
+        r(L, 404, 404, 200, 404, 200),
+        hw_building,
+        label="instructor's handwriting build",
+    ),
     Case("classifier:dataset-status", ALL, ds),
     Case("classifier:dataset-status", HIDDEN, hidden, label="hidden test set"),
     Case("classifier:dataset-status", r(L, 404, 404, 404, 404, 200), building, label="building"),
@@ -205,226 +263,449 @@ CASES = [
     Case("classifier:dataset-counts", ALL, ds),
     Case("classifier:dataset-counts", HIDDEN, hidden, label="hidden test set"),
     # What augmentation does: font renderings only (the world's sets are not).
-    Case("classifier:dataset-augmentation", r(L, 404, 404, 404, 404, 404), ds,
-         label="of a set not rendered from fonts"),
+    Case(
+        "classifier:dataset-augmentation",
+        r(L, 404, 404, 404, 404, 404),
+        ds,
+        label="of a set not rendered from fonts",
+    ),
     Case("classifier:dataset-export", ALL, ds),
     Case("classifier:dataset-export", HIDDEN, hidden, label="hidden test set"),
     Case("classifier:dataset-import", ADMIN_ONLY),
-    Case("classifier:dataset-import", r(L, 403, 403, 403, 403, "302+"), method="post",
-         data=_phd08_upload),
+    Case(
+        "classifier:dataset-import",
+        r(L, 403, 403, 403, 403, "302+"),
+        method="post",
+        data=_phd08_upload,
+    ),
     Case("classifier:dataset-import-images", ADMIN_ONLY),
-    Case("classifier:dataset-import-images", r(L, 403, 403, 403, 403, "302+"), method="post",
-         data=_images_upload),
+    Case(
+        "classifier:dataset-import-images",
+        r(L, 403, 403, 403, 403, "302+"),
+        method="post",
+        data=_images_upload,
+    ),
     # The images themselves (people's handwriting): whoever made the set, and admins.
     Case("classifier:dataset-export-images", r(L, 404, 404, 200, 403, 200), hw_ready),
-    Case("classifier:dataset-export-images", r(L, 403, 403, 403, 403, 403), ds,
-         label="of a set not made of images"),
+    Case(
+        "classifier:dataset-export-images",
+        r(L, 403, 403, 403, 403, 403),
+        ds,
+        label="of a set not made of images",
+    ),
     Case("classifier:dataset-render", ADMIN_ONLY),
     Case("classifier:render-preview", ADMIN_ONLY),
-    Case("classifier:dataset-render", r(L, 403, 403, 403, 403, "302+"), method="post",
-         data=lambda w: {"name": "rendered", "size": "28x28", "charset": "custom",
-                         "chars": "가나", "per_font": "1", "seed": "0"}),
+    Case(
+        "classifier:dataset-render",
+        r(L, 403, 403, 403, 403, "302+"),
+        method="post",
+        data=lambda w: {
+            "name": "rendered",
+            "size": "28x28",
+            "charset": "custom",
+            "chars": "가나",
+            "per_font": "1",
+            "seed": "0",
+        },
+    ),
     Case("classifier:dataset-handwriting", r(L, 403, 403, 200, 200, 200)),
     # From their own assignments only: another instructor's is not a valid choice.
-    Case("classifier:dataset-handwriting", r(L, 403, 403, "302+", 200, "302+"), method="post",
-         data=lambda w: {"name": "hand", "assignments": [w.assignment.pk]}),
+    Case(
+        "classifier:dataset-handwriting",
+        r(L, 403, 403, "302+", 200, "302+"),
+        method="post",
+        data=lambda w: {"name": "hand", "assignments": [w.assignment.pk]},
+    ),
     Case("classifier:dataset-cancel", r(L, 403, 403, 403, 403, "302+"), building, method="post"),
     Case("classifier:dataset-cancel", r(L, 403, 403, 403, 403, 405), building),
     Case("classifier:dataset-delete", ADMIN_ONLY, spare),
     Case("classifier:dataset-delete", r(L, 403, 403, 403, 403, "302+"), spare, method="post"),
-    Case("classifier:dataset-delete", r(L, 403, 403, 403, 403, "302+"), hw_building,
-         method="post", label="instructor's own handwriting set"),
+    Case(
+        "classifier:dataset-delete",
+        r(L, 403, 403, 403, 403, "302+"),
+        hw_building,
+        method="post",
+        label="instructor's own handwriting set",
+    ),
     Case("classifier:leaderboard", ALL, ds),
     Case("classifier:leaderboard", HIDDEN, hidden, label="of the hidden test set"),
-    Case("classifier:leaderboard", r(L, 403, 403, "302+", "302+", "302+"), ds, method="post",
-         data=lambda w: {"hidden_test": w.ds2.pk}),
+    Case(
+        "classifier:leaderboard",
+        r(L, 403, 403, "302+", "302+", "302+"),
+        ds,
+        method="post",
+        data=lambda w: {"hidden_test": w.ds2.pk},
+    ),
     # Training jobs.
     Case("classifier:job-list", ALL),
     Case("classifier:job-new", ALL),
-    Case("classifier:job-new", r(L, "302+", "302+", "302+", "302+", "302+"), method="post",
-         data=_job_form),
+    Case(
+        "classifier:job-new",
+        r(L, "302+", "302+", "302+", "302+", "302+"),
+        method="post",
+        data=_job_form,
+    ),
     Case("classifier:model-summary", ALL, query=lambda w: {"dataset": w.ds.pk}),
-    Case("classifier:model-summary", r(L, 400, 400, 200, 200, 200), label="of a hidden set",
-         query=lambda w: {"dataset": w.hidden.pk}),
+    Case(
+        "classifier:model-summary",
+        r(L, 400, 400, 200, 200, 200),
+        label="of a hidden set",
+        query=lambda w: {"dataset": w.hidden.pk},
+    ),
     Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk]}),
-    Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk], "format": "png"},
-         label="png"),
-    Case("classifier:job-compare", ALL, query=lambda w: {"jobs": [w.job.pk], "format": "json"},
-         label="polled"),
+    Case(
+        "classifier:job-compare",
+        ALL,
+        query=lambda w: {"jobs": [w.job.pk], "format": "png"},
+        label="png",
+    ),
+    Case(
+        "classifier:job-compare",
+        ALL,
+        query=lambda w: {"jobs": [w.job.pk], "format": "json"},
+        label="polled",
+    ),
     Case("classifier:job-detail", JOB, job),
-    Case("classifier:job-detail", r(L, 404, 404, 200, 200, 200), grader,
-         label="published grading model"),
+    Case(
+        "classifier:job-detail",
+        r(L, 404, 404, 200, 200, 200),
+        grader,
+        label="published grading model",
+    ),
     Case("classifier:job-status", JOB, job),
     Case("classifier:job-curves", JOB, job),
     Case("classifier:job-confusion", JOB, job),
     Case("classifier:job-mistakes", JOB, job),
     Case("classifier:job-reliability", JOB, job),
     Case("classifier:job-model", JOB, job),
-    Case("classifier:job-model", r(L, 404, 404, 200, 200, 200), grader,
-         label="published grading model"),
-    Case("classifier:job-cancel", r(L, "302+", 404, "302+", "302+", "302+"), queued_job,
-         method="post"),
+    Case(
+        "classifier:job-model",
+        r(L, 404, 404, 200, 200, 200),
+        grader,
+        label="published grading model",
+    ),
+    Case(
+        "classifier:job-cancel",
+        r(L, "302+", 404, "302+", "302+", "302+"),
+        queued_job,
+        method="post",
+    ),
     Case("classifier:job-cancel", r(L, 405, 405, 405, 405, 405), queued_job),
     # Deleting a job: its owner and admins, once it has ended and no course relies on it
     # (its own prediction and its leaderboard evaluation go with it).
     Case("classifier:job-delete", r(L, 200, 404, 404, 404, 200), job),
     Case("classifier:job-delete", r(L, "302+", 404, 404, 404, "302+"), job, method="post"),
-    Case("classifier:job-delete", r(L, 302, 404, 404, 404, 302), queued_job, method="post",
-         label="still queued"),
-    Case("classifier:job-delete", r(L, 404, 404, 200, 404, 200), grader,
-         label="grading model"),
-    Case("classifier:job-delete", r(L, 404, 404, 302, 404, 302), grader, method="post",
-         label="grading model"),
+    Case(
+        "classifier:job-delete",
+        r(L, 302, 404, 404, 404, 302),
+        queued_job,
+        method="post",
+        label="still queued",
+    ),
+    Case("classifier:job-delete", r(L, 404, 404, 200, 404, 200), grader, label="grading model"),
+    Case(
+        "classifier:job-delete",
+        r(L, 404, 404, 302, 404, 302),
+        grader,
+        method="post",
+        label="grading model",
+    ),
     Case("classifier:job-evaluate", r(L, 405, 405, 405, 405, 405), job),
-    Case("classifier:job-evaluate", r(L, "302+", 404, "302+", "302+", "302+"), job,
-         method="post", data=lambda w: {"dataset": w.ds2.pk}),
+    Case(
+        "classifier:job-evaluate",
+        r(L, "302+", 404, "302+", "302+", "302+"),
+        job,
+        method="post",
+        data=lambda w: {"dataset": w.ds2.pk},
+    ),
     # Students never score on a hidden test set (its samples would leak through the score).
-    Case("classifier:job-evaluate", r(L, 302, 404, "302+", "302+", "302+"), job, method="post",
-         data=lambda w: {"dataset": w.hidden.pk}, label="on the hidden test set"),
+    Case(
+        "classifier:job-evaluate",
+        r(L, 302, 404, "302+", "302+", "302+"),
+        job,
+        method="post",
+        data=lambda w: {"dataset": w.hidden.pk},
+        label="on the hidden test set",
+    ),
     # Predictions and their files.
     Case("classifier:predict", ALL),
-    Case("classifier:predict", r(L, "302+", 400, 400, 400, 400), method="post",
-         data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
-         label="with student A's model"),
-    Case("classifier:predict", r(L, "302+", 400, "302+", 400, "302+"), method="post",
-         data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
-         label="with the course's published model"),
+    Case(
+        "classifier:predict",
+        r(L, "302+", 400, 400, 400, 400),
+        method="post",
+        data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
+        label="with student A's model",
+    ),
+    Case(
+        "classifier:predict",
+        r(L, "302+", 400, "302+", 400, "302+"),
+        method="post",
+        data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
+        label="with the course's published model",
+    ),
     Case("classifier:prediction-list", ALL),
     *(
         Case(f"classifier:{name}", expect, args, label=label)
-        for name in ("prediction-detail", "prediction-status", "prediction-bars",
-                     "prediction-original")
-        for expect, args, label in ((OWN_PREDICTION, prediction, ""),
-                                    (SUBMISSION, submission, "of a submission"))
+        for name in (
+            "prediction-detail",
+            "prediction-status",
+            "prediction-bars",
+            "prediction-original",
+        )
+        for expect, args, label in (
+            (OWN_PREDICTION, prediction, ""),
+            (SUBMISSION, submission, "of a submission"),
+        )
     ),
     # Deleting a prediction: its owner and admins; a submission stays, the course's record.
     Case("classifier:prediction-delete", OWN_PREDICTION, prediction),
-    Case("classifier:prediction-delete", r(L, "302+", 404, 404, 404, "302+"), prediction,
-         method="post"),
+    Case(
+        "classifier:prediction-delete",
+        r(L, "302+", 404, 404, 404, "302+"),
+        prediction,
+        method="post",
+    ),
     Case("classifier:prediction-delete", OWN_PREDICTION, submission, label="of a submission"),
-    Case("classifier:prediction-delete", r(L, 302, 404, 404, 404, 302), submission,
-         method="post", label="of a submission"),
+    Case(
+        "classifier:prediction-delete",
+        r(L, 302, 404, 404, 404, 302),
+        submission,
+        method="post",
+        label="of a submission",
+    ),
     Case("classifier:prediction-step", OWN_PREDICTION, lambda w: [w.prediction.pk, "input"]),
-    Case("classifier:prediction-step", SUBMISSION, lambda w: [w.submission.pk, "input"],
-         label="of a submission"),
+    Case(
+        "classifier:prediction-step",
+        SUBMISSION,
+        lambda w: [w.submission.pk, "input"],
+        label="of a submission",
+    ),
     # Courses.
     Case("classifier:course-list", ALL),
-    Case("classifier:course-list", r(L, 403, 403, "302+", "302+", "302+"), method="post",
-         data=lambda w: {"name": "New course"}),
+    Case(
+        "classifier:course-list",
+        r(L, 403, 403, "302+", "302+", "302+"),
+        method="post",
+        data=lambda w: {"name": "New course"},
+    ),
     # Anyone with the code joins (that is what it is for); instructors teach instead.
-    Case("classifier:course-join", r(L, 302, "302+", 403, 403, 403), method="post",
-         data=lambda w: {"code": w.course.join_code}),
+    Case(
+        "classifier:course-join",
+        r(L, 302, "302+", 403, 403, 403),
+        method="post",
+        data=lambda w: {"code": w.course.join_code},
+    ),
     Case("classifier:course-join", r(L, 405, 405, 405, 405, 405)),
     Case("classifier:course-detail", COURSE, course),
     # The join link joins a student; it takes teachers to the course; other instructors
     # teach their own courses.
-    Case("classifier:course-join-link", r(L, 302, 302, 302, 403, 302),
-         lambda w: [w.course.join_code]),
+    Case(
+        "classifier:course-join-link", r(L, 302, 302, 302, 403, 302), lambda w: [w.course.join_code]
+    ),
     Case("classifier:course-qr", TEACHING, course),
     Case("classifier:course-code", r(L, 405, 405, 405, 405, 405), course),
     Case("classifier:course-code", r(L, 403, 404, "302+", 404, "302+"), course, method="post"),
     Case("classifier:course-roster", r(L, 405, 405, 405, 405, 405), course),
-    Case("classifier:course-roster", r(L, 403, 404, "302+", 404, "302+"), course,
-         method="post", data=lambda w: {"roster": SimpleUploadedFile(
-             "roster.csv", b"student_b,Lee,2\n")}),
+    Case(
+        "classifier:course-roster",
+        r(L, 403, 404, "302+", 404, "302+"),
+        course,
+        method="post",
+        data=lambda w: {"roster": SimpleUploadedFile("roster.csv", b"student_b,Lee,2\n")},
+    ),
     Case("classifier:course-remove-student", r(L, 405, 405, 405, 405, 405), _student_a),
-    Case("classifier:course-remove-student", r(L, 403, 404, "302+", 404, "302+"), _student_a,
-         method="post"),
+    Case(
+        "classifier:course-remove-student",
+        r(L, 403, 404, "302+", 404, "302+"),
+        _student_a,
+        method="post",
+    ),
     Case("classifier:course-reset-link", r(L, 405, 405, 405, 405, 405), _student_a),
-    Case("classifier:course-reset-link", r(L, 403, 404, 200, 404, 200), _student_a,
-         method="post"),
+    Case("classifier:course-reset-link", r(L, 403, 404, 200, 404, 200), _student_a, method="post"),
     Case("classifier:course-co-instructor-add", r(L, 405, 405, 405, 405, 405), course),
-    Case("classifier:course-co-instructor-add", r(L, 403, 404, "302+", 404, "302+"), course,
-         method="post", data=lambda w: {"username": "other_instructor"}),
-    Case("classifier:course-co-instructor-remove", r(L, 405, 405, 405, 405, 405),
-         _other_instructor),
-    Case("classifier:course-co-instructor-remove", r(L, 403, 404, 302, 404, 302),
-         _other_instructor, method="post", label="who is not one"),
+    Case(
+        "classifier:course-co-instructor-add",
+        r(L, 403, 404, "302+", 404, "302+"),
+        course,
+        method="post",
+        data=lambda w: {"username": "other_instructor"},
+    ),
+    Case(
+        "classifier:course-co-instructor-remove", r(L, 405, 405, 405, 405, 405), _other_instructor
+    ),
+    Case(
+        "classifier:course-co-instructor-remove",
+        r(L, 403, 404, 302, 404, 302),
+        _other_instructor,
+        method="post",
+        label="who is not one",
+    ),
     Case("classifier:course-publish", r(L, 405, 405, 405, 405, 405), course),
-    Case("classifier:course-publish", r(L, 403, 404, "302+", 404, "302+"), course,
-         method="post", data=lambda w: {"job": w.job.pk}),
+    Case(
+        "classifier:course-publish",
+        r(L, 403, 404, "302+", 404, "302+"),
+        course,
+        method="post",
+        data=lambda w: {"job": w.job.pk},
+    ),
     Case("classifier:assignment-new", TEACHING, course),
-    Case("classifier:assignment-new", r(L, 403, 404, "302+", 404, "302+"), course,
-         method="post", data=_assignment_form),
+    Case(
+        "classifier:assignment-new",
+        r(L, 403, 404, "302+", 404, "302+"),
+        course,
+        method="post",
+        data=_assignment_form,
+    ),
     # Outside the course, the assignment's pages say so (403, with the reason in words).
     Case("classifier:assignment-detail", r(L, 200, 403, 200, 403, 200), assignment),
     # Instructors and admins are not students of the course: nothing is stored for them.
     Case("classifier:assignment-submit", r(L, 405, 405, 405, 405, 405), assignment),
-    Case("classifier:assignment-submit", r(L, "302+", 403, 400, 403, 400), assignment,
-         method="post", data=lambda w: {"char": "나", "canvas": drawing_of("나")}),
+    Case(
+        "classifier:assignment-submit",
+        r(L, "302+", 403, 400, 403, 400),
+        assignment,
+        method="post",
+        data=lambda w: {"char": "나", "canvas": drawing_of("나")},
+    ),
     Case("classifier:gradebook", TEACHING, assignment),
     Case("classifier:gradebook-csv", TEACHING, assignment),
     Case("classifier:assignment-regrade", r(L, 405, 405, 405, 405, 405), assignment),
-    Case("classifier:assignment-regrade", r(L, 403, 404, "302+", 404, "302+"), assignment,
-         method="post", data=lambda w: {"grader": w.grader.pk}),
+    Case(
+        "classifier:assignment-regrade",
+        r(L, 403, 404, "302+", 404, "302+"),
+        assignment,
+        method="post",
+        data=lambda w: {"grader": w.grader.pk},
+    ),
     Case("classifier:regrade-status", TEACHING, assignment),
     Case("classifier:review-queue", TEACHING, assignment),
     # The teacher's verdict on a submission: the course's teacher alone gives it.
     Case("classifier:submission-verdict", r(L, 405, 405, 405, 405, 405), submission),
-    Case("classifier:submission-verdict", r(L, 403, 404, "302+", 404, "302+"), submission,
-         method="post", data=lambda w: {"verdict": "correct", "comment": "ok"}),
+    Case(
+        "classifier:submission-verdict",
+        r(L, 403, 404, "302+", 404, "302+"),
+        submission,
+        method="post",
+        data=lambda w: {"verdict": "correct", "comment": "ok"},
+    ),
     # The REST API: the pages' rules, over a token or the pages' session.
     Case("api:token", r(405, 405, 405, 405, 405, 405)),
-    Case("api:token", r("200+", "200+", "200+", "200+", "200+", "200+"), method="post",
-         label="as student A",
-         data=lambda w: {"username": "student_a", "password": "pw-student_a"}),
+    Case(
+        "api:token",
+        r("200+", "200+", "200+", "200+", "200+", "200+"),
+        method="post",
+        label="as student A",
+        data=lambda w: {"username": "student_a", "password": "pw-student_a"},
+    ),
     Case("api:schema", api(ALL)),
     Case("api:docs", ALL),
     Case("api:dataset-list", api(ALL)),
     Case("api:dataset-detail", api(ALL), ds),
     Case("api:dataset-detail", api(HIDDEN), hidden, label="hidden test set"),
     Case("api:dataset-detail", r(401, 404, 404, 404, 404, 200), building, label="building"),
-    Case("api:dataset-detail", r(401, 404, 404, 200, 404, 200), hw_building,
-         label="instructor's handwriting build"),
+    Case(
+        "api:dataset-detail",
+        r(401, 404, 404, 200, 404, 200),
+        hw_building,
+        label="instructor's handwriting build",
+    ),
     Case("api:job-list", api(ALL)),
-    Case("api:job-list", r(401, "201+", "201+", "201+", "201+", "201+"), method="post",
-         data=lambda w: {"dataset": w.ds.pk, "epochs": 2}),
-    Case("api:job-list", r(401, 400, 400, "201+", "201+", "201+"), method="post",
-         data=lambda w: {"dataset": w.hidden.pk}, label="on the hidden test set"),
+    Case(
+        "api:job-list",
+        r(401, "201+", "201+", "201+", "201+", "201+"),
+        method="post",
+        data=lambda w: {"dataset": w.ds.pk, "epochs": 2},
+    ),
+    Case(
+        "api:job-list",
+        r(401, 400, 400, "201+", "201+", "201+"),
+        method="post",
+        data=lambda w: {"dataset": w.hidden.pk},
+        label="on the hidden test set",
+    ),
     Case("api:job-detail", api(JOB), job),
-    Case("api:job-detail", r(401, 404, 404, 200, 200, 200), grader,
-         label="published grading model"),
+    Case(
+        "api:job-detail", r(401, 404, 404, 200, 200, 200), grader, label="published grading model"
+    ),
     Case("api:job-detail", r(401, "204+", 404, 404, 404, "204+"), job, method="delete"),
-    Case("api:job-detail", r(401, 400, 404, 404, 404, 400), queued_job, method="delete",
-         label="still queued"),
-    Case("api:job-detail", r(401, 404, 404, 400, 404, 400), grader, method="delete",
-         label="grading model"),
+    Case(
+        "api:job-detail",
+        r(401, 400, 404, 404, 404, 400),
+        queued_job,
+        method="delete",
+        label="still queued",
+    ),
+    Case(
+        "api:job-detail",
+        r(401, 404, 404, 400, 404, 400),
+        grader,
+        method="delete",
+        label="grading model",
+    ),
     Case("api:job-metrics", api(JOB), job),
     Case("api:job-model", api(JOB), job),
-    Case("api:job-model", r(401, 404, 404, 200, 200, 200), grader,
-         label="published grading model"),
+    Case("api:job-model", r(401, 404, 404, 200, 200, 200), grader, label="published grading model"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "mistakes"], label="mistakes"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "reliability"], label="reliability"),
-    Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job,
-         method="post"),
+    Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job, method="post"),
     Case("api:job-cancel", r(401, 405, 405, 405, 405, 405), queued_job),
     Case("api:prediction-list", api(ALL)),
-    Case("api:prediction-list", r(401, "201+", 400, 400, 400, 400), method="post",
-         data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
-         label="with student A's model"),
-    Case("api:prediction-list", r(401, "201+", 400, "201+", 400, "201+"), method="post",
-         data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
-         label="with the course's published model"),
+    Case(
+        "api:prediction-list",
+        r(401, "201+", 400, 400, 400, 400),
+        method="post",
+        data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
+        label="with student A's model",
+    ),
+    Case(
+        "api:prediction-list",
+        r(401, "201+", 400, "201+", 400, "201+"),
+        method="post",
+        data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
+        label="with the course's published model",
+    ),
     Case("api:prediction-detail", api(OWN_PREDICTION), prediction),
     Case("api:prediction-detail", api(SUBMISSION), submission, label="of a submission"),
-    Case("api:prediction-detail", r(401, "204+", 404, 404, 404, "204+"), prediction,
-         method="delete"),
-    Case("api:prediction-detail", r(401, 400, 404, 404, 404, 400), submission, method="delete",
-         label="of a submission"),
+    Case(
+        "api:prediction-detail", r(401, "204+", 404, 404, 404, "204+"), prediction, method="delete"
+    ),
+    Case(
+        "api:prediction-detail",
+        r(401, 400, 404, 404, 404, 400),
+        submission,
+        method="delete",
+        label="of a submission",
+    ),
     Case("api:prediction-verdict", r(401, 405, 405, 405, 405, 405), submission),
-    Case("api:prediction-verdict", r(401, 403, 404, "200+", 404, "200+"), submission,
-         method="post", data=lambda w: {"verdict": "incorrect"}),
-    Case("api:prediction-verdict", r(401, 404, 404, 404, 404, 404), prediction, method="post",
-         data=lambda w: {"verdict": "correct"}, label="of a prediction of no assignment"),
+    Case(
+        "api:prediction-verdict",
+        r(401, 403, 404, "200+", 404, "200+"),
+        submission,
+        method="post",
+        data=lambda w: {"verdict": "incorrect"},
+    ),
+    Case(
+        "api:prediction-verdict",
+        r(401, 404, 404, 404, 404, 404),
+        prediction,
+        method="post",
+        data=lambda w: {"verdict": "correct"},
+        label="of a prediction of no assignment",
+    ),
     Case("api:assignment-list", api(ALL)),
     Case("api:assignment-detail", api(COURSE), assignment),
     Case("api:assignment-submit", r(401, 405, 405, 405, 405, 405), assignment),
-    Case("api:assignment-submit", r(401, "201+", 404, 400, 404, 400), assignment,
-         method="post", data=lambda w: {"char": "나", "canvas": drawing_of("나")}),
+    Case(
+        "api:assignment-submit",
+        r(401, "201+", 404, 400, 404, 400),
+        assignment,
+        method="post",
+        data=lambda w: {"char": "나", "canvas": drawing_of("나")},
+    ),
     Case("api:assignment-gradebook", api(TEACHING), assignment),
-]  # fmt: skip
+]
 
 
 # --- Running them ------------------------------------------------------------------------
@@ -499,8 +780,9 @@ def _named_routes(patterns, namespace="") -> set[str]:
 def test_every_named_route_is_in_the_matrix():
     """A new URL without a row in the matrix fails here. The admin site's own URLs are
     covered by ``test_admin_site_is_for_staff_only``."""
-    routes = {name for name in _named_routes(get_resolver().url_patterns)
-              if not name.startswith("admin:")}  # fmt: skip
+    routes = {
+        name for name in _named_routes(get_resolver().url_patterns) if not name.startswith("admin:")
+    }
     covered = {case.route for case in CASES}
     assert routes - covered == set(), "routes missing from the permission matrix"
     assert covered - routes == set(), "matrix rows for routes that do not exist"
@@ -564,10 +846,12 @@ def test_prediction_list_shows_only_the_users_own(client, world):
 
 def test_course_list_shows_only_the_users_courses(client, world):
     for role, expected in (
-        ("student_a", {"Hangul 101"}), ("student_b", {"Other class"}),
-        ("instructor", {"Hangul 101"}), ("other_instructor", {"Other class"}),
+        ("student_a", {"Hangul 101"}),
+        ("student_b", {"Other class"}),
+        ("instructor", {"Hangul 101"}),
+        ("other_instructor", {"Other class"}),
         ("admin", {"Hangul 101", "Other class"}),
-    ):  # fmt: skip
+    ):
         _login(client, world, role)
         courses = client.get(reverse("classifier:course-list")).context["courses"]
         assert {c.name for c in courses} == expected, role
@@ -587,9 +871,12 @@ def test_students_are_not_offered_hidden_sets_or_other_students_models(client, w
 
 def test_the_handwriting_form_offers_only_the_instructors_own_assignments(client, world):
     other = Assignment.objects.create(
-        course=world.other_course, title="Theirs", chars=["가"], grader=world.grader,
+        course=world.other_course,
+        title="Theirs",
+        chars=["가"],
+        grader=world.grader,
         due_at=timezone.now(),
-    )  # fmt: skip
+    )
     _login(client, world, "instructor")
     form = client.get(reverse("classifier:dataset-handwriting")).context["form"]
     assert set(form.fields["assignments"].queryset) == {world.assignment}

@@ -55,8 +55,13 @@ def test_a_photo_is_preprocessed_stored_and_classified(client, student_a, job):
     assert response.status_code == 302 and response["Location"] == prediction.get_absolute_url()
     assert prediction.status == JobStatus.QUEUED and prediction.source == "upload"
     assert [key for key, _ in prediction.steps] == [
-        "original", "gray", "normalised", "cropped", "square", "input",
-    ]  # fmt: skip
+        "original",
+        "gray",
+        "normalised",
+        "cropped",
+        "square",
+        "input",
+    ]
     model_input = np.asarray(Image.open(prediction.input_path))
     assert model_input.shape == (28, 28) and model_input.max() == 255
 
@@ -115,14 +120,16 @@ BAD_INPUTS = {
     "neither": ({}, "Upload a photo or draw"),
     "bad data url": ({"canvas": "data:text/html;base64,PGI+"}, "drawing"),
     "unknown expected": ({"image": ("a.jpg", photo_of("자")), "expected": "뷁"}, "does not know"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_gets_a_clear_message_and_stores_nothing(case, client, student_a, job, settings):
     fields, message = BAD_INPUTS[case]
-    data = {key: _upload(value[1], value[0]) if key == "image" else value
-            for key, value in fields.items()}  # fmt: skip
+    data = {
+        key: _upload(value[1], value[0]) if key == "image" else value
+        for key, value in fields.items()
+    }
     client.force_login(student_a)
     response = client.post(reverse("classifier:predict"), {"model": job.pk, **data})
     assert response.status_code == 400
@@ -133,8 +140,9 @@ def test_bad_input_gets_a_clear_message_and_stores_nothing(case, client, student
 def test_limits_on_bytes_and_pixels_are_settings(client, student_a, job, settings):
     client.force_login(student_a)
     settings.LAB_IMAGE_MAX_BYTES = 1000
-    response = client.post(reverse("classifier:predict"),
-                           {"model": job.pk, "image": _upload(photo_of("자"))})  # fmt: skip
+    response = client.post(
+        reverse("classifier:predict"), {"model": job.pk, "image": _upload(photo_of("자"))}
+    )
     assert response.status_code == 400 and "the limit is 1000" in response.content.decode()
     settings.LAB_IMAGE_MAX_BYTES = 10**7
     settings.LAB_IMAGE_MAX_PIXELS = 100_000  # the photo is 640x480 = 307,200 pixels
@@ -177,11 +185,13 @@ def test_a_student_cannot_see_another_students_predictions(client, student_a, st
     )
     services.run_prediction(prediction.pk)
     client.force_login(student_b)
-    for name, args in (("prediction-detail", [prediction.pk]),
-                       ("prediction-status", [prediction.pk]),
-                       ("prediction-bars", [prediction.pk]),
-                       ("prediction-original", [prediction.pk]),
-                       ("prediction-step", [prediction.pk, "input"])):  # fmt: skip
+    for name, args in (
+        ("prediction-detail", [prediction.pk]),
+        ("prediction-status", [prediction.pk]),
+        ("prediction-bars", [prediction.pk]),
+        ("prediction-original", [prediction.pk]),
+        ("prediction-step", [prediction.pk, "input"]),
+    ):
         assert client.get(reverse(f"classifier:{name}", args=args)).status_code == 404, name
     assert (
         f"#{prediction.pk}"

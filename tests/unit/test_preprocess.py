@@ -75,9 +75,11 @@ def heavy_side(image: np.ndarray) -> str:
     """The side of the image whose outer quarter holds the most ink."""
     quarter = image.shape[0] // 4
     masses = {
-        "top": image[:quarter].sum(), "bottom": image[-quarter:].sum(),
-        "left": image[:, :quarter].sum(), "right": image[:, -quarter:].sum(),
-    }  # fmt: skip
+        "top": image[:quarter].sum(),
+        "bottom": image[-quarter:].sum(),
+        "left": image[:, :quarter].sum(),
+        "right": image[:, -quarter:].sum(),
+    }
     return max(masses, key=masses.get)
 
 
@@ -96,8 +98,11 @@ def reference() -> np.ndarray:
 
 
 def test_a_photo_gives_bright_centred_ink_on_dark_and_every_step():
-    data = encode(to_image(photo(glyph(4000, 3000, (1300, 800, 2700, 2200), 140), noise=0.02)),
-                  "JPEG", quality=90)  # fmt: skip
+    data = encode(
+        to_image(photo(glyph(4000, 3000, (1300, 800, 2700, 2200), 140), noise=0.02)),
+        "JPEG",
+        quality=90,
+    )
     result = preprocess(open_image(data), SIZE)
     assert isinstance(result, Preprocessed)
     assert result.input.dtype == np.uint8 and result.input.shape == SIZE
@@ -109,8 +114,9 @@ def test_a_photo_gives_bright_centred_ink_on_dark_and_every_step():
     assert result.steps[0].image.shape == (192, 256, 3)
     assert result.steps[-1].image is result.input
     # Background is 0 all round the glyph.
-    border = np.concatenate([result.input[0], result.input[-1], result.input[:, 0],
-                             result.input[:, -1]])  # fmt: skip
+    border = np.concatenate(
+        [result.input[0], result.input[-1], result.input[:, 0], result.input[:, -1]]
+    )
     assert border.max() == 0
 
 
@@ -180,8 +186,13 @@ def test_uneven_light_shadow_and_off_white_paper_still_give_a_clean_input(refere
     shadow = 1 - 0.45 / (1 + np.exp(-(rows - 1.2 * cols - 20) / 12))
     paper = np.array([0.93, 0.88, 0.78], dtype=np.float32)  # a yellowish sheet
     light = (gradient * shadow)[..., None]
-    values = photo(np.repeat(mask[..., None], 3, axis=2), paper=paper, ink=paper * 0.15,
-                   light=light, noise=0.01)  # fmt: skip
+    values = photo(
+        np.repeat(mask[..., None], 3, axis=2),
+        paper=paper,
+        ink=paper * 0.15,
+        light=light,
+        noise=0.01,
+    )
     result = run(encode(to_image(values), "JPEG", quality=90))
     assert result[reference == 0].max() <= 40
     assert np.median(result[reference >= 200]) >= 200
@@ -332,9 +343,15 @@ def no_ink(kind: str) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "kind",
-    ["uniform", "gradient", "noisy gradient", "noisy vignette", "noisy diagonal light",
-     "dark noisy"],
-)  # fmt: skip
+    [
+        "uniform",
+        "gradient",
+        "noisy gradient",
+        "noisy vignette",
+        "noisy diagonal light",
+        "dark noisy",
+    ],
+)
 def test_a_photo_without_writing_is_refused(kind):
     data = encode(to_image(no_ink(kind)), "JPEG", quality=90)
     with pytest.raises(ImageRejected) as caught:

@@ -157,8 +157,13 @@ def test_variables_read_finds_every_way_the_settings_read_one():
 
 def test_settings_read_the_variables_everyone_relies_on():
     # A parser that found nothing would make the next test pass on an empty table.
-    assert {"DEBUG", "DATABASE_URL", "SECRET_KEY", "LAB_PREDICT_WAIT_SECONDS",
-            "CELERY_BROKER_URL"} <= settings_variables()  # fmt: skip
+    assert {
+        "DEBUG",
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "LAB_PREDICT_WAIT_SECONDS",
+        "CELERY_BROKER_URL",
+    } <= settings_variables()
 
 
 def test_readme_configuration_table_lists_every_variable_the_settings_read():

@@ -44,11 +44,18 @@ class Epochs:
 
 def train(arrays, recipe, epochs=6, **options):
     images, labels, split = arrays
-    config = training.TrainConfig("conv4-pool-dense16", epochs=epochs, batch_size=30, seed=2,
-                                  learning_rate=0.01, recipe=recipe)  # fmt: skip
+    config = training.TrainConfig(
+        "conv4-pool-dense16",
+        epochs=epochs,
+        batch_size=30,
+        seed=2,
+        learning_rate=0.01,
+        recipe=recipe,
+    )
     listener = Epochs()
-    result = training.train(images, labels, split, 3, config, listener,
-                            chosen_labels=[0, 1, 2], **options)  # fmt: skip
+    result = training.train(
+        images, labels, split, 3, config, listener, chosen_labels=[0, 1, 2], **options
+    )
     return result, listener.metrics
 
 
@@ -83,8 +90,9 @@ def test_keeping_the_best_epoch_ends_on_the_lowest_validation_loss(arrays):
     result, metrics = train(arrays, RECIPE)
     losses = [m["val_loss"] for m in metrics]
     assert result.kept_epoch == 1 + int(np.argmin(losses))
-    scored = result.model.evaluate(images[split.val], labels[split.val], verbose=0,
-                                   return_dict=True)  # fmt: skip
+    scored = result.model.evaluate(
+        images[split.val], labels[split.val], verbose=0, return_dict=True
+    )
     assert scored["loss"] == pytest.approx(min(losses), rel=1e-4)
 
 
@@ -128,9 +136,11 @@ def test_the_large_preset_learns_many_classes_from_few_samples():
     noise = rng.integers(0, 60, size=(len(labels), 16, 16))
     images = np.where(patterns[labels], 255 - noise, noise).astype(np.uint8)
     split = splits.stratified(labels, np.arange(len(labels)), 0.25, 0)
-    config = training.TrainConfig("cnn-large", epochs=6, batch_size=16, seed=0,
-                                  recipe=networks.recipe("cnn-large"))  # fmt: skip
+    config = training.TrainConfig(
+        "cnn-large", epochs=6, batch_size=16, seed=0, recipe=networks.recipe("cnn-large")
+    )
     listener = Epochs()
-    training.train(images, labels, split, classes, config, listener,
-                   chosen_labels=list(range(classes)))  # fmt: skip
+    training.train(
+        images, labels, split, classes, config, listener, chosen_labels=list(range(classes))
+    )
     assert listener.metrics[-1]["val_accuracy"] > 0.9

@@ -23,9 +23,16 @@ REPO = Path(__file__).resolve().parents[2]
 CLEAN = RenderSettings(per_font=1, augment=False, style="print")
 # The print style: the font's own glyph, with the original augmentations only.
 NO_JITTER = RenderSettings(
-    per_font=8, style="print", rotation_degrees=0, scale_jitter=0, shift_jitter=0,
-    elastic_alpha=0, stroke_jitter=0, blur_sigma_max=0, noise_std=0,
-)  # fmt: skip
+    per_font=8,
+    style="print",
+    rotation_degrees=0,
+    scale_jitter=0,
+    shift_jitter=0,
+    elastic_alpha=0,
+    stroke_jitter=0,
+    blur_sigma_max=0,
+    noise_std=0,
+)
 # Only the geometric jitter, so that shapes can be measured exactly.
 GEOMETRY_ONLY = replace(
     NO_JITTER, per_font=40, rotation_degrees=8, scale_jitter=0.12, shift_jitter=0.08
@@ -118,9 +125,13 @@ def test_render_is_the_same_in_another_process(two_fonts):
     # Another string-hash salt: nothing may hang on Python's hash().
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
     there = subprocess.run(
-        [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         check=True,
-    ).stdout.strip()  # fmt: skip
+    ).stdout.strip()
     assert there == here
 
 
@@ -164,11 +175,15 @@ def test_render_augmentation_with_nothing_to_vary_is_the_clean_glyph(two_fonts):
 @pytest.mark.parametrize(
     "effect",
     [
-        {"rotation_degrees": 8}, {"scale_jitter": 0.12}, {"shift_jitter": 0.08},
-        {"elastic_alpha": 0.03}, {"stroke_jitter": 0.03}, {"blur_sigma_max": 0.025},
+        {"rotation_degrees": 8},
+        {"scale_jitter": 0.12},
+        {"shift_jitter": 0.08},
+        {"elastic_alpha": 0.03},
+        {"stroke_jitter": 0.03},
+        {"blur_sigma_max": 0.025},
         {"noise_std": 6},
     ],
-)  # fmt: skip
+)
 def test_render_each_augmentation_varies_the_samples_a_little(two_fonts, effect):
     clean = render_samples("가", two_fonts[0], CLEAN)[0]
     images = render_samples("가", two_fonts[0], replace(NO_JITTER, **effect))
@@ -241,12 +256,24 @@ def test_render_refuses_what_it_cannot_draw(two_fonts):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("height", 7), ("width", 257), ("width", 28.0), ("per_font", 0), ("seed", -1),
-        ("seed", True), ("augment", "yes"), ("margin", 0.5), ("rotation_degrees", 90),
-        ("scale_jitter", -0.1), ("shift_jitter", float("nan")), ("elastic_alpha", 1),
-        ("elastic_sigma", 0), ("stroke_jitter", "0.1"), ("blur_sigma_max", 1), ("noise_std", 100),
+        ("height", 7),
+        ("width", 257),
+        ("width", 28.0),
+        ("per_font", 0),
+        ("seed", -1),
+        ("seed", True),
+        ("augment", "yes"),
+        ("margin", 0.5),
+        ("rotation_degrees", 90),
+        ("scale_jitter", -0.1),
+        ("shift_jitter", float("nan")),
+        ("elastic_alpha", 1),
+        ("elastic_sigma", 0),
+        ("stroke_jitter", "0.1"),
+        ("blur_sigma_max", 1),
+        ("noise_std", 100),
     ],
-)  # fmt: skip
+)
 def test_render_settings_are_validated(field, value):
     with pytest.raises(Refusal, match=f"^{field} must be"):
         RenderSettings(**{field: value})
@@ -281,8 +308,11 @@ def test_handwriting_is_the_default_style_and_print_is_the_original():
 
 
 def test_settings_stored_before_styles_existed_render_in_print():
-    stored = {key: value for key, value in asdict(CLEAN).items()
-              if key in ("height", "width", "per_font", "seed", "augment", "margin")}  # fmt: skip
+    stored = {
+        key: value
+        for key, value in asdict(CLEAN).items()
+        if key in ("height", "width", "per_font", "seed", "augment", "margin")
+    }
     assert RenderSettings.from_dict(stored).style == "print"
     assert RenderSettings.from_dict(asdict(HANDWRITING)) == HANDWRITING
 
@@ -319,9 +349,17 @@ def test_each_handwriting_effect_keeps_the_glyph_inside_the_image(box_font, two_
     # The widest geometry, jamo and pen ranges; the elastic distortion as the style has it
     # (an elastic field, unlike the rest, is not bounded, only small).
     wild = replace(
-        HANDWRITING, per_font=40, rotation_degrees=30, shear_degrees=30, aspect_jitter=0.4,
-        jamo_shift=0.15, jamo_scale=0.4, pen_width_max=0.3, blur_sigma_max=0, noise_std=0,
-    )  # fmt: skip
+        HANDWRITING,
+        per_font=40,
+        rotation_degrees=30,
+        shear_degrees=30,
+        aspect_jitter=0.4,
+        jamo_shift=0.15,
+        jamo_scale=0.4,
+        pen_width_max=0.3,
+        blur_sigma_max=0,
+        noise_std=0,
+    )
     settings = wild if effect == "all" else wild.only(effect)
     for font, char in [(box_font, "가"), (two_fonts[0], "밟"), (two_fonts[1], "꺅")]:
         images = render_samples(char, font, settings)
@@ -363,8 +401,15 @@ def test_effect_previews_show_each_effect_the_settings_use(two_fonts):
 
     rows = effect_previews("밟", two_fonts[0], HANDWRITING, count=3)
     assert [effect for effect, _ in rows] == [
-        "clean", "strokes", "jamo", "pen", "geometry", "elastic", "blur_noise", "all",
-    ]  # fmt: skip
+        "clean",
+        "strokes",
+        "jamo",
+        "pen",
+        "geometry",
+        "elastic",
+        "blur_noise",
+        "all",
+    ]
     assert all(images.shape == (3, 28, 28) for _, images in rows)
     print_style = RenderSettings(style="print")
     printed = [effect for effect, _ in effect_previews("밟", two_fonts[0], print_style)]

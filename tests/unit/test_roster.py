@@ -35,15 +35,16 @@ def test_a_student_gives_a_name_and_number_the_gradebook_shows(
     response = client.post(url, {"real_name": " 김민준 ", "student_number": "20261234"})
     assert response["Location"] == url
     assert (student_a.profile.real_name, student_a.profile.student_number) == (
-        "김민준", "20261234",
-    )  # fmt: skip
+        "김민준",
+        "20261234",
+    )
 
     client.force_login(instructor)
     page = client.get(reverse("classifier:gradebook", args=[assignment.pk])).content.decode()
     assert "김민준 · 20261234" in page
     lines = client.get(reverse("classifier:gradebook-csv", args=[assignment.pk]))
-    assert lines.content.decode("utf-8-sig").splitlines()[1].startswith(
-        "student_a,김민준,20261234,"
+    assert (
+        lines.content.decode("utf-8-sig").splitlines()[1].startswith("student_a,김민준,20261234,")
     )
     api = client.get(f"/api/assignments/{assignment.pk}/gradebook/").json()
     assert (api["rows"][0]["name"], api["rows"][0]["student_number"]) == ("김민준", "20261234")
@@ -57,12 +58,14 @@ def test_a_roster_enrols_students_and_sets_their_names(
 ):
     services.save_profile(student_a, real_name="Kim", student_number="7")
     client.force_login(instructor)
-    text = ("username,name,number\n"
-            "student_a,,\n"  # already in: what they gave is kept
-            "student_b,이서연,20260002\n"
-            "nobody,누구,1\n"
-            "instructor,강사,2\n"
-            ",빈칸,3\n")  # fmt: skip
+    text = (
+        "username,name,number\n"
+        "student_a,,\n"  # already in: what they gave is kept
+        "student_b,이서연,20260002\n"
+        "nobody,누구,1\n"
+        "instructor,강사,2\n"
+        ",빈칸,3\n"
+    )
     url = reverse("classifier:course-roster", args=[course.pk])
     response = client.post(url, {"roster": _roster(text)})
     assert response["Location"] == f"{course.get_absolute_url()}#students"
@@ -118,8 +121,12 @@ def test_the_join_link_leads_a_newcomer_through_sign_up_and_then_joins(client, c
     page = client.get(login).content.decode()
     signup = f"{reverse('signup')}?next={link.replace('/', '%2F')}"
     assert signup in page
-    fields = {"username": "newcomer", "password1": "a-Long-pw-123",
-              "password2": "a-Long-pw-123", "next": link}  # fmt: skip
+    fields = {
+        "username": "newcomer",
+        "password1": "a-Long-pw-123",
+        "password2": "a-Long-pw-123",
+        "next": link,
+    }
     done = client.post(signup, fields, follow=True)
     newcomer = User.objects.get(username="newcomer")
     assert course.has_student(newcomer)
@@ -195,8 +202,9 @@ def test_the_owner_adds_a_co_instructor_who_then_teaches_the_course(
     assert client.post(add, {"username": "instructor"}).status_code == 403
 
     client.force_login(instructor)
-    remove = reverse("classifier:course-co-instructor-remove",
-                     args=[course.pk, other_instructor.pk])  # fmt: skip
+    remove = reverse(
+        "classifier:course-co-instructor-remove", args=[course.pk, other_instructor.pk]
+    )
     client.post(remove)
     assert not course.co_instructors.exists()
 
@@ -205,8 +213,10 @@ def test_an_admin_makes_an_instructor_on_the_people_page(client, staff, student_
     page = reverse("people")
     client.force_login(student_a)
     assert client.get(page).status_code == 403
-    assert client.post(reverse("set-role", args=[student_a.pk]),
-                       {"role": "instructor"}).status_code == 403  # fmt: skip
+    assert (
+        client.post(reverse("set-role", args=[student_a.pk]), {"role": "instructor"}).status_code
+        == 403
+    )
     client.force_login(staff)
     listing = client.get(page, {"q": "student"})
     assert [user for user, _role in listing.context["rows"]] == [student_a]
@@ -221,8 +231,10 @@ def test_an_admin_makes_an_instructor_on_the_people_page(client, staff, student_
 
 def test_the_admin_site_makes_instructors_too(client, staff, student_a):
     client.force_login(staff)
-    client.post(reverse("admin:auth_user_changelist"),
-                {"action": "make_instructors", "_selected_action": [student_a.pk]})  # fmt: skip
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "make_instructors", "_selected_action": [student_a.pk]},
+    )
     assert is_instructor(User.objects.get(pk=student_a.pk))
 
 
@@ -241,8 +253,10 @@ def test_a_reset_link_sets_a_new_password_once(client, course, instructor, stude
     client.logout()
     form = client.get(link, follow=True)
     assert "A new password for student_a" in form.content.decode()
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "New-pass-4321",
-                                                    "new_password2": "New-pass-4321"})  # fmt: skip
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "New-pass-4321", "new_password2": "New-pass-4321"},
+    )
     assert done["Location"] == reverse("password_reset_complete")
     assert client.login(username="student_a", password="New-pass-4321")
     client.logout()
@@ -255,8 +269,9 @@ def test_a_reset_link_expires_after_a_day(client, course, instructor, student_a,
     link = _reset_link(client, course, student_a)
     client.logout()
     now = PasswordResetTokenGenerator()._now()
-    monkeypatch.setattr(PasswordResetTokenGenerator, "_now",
-                        lambda self: now + timedelta(days=1, minutes=1))  # fmt: skip
+    monkeypatch.setattr(
+        PasswordResetTokenGenerator, "_now", lambda self: now + timedelta(days=1, minutes=1)
+    )
     assert "This link does not work" in client.get(link, follow=True).content.decode()
 
 

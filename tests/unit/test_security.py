@@ -60,8 +60,10 @@ def test_uploads_are_stored_under_random_names(client, student_a, grader):
 
 
 def test_data_set_uploads_go_to_random_folders(staff_client):
-    files = [SimpleUploadedFile("가.txt", make_phd08_bytes(1)),
-             SimpleUploadedFile("나.txt", make_phd08_bytes(1, seed=1))]  # fmt: skip
+    files = [
+        SimpleUploadedFile("가.txt", make_phd08_bytes(1)),
+        SimpleUploadedFile("나.txt", make_phd08_bytes(1, seed=1)),
+    ]
     response = staff_client.post(
         reverse("classifier:dataset-import"),
         {"name": "up", "size": "28x28", "sigma": "0.3", "files": files},
@@ -112,9 +114,11 @@ def test_user_files_are_served_with_explicit_types_and_nosniff(client, student_a
 
     for url, content_type in (
         (reverse("classifier:job-model", args=[grader.pk]), "application/octet-stream"),
-        (reverse("classifier:dataset-export", args=[grader.dataset.pk]),
-         "application/octet-stream"),
-    ):  # fmt: skip
+        (
+            reverse("classifier:dataset-export", args=[grader.dataset.pk]),
+            "application/octet-stream",
+        ),
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert response["Content-Type"] == content_type, url
@@ -206,12 +210,19 @@ def test_web_import_from_server_folders_can_be_turned_off(staff_client, settings
 def _import_roots(**env) -> tuple[list[str], str]:
     base = {k: v for k, v in os.environ.items() if k != "LAB_IMPORT_ROOTS"}
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'labsite.settings'; "
-         "django.setup(); from django.conf import settings as s; "
-         "print(json.dumps([[str(p) for p in s.LAB_IMPORT_ROOTS], str(s.VAR_DIR)]))"],
-        cwd=REPO, env={**base, **env}, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'labsite.settings'; "
+            "django.setup(); from django.conf import settings as s; "
+            "print(json.dumps([[str(p) for p in s.LAB_IMPORT_ROOTS], str(s.VAR_DIR)]))",
+        ],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -219,8 +230,9 @@ def test_import_roots_default_to_var_imports_only():
     roots, var_dir = _import_roots()
     assert roots == [str(Path(var_dir) / "imports")]
     assert _import_roots(LAB_IMPORT_ROOTS="/data/phd08:/srv/imports")[0] == [
-        "/data/phd08", "/srv/imports",
-    ]  # fmt: skip
+        "/data/phd08",
+        "/srv/imports",
+    ]
     assert _import_roots(LAB_IMPORT_ROOTS="")[0] == []
 
 
@@ -264,16 +276,24 @@ def test_posts_without_a_csrf_token_are_refused(student_a, staff, grader):
     student.force_login(student_a)
     admin.force_login(staff)
     posts = [
-        (Client(enforce_csrf_checks=True), "login", [],
-         {"username": "student_a", "password": "pw-student_a"}),
-        (Client(enforce_csrf_checks=True), "signup", [],
-         {"username": "x", "password1": "hangul-lab-pw-1", "password2": "hangul-lab-pw-1"}),
+        (
+            Client(enforce_csrf_checks=True),
+            "login",
+            [],
+            {"username": "student_a", "password": "pw-student_a"},
+        ),
+        (
+            Client(enforce_csrf_checks=True),
+            "signup",
+            [],
+            {"username": "x", "password1": "hangul-lab-pw-1", "password2": "hangul-lab-pw-1"},
+        ),
         (student, "classifier:predict", [], {"model": grader.pk, "canvas": drawing_of("가")}),
         (student, "classifier:course-join", [], {"code": "ABCDEFGH"}),
         (student, "classifier:job-cancel", [grader.pk], {}),
         (admin, "classifier:dataset-delete", [dataset.pk], {}),
         (admin, "logout", [], {}),
-    ]  # fmt: skip
+    ]
     for client, name, args, data in posts:
         response = client.post(reverse(name, args=args), data)
         assert response.status_code == 403, name
@@ -304,9 +324,13 @@ _PRINT_SETTINGS = (
 def _settings_with(**env):
     base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
     return subprocess.run(
-        [sys.executable, "-c", _PRINT_SETTINGS], cwd=REPO, capture_output=True, text=True,
-        env={**base, "DJANGO_SETTINGS_MODULE": "labsite.settings", **env}, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", _PRINT_SETTINGS],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**base, "DJANGO_SETTINGS_MODULE": "labsite.settings", **env},
+        check=False,
+    )
 
 
 def test_production_settings_use_secure_cookies_and_hsts():
@@ -343,10 +367,14 @@ def test_odd_ids_in_query_strings_are_refused_or_ignored_never_errors(client, st
         client.force_login(user)
         for value in ODD_VALUES:
             for name, parameter in (
-                ("classifier:job-compare", "jobs"), ("classifier:model-summary", "dataset"),
-                ("classifier:job-new", "dataset"), ("classifier:predict", "model"),
-                ("classifier:dataset-handwriting", "assignment"), ("classifier:job-list", "page"),
-                ("classifier:dataset-list", "page"), ("classifier:prediction-list", "page"),
-            ):  # fmt: skip
+                ("classifier:job-compare", "jobs"),
+                ("classifier:model-summary", "dataset"),
+                ("classifier:job-new", "dataset"),
+                ("classifier:predict", "model"),
+                ("classifier:dataset-handwriting", "assignment"),
+                ("classifier:job-list", "page"),
+                ("classifier:dataset-list", "page"),
+                ("classifier:prediction-list", "page"),
+            ):
                 response = client.get(reverse(name), {parameter: value})
                 assert response.status_code in (200, 400, 403), (user, name, value)

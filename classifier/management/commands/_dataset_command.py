@@ -19,18 +19,22 @@ class DatasetCommand(BaseCommand):
         parser.add_argument("--name", required=name_required, help="name of the new data set")
         parser.add_argument("--size", default="28x28", help="HEIGHTxWIDTH (default 28x28)")
         parser.add_argument(
-            "--async", action="store_true", dest="run_async",
+            "--async",
+            action="store_true",
+            dest="run_async",
             help="queue the build for the Celery workers instead of running it here",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--hidden", action="store_true",
+            "--hidden",
+            action="store_true",
             help="hide it from students: a test set for the leaderboard",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--resume", action="store_true",
+            "--resume",
+            action="store_true",
             help="go on with the interrupted (or failed) build of the data set --name, "
             "from its recorded sources; what was built already is kept",
-        )  # fmt: skip
+        )
 
     def checked_name(self, name):
         try:
@@ -39,10 +43,14 @@ class DatasetCommand(BaseCommand):
             raise CommandError(f"--name {name!r}: {' '.join(exc.messages)}") from None
         existing = Dataset.objects.filter(name=name).first()
         if existing:
-            hint = "" if existing.status == JobStatus.SUCCEEDED else (
-                f" Its build is {existing.get_status_display().lower()}: go on with it "
-                f"with  {self.resume_command(name)}"
-            )  # fmt: skip
+            hint = (
+                ""
+                if existing.status == JobStatus.SUCCEEDED
+                else (
+                    f" Its build is {existing.get_status_display().lower()}: go on with it "
+                    f"with  {self.resume_command(name)}"
+                )
+            )
             raise CommandError(f"A data set named {name!r} already exists.{hint}")
         return name
 

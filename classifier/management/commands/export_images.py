@@ -26,8 +26,9 @@ class Command(BaseCommand):
         if dataset is None:
             raise CommandError(f"There is no data set named {options['name']!r}.")
         if not dataset.exports_images:
-            raise CommandError(f"{dataset.name} was not made of images; export_dataset "
-                               "writes its arrays.")  # fmt: skip
+            raise CommandError(
+                f"{dataset.name} was not made of images; export_dataset writes its arrays."
+            )
         if not dataset.is_ready:
             raise CommandError(f"{dataset.name} is {dataset.get_status_display()}, not ready.")
         out = Path(options["out"])

@@ -21,8 +21,9 @@ class Command(DatasetCommand):
     def handle(self, *args, **options):
         if options["resume"]:
             if options["archive"]:
-                raise CommandError("--resume reads the archive recorded for the data set; "
-                                   "leave it out.")  # fmt: skip
+                raise CommandError(
+                    "--resume reads the archive recorded for the data set; leave it out."
+                )
             return self.resume(options["name"], options["run_async"])
         if not options["archive"]:
             raise CommandError("Give the .zip archive of labelled images to import.")
@@ -32,9 +33,12 @@ class Command(DatasetCommand):
             # No LAB_IMPORT_ROOTS here: whoever runs a command on the server's shell can
             # read the archive anyway. The web form is limited to those folders.
             dataset = services.create_image_dataset(
-                name=name, path=options["archive"], size=size, dispatch=options["run_async"],
+                name=name,
+                path=options["archive"],
+                size=size,
+                dispatch=options["run_async"],
                 hidden=options["hidden"],
-            )  # fmt: skip
+            )
         except Refusal as exc:
             raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])

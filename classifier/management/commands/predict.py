@@ -21,12 +21,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("images", nargs="+", metavar="IMAGE")
         parser.add_argument("--job", type=int, required=True, help="the training job's id")
-        parser.add_argument("--json", action="store_true",
-                            help="print one JSON list on the last line")  # fmt: skip
         parser.add_argument(
-            "--steps", metavar="DIR",
+            "--json", action="store_true", help="print one JSON list on the last line"
+        )
+        parser.add_argument(
+            "--steps",
+            metavar="DIR",
             help="also save each image's preprocessing steps as PNGs in DIR",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         self.as_json = options["json"]
@@ -61,12 +63,17 @@ class Command(BaseCommand):
             return {"file": str(path), "error": reason}
         if steps_dir:
             services.write_steps(prepared.steps, Path(steps_dir) / path.stem)
-        ranked = sorted(zip(result["classes"], result["probabilities"], strict=True),
-                        key=lambda pair: -pair[1])[:5]  # fmt: skip
+        ranked = sorted(
+            zip(result["classes"], result["probabilities"], strict=True), key=lambda pair: -pair[1]
+        )[:5]
         top5 = [[char, round(p, 4)] for char, p in ranked]
         if not self.as_json:
             shown = "  ".join(f"{char} {p:.1%}" for char, p in top5)
             best = f"{result['predicted']} ({result['confidence']:.1%})"
             self.stdout.write(f"{path}: {best}  top 5: {shown}")
-        return {"file": str(path), "char": result["predicted"],
-                "confidence": round(result["confidence"], 4), "top5": top5}  # fmt: skip
+        return {
+            "file": str(path),
+            "char": result["predicted"],
+            "confidence": round(result["confidence"], 4),
+            "top5": top5,
+        }

@@ -26,10 +26,12 @@ class Command(DatasetCommand):
         parser.add_argument("--per-font", type=int, default=40, help="samples per font (40)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
-            "--style", choices=STYLES, default="handwriting",
+            "--style",
+            choices=STYLES,
+            default="handwriting",
             help="handwriting (the default: jamo moved, pen strokes, stronger distortion) or "
             "print (the font's own glyphs, lightly distorted)",
-        )  # fmt: skip
+        )
         parser.add_argument("--no-augment", action="store_true", help="clean, centred glyphs")
 
     def handle(self, *args, **options):
@@ -47,14 +49,22 @@ class Command(DatasetCommand):
             else:
                 chars = charsets.charset(options["charset"] or "tutorial8")
             rendering = RenderSettings(
-                height=height, width=width, per_font=options["per_font"], seed=options["seed"],
-                augment=not options["no_augment"], style=options["style"],
-            )  # fmt: skip
+                height=height,
+                width=width,
+                per_font=options["per_font"],
+                seed=options["seed"],
+                augment=not options["no_augment"],
+                style=options["style"],
+            )
             specs = [spec.strip() for spec in options["fonts"].split(",") if spec.strip()]
             dataset = services.create_font_dataset(
-                name=name, chars=chars, font_specs=specs, rendering=rendering,
-                dispatch=options["run_async"], hidden=options["hidden"],
-            )  # fmt: skip
+                name=name,
+                chars=chars,
+                font_specs=specs,
+                rendering=rendering,
+                dispatch=options["run_async"],
+                hidden=options["hidden"],
+            )
         except Refusal as exc:
             raise CommandError(describe(exc)) from None
         self.run_build(dataset, options["run_async"])

@@ -66,10 +66,20 @@ class Command(BaseCommand):
         self.spawn(
             "web",
             [
-                python, "-m", "gunicorn", "labsite.wsgi", "--bind", f"{host}:{port}",
-                "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                python,
+                "-m",
+                "gunicorn",
+                "labsite.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
             ],
-        )  # fmt: skip
+        )
 
     def spawn(self, name, command):
         self.children.append((name, subprocess.Popen(command, start_new_session=True)))

@@ -52,9 +52,12 @@ class Command(BaseCommand):
             )
             return
         dataset = services.create_font_dataset(
-            name=DEMO_DATASET, chars=charsets.charset("tutorial8"), font_specs=[],
-            rendering=RenderSettings(per_font=40, seed=0), dispatch=False,
-        )  # fmt: skip
+            name=DEMO_DATASET,
+            chars=charsets.charset("tutorial8"),
+            font_specs=[],
+            rendering=RenderSettings(per_font=40, seed=0),
+            dispatch=False,
+        )
         services.run_dataset_build(dataset.pk)
         dataset.refresh_from_db()
         self.stdout.write(

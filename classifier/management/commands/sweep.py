@@ -16,10 +16,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--every", type=float, nargs="?", const=settings.LAB_SWEEP_SECONDS, default=None,
+            "--every",
+            type=float,
+            nargs="?",
+            const=settings.LAB_SWEEP_SECONDS,
+            default=None,
             metavar="SECONDS",
             help=f"repeat forever (default period: {settings.LAB_SWEEP_SECONDS} s)",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         period = options["every"]

@@ -12,11 +12,20 @@ from classifier.models import Dataset, JobStatus, TrainingJob
 
 # The form's fields, as this command's options name them (for its error messages).
 OPTION_OF_FIELD = {
-    "dataset": "--dataset", "chars": "--chars", "model": "--model", "spec": "--model",
-    "optimizer": "--optimizer", "learning_rate": "--lr", "epochs": "--epochs",
-    "batch_size": "--batch-size", "seed": "--seed", "split_kind": "--split",
-    "val_fraction": "--split", "held_out": "--split", "tutorial_n": "--split",
-}  # fmt: skip
+    "dataset": "--dataset",
+    "chars": "--chars",
+    "model": "--model",
+    "spec": "--model",
+    "optimizer": "--optimizer",
+    "learning_rate": "--lr",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "seed": "--seed",
+    "split_kind": "--split",
+    "val_fraction": "--split",
+    "held_out": "--split",
+    "tutorial_n": "--split",
+}
 PRESETS = {"mlp", "cnn", "cnn-large"}
 SPLIT_ARGUMENT = {"stratified": "val_fraction", "group": "held_out", "tutorial": "tutorial_n"}
 
@@ -34,19 +43,26 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=5)
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--optimizer", default="adam", choices=TrainingJob.Optimizer.values)
-        parser.add_argument("--lr", type=float, default=None,
-                            help="learning rate (the model's own: 0.001, 0.003 for cnn-large)")
         parser.add_argument(
-            "--split", default="stratified:0.2",
+            "--lr",
+            type=float,
+            default=None,
+            help="learning rate (the model's own: 0.001, 0.003 for cnn-large)",
+        )
+        parser.add_argument(
+            "--split",
+            default="stratified:0.2",
             help="stratified:FRACTION, group:GROUP,GROUP or tutorial:N",
-        )  # fmt: skip
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--user", default="admin", help="who owns the job (admin)")
         parser.add_argument(
-            "--async", action="store_true", dest="run_async",
+            "--async",
+            action="store_true",
+            dest="run_async",
             help="queue it for the train workers and follow it there (Ctrl-C stops "
             "following, not the job)",
-        )  # fmt: skip
+        )
         parser.add_argument("--json", action="store_true", help="end with one JSON line")
 
     def handle(self, *args, **options):
@@ -83,13 +99,17 @@ class Command(BaseCommand):
         kind, _, argument = options["split"].partition(":")
         model = options["model"]
         data = {
-            "dataset": dataset.pk, "chars": options["chars"],
+            "dataset": dataset.pk,
+            "chars": options["chars"],
             "model": model if model in PRESETS else "custom",
-            "spec": "" if model in PRESETS else model, "optimizer": options["optimizer"],
+            "spec": "" if model in PRESETS else model,
+            "optimizer": options["optimizer"],
             "learning_rate": "" if options["lr"] is None else options["lr"],
             "epochs": options["epochs"],
-            "batch_size": options["batch_size"], "seed": options["seed"], "split_kind": kind,
-        }  # fmt: skip
+            "batch_size": options["batch_size"],
+            "seed": options["seed"],
+            "split_kind": kind,
+        }
         if kind in SPLIT_ARGUMENT:
             data[SPLIT_ARGUMENT[kind]] = argument
         return data
@@ -106,8 +126,9 @@ class Command(BaseCommand):
     def progress_bar(self, job):
         """Yield ``echo(job)``, which draws the job's progress (epochs, in hundredths)."""
         bar_format = "{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]"
-        with tqdm(total=job.epochs, file=sys.stderr, dynamic_ncols=True,
-                  bar_format=bar_format) as bar:  # fmt: skip
+        with tqdm(
+            total=job.epochs, file=sys.stderr, dynamic_ncols=True, bar_format=bar_format
+        ) as bar:
 
             def echo(current):
                 bar.n = round(current.epochs_done + current.batch_percent / 100, 2)
@@ -139,11 +160,16 @@ class Command(BaseCommand):
     def report(self, job, as_json):
         seconds = job.duration.total_seconds() if job.duration else None
         summary = {
-            "job": job.pk, "status": job.status, "train_accuracy": job.train_accuracy,
-            "val_accuracy": job.val_accuracy, "val_loss": job.val_loss,
-            "epochs": job.epochs_done, "seconds": seconds, "params": job.param_count,
+            "job": job.pk,
+            "status": job.status,
+            "train_accuracy": job.train_accuracy,
+            "val_accuracy": job.val_accuracy,
+            "val_loss": job.val_loss,
+            "epochs": job.epochs_done,
+            "seconds": seconds,
+            "params": job.param_count,
             "split": job.split,
-        }  # fmt: skip
+        }
         for name, value in summary.items():
             self.stdout.write(f"{name:>15}: {value}")
         if as_json:
