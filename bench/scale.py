@@ -69,7 +69,7 @@ def main():
         nargs="+",
         type=float,
         default=[1, 5, 10],
-        help="sizes to import, in % of the full set's 2,350 files",
+        help="sizes to import, in %% of the full set's 2,350 files",
     )
     parser.add_argument("--model", default="cnn", help="what to train: a preset or a layer spec")
     parser.add_argument(

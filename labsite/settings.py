@@ -290,6 +290,8 @@ LAB_HEARTBEAT_SECONDS = envint("LAB_HEARTBEAT_SECONDS", 10)
 # A job whose worker died is run again this many times in all (training goes on from its
 # last finished epoch), then failed with the reason.
 LAB_MAX_ATTEMPTS = envint("LAB_MAX_ATTEMPTS", 3)
+# A training job given up on loses its checkpoint, unless this keeps it (to debug).
+LAB_KEEP_CHECKPOINTS = envbool("LAB_KEEP_CHECKPOINTS", "no")
 # The sweeper's period, and how long a queued row's message may wait untaken before it
 # is sent again (a broker restarted empty loses its messages).
 LAB_SWEEP_SECONDS = envint("LAB_SWEEP_SECONDS", 10)

@@ -231,12 +231,20 @@ class Job(models.Model):
         return self._move(dead, JobStatus.QUEUED, dispatched_at=None)
 
     def give_up(self, stale_before, reason) -> bool:
-        """RUNNING with a stale heartbeat and no runs left -> FAILED with ``reason``."""
+        """RUNNING with a stale heartbeat and no runs left -> FAILED with ``reason``; the
+        files kept only to resume a run go (``discard_resume_state``)."""
         template, params = stored(reason)
         dead = type(self).objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
-        return self._move(
+        moved = self._move(
             dead, JobStatus.FAILED, error=template, error_params=params, finished_at=timezone.now()
         )
+        if moved:
+            self.discard_resume_state()
+        return moved
+
+    def discard_resume_state(self):
+        """Remove what a run keeps only so that the next run can go on from it, once no
+        run will: nothing, unless a kind of job keeps something."""
 
 
 def remove_folders(folders):

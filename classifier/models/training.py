@@ -109,6 +109,12 @@ class TrainingJob(Job):
         """The model after its last finished epoch, kept while the job runs."""
         return self.artifact_dir / "checkpoint.keras"
 
+    def discard_resume_state(self):
+        # A checkpoint is a model with its optimiser's state (megabytes); a job that
+        # failed is trained again from the start. LAB_KEEP_CHECKPOINTS keeps them to debug.
+        if not settings.LAB_KEEP_CHECKPOINTS:
+            self.checkpoint_path.unlink(missing_ok=True)
+
     @property
     def classes(self):
         return self.chars or self.dataset.classes

@@ -102,3 +102,15 @@ def test_an_evaluation_that_hits_a_bug_fails_instead_of_running_forever(instruct
     again = services.create_evaluation(job=job, dataset=job.dataset, dispatch=False)
     assert again.pk == evaluation.pk
     assert Evaluation.objects.get(pk=evaluation.pk).status == JobStatus.QUEUED
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_job_given_up_on_loses_its_checkpoint_unless_told_to_keep_it(student_a, settings, keep):
+    settings.LAB_KEEP_CHECKPOINTS = keep
+    job = _queued(student_a)
+    TrainingJob.claim(job.pk)
+    job.artifact_dir.mkdir(parents=True)
+    job.checkpoint_path.write_bytes(b"a model after its second epoch")
+    assert job.give_up(timezone.now() + timedelta(seconds=1), "gave up")
+    assert _status(job) == JobStatus.FAILED
+    assert job.checkpoint_path.exists() == keep
