@@ -67,13 +67,27 @@ class DatasetFormMixin(forms.Form):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, retrying: Dataset | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["hidden"] = self.fields.pop("hidden")  # last, after each form's own
+        #: The failed data set this form edits and builds again (it may keep its name).
+        self.retrying = retrying
+
+    @classmethod
+    def initial_from(cls, dataset: Dataset) -> dict:
+        """The form filled in with ``dataset``'s settings, to edit them and build again."""
+        return {
+            "name": dataset.name,
+            "size": f"{dataset.height}x{dataset.width}",
+            "hidden": dataset.is_hidden,
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        if Dataset.objects.filter(name=name).exists():
+        others = Dataset.objects.filter(name=name)
+        if self.retrying is not None:
+            others = others.exclude(pk=self.retrying.pk)
+        if others.exists():
             raise forms.ValidationError(_("A data set with this name already exists."))
         return name
 
@@ -123,6 +137,14 @@ class ServerImportMixin(DatasetFormMixin):
         return cleaned
 
 
+def _server_path(path) -> str:
+    """A data set's source path as the form takes it: "" for an upload, which lies in the
+    lab's own media folder and is uploaded again."""
+    if not path or Path(path).is_relative_to(Path(settings.MEDIA_ROOT)):
+        return ""
+    return str(path)
+
+
 class Phd08ImportForm(ServerImportMixin):
     """Uploaded PHD08 files, or a file or folder on the server under ``LAB_IMPORT_ROOTS``."""
 
@@ -163,6 +185,17 @@ class Phd08ImportForm(ServerImportMixin):
                 raise forms.ValidationError(describe(exc)) from None
         return files
 
+    @classmethod
+    def initial_from(cls, dataset: Dataset) -> dict:
+        conversion = dataset.params.get("conversion", {})
+        paths = dataset.params.get("paths", [])
+        return {
+            **super().initial_from(dataset),
+            "sigma": conversion.get("sigma", 0.3),
+            "reference": conversion.get("reference", False),
+            "server_path": _server_path(paths[0]) if len(paths) == 1 else "",
+        }
+
     def conversion(self) -> ConversionSettings:
         height, width = self.cleaned_data["size"]
         return ConversionSettings(
@@ -194,6 +227,11 @@ class LabelledImagesForm(ServerImportMixin):
     server_help = _("A .zip file inside %(roots)s.")
     both_message = _("Upload an archive or name a server path, not both.")
     neither_message = _("Upload a zip archive of images or name one on the server.")
+
+    @classmethod
+    def initial_from(cls, dataset: Dataset) -> dict:
+        archive = dataset.params.get("archive", "")
+        return {**super().initial_from(dataset), "server_path": _server_path(archive)}
 
     def clean_archive(self):
         upload = self.cleaned_data["archive"]
@@ -268,6 +306,26 @@ class RenderDatasetForm(DatasetFormMixin):
         if not fonts.find_hangul_fonts():
             raise forms.ValidationError(fonts.INSTALL_HINT)
         return cleaned
+
+    @classmethod
+    def initial_from(cls, dataset: Dataset) -> dict:
+        params = dataset.params
+        rendering = params.get("rendering", {})
+        chars = params.get("chars", [])
+        charset = next(
+            (name for name in ("tutorial8", "ks2350") if charsets.charset(name) == chars),
+            "custom",
+        )
+        return {
+            **super().initial_from(dataset),
+            "charset": charset,
+            "chars": "".join(chars) if charset == "custom" else "",
+            "fonts": params.get("fonts", []),
+            "per_font": rendering.get("per_font", 40),
+            "seed": rendering.get("seed", 0),
+            "style": rendering.get("style", "handwriting"),
+            "augment": rendering.get("augment", True),
+        }
 
     def rendering(self) -> RenderSettings:
         height, width = self.cleaned_data["size"]

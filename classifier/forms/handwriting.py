@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import describe
+from ..labels import model_label
 from ..ml import preprocess
 from ..models import Prediction, TrainingJob
 
@@ -69,7 +70,7 @@ class ModelChoice(forms.ModelChoiceField):
     def label_from_instance(self, job):
         chars = "".join(job.classes)
         shown = chars if len(chars) <= 12 else chars[:12] + "…"
-        return f"#{job.pk} {job.model_spec} · {job.dataset} · {shown} · {job.owner}"
+        return f"#{job.pk} {model_label(job.model_spec)} · {job.dataset} · {shown} · {job.owner}"
 
 
 class PredictForm(HandwritingInputForm):

@@ -6,10 +6,51 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..i18n import describe
-from ..ml import networks
+from ..ml import charsets, networks
 from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
 from ..roles import is_instructor
+
+
+class DatasetSelect(forms.Select):
+    """The data set choice. An option whose set holds the tutorial's eight characters
+    says so (``data-tutorial8``), so the form offers its one-click button only there."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        dataset = getattr(value, "instance", None)
+        if dataset is not None and set(charsets.charset("tutorial8")) <= set(dataset.classes):
+            option["attrs"]["data-tutorial8"] = ""
+        return option
+
+
+class GroupChecklist(forms.CheckboxSelectMultiple):
+    """The groups to hold out, as checkboxes: the groups of every data set offered, each
+    one shown only beside its own data sets (``data-datasets``, read by job_form.js).
+
+    The value stays one comma-separated text ("Y,N"), as the API's ``held_out`` is
+    written, so the page and the API send the same field.
+    """
+
+    #: group name -> the ids of the offered data sets that have it (set by the form)
+    datasets_of: dict[str, list[int]]
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return super().format_value(value)
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name) or ""]
+        parts = (part.strip() for value in values for part in str(value).split(","))
+        return ",".join(part for part in parts if part)
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["attrs"].pop("maxlength", None)  # the field's limit is on the joined text
+        datasets = getattr(self, "datasets_of", {}).get(value, ())
+        option["attrs"]["data-datasets"] = " ".join(map(str, datasets))
+        return option
 
 
 class TrainingJobForm(forms.Form):
@@ -31,6 +72,7 @@ class TrainingJobForm(forms.Form):
         label=_("Data set"),
         queryset=Dataset.objects.none(),
         empty_label=None,
+        widget=DatasetSelect,
     )
     chars = forms.CharField(
         label=_("Characters"),
@@ -74,7 +116,11 @@ class TrainingJobForm(forms.Form):
         label=_("Held-out groups"),
         required=False,
         max_length=500,
-        help_text=_("Comma-separated font groups of the data set, e.g. Y,N."),
+        widget=GroupChecklist,
+        help_text=_(
+            "The groups the model never sees in training (fonts, or writers): validating on "
+            "them shows how it reads what it has never seen."
+        ),
     )
     tutorial_n = forms.IntegerField(
         label=_("Training samples per file"), initial=3000, min_value=1, required=False
@@ -84,9 +130,39 @@ class TrainingJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         # Only the data sets this user may see: a hidden test set is never trained on.
-        self.fields["dataset"].queryset = Dataset.visible_to(user).filter(
-            status=JobStatus.SUCCEEDED
-        )
+        datasets = Dataset.visible_to(user).filter(status=JobStatus.SUCCEEDED)
+        self.fields["dataset"].queryset = datasets
+        checklist = self.fields["held_out"].widget
+        checklist.datasets_of = {}  # a new dict: copies of a widget share their attributes
+        for dataset in datasets:
+            for group in dataset.group_names:
+                checklist.datasets_of.setdefault(group, []).append(dataset.pk)
+        checklist.choices = [(group, group) for group in sorted(checklist.datasets_of)]
+
+    @classmethod
+    def initial_from(cls, job: TrainingJob) -> dict:
+        """The form filled in with ``job``'s settings, to train it again with changes."""
+        kind, _colon, argument = job.split.partition(":")
+        preset = job.model_spec in dict(cls.MODELS) and job.model_spec != "custom"
+        initial = {
+            "dataset": job.dataset_id,
+            "chars": "".join(job.chars),
+            "model": job.model_spec if preset else "custom",
+            "spec": "" if preset else job.model_spec,
+            "optimizer": job.optimizer,
+            "learning_rate": job.learning_rate,
+            "epochs": job.epochs,
+            "batch_size": job.batch_size,
+            "seed": job.seed,
+            "split_kind": kind,
+        }
+        if kind == "stratified":
+            initial["val_fraction"] = float(argument)
+        elif kind == "group":
+            initial["held_out"] = argument
+        elif kind == "tutorial":
+            initial["tutorial_n"] = int(argument)
+        return initial
 
     def clean(self):
         cleaned = super().clean()

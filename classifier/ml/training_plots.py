@@ -3,11 +3,15 @@ reliability diagrams.
 
 Histories are lists of per-epoch dicts (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
 ``val_accuracy``; values may be None). ``translate`` turns the labels into the reader's
-language (see ``plots``).
+language (see ``plots``). The ``*_figure`` functions draw a figure and return it; the
+``*_png`` ones encode it.
 """
+
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .messages import _
 from .plots import figure_png, hangul_style, level_ylabel
@@ -45,8 +49,23 @@ def _waiting(ax, text):
     ax.set_yticks([])
 
 
-def curves_png(history: list[dict], *, translate=str) -> bytes:
-    """Loss and accuracy per epoch, training and validation, side by side."""
+def _marker_size(epochs) -> int:
+    # A lone point needs a marker big enough to be seen without a line through it.
+    return 3 if len(set(epochs)) > 1 else 6
+
+
+def _epoch_axis(ax, epochs):
+    """Whole epochs on ``ax``'s x axis; a single epoch sits alone in the middle of an
+    axis one epoch wide (matplotlib would zoom in to 0.96..1.04)."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(set(epochs)) == 1:
+        (epoch,) = set(epochs)
+        ax.set_xlim(epoch - 0.5, epoch + 0.5)
+        ax.set_xticks([epoch])
+
+
+def curves_figure(history: list[dict], *, translate=str):
+    """The figure of :func:`curves_png`."""
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
         for ax, key, title in ((axes[0], "loss", _("Loss")), (axes[1], "accuracy", _("Accuracy"))):
@@ -54,27 +73,41 @@ def curves_png(history: list[dict], *, translate=str) -> bytes:
             if not history:
                 _waiting(ax, translate(_("Waiting for the first epoch")))
                 continue
+            drawn = []
             for prefix, label, color in (
                 ("", _("train"), TRAIN_COLOR),
                 ("val_", _("validation"), VAL_COLOR),
             ):
                 epochs, values = _series(history, prefix + key)
                 ax.plot(
-                    epochs, values, marker="o", markersize=3, label=translate(label), color=color
+                    epochs,
+                    values,
+                    marker="o",
+                    markersize=_marker_size(epochs),
+                    clip_on=False,  # a marker on the axis' edge shows whole
+                    label=translate(label),
+                    color=color,
                 )
+                drawn += epochs
             ax.set_xlabel(translate(_("epoch")))
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            _epoch_axis(ax, drawn)
             ax.grid(alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
             ax.legend(frameon=False)
         if history:
             axes[1].set_ylim(top=1.01)
         fig.tight_layout()
-        return figure_png(fig)
+        return fig
 
 
-def compare_png(histories: dict[str, list[dict]], *, translate=str) -> bytes:
-    """Validation accuracy (solid) and validation loss (dashed) of several jobs."""
+def curves_png(history: list[dict], *, translate=str) -> bytes:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    with hangul_style():
+        return figure_png(curves_figure(history, translate=translate))
+
+
+def compare_figure(histories: dict[str, list[dict]], *, translate=str):
+    """The figure of :func:`compare_png`."""
     with hangul_style():
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
         colors = plt.get_cmap("tab10")
@@ -83,18 +116,34 @@ def compare_png(histories: dict[str, list[dict]], *, translate=str) -> bytes:
             (axes[1], "val_loss", _("Validation loss")),
         ):
             ax.set_title(translate(title))
+            drawn = []
             for i, (label, history) in enumerate(histories.items()):
                 epochs, values = _series(history, key)
-                ax.plot(epochs, values, marker="o", markersize=3, label=label, color=colors(i % 10))
+                ax.plot(
+                    epochs,
+                    values,
+                    marker="o",
+                    markersize=_marker_size(epochs),
+                    clip_on=False,  # a marker on the axis' edge shows whole
+                    label=label,
+                    color=colors(i % 10),
+                )
+                drawn += epochs
             ax.set_xlabel(translate(_("epoch")))
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            _epoch_axis(ax, drawn)
             ax.grid(alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
         if histories:
             axes[0].set_ylim(top=1.01)
         axes[0].legend(frameon=False, fontsize=8, loc="lower right")
         fig.tight_layout()
-        return figure_png(fig)
+        return fig
+
+
+def compare_png(histories: dict[str, list[dict]], *, translate=str) -> bytes:
+    """Validation accuracy (solid) and validation loss (dashed) of several jobs."""
+    with hangul_style():
+        return figure_png(compare_figure(histories, translate=translate))
 
 
 def confusion_png(matrix, classes, *, translate=str) -> bytes:
@@ -134,28 +183,44 @@ def confusion_png(matrix, classes, *, translate=str) -> bytes:
         return figure_png(fig)
 
 
-def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, translate=str) -> bytes:
-    """Misclassified samples, each titled ``true → predicted (confidence)``.
+# The mistakes' captions: two lines of CAPTION_POINTS type above each tile.
+CAPTION_POINTS = 10
+TRUTH_COLOR = "#333333"
+READING_COLOR = "#b3261e"
 
-    The tiles are one image and their titles plain text on one axes: 25 small axes, each
-    with a title, took most of a second to lay out, at the end of every job.
-    """
+
+def mistake_caption(true_char: str, read_char: str, confidence: float, *, translate=str):
+    """The two lines above a misclassified sample: what it is, and what the model read
+    (with its confidence). Words, not an arrow: the Hangul font draws "→" as a small "›"."""
+    return (
+        translate(_("truth %(char)s", char=true_char)),
+        translate(
+            _("read %(char)s %(confidence)s", char=read_char, confidence=f"{confidence:.0%}")
+        ),
+    )
+
+
+def mistakes_figure(images, true, predicted, confidence, classes, *, cols=5, translate=str):
+    """The figure of :func:`mistakes_png`."""
     count = len(images)
     with hangul_style():
         if not count:
             fig, ax = plt.subplots(figsize=(cols * 1.5, 1.7), dpi=100)
             ax.axis("off")
             _waiting(ax, translate(_("No mistakes")))
-            return figure_png(fig)
+            return fig
         rows = -(-count // cols)
         height, width = images.shape[1:]
-        gap, band = max(2, width // 4), max(6, height // 2)  # between tiles; for the title
-        cell_w, cell_h = width + gap, height + band
+        gap = max(2, width // 4)  # between tiles, in image pixels
+        cell_w = width + gap
+        fig_w = cols * 1.5  # inches
+        # The caption band, in image pixels: two lines of text and a little air.
+        points_per_pixel = fig_w * 72 / (cols * cell_w - gap)
+        band = math.ceil((2 * 1.3 * CAPTION_POINTS + 4) / points_per_pixel)
+        cell_h = height + band
         # NaN is the background between tiles, drawn white.
         mosaic = np.full((rows * cell_h, cols * cell_w - gap), np.nan)
-        fig = plt.figure(
-            figsize=(cols * 1.5, cols * 1.5 * mosaic.shape[0] / mosaic.shape[1]), dpi=100
-        )
+        fig = plt.figure(figsize=(fig_w, fig_w * mosaic.shape[0] / mosaic.shape[1]), dpi=100)
         ax = fig.add_axes((0, 0, 1, 1))
         ax.axis("off")
         for number, (image, t, p, c) in enumerate(
@@ -163,18 +228,41 @@ def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, transl
         ):
             top, left = (number // cols) * cell_h + band, (number % cols) * cell_w
             mosaic[top : top + height, left : left + width] = image
-            ax.text(
-                left + width / 2,
-                top - band * 0.15,
-                f"{classes[int(t)]} → {classes[int(p)]} {float(c):.0%}",
-                ha="center",
-                va="bottom",
-                fontsize=10,
-                color="#b3261e",
+            truth, reading = mistake_caption(
+                classes[int(t)], classes[int(p)], float(c), translate=translate
             )
+            for line, color, above in (
+                (reading, READING_COLOR, 1),
+                (truth, TRUTH_COLOR, 1 + 1.3 * CAPTION_POINTS),
+            ):
+                ax.annotate(
+                    line,
+                    (left + width / 2, top),
+                    xytext=(0, above),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=CAPTION_POINTS,
+                    color=color,
+                )
         gray = plt.get_cmap("gray").with_extremes(bad="white")
         ax.imshow(mosaic, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
-        return figure_png(fig)
+        return fig
+
+
+def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, translate=str) -> bytes:
+    """Misclassified samples, each captioned with its true character and what the model
+    read, with the model's confidence (``mistake_caption``).
+
+    The tiles are one image and their captions plain text on one axes: 25 small axes,
+    each with a title, took most of a second to lay out, at the end of every job.
+    """
+    with hangul_style():
+        return figure_png(
+            mistakes_figure(
+                images, true, predicted, confidence, classes, cols=cols, translate=translate
+            )
+        )
 
 
 def reliability_png(calibration: dict, *, translate=str) -> bytes:

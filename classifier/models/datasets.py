@@ -87,6 +87,20 @@ class Dataset(Job):
     def get_absolute_url(self):
         return reverse("classifier:dataset-detail", args=[self.pk])
 
+    @property
+    def retry_url(self) -> str:
+        """The form that edits this failed (or cancelled) data set's settings and builds
+        it again; "" when there is none (still building, built, or made from
+        submissions: the handwriting form starts afresh)."""
+        route = {
+            self.Source.PHD08: "classifier:dataset-import",
+            self.Source.IMAGES: "classifier:dataset-import-images",
+            self.Source.FONTS: "classifier:dataset-render",
+        }.get(self.source)
+        if route is None or self.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            return ""
+        return f"{reverse(route)}?retry={self.pk}"
+
     @classmethod
     def visible_to(cls, user):
         """Admins see every data set; instructors the finished ones and those they started

@@ -30,6 +30,7 @@ from .courses import (
     submit,
 )
 from .datasets import (
+    DEMO_DATASET,
     check_import_path,
     collect_phd08_inputs,
     create_font_dataset,
@@ -38,6 +39,7 @@ from .datasets import (
     create_uploaded_phd08_dataset,
     delete_dataset,
     rebuild_dataset,
+    retry_dataset,
     run_dataset_build,
 )
 from .evaluation import (
@@ -93,6 +95,7 @@ from .training import (
 from .training_pages import compare_plot, job_page_context, job_plot, queue_has_worker
 
 __all__ = [
+    "DEMO_DATASET",
     "active_regrade",
     "add_co_instructor",
     "check_import_path",
@@ -145,6 +148,7 @@ __all__ = [
     "remove_student",
     "rerun_training_job",
     "reset_link",
+    "retry_dataset",
     "run_dataset_build",
     "run_evaluation",
     "run_prediction",

@@ -27,6 +27,10 @@ from .grading import corpus
 
 logger = logging.getLogger(__name__)
 
+#: The data set ``manage.py setup_demo`` renders (the tutorial's 8 characters from the
+#: installed fonts): where a new user's first training starts.
+DEMO_DATASET = "tutorial8-fonts"
+
 # Progress is written at most this often: every write is a database round trip, and
 # SQLite has one writer at a time.
 PROGRESS_INTERVAL = 0.5
@@ -329,6 +333,27 @@ def delete_dataset(dataset: Dataset):
         ) from None
 
 
+def retry_dataset(failed: Dataset, create: Callable[[], Dataset]) -> Dataset:
+    """Replace a data set whose build failed (or was cancelled) with the one ``create()``
+    makes, in one transaction: the settings were edited, the name may stay the same.
+
+    A data set still queued or building is refused (cancel it first), and so is one that
+    training jobs use. The old files go once the replacement commits.
+    """
+    with transaction.atomic():
+        current = Dataset.objects.select_for_update().filter(pk=failed.pk).first()
+        if current is None or current.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise Refusal(
+                _(
+                    "Only a data set whose build failed or was cancelled can be edited and "
+                    "built again; %(name)s is not one now.",
+                    name=failed.name,
+                )
+            )
+        delete_dataset(current)
+        return create()
+
+
 def run_dataset_build(
     pk: int, *, on_progress: Callable[[build.Progress], None] | None = None
 ) -> Dataset | None:
@@ -427,7 +452,9 @@ class _ProgressWriter:
             files_total=progress.units_total,
             samples_done=progress.samples_done,
             samples_per_second=round(progress.samples_per_second, 1),
-            eta_seconds=progress.eta_seconds,
+            # None until this run has built something: a resumed build starts with units
+            # done and no time spent, which read as "about 0 s left".
+            eta_seconds=progress.eta_seconds if progress.samples_done else None,
         )
 
     def should_stop(self) -> bool:

@@ -1,10 +1,12 @@
-"""Template filters for the lab: numbers, durations, roles."""
+"""Template filters for the lab: numbers, durations, moments, roles, and the codes of
+splits and models in words."""
 
 from django import template
+from django.utils import dateformat, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from .. import roles
+from .. import labels, roles
 
 register = template.Library()
 
@@ -34,6 +36,21 @@ def seconds(value):
     if minutes:
         return _("%(min)d min %(s)d s") % {"min": minutes, "s": secs}
     return _("%(s)d s") % {"s": secs}
+
+
+@register.filter
+def when(value):
+    """A moment as every page writes it, whatever the language: '2026-12-07 14:05 KST', in
+    the active time zone (``TIME_ZONE``); nothing for no moment."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return dateformat.format(value, "Y-m-d H:i T")
+
+
+register.filter(labels.split_label)
+register.filter(labels.model_label)
 
 
 @register.filter

@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..forms import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm
 from ..i18n import language, translate
+from ..ids import parse_ids
 from ..ml import fonts
 from ..ml.render import STYLES, RenderSettings
-from ..models import Dataset
+from ..models import Dataset, JobStatus
 from ..models.datasets import augmentation_png
 from ..responses import png_response
 from ..roles import admin_required
@@ -182,15 +183,35 @@ def _zip_stream(written, pipe):
     yield pipe.take()  # the manifest and the archive's directory, written as it closes
 
 
+def _creation_form(form_class, request, source):
+    """A data set form; with ``?retry=``, the failed (or cancelled) data set of that
+    source whose settings it edits, filled in."""
+    ids = parse_ids([request.GET.get("retry", "")])
+    retrying = Dataset.objects.filter(
+        pk__in=ids, source=source, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
+    ).first()
+    initial = form_class.initial_from(retrying) if retrying is not None else None
+    data = (request.POST or None, request.FILES or None)
+    return form_class(*data, initial=initial, retrying=retrying)
+
+
+def _created(form, create):
+    """The data set ``create()`` makes; when the form edits a failed one, it replaces it."""
+    if form.retrying is not None:
+        return services.retry_dataset(form.retrying, create)
+    return create()
+
+
 @admin_required
 def dataset_import(request):
-    form = Phd08ImportForm(request.POST or None, request.FILES or None)
+    form = _creation_form(Phd08ImportForm, request, Dataset.Source.PHD08)
     if form.is_valid():
         server_path = form.cleaned_data["server_path"]
         field = "server_path" if server_path else "files"
         with refusals_shown(form=form, field=field) as outcome:
             if server_path:
-                dataset = services.create_phd08_dataset(
+                create = functools.partial(
+                    services.create_phd08_dataset,
                     name=form.cleaned_data["name"],
                     paths=[server_path],
                     conversion=form.conversion(),
@@ -199,13 +220,15 @@ def dataset_import(request):
                     hidden=form.cleaned_data["hidden"],
                 )
             else:
-                dataset = services.create_uploaded_phd08_dataset(
+                create = functools.partial(
+                    services.create_uploaded_phd08_dataset,
                     name=form.cleaned_data["name"],
                     uploads=form.cleaned_data["files"],
                     conversion=form.conversion(),
                     user=request.user,
                     hidden=form.cleaned_data["hidden"],
                 )
+            dataset = _created(form, create)
         if not outcome.refused:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
@@ -214,7 +237,7 @@ def dataset_import(request):
 
 @admin_required
 def dataset_import_images(request):
-    form = LabelledImagesForm(request.POST or None, request.FILES or None)
+    form = _creation_form(LabelledImagesForm, request, Dataset.Source.IMAGES)
     if form.is_valid():
         common = {
             "name": form.cleaned_data["name"],
@@ -226,13 +249,19 @@ def dataset_import_images(request):
         field = "server_path" if server_path else "archive"
         with refusals_shown(form=form, field=field) as outcome:
             if server_path:
-                dataset = services.create_image_dataset(
-                    path=server_path, allowed_roots=settings.LAB_IMPORT_ROOTS, **common
+                create = functools.partial(
+                    services.create_image_dataset,
+                    path=server_path,
+                    allowed_roots=settings.LAB_IMPORT_ROOTS,
+                    **common,
                 )
             else:
-                dataset = services.create_uploaded_image_dataset(
-                    upload=form.cleaned_data["archive"], **common
+                create = functools.partial(
+                    services.create_uploaded_image_dataset,
+                    upload=form.cleaned_data["archive"],
+                    **common,
                 )
+            dataset = _created(form, create)
         if not outcome.refused:
             messages.success(request, _("The import is queued; this page follows it."))
             return redirect(dataset)
@@ -241,10 +270,11 @@ def dataset_import_images(request):
 
 @admin_required
 def dataset_render(request):
-    form = RenderDatasetForm(request.POST or None)
+    form = _creation_form(RenderDatasetForm, request, Dataset.Source.FONTS)
     if form.is_valid():
         with refusals_shown(form=form) as outcome:
-            dataset = services.create_font_dataset(
+            create = functools.partial(
+                services.create_font_dataset,
                 name=form.cleaned_data["name"],
                 chars=form.cleaned_data["char_list"],
                 font_specs=form.cleaned_data["fonts"],
@@ -252,6 +282,7 @@ def dataset_render(request):
                 user=request.user,
                 hidden=form.cleaned_data["hidden"],
             )
+            dataset = _created(form, create)
         if not outcome.refused:
             messages.success(request, _("Rendering is queued; this page follows it."))
             return redirect(dataset)

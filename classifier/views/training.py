@@ -32,13 +32,32 @@ def job_list(request):
 
 
 def job_new(request):
-    initial = {"dataset": request.GET.get("dataset")} if request.GET.get("dataset") else None
-    form = TrainingJobForm(request.POST or None, user=request.user, initial=initial)
+    form = TrainingJobForm(request.POST or None, user=request.user, initial=_start(request))
     if form.is_valid():
         job = services.create_training_job(owner=request.user, **form.job_fields())
         messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk})
         return redirect(job)
     return render(request, "jobs/new.html", {"form": form})
+
+
+def _start(request) -> dict:
+    """Where the training form starts: a job's settings, to train it again with changes
+    (``?from=``); a data set (``?dataset=``); else the set this user last trained on,
+    else the demo set."""
+    ids = parse_ids([request.GET.get("from", "")])
+    source = TrainingJob.visible_to(request.user).filter(pk__in=ids).first()
+    if source is not None:
+        return TrainingJobForm.initial_from(source)
+    if request.GET.get("dataset"):
+        return {"dataset": request.GET["dataset"]}
+    last = (
+        TrainingJob.objects.filter(owner=request.user)
+        .order_by("-created_at")
+        .values_list("dataset", flat=True)
+        .first()
+    )
+    demo = Dataset.objects.filter(name=services.DEMO_DATASET).values_list("pk", flat=True).first()
+    return {"dataset": last or demo}
 
 
 def model_summary(request):

@@ -3,13 +3,30 @@
 // and the job is not finished, swap the server-rendered fragment in, refresh images
 // marked data-live when the job's version (epochs done) changes, and reload once the
 // job finishes so the page shows its results.
+// The page's messages speak of the moment the work was asked for, and the live status
+// replaces them once it moves on (errors stay): a success message ("Job #3 is queued.")
+// once the polled status is past QUEUED, even when a worker took the job before this
+// page was drawn; an info message ("The job stops after the batch in progress.") once
+// the polled status differs from the page's own (data-status).
 (function () {
   const box = document.querySelector("[data-poll]");
   if (!box || box.dataset.terminal === "1") return;
   const url = box.dataset.poll;
   const interval = Number(box.dataset.interval) || 1000;
+  const status = box.dataset.status;
   let version = null;
   let timer = null;
+
+  function dropStaleMessages(polled) {
+    if (status === undefined || polled === undefined) return;
+    const stale = [];
+    if (polled !== "QUEUED") stale.push('[data-flash="success"]');
+    if (polled !== status) stale.push('[data-flash="info"]');
+    if (!stale.length) return;
+    document.querySelectorAll(stale.join(", ")).forEach(function (message) {
+      message.remove();
+    });
+  }
 
   function refreshImages(newVersion) {
     if (newVersion === undefined || newVersion === version) return;
@@ -28,6 +45,7 @@
       if (response.ok) {
         const data = await response.json();
         box.innerHTML = data.fragments.progress;
+        dropStaleMessages(data.status);
         refreshImages(data.version);
         if (data.terminal) {
           window.location.reload();

@@ -29,7 +29,7 @@ def _train(page, *, model, epochs, batch_size, spec=""):
     page.fill("input[name=epochs]", str(epochs))
     page.fill("input[name=batch_size]", str(batch_size))
     page.check("input[name=split_kind][value=group]")
-    page.fill("input[name=held_out]", "G")
+    page.check("input[name=held_out][value=G]")  # the data set's own groups, as boxes
     summary = page.locator("#model-summary")
     expect(summary).to_contain_text("parameters")
     params = int(re.sub(r"\D", "", summary.locator("strong").inner_text()))
@@ -92,6 +92,8 @@ def test_form_explains_a_bad_spec_before_submitting(page, live_server):
     expect(page.locator("#model-summary")).to_contain_text('Unknown layer "banana"')
     page.fill("input[name=spec]", "conv8-pool-dense16")
     expect(page.locator("#model-summary")).to_contain_text("parameters")
-    page.click("#pick-tutorial8")
-    # The demo set lacks the tutorial's characters: said at once, in words.
+    # The demo set lacks the tutorial's characters: no button for them, and typed
+    # anyway, they are refused at once, in words.
+    expect(page.locator("#pick-tutorial8")).to_be_hidden()
+    page.fill("input[name=chars]", "라호댜")
     expect(page.locator("#model-summary")).to_contain_text("Not in demo")

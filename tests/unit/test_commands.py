@@ -1,14 +1,17 @@
 """The management commands, run in-process on real files."""
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from classifier.ml import fonts
 from classifier.models import Dataset, JobStatus, TrainingJob
 from tests.support.datasets import make_dataset
+from tests.support.i18n import korean
 from tests.support.phd08 import write_phd08_files
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +167,48 @@ def test_train_command_keeps_hidden_data_sets_from_students(student_a):
     make_dataset("secret-test", chars="가나다", per_char=4, is_hidden=True)
     with pytest.raises(CommandError, match="--dataset: Select a valid choice"):
         call_command("train", "--dataset", "secret-test", "--user", student_a.username)
+
+
+# --- One language: English, whatever the lab's ---------------------------------------
+
+
+def test_every_command_of_the_lab_runs_in_english():
+    from django.core.management import get_commands, load_command_class
+
+    from classifier.management.base import LabCommand
+
+    names = [name for name, app in get_commands().items() if app == "classifier"]
+    assert {"setup_demo", "train", "render_dataset", "sweep"} <= set(names)
+    for name in names:
+        assert isinstance(load_command_class("classifier", name), LabCommand), name
+
+
+KOREAN_STATUSES = ("Queued", "Running", "Succeeded", "Failed", "Cancelled")
+
+
+@pytest.mark.korean
+def test_setup_demo_reports_in_english_in_a_korean_lab(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path  # where it keeps the admin's password
+    assert translation.get_language() == "ko"
+    call_command("setup_demo")
+    out = capsys.readouterr().out
+    assert "Demo data set tutorial8-fonts: Succeeded, " in out
+    assert not any(korean(status) in out for status in KOREAN_STATUSES)
+    assert translation.get_language() == "ko"  # only the command ran in English
+
+
+@pytest.mark.korean
+def test_command_errors_give_english_reasons_in_a_korean_lab(tmp_path):
+    (tmp_path / "가.txt").write_text("S_0_0_0_0_0\n2 2\n01\n")  # truncated sample
+    with pytest.raises(CommandError) as failed:
+        call_command("import_phd08", "--name", "bad", str(tmp_path))
+    assert str(failed.value).startswith("Failed: ")
+    assert not any(korean(status) in str(failed.value) for status in KOREAN_STATUSES)
+    # The reason is English too: its only Hangul is the file's name.
+    assert not re.search("[가-힣]", str(failed.value).replace("가.txt", ""))
+    # A Refusal, passed on with classifier.i18n.describe:
+    reason = "Write the size as HEIGHTxWIDTH, for example 28x28."
+    assert korean(reason)
+    with pytest.raises(CommandError) as refused:
+        call_command("import_phd08", "--name", "other", "--size", "big", str(tmp_path))
+    assert str(refused.value) == f"--size: {reason}"

@@ -5,7 +5,7 @@ input size): enough to preprocess a submission, which is all a request does. Gra
 submissions are rows written directly.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -837,3 +837,62 @@ def test_the_corpus_grid_refuses_a_sample_of_another_course(
     )
     assert response.status_code == 200 and "exclude" in response.context["form"].errors
     assert not Dataset.objects.filter(name="clean").exists()
+
+
+# --- Confirmations, dates, words ---------------------------------------------------------
+
+
+def test_the_course_page_asks_before_a_new_code_or_a_removal(
+    client, course, assignment, instructor, other_instructor
+):
+    course.co_instructors.add(other_instructor)
+    client.force_login(instructor)
+    page = client.get(course.get_absolute_url()).content.decode()
+    assert 'data-confirm="Make a new join code? The old code and link stop working.">' in page
+    assert (
+        'data-confirm="Remove student_a from the course? Their submissions are kept.">Remove<'
+        in page
+    )
+    assert 'data-confirm="Remove other_instructor from the teachers of this course?">' in page
+    assert "js/confirm.js" in page
+
+
+def test_due_dates_are_written_alike_in_both_languages_with_the_time_zone(
+    client, course, assignment, instructor, student_a
+):
+    Assignment.objects.filter(pk=assignment.pk).update(
+        due_at=datetime(2026, 12, 7, 5, 5, tzinfo=UTC)
+    )
+    for user, url in (
+        (instructor, course.get_absolute_url()),  # the course's page for its teacher
+        (student_a, course.get_absolute_url()),  # and for a student
+        (student_a, assignment.get_absolute_url()),
+    ):
+        client.force_login(user)
+        for language in ("en", "ko"):
+            page = client.get(url, headers={"accept-language": language}).content.decode()
+            assert "2026-12-07 14:05 KST" in page, (user, url, language)
+
+
+def test_regrading_asks_first_and_its_progress_is_followed_by_status(
+    client, course, graded_book, instructor
+):
+    client.force_login(instructor)
+    gradebook = reverse("classifier:gradebook", args=[graded_book.pk])
+    page = client.get(gradebook).content.decode()
+    assert (
+        'data-confirm="Grade every submission again with the chosen model? It grades new '
+        'submissions from then on; verdicts a teacher gave stay as they are.">' in page
+    )
+    # The grading model by the name the training form gives it, its spec in a tooltip.
+    assert '<span title="mlp">Tutorial MLP</span>' in page
+
+    second = make_grader(instructor, chars="가나", name="second")
+    course.published_models.add(second)
+    client.post(
+        reverse("classifier:assignment-regrade", args=[graded_book.pk]), {"grader": second.pk}
+    )
+    Regrade.objects.update(total=1)
+    page = client.get(gradebook).content.decode()
+    assert 'data-status="QUEUED"' in page
+    assert "0 of 1 submission</p>" in " ".join(page.split()).replace(" </p>", "</p>")

@@ -1,4 +1,5 @@
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -201,3 +202,32 @@ def test_every_character_of_a_large_data_set_is_listed_page_by_page(client, stud
     last = client.get(dataset.get_absolute_url(), {"chars": 3})
     assert [row[1] for row in last.context["characters"]] == list(chars[400:])
     assert "Page 3 of 3" in last.content.decode()
+
+
+def test_a_build_in_progress_says_its_counts_in_words_and_marks_its_status(staff_client):
+    dataset = make_dataset("building", status=JobStatus.RUNNING)
+    dataset.update_progress(files_done=1, files_total=1, samples_done=1, eta_seconds=75)
+    page = " ".join(staff_client.get(dataset.get_absolute_url()).content.decode().split())
+    assert "1 of 1 file ·" in page and "1 sample ·" in page
+    assert "1 files" not in page and "1 samples" not in page
+    assert "about 1 min 15 s left" in page
+    dataset.update_progress(files_done=1200, files_total=2350, samples_done=1234567)
+    page = staff_client.get(dataset.get_absolute_url()).content.decode()
+    assert "1,200 of 2,350 files" in page and "1,234,567 samples" in page
+    # poll.js compares the polled status with this one before it drops stale messages.
+    assert 'data-status="RUNNING"' in page
+
+
+def test_stopping_a_build_asks_first(staff_client):
+    dataset = make_dataset("waiting", status=JobStatus.QUEUED)
+    page = staff_client.get(dataset.get_absolute_url()).content.decode()
+    assert 'data-confirm="Stop building this data set?">Cancel</button>' in page
+
+
+def test_the_data_set_page_dates_its_creation_with_the_time_zone(client, student_a):
+    dataset = make_dataset()
+    Dataset.objects.filter(pk=dataset.pk).update(created_at=datetime(2026, 1, 2, 0, 3, tzinfo=UTC))
+    client.force_login(student_a)
+    for language in ("en", "ko"):
+        page = client.get(dataset.get_absolute_url(), headers={"accept-language": language})
+        assert "<dd>2026-01-02 09:03 KST</dd>" in page.content.decode()

@@ -390,7 +390,7 @@ def test_evaluate_and_predict_json_show_a_progress_bar(capsys, student_a, tmp_pa
     job = make_trained_job(student_a, make_font_dataset())
     call_command("evaluate", "--job", str(job.pk), "--dataset", job.dataset.name)
     n = job.dataset.num_samples
-    assert f"{n}/{n}" in capsys.readouterr().err  # samples scored
+    assert f"{n:,}/{n:,}" in capsys.readouterr().err  # samples scored
     photos = []
     for char in "라호":
         photos.append(tmp_path / f"{char}.png")

@@ -319,7 +319,7 @@ def test_the_files_left_out_read_in_the_readers_language(tmp_path, staff_client)
     assert reason["params"] == {"label": "A", "code": 65}
     page = staff_client.get(dataset.get_absolute_url()).content.decode()
     expected = korean(reason["template"]) % reason["params"]
-    assert expected == "레이블 A(U+0041)은(는) 한글 음절(가~힣)이 아닙니다."
+    assert expected == "레이블이 한글 음절(가~힣)이 아닙니다: A(U+0041)"
     assert escape(expected) in page and korean("Files left out") in page
 
 

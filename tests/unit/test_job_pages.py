@@ -1,5 +1,7 @@
 """The training form and job pages, without a worker (dispatch is captured)."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -7,6 +9,7 @@ from django.urls import reverse
 from classifier.models import Evaluation, JobStatus, TrainingJob
 from tests.support.datasets import make_dataset
 from tests.support.jobs import make_running_job
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +212,86 @@ def test_compare_page_polls_while_a_job_runs_and_stops_when_all_have_finished(cl
     TrainingJob.objects.filter(pk=running.pk).update(status=JobStatus.SUCCEEDED, epochs_done=3)
     assert client.get(url, {**query, "format": "json"}).json()["terminal"] is True
     assert "js/poll.js" not in client.get(url, query).content.decode()
+
+
+def test_the_job_page_marks_its_messages_and_status_for_poll_js(
+    client, student_a, django_capture_on_commit_callbacks
+):
+    dataset = make_dataset(chars="가나다")
+    client.force_login(student_a)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("classifier:job-new"), _form(dataset), follow=True)
+    page = response.content.decode()
+    job = TrainingJob.objects.get()
+    # "Job #1 is queued." is out of date once the job runs: poll.js takes the success and
+    # info messages (data-flash) away once the polled status moves on from QUEUED or from
+    # the page's own (data-status); errors stay.
+    assert f'data-flash="success">Job #{job.pk} is queued.</p>' in page
+    assert 'data-status="QUEUED"' in page
+    script = (REPO / "static" / "js" / "poll.js").read_text()
+    assert '[data-flash="success"]' in script and '[data-flash="info"]' in script
+    assert "box.dataset.status" in script
+
+
+def test_job_pages_say_models_and_splits_in_words_with_the_codes_in_tooltips(client, student_a):
+    dataset = make_dataset(chars="가나다", groups=("NanumGothic", "NanumMyeongjo"))
+    large = TrainingJob.objects.create(
+        owner=student_a, dataset=dataset, model_spec="cnn-large", split="group:NanumGothic"
+    )
+    custom = TrainingJob.objects.create(
+        owner=student_a, dataset=dataset, model_spec="conv8-pool-dense16", split="tutorial:3000"
+    )
+    client.force_login(student_a)
+    listing = client.get(reverse("classifier:job-list")).content.decode()
+    assert '<span title="cnn-large">Large CNN</span>' in listing
+    assert '<span title="group:NanumGothic">Held-out groups: NanumGothic</span>' in listing
+    assert '<span title="conv8-pool-dense16">Custom: conv8-pool-dense16</span>' in listing
+    assert '<span title="tutorial:3000">Tutorial: first 3,000 per file</span>' in listing
+    assert "<code>" not in listing
+
+    detail = client.get(large.get_absolute_url()).content.decode()
+    assert '<span title="cnn-large">Large CNN</span>' in detail
+    assert '<span title="group:NanumGothic">Held-out groups: NanumGothic</span>' in detail
+    compare = client.get(reverse("classifier:job-compare"), {"jobs": [large.pk, custom.pk]})
+    assert "Large CNN" in compare.content.decode()
+    assert "Tutorial: first 3,000 per file" in compare.content.decode()
+
+
+def test_one_epoch_is_one_epoch(client, student_a):
+    job = TrainingJob.objects.create(
+        owner=student_a, dataset=make_dataset(), model_spec="mlp", epochs=1, batch_size=32
+    )
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "1 epoch, batch 32" in page and "1 epochs" not in page
+
+
+def test_counts_are_grouped_and_moments_written_alike_in_both_languages(client, student_a):
+    job = TrainingJob.objects.create(
+        owner=student_a,
+        dataset=make_dataset(chars="가나"),
+        model_spec="mlp",
+        status=JobStatus.SUCCEEDED,
+        per_class_accuracy={"가": 0.9, "나": 0.8},
+        split_summary={"counts": {"가": {"train": 1000, "val": 250}, "나": {"train": 12345}}},
+    )
+    TrainingJob.objects.filter(pk=job.pk).update(created_at=datetime(2026, 12, 7, 5, 5, tzinfo=UTC))
+    client.force_login(student_a)
+    for language in ("en", "ko"):
+        headers = {"accept-language": language}
+        detail = client.get(job.get_absolute_url(), headers=headers).content.decode()
+        assert f'<html lang="{language}">' in detail
+        assert "<td>1,000</td><td>250</td>" in detail and "<td>12,345</td><td>–</td>" in detail
+        listing = client.get(reverse("classifier:job-list"), headers=headers).content.decode()
+        # Zero-padded, in the lab's time zone (Asia/Seoul), which it names.
+        assert "<td>2026-12-07 14:05 KST</td>" in listing
+
+
+def test_cancelling_a_job_asks_first(client, student_a):
+    job = TrainingJob.objects.create(owner=student_a, dataset=make_dataset(), model_spec="mlp")
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    cancel = reverse("classifier:job-cancel", args=[job.pk])
+    assert f'<form method="post" action="{cancel}">' in page
+    assert 'data-confirm="Cancel this training job? A cancelled job cannot be resumed."' in page
+    assert "js/confirm.js" in page

@@ -3,18 +3,27 @@
 import sys
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.forms import parse_size
 from classifier.i18n import describe
+from classifier.management.base import LabCommand
 from classifier.management.progress import progress_bar
 from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, dataset_name_validator
 from classifier.services.recovery import keep_alive, take_back_dead
 
+# How a log line names a build's progress: "rendered 1,234/16,450 files (...)".
+BUILT = {
+    Dataset.Source.FONTS: "rendered",
+    Dataset.Source.PHD08: "converted",
+    Dataset.Source.IMAGES: "imported",
+    Dataset.Source.HANDWRITING: "collected",
+}
 
-class DatasetCommand(BaseCommand):
+
+class DatasetCommand(LabCommand):
     def add_common_arguments(self, parser, name_required=True):
         parser.add_argument("--name", required=name_required, help="name of the new data set")
         parser.add_argument("--size", default="28x28", help="HEIGHTxWIDTH (default 28x28)")
@@ -116,7 +125,10 @@ class DatasetCommand(BaseCommand):
             return
         try:
             # The heartbeat tells the sweeper this process is alive, as a worker's does.
-            with keep_alive(Dataset, dataset.pk), progress_bar(sys.stderr) as bar:
+            with (
+                keep_alive(Dataset, dataset.pk),
+                progress_bar(sys.stderr, verb=BUILT.get(dataset.source, "built")) as bar,
+            ):
                 built = services.run_dataset_build(dataset.pk, on_progress=bar)
         except KeyboardInterrupt:
             # The units built so far are whole (the pool lets running ones finish) and

@@ -1,16 +1,17 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.i18n import describe
+from classifier.management.base import LabCommand
 from classifier.management.progress import count_bar
 from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, TrainingJob
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = "Score a finished job's model on every sample of a data set with its characters."
 
     def add_arguments(self, parser):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         except Dataset.DoesNotExist:
             raise CommandError(f"No finished data set named {options['dataset']!r}.") from None
         try:
-            with count_bar(sys.stderr, "sample") as bar:
+            with count_bar(sys.stderr, "sample", "scored") as bar:
                 result = services.evaluate_job_on(job, dataset, on_progress=bar)
         except (Refusal, OSError) as exc:
             raise CommandError(describe(exc)) from None

@@ -1,14 +1,15 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from classifier.management.base import LabCommand
 from classifier.management.progress import count_bar
 from classifier.ml.store import StoreError
 from classifier.models import Dataset
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = "Write a data set as one .npz: images, labels, groups and classes (label order)."
 
     def add_arguments(self, parser):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         out = Path(options["out"])
         tmp = out.with_name(out.name + ".part")
         try:
-            with tmp.open("wb") as fh, count_bar(sys.stderr, "image") as bar:
+            with tmp.open("wb") as fh, count_bar(sys.stderr, "image", "exported") as bar:
                 for done in dataset.open_store().write_npz(fh):
                     bar(done, dataset.num_samples)
             tmp.replace(out)

@@ -1,16 +1,17 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.i18n import describe
+from classifier.management.base import LabCommand
 from classifier.management.progress import count_bar
 from classifier.ml.messages import Refusal
 from classifier.models import Dataset
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Write the images a handwriting or labelled-image data set was built from as a zip "
         "(a folder per character and writer, and manifest.csv: file,char,writer) that "
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         tmp = out.with_name(out.name + ".part")
         written = 0
         try:
-            with tmp.open("wb") as fh, count_bar(sys.stderr, "image") as bar:
+            with tmp.open("wb") as fh, count_bar(sys.stderr, "image", "exported") as bar:
                 for written in services.export_images(dataset, fh):
                     bar(written, dataset.num_samples)
             tmp.replace(out)

@@ -3,16 +3,17 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.i18n import describe
+from classifier.management.base import LabCommand
 from classifier.management.progress import count_bar
 from classifier.ml.messages import Refusal
 from classifier.models import TrainingJob
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Classify images of handwritten characters with a finished job's model, with the "
         "same preprocessing as the predict page: top-1 character, confidence and top 5."
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         # Text output prints a line an image as it goes; JSON comes at the end, so a bar
         # on stderr shows how far it has come.
         results = []
-        with count_bar(sys.stderr, "image") if self.as_json else nullcontext() as bar:
+        with count_bar(sys.stderr, "image", "classified") if self.as_json else nullcontext() as bar:
             for path in paths:
                 results.append(self.predict_one(job, path, options["steps"]))
                 if bar:

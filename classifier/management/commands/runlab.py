@@ -4,8 +4,9 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from classifier.management.base import LabCommand
 from labsite import embedded_redis
 
 # The data worker runs its tasks in threads: a conversion starts its own process pool,
@@ -21,7 +22,7 @@ TRAIN_WORKER = ["-Q", "train", "-c", "1", "-n", "train@%h"]
 TRAIN_PRIORITY = ["chrt", "--idle", "0"]
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Serve the lab: the embedded Redis (unless CELERY_BROKER_URL is set), a Celery "
         "worker for the train queue, one for the data and predict queues, the sweeper "

@@ -3,17 +3,16 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
 
 from classifier import services
+from classifier.management.base import LabCommand
 from classifier.ml import charsets, fonts
 from classifier.ml.render import RenderSettings
 from classifier.models import Dataset, JobStatus
+from classifier.services import DEMO_DATASET
 
-DEMO_DATASET = "tutorial8-fonts"
 
-
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Create the demo admin account (printing its login) and the demo data set, the "
         "tutorial's 8 characters rendered from the installed fonts. Safe to run again."

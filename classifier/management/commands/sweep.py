@@ -1,13 +1,13 @@
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
+from classifier.management.base import LabCommand
 from classifier.services.recovery import sweep
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Recover jobs from their rows: re-queue (or fail) running jobs whose worker died, "
         "and send again queued jobs whose message never reached a worker. Once, or every "

@@ -3,11 +3,12 @@ import sys
 import time
 from contextlib import contextmanager
 
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.core.management.base import CommandError
 
 from classifier import services
 from classifier.forms import TrainingJobForm
+from classifier.management.base import LabCommand
+from classifier.management.progress import fraction_bar
 from classifier.models import Dataset, JobStatus, TrainingJob
 
 # The form's fields, as this command's options name them (for its error messages).
@@ -30,7 +31,7 @@ PRESETS = {"mlp", "cnn", "cnn-large"}
 SPLIT_ARGUMENT = {"stratified": "val_fraction", "group": "held_out", "tutorial": "tutorial_n"}
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Train a model on a data set, here with a progress bar, or (--async) on the workers "
         "while this command follows it; both end with the final metrics."
@@ -125,19 +126,15 @@ class Command(BaseCommand):
     @contextmanager
     def progress_bar(self, job):
         """Yield ``echo(job)``, which draws the job's progress (epochs, in hundredths)."""
-        bar_format = "{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]"
-        with tqdm(
-            total=job.epochs, file=sys.stderr, dynamic_ncols=True, bar_format=bar_format
-        ) as bar:
+        with fraction_bar(sys.stderr, job.epochs) as show:
 
             def echo(current):
-                bar.n = round(current.epochs_done + current.batch_percent / 100, 2)
                 accuracy = current.val_accuracy
                 shown = f"{accuracy:.2%}" if accuracy is not None else "–"
-                bar.set_description_str(
-                    f"epoch {current.epochs_done}/{job.epochs}, val_acc {shown}", refresh=False
+                show(
+                    round(current.epochs_done + current.batch_percent / 100, 2),
+                    f"epoch {current.epochs_done}/{job.epochs}, val_acc {shown}",
                 )
-                bar.refresh()
 
             yield echo
 
