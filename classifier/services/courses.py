@@ -19,7 +19,7 @@ from ..models import (
     Verdict,
 )
 from ..roles import is_instructor
-from .failures import failing, failure_reason
+from .failures import failure_reason, job_run
 from .grading import grade_cell, grade_fields
 from .predictions import (
     classify,
@@ -168,7 +168,7 @@ def run_regrade(pk: int) -> Regrade | None:
     submissions = list(regrade.assignment.submissions.select_related("assignment").order_by("pk"))
     regrade.update_progress(total=len(submissions), done=0)
     failures = []
-    with failing(regrade):
+    with job_run(regrade):
         model_input(regrade.grader)  # a model that cannot predict fails the whole regrade
         for done, submission in enumerate(submissions, start=1):
             try:

@@ -22,7 +22,7 @@ from ..ml.convert import ConversionSettings
 from ..ml.messages import Refusal, _
 from ..ml.render import RenderSettings
 from ..models import Dataset, JobStatus
-from .failures import failing
+from .failures import job_run
 from .grading import corpus
 
 logger = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ def run_dataset_build(
         shutil.rmtree(store.building_dir(dataset.store_dir), ignore_errors=True)
         Dataset.objects.filter(pk=dataset.pk).update(skipped=list(skipped))
 
-    with failing(dataset, on_failure=discard_partial):
+    with job_run(dataset, on_failure=discard_partial):
         try:
             result = _build(dataset, writer, skipped)
         except build.BuildCancelled:

@@ -6,7 +6,7 @@ from django.db import transaction
 from ..ml import calibration
 from ..ml.messages import Refusal, _
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
-from .failures import failing
+from .failures import job_run
 
 
 @transaction.atomic
@@ -31,7 +31,7 @@ def run_evaluation(pk: int) -> Evaluation | None:
     if not Evaluation.claim(pk):
         return None
     evaluation = Evaluation.objects.select_related("job__dataset", "dataset").get(pk=pk)
-    with failing(evaluation):
+    with job_run(evaluation):
         result = evaluate_job_on(evaluation.job, evaluation.dataset)
         evaluation.succeed(
             accuracy=result["accuracy"], n=result["n"], per_class=result["per_class"]

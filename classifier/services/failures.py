@@ -1,5 +1,6 @@
-"""How a background job fails: the reason a person reads, and the one handler that turns
-any error of a run into it (``failing``)."""
+"""How a job's run goes: the one context every run of every kind of job is in
+(``job_run``: its heartbeat, and ``failing``, the one handler that turns any error of the
+run into a reason a person reads)."""
 
 import errno
 import logging
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from ..i18n import message_of
 from ..ml import store
 from ..ml.messages import Message, Refusal, _
+from .recovery import keep_alive
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ def unexpected_error(exc: Exception) -> Message:
         kind=type(exc).__name__,
         error=str(exc),
     )
+
+
+@contextmanager
+def job_run(job, *, on_failure: Callable[[Exception], None] | None = None):
+    """The block is ``job``'s run, once claimed, whoever runs it (a worker, a command):
+    its heartbeat is kept fresh, so the sweeper never takes a live run for a dead one and
+    runs the job a second time, and any error ends it FAILED (``failing``)."""
+    with keep_alive(type(job), job.pk), failing(job, on_failure=on_failure):
+        yield
 
 
 @contextmanager

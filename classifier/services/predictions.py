@@ -23,7 +23,7 @@ from ..ml import preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
-from .failures import describe_os_error, failing
+from .failures import describe_os_error, job_run
 from .grading import grade_fields
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def run_prediction(pk: int) -> Prediction | None:
     if not Prediction.claim(pk):
         return None
     prediction = Prediction.objects.select_related("model", "assignment").get(pk=pk)
-    with failing(prediction):
+    with job_run(prediction):
         image = np.asarray(Image.open(prediction.input_path))
         results = classify(prediction.model, image)
         # Written only while the row is still this run's: a regrade that graded it again

@@ -2,9 +2,10 @@
 
 Two things keep the database the truth about every job:
 
-- while a task runs, ``keep_alive`` writes the row's heartbeat every
-  ``LAB_HEARTBEAT_SECONDS`` from a thread of its own, so a silent heartbeat means the
-  process is gone, not that the job is slow;
+- while a job runs (a worker's task or a command: ``services.failures.job_run``),
+  ``keep_alive`` writes the row's heartbeat every ``LAB_HEARTBEAT_SECONDS`` from a
+  thread of its own, so a silent heartbeat means the process is gone, not that the job
+  is slow;
 - ``sweep`` (run every few seconds by ``manage.py sweep``, which ``make run`` and the
   compose file start) re-queues RUNNING rows whose heartbeat went stale, up to
   ``LAB_MAX_ATTEMPTS`` runs, then fails them with the reason; and sends again the
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -45,9 +46,15 @@ def keep_alive(model, pk: int):
     def beat():
         try:
             while not stop.wait(settings.LAB_HEARTBEAT_SECONDS):
-                model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                try:
+                    model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    # One beat lost (the database busy or restarting) is not worth the
+                    # run: the next beat comes before the sweeper would notice.
+                    logger.warning("Could not write the heartbeat of %s %s", model.__name__, pk)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

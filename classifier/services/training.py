@@ -16,7 +16,7 @@ from ..ml import calibration, charsets, networks, preprocess, splits, store
 from ..ml.messages import Message, Refusal, _
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
-from .failures import failing
+from .failures import job_run
 from .training_pages import job_plot
 
 logger = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
         if isinstance(exc, OSError):
             shutil.rmtree(job.artifact_dir, ignore_errors=True)
 
-    with failing(job, on_failure=discard_unwritable):
+    with job_run(job, on_failure=discard_unwritable):
         _train(job, echo)
     return job
 

@@ -348,7 +348,9 @@ def regrade(request, pk):
     if form.is_valid():
         with refusals_shown(request):
             services.start_regrade(assignment, form.cleaned_data["grader"], request.user)
-            messages.success(request, _("The regrade is queued; this page follows it."))
+            messages.success(
+                request, _("The regrade is queued; this page follows it."), extra_tags="live"
+            )
     else:
         messages.error(request, " ".join(form.errors.get("grader", [])))
     return redirect("classifier:gradebook", pk=assignment.pk)
@@ -397,7 +399,11 @@ def handwriting_dataset(request):
                 exclude=form.cleaned_data["exclude"],
             )
         if not outcome.refused:
-            messages.success(request, _("The data set is queued; this page follows its build."))
+            messages.success(
+                request,
+                _("The data set is queued; this page follows its build."),
+                extra_tags="live",
+            )
             return redirect(dataset)
     chosen = form.chosen_assignments()
     context = {

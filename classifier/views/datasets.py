@@ -230,7 +230,9 @@ def dataset_import(request):
                 )
             dataset = _created(form, create)
         if not outcome.refused:
-            messages.success(request, _("The import is queued; this page follows it."))
+            messages.success(
+                request, _("The import is queued; this page follows it."), extra_tags="live"
+            )
             return redirect(dataset)
     return render(request, "datasets/import.html", {"form": form})
 
@@ -263,7 +265,9 @@ def dataset_import_images(request):
                 )
             dataset = _created(form, create)
         if not outcome.refused:
-            messages.success(request, _("The import is queued; this page follows it."))
+            messages.success(
+                request, _("The import is queued; this page follows it."), extra_tags="live"
+            )
             return redirect(dataset)
     return render(request, "datasets/import_images.html", {"form": form})
 
@@ -284,7 +288,9 @@ def dataset_render(request):
             )
             dataset = _created(form, create)
         if not outcome.refused:
-            messages.success(request, _("Rendering is queued; this page follows it."))
+            messages.success(
+                request, _("Rendering is queued; this page follows it."), extra_tags="live"
+            )
             return redirect(dataset)
     return render(request, "datasets/render.html", {"form": form})
 

@@ -35,7 +35,7 @@ def job_new(request):
     form = TrainingJobForm(request.POST or None, user=request.user, initial=_start(request))
     if form.is_valid():
         job = services.create_training_job(owner=request.user, **form.job_fields())
-        messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk})
+        messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk}, extra_tags="live")
         return redirect(job)
     return render(request, "jobs/new.html", {"form": form})
 

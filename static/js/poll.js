@@ -8,9 +8,17 @@
 // once the polled status is past QUEUED, even when a worker took the job before this
 // page was drawn; an info message ("The job stops after the batch in progress.") once
 // the polled status differs from the page's own (data-status).
+// A message about the work this page follows (class "live": "The import is queued")
+// is stale already when the work ended before the page was drawn (a fast failure).
 (function () {
   const box = document.querySelector("[data-poll]");
-  if (!box || box.dataset.terminal === "1") return;
+  if (!box) return;
+  if (box.dataset.terminal === "1") {
+    document.querySelectorAll(".message.live").forEach(function (message) {
+      message.remove();
+    });
+    return;
+  }
   const url = box.dataset.poll;
   const interval = Number(box.dataset.interval) || 1000;
   const status = box.dataset.status;

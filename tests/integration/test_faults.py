@@ -470,3 +470,33 @@ def test_a_read_only_media_folder_fails_a_build_and_a_training_job_with_the_reas
     assert job.status == JobStatus.FAILED, result.stdout + result.stderr
     assert "media folder is not writable" in job.error_text
     assert not job.artifact_dir.exists() and len(small.open_store()) == 40  # its data intact
+
+
+def test_the_train_command_keeps_its_job_alive_so_the_sweeper_never_runs_it_twice(
+    _worker_env, transactional_db, student_a, settings
+):
+    settings.LAB_HEARTBEAT_SECONDS = 1  # this process sweeps: 3 s of silence is death
+    media, env = _worker_env
+    settings.MEDIA_ROOT = media  # the command's
+    make_dataset("long", chars="가나다라", per_char=300, size=(28, 28))
+    command = [sys.executable, "manage.py", "train", "--dataset", "long", "--user", "student_a"]
+    training = subprocess.Popen(
+        [*command, "--epochs", "8", "--batch-size", "8"],
+        cwd=REPO,
+        env={**env, "LAB_HEARTBEAT_SECONDS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The lab's sweeper, run here while the command trains (it loads TensorFlow, then
+    # trains for many times the 3 s after which a silent job is taken for dead).
+    requeued, started = [], time.monotonic()
+    while training.poll() is None and time.monotonic() - started < 300:
+        requeued += sweep().requeued
+        time.sleep(0.5)
+    _out, err = training.communicate(timeout=60)
+    assert training.returncode == 0, err[-3000:]
+    job = TrainingJob.objects.get()
+    assert time.monotonic() - started > 3 * settings.LAB_HEARTBEAT_SECONDS
+    assert requeued == [] and job.attempts == 1
+    assert job.status == JobStatus.SUCCEEDED and job.epochs_done == 8, job.error_text

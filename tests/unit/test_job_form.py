@@ -115,3 +115,15 @@ def test_someone_elses_job_is_not_a_starting_point(client, student_a, student_b)
     client.force_login(student_a)
     form = client.get(reverse("classifier:job-new"), {"from": job.pk}).context["form"]
     assert form["epochs"].value() == 5
+
+
+def test_the_queued_message_is_marked_for_the_live_status_to_replace(client, student_a):
+    client.force_login(student_a)
+    dataset = make_dataset("tiny", per_char=4)
+    fields = {"dataset": dataset.pk, "model": "mlp", "optimizer": "adam", "epochs": 1}
+    fields |= {"batch_size": 8, "seed": 0, "split_kind": "stratified", "val_fraction": 0.25}
+    page = client.post(reverse("classifier:job-new"), fields, follow=True).content.decode()
+    # poll.js takes it away once the job moves on, or at once if it ended before the
+    # page was drawn (static/js/poll.js: ".message.live").
+    message = re.search(r'<p class="message ([^"]*)"[^>]*>Job #\d+ is queued\.</p>', page)
+    assert message and "live" in message.group(1).split()

@@ -12,7 +12,7 @@ from classifier.management.base import LabCommand
 from classifier.management.progress import progress_bar
 from classifier.ml.messages import Refusal
 from classifier.models import Dataset, JobStatus, dataset_name_validator
-from classifier.services.recovery import keep_alive, take_back_dead
+from classifier.services.recovery import take_back_dead
 
 # How a log line names a build's progress: "rendered 1,234/16,450 files (...)".
 BUILT = {
@@ -124,11 +124,8 @@ class DatasetCommand(LabCommand):
             self.stdout.write("Queued for the data workers; follow it on the data set page.")
             return
         try:
-            # The heartbeat tells the sweeper this process is alive, as a worker's does.
-            with (
-                keep_alive(Dataset, dataset.pk),
-                progress_bar(sys.stderr, verb=BUILT.get(dataset.source, "built")) as bar,
-            ):
+            # The run keeps its heartbeat fresh, so the sweeper knows this process lives.
+            with progress_bar(sys.stderr, verb=BUILT.get(dataset.source, "built")) as bar:
                 built = services.run_dataset_build(dataset.pk, on_progress=bar)
         except KeyboardInterrupt:
             # The units built so far are whole (the pool lets running ones finish) and
