@@ -14,9 +14,8 @@ from ..ml.convert import ConversionSettings
 from ..ml.messages import Message, Refusal
 from ..ml.phd08 import Phd08Error, label_from_filename
 from ..ml.render import RenderSettings
-from ..ml.sources import SourceError
+from ..ml.sources import SourceError, check_import_path
 from ..models import Dataset, dataset_name_validator
-from ..services.datasets import check_import_path
 
 
 def parse_size(text: str) -> tuple[int, int]:

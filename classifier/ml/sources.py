@@ -21,6 +21,31 @@ class SourceError(Refusal):
     """Inputs that cannot become a data set; the message says which and why."""
 
 
+def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
+    """``raw`` resolved (symlinks and ``..`` followed), if that lies inside one of ``roots``.
+
+    A relative path is taken relative to the first root. Raises SourceError, listing the
+    folders, for anything outside them (and when there are none).
+    """
+    resolved_roots = [Path(root).resolve() for root in roots]
+    if not resolved_roots:
+        raise SourceError(
+            _("Importing from folders on the server is turned off (LAB_IMPORT_ROOTS is empty).")
+        )
+    path = Path(raw)
+    resolved = (path if path.is_absolute() else resolved_roots[0] / path).resolve()
+    if not any(resolved.is_relative_to(root) for root in resolved_roots):
+        raise SourceError(
+            _(
+                "%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
+                "in one of them, or run the import_phd08 command on the server.",
+                path=str(raw),
+                roots=", ".join(str(root) for root in resolved_roots),
+            )
+        )
+    return resolved
+
+
 @dataclass(frozen=True)
 class Phd08Input:
     """One character file: a plain file, or a member of a zip archive."""

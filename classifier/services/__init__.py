@@ -31,7 +31,6 @@ from .courses import (
 )
 from .datasets import (
     DEMO_DATASET,
-    check_import_path,
     collect_phd08_inputs,
     create_font_dataset,
     create_handwriting_dataset,
@@ -98,7 +97,6 @@ __all__ = [
     "DEMO_DATASET",
     "active_regrade",
     "add_co_instructor",
-    "check_import_path",
     "check_split",
     "check_submission",
     "chosen_characters",

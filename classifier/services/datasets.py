@@ -22,8 +22,10 @@ from ..ml.convert import ConversionSettings
 from ..ml.messages import Refusal, _
 from ..ml.render import RenderSettings
 from ..models import Dataset, JobStatus
+from . import labelled_images
 from .failures import job_run
 from .grading import corpus
+from .predictions import model_input
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +45,6 @@ def collect_phd08_inputs(paths: Sequence[Path | str]) -> list[sources.Phd08Input
         max_zip_bytes=settings.LAB_ZIP_MAX_BYTES,
         max_zip_members=settings.LAB_ZIP_MAX_MEMBERS,
     )
-
-
-def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
-    """``raw`` resolved (symlinks and ``..`` followed), if that lies inside one of ``roots``.
-
-    A relative path is taken relative to the first root. Raises SourceError, listing the
-    folders, for anything outside them (and when there are none).
-    """
-    resolved_roots = [Path(root).resolve() for root in roots]
-    if not resolved_roots:
-        raise sources.SourceError(
-            _("Importing from folders on the server is turned off (LAB_IMPORT_ROOTS is empty).")
-        )
-    path = Path(raw)
-    resolved = (path if path.is_absolute() else resolved_roots[0] / path).resolve()
-    if not any(resolved.is_relative_to(root) for root in resolved_roots):
-        raise sources.SourceError(
-            _(
-                "%(path)s is outside the folders the lab imports from (%(roots)s). Put the files "
-                "in one of them, or run the import_phd08 command on the server.",
-                path=str(raw),
-                roots=", ".join(str(root) for root in resolved_roots),
-            )
-        )
-    return resolved
 
 
 @transaction.atomic
@@ -90,11 +67,11 @@ def create_phd08_dataset(
     someone who can read those files anyway.
     """
     if allowed_roots is not None:
-        paths = [check_import_path(path, allowed_roots) for path in paths]
+        paths = [sources.check_import_path(path, allowed_roots) for path in paths]
     inputs = collect_phd08_inputs(paths)
     if allowed_roots is not None:
         for item in inputs:
-            check_import_path(item.path, allowed_roots)
+            sources.check_import_path(item.path, allowed_roots)
     dataset = Dataset.objects.create(
         name=name,
         source=Dataset.Source.PHD08,
@@ -210,8 +187,6 @@ def create_handwriting_dataset(
     students by default: it is their classmates' handwriting, and often a leaderboard's
     test set.
     """
-    from .predictions import model_input
-
     assignments = list(assignments)
     if not assignments:
         raise Refusal(_("Choose at least one assignment."))
@@ -301,8 +276,6 @@ def _rebuild_units(dataset: Dataset) -> int:
         if dataset.source == Dataset.Source.FONTS:
             return len(params["chars"]) * len(fonts.resolve_fonts(params["fonts"]))
         if dataset.source == Dataset.Source.IMAGES:
-            from . import labelled_images  # which imports this module
-
             return labelled_images.rebuild_units(dataset)
         media = Path(settings.MEDIA_ROOT)
         if not any((media / sample[0]).exists() for sample in params["samples"]):

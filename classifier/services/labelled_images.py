@@ -102,11 +102,9 @@ def create_image_dataset(
     inside those folders; ``None`` reads any path (the ``import_images`` command).
     Raises SourceError for an archive that cannot be read safely or holds nothing usable.
     """
-    from .datasets import check_import_path
-
     path = Path(path)
     if allowed_roots is not None:
-        path = check_import_path(path, allowed_roots)
+        path = sources.check_import_path(path, allowed_roots)
     archive = _usable(path, read_archive(path))
     dataset = _record(
         name=name, path=path.resolve(), archive=archive, size=size, user=user, hidden=hidden
