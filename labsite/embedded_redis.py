@@ -26,8 +26,11 @@ def server_command(socket_path: Path) -> list[str]:
         str(socket_path.parent),
         "--dbfilename",
         f"{socket_path.stem}.rdb",
+        # A save point is two arguments: given as one ("30 1"), Redis reads no save
+        # point at all and persists nothing.
         "--save",
-        "30 1",
+        "30",
+        "1",
         "--appendonly",
         "no",
         "--daemonize",

@@ -110,6 +110,22 @@ def sweep() -> SweepReport:
     return report
 
 
+def dispatch_queued() -> int:
+    """Send every QUEUED row's message again; how many were sent.
+
+    For the sweeper's start: a lab that stopped (or whose broker restarted) may have lost
+    messages it had sent, and its queued jobs would otherwise wait for
+    ``LAB_REDISPATCH_SECONDS``. A message that was not lost is then delivered twice, which
+    is harmless: a run starts only by claiming its row.
+    """
+    sent = 0
+    for model in JOB_MODELS:
+        for row in model.objects.filter(status=JobStatus.QUEUED):
+            row.dispatch()
+            sent += 1
+    return sent
+
+
 def _recover(row, stale, report: SweepReport):
     # Both arrows are conditional on the heartbeat still being stale, so a worker that
     # comes back to life (or a second sweeper) cannot make the row run twice.

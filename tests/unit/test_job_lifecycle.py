@@ -9,6 +9,7 @@ from django.utils import timezone
 from classifier import services
 from classifier.ml.messages import Message
 from classifier.models import Evaluation, JobStatus, TrainingJob
+from classifier.services import recovery
 from classifier.services.failures import failing
 from tests.support.courses import make_grader
 from tests.support.datasets import make_dataset
@@ -114,3 +115,17 @@ def test_a_job_given_up_on_loses_its_checkpoint_unless_told_to_keep_it(student_a
     assert job.give_up(timezone.now() + timedelta(seconds=1), "gave up")
     assert _status(job) == JobStatus.FAILED
     assert job.checkpoint_path.exists() == keep
+
+
+def test_the_sweeper_sends_every_queued_job_again_when_it_starts(
+    student_a, django_capture_on_commit_callbacks
+):
+    waiting = _queued(student_a)
+    sent_recently = _queued(student_a, name="other")
+    TrainingJob.objects.filter(pk=sent_recently.pk).update(dispatched_at=timezone.now())
+    running = _queued(student_a, name="third")
+    TrainingJob.claim(running.pk)
+    with django_capture_on_commit_callbacks() as sends:
+        assert recovery.dispatch_queued() == 2
+    assert len(sends) == 2  # both queued jobs, whether or not sent before; not the running one
+    assert waiting.pk != sent_recently.pk

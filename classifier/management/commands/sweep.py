@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from classifier.management.base import LabCommand
-from classifier.services.recovery import sweep
+from classifier.services.recovery import dispatch_queued, sweep
 
 
 class Command(LabCommand):
@@ -27,6 +27,12 @@ class Command(LabCommand):
 
     def handle(self, *args, **options):
         period = options["every"]
+        if period is not None:
+            # Starting with the lab: its queued jobs start now, not after the re-send delay.
+            try:
+                self.stdout.write(f"sent again {dispatch_queued()} queued jobs")
+            except DatabaseError as exc:  # the sweeps below send them later
+                self.stderr.write(f"could not send the queued jobs again: {exc}")
         while True:
             try:
                 report = sweep()
