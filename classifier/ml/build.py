@@ -7,11 +7,14 @@ flat however many units there are; the parent only counts. Units whose part alre
 exists (an interrupted build of the same inputs) are skipped.
 """
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 import zipfile
 import zlib
@@ -29,6 +32,9 @@ from .messages import Message, _
 from .render import GlyphMissing, RenderSettings, render_samples
 from .sources import FileReader, Phd08Input, SourceError, ZipMember
 from .store import ArrayStore, StoreBuilder, StoreError, write_atomically, write_part
+
+# prctl(2): the signal a process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
 
 logger = logging.getLogger(__name__)
 
@@ -287,8 +293,10 @@ def _run_units(builder, units, work, processes, on_progress, should_stop):
     context = multiprocessing.get_context("spawn")
     # The workers leave Ctrl-C to this process, which stops handing out units and lets
     # the running ones finish, so every part on disk is whole and an interrupted build
-    # resumes from them.
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    # resumes from them. They end with this process, however it ends.
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_pool_worker, initargs=(os.getpid(),)
+    )
     with pool:
         pending = iter(todo)
         running = set()
@@ -315,5 +323,13 @@ def _run_units(builder, units, work, processes, on_progress, should_stop):
             raise
 
 
-def _ignore_interrupts():
+def _pool_worker(parent: int):
+    """Set up a build's pool process: Ctrl-C is left to the parent, and the process is
+    killed when the parent dies, even by SIGKILL (a worker killed mid-build would
+    otherwise leave its pool rendering for nobody)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)

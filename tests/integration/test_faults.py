@@ -106,7 +106,13 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
     _wait_until(
         lambda: Dataset.objects.get(pk=dataset.pk).files_done >= 8, 120, "some fonts rendered"
     )
-    worker.kill()
+    # Only the worker is killed, as the OOM killer would: its build's pool processes
+    # must end with it, not go on rendering for nobody.
+    pool = psutil.Process(worker.process.pid).children(recursive=True)
+    assert pool, "the build renders in a pool of processes"
+    worker.process.send_signal(signal.SIGKILL)
+    worker.process.wait(10)
+    _wait_until(lambda: not any(_alive(process) for process in pool), 30, "the pool to end")
     dataset.refresh_from_db()
     assert dataset.status == JobStatus.RUNNING and not dataset.store_dir.exists()
 
@@ -119,6 +125,13 @@ def test_a_data_worker_killed_mid_build_is_replaced_and_the_build_resumes(worker
     assert len(dataset.open_store()) == dataset.num_samples
     # The parts rendered before the kill were kept and not rendered again.
     worker.wait_for_log("units were built before", timeout=1)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, settings):
