@@ -14,6 +14,7 @@ half-made data set, and a failed rebuild leaves the old one untouched.
 """
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -27,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .messages import Refusal, _
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -142,8 +145,12 @@ def write_atomically(path: Path, data: bytes):
     the same figure) each rename a whole file.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk keeps no half-written file
+        raise
 
 
 def cached_file(path: Path, make: Callable[[], bytes]) -> bytes:
@@ -153,14 +160,19 @@ def cached_file(path: Path, make: Callable[[], bytes]) -> bytes:
     The lab's figures are drawn this way, once per version and language: a class watching
     the same pages asks for the same figures again and again, and drawing one costs up to
     a second. Whoever changes what a figure shows removes the file (or names a new one).
+    When the file cannot be written (a full disk, a file-size limit), the bytes are still
+    returned: the figure is shown, and drawn again next time.
     """
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     data = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+    except OSError as exc:
+        logger.warning("Could not keep %s (%s); it is drawn again next time.", path, exc)
     return data
 
 

@@ -1,9 +1,12 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from classifier.ml import store
+from tests.support.paths import REPO
 
 
 def _builder(tmp_path, fingerprint=None):
@@ -75,3 +78,27 @@ def test_store_export_npz_has_plain_arrays(tmp_path):
         assert list(data["labels"]) == [0, 0, 1]
         assert list(data["groups"]) == ["S", "M", "M"]
         assert list(data["classes"]) == ["가", "나"]
+
+
+FULL_DISK = """
+import resource, sys
+from pathlib import Path
+from classifier.ml import store
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))  # as a full disk, or a quota
+folder = Path(sys.argv[1])
+figure = store.cached_file(folder / "figures" / "curves.png", lambda: b"x" * 5000)
+assert figure == b"x" * 5000, len(figure)
+print(" ".join(sorted(p.name for p in (folder / "figures").iterdir())))
+"""
+
+
+def test_a_figure_that_cannot_be_kept_is_still_shown_and_leaves_no_file(tmp_path):
+    answer = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert answer.stdout.strip() == ""  # neither the figure nor a half-written one
