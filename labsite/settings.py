@@ -256,13 +256,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A publish must fail fast when the broker is down: the row stays QUEUED and is
-# dispatched later, rather than the web request hanging.
+# A publish must fail fast when the broker is down or hangs: the row stays QUEUED and is
+# dispatched later, rather than the web request hanging. Without socket time-outs a
+# Redis that accepts connections but never answers (stopped, overloaded) blocks a
+# publish for ever.
+LAB_BROKER_TIMEOUT = envint("LAB_BROKER_TIMEOUT", 3)
+CELERY_BROKER_CONNECTION_TIMEOUT = LAB_BROKER_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 2,
     "interval_start": 0,
     "interval_step": 0.5,
     "interval_max": 1,
+    "socket_timeout": LAB_BROKER_TIMEOUT,
+    "socket_connect_timeout": LAB_BROKER_TIMEOUT,
 }
 CELERY_TASK_DEFAULT_QUEUE = "data"
 CELERY_TASK_ROUTES = {

@@ -22,6 +22,7 @@ from classifier import services
 from classifier.ml import store
 from classifier.models import Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 from classifier.services.recovery import sweep
+from labsite import embedded_redis
 from tests.support.datasets import make_dataset
 from tests.support.handwriting import make_font_dataset, make_trained_job, photo_of
 from tests.support.jobs import dispatch_job
@@ -513,3 +514,41 @@ def test_the_train_command_keeps_its_job_alive_so_the_sweeper_never_runs_it_twic
     assert time.monotonic() - started > 3 * settings.LAB_HEARTBEAT_SECONDS
     assert requeued == [] and job.attempts == 1
     assert job.status == JobStatus.SUCCEEDED and job.epochs_done == 8, job.error_text
+
+
+HUNG_BROKER_JOB = """
+from django.contrib.auth.models import User
+from classifier.models import Dataset
+from tests.support.jobs import make_queued_job
+job = make_queued_job(User.objects.get(username="student_a"), Dataset.objects.get(), dispatch=True)
+print(job.pk)
+"""
+
+
+def test_a_broker_that_hangs_never_blocks_the_work_it_is_sent(
+    _worker_env, transactional_db, student_a, settings, tmp_path
+):
+    media, env = _worker_env
+    settings.MEDIA_ROOT = media
+    make_dataset("tiny")
+    # A Redis that accepts connections and never answers: stopped, as SIGSTOP does.
+    broker = embedded_redis.start(tmp_path / "hung.sock", tmp_path / "hung.log")
+    broker.send_signal(signal.SIGSTOP)
+    try:
+        queued = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", HUNG_BROKER_JOB],
+            cwd=REPO,
+            env={**env, "CELERY_BROKER_URL": f"redis+socket://{tmp_path / 'hung.sock'}"},
+            capture_output=True,
+            text=True,
+            timeout=120,  # it never returned at all before: the publish waited for ever
+        )
+    finally:
+        broker.send_signal(signal.SIGCONT)
+        broker.terminate()
+        broker.wait(30)
+    assert queued.returncode == 0, queued.stderr[-3000:]
+    job = TrainingJob.objects.get(pk=int(queued.stdout.split()[-1]))
+    # Saved, and waiting for the sweeper to send it once the broker answers again.
+    assert job.status == JobStatus.QUEUED and job.dispatched_at is None
+    assert "cannot be reached" in job.queue_notice

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from classifier.management.base import LabCommand
+from classifier.services import health
 from classifier.services.recovery import dispatch_queued, sweep
 
 
@@ -48,4 +49,5 @@ class Command(LabCommand):
                     )
             if period is None:
                 return
+            health.sweeper_beat()
             time.sleep(period)
