@@ -1,11 +1,13 @@
 """`make run`'s server (``manage.py runlab``) stops everything it started, however
 impatiently it is told to."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import psutil
 import pytest
@@ -21,7 +23,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
+def _start_lab(tmp_path) -> tuple[subprocess.Popen, int]:
+    """``make run``'s server on a port of its own, with the embedded defaults, once it
+    says it serves."""
     env = {
         **os.environ,
         "VAR_DIR": str(tmp_path),
@@ -44,12 +48,16 @@ def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    for line in lab.stdout:
+        if "Hangul Lab is at" in line:
+            return lab, port
+    lab.kill()
+    pytest.fail("runlab never said it was serving")
+
+
+def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
+    lab, _port = _start_lab(tmp_path)
     try:
-        for line in lab.stdout:
-            if "Hangul Lab is at" in line:
-                break
-        else:
-            pytest.fail("runlab never said it was serving")
         started = psutil.Process(lab.pid).children()
         assert {"redis-server", "celery", "gunicorn"} <= {_kind(child) for child in started}
         # Ctrl-C, Ctrl-C at once, then more while the shutdown runs.
@@ -77,3 +85,33 @@ def _kind(process) -> str:
         if kind in command:
             return kind
     return command
+
+
+def test_a_part_that_dies_is_started_again_and_the_lab_goes_on_serving(tmp_path):
+    lab, port = _start_lab(tmp_path)
+    children = psutil.Process(lab.pid).children()
+    try:
+        sweeper = next(child for child in children if "sweep" in child.cmdline())
+        redis = next(child for child in children if _kind(child) == "redis-server")
+        for part in (sweeper, redis):
+            part.kill()  # as the OOM killer would
+        said = []
+        for line in lab.stdout:
+            said.append(line)
+            if sum("started again" in line for line in said) == 2:
+                break
+        text = "".join(said)
+        assert "sweeper stopped" in text and "redis stopped" in text, text
+        now = {_kind(child) for child in psutil.Process(lab.pid).children()}
+        assert "redis-server" in now
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as page:
+            assert json.loads(page.read())["parts"]["broker"] == "up"
+    finally:
+        lab.send_signal(signal.SIGINT)
+        try:
+            lab.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+        for child in psutil.Process().children(recursive=True):
+            if child.pid in {c.pid for c in children}:
+                child.kill()

@@ -2,6 +2,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -20,13 +22,33 @@ TRAIN_WORKER = ["-Q", "train", "-c", "1", "-n", "train@%h"]
 # machine (bench/load.py, 50 students: page p95 341 -> 100 ms, prediction p95 539 ->
 # 403 ms, training 8% slower than at nice 10). docker-compose.yml starts it the same way.
 TRAIN_PRIORITY = ["chrt", "--idle", "0"]
+# A part that stops is started again after these pauses (then the last one each time),
+# as process managers do; one that stops this often within a minute is left stopped
+# (/healthz shows it down), so a part that cannot start does not spin.
+RESTART_PAUSES = (1, 2, 5, 10, 30)
+MAX_RESTARTS_PER_MINUTE = 5
+
+
+@dataclass
+class Child:
+    """A part of the lab: how to start it, and its process."""
+
+    name: str
+    start: Callable[[], subprocess.Popen]
+    process: subprocess.Popen
+    #: When it was started again (monotonic seconds), for the pause and the cap.
+    restarts: list[float] = field(default_factory=list)
+    #: When it is due to start again after it stopped; None while it runs.
+    due: float | None = None
+    given_up: bool = False
 
 
 class Command(LabCommand):
     help = (
         "Serve the lab: the embedded Redis (unless CELERY_BROKER_URL is set), a Celery "
         "worker for the train queue, one for the data and predict queues, the sweeper "
-        "that recovers jobs of dead workers, and the web server. Ctrl-C stops them all."
+        "that recovers jobs of dead workers, and the web server. A part that stops is "
+        "started again (the web server's stopping stops the lab). Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser):
@@ -57,7 +79,7 @@ class Command(LabCommand):
         socket_path = settings.EMBEDDED_REDIS_SOCKET
         if settings.EMBEDDED_BROKER and not embedded_redis.is_up(socket_path):
             log = settings.VAR_DIR / "redis.log"
-            self.children.append(("redis", embedded_redis.start(socket_path, log)))
+            self.supervise("redis", lambda: embedded_redis.start(socket_path, log))
             self.stdout.write(f"Embedded Redis on {socket_path}")
         python = sys.executable
         worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
@@ -83,13 +105,46 @@ class Command(LabCommand):
         )
 
     def spawn(self, name, command):
-        self.children.append((name, subprocess.Popen(command, start_new_session=True)))
+        self.supervise(name, lambda: subprocess.Popen(command, start_new_session=True))
+
+    def supervise(self, name, start):
+        self.children.append(Child(name, start, start()))
 
     def watch(self):
+        """Start again each part that stops, after a pause that grows with its stops in
+        the last minute; the lab goes on serving meanwhile. The web server stopping ends
+        the lab: without it there is nothing to serve."""
         while True:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    raise CommandError(f"{name} stopped (exit code {process.returncode}).")
+            now = time.monotonic()
+            for child in self.children:
+                if child.given_up or child.process.poll() is None:
+                    continue
+                if child.name == "web":
+                    raise CommandError(f"web stopped (exit code {child.process.returncode}).")
+                recent = [t for t in child.restarts if now - t < 60]
+                if child.due is None:
+                    if len(recent) >= MAX_RESTARTS_PER_MINUTE:
+                        child.given_up = True
+                        self.stderr.write(
+                            f"{child.name} stopped {len(recent) + 1} times within a minute; "
+                            "it is left stopped (the rest of the lab goes on)."
+                        )
+                        continue
+                    pause = RESTART_PAUSES[min(len(recent), len(RESTART_PAUSES) - 1)]
+                    child.due = now + pause
+                    self.stderr.write(
+                        f"{child.name} stopped (exit code {child.process.returncode}); "
+                        f"starting it again in {pause} s."
+                    )
+                elif now >= child.due:
+                    try:
+                        child.process = child.start()
+                    except (OSError, RuntimeError) as exc:  # it failed to start: try later
+                        self.stderr.write(f"{child.name} could not start: {exc}")
+                    else:
+                        self.stdout.write(f"{child.name} started again.")
+                    child.restarts.append(now)
+                    child.due = None
             time.sleep(0.5)
 
     def stop_all(self):
@@ -98,20 +153,20 @@ class Command(LabCommand):
         # delivered again on the next start. Nothing may cut this short (see
         # _interrupt): the waits below are bounded instead.
         _ignore_interrupts()
-        broker = [child for child in self.children if child[0] == "redis"]
-        others = [child for child in self.children if child[0] != "redis"]
+        broker = [child for child in self.children if child.name == "redis"]
+        others = [child for child in self.children if child.name != "redis"]
         for group in (others, broker):
-            for _name, process in group:
-                if process.poll() is None:
-                    process.terminate()
+            for child in group:
+                if child.process.poll() is None:
+                    child.process.terminate()
             deadline = time.monotonic() + 15
-            for name, process in group:
+            for child in group:
                 try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    self.stderr.write(f"{name} did not stop in time; killing it.")
-                    process.kill()
-                    process.wait()
+                    self.stderr.write(f"{child.name} did not stop in time; killing it.")
+                    child.process.kill()
+                    child.process.wait()
 
 
 def _interrupt(signum, frame):
