@@ -145,12 +145,14 @@ def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, set
     TrainingJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, attempts=settings.LAB_MAX_ATTEMPTS, heartbeat_at=stale
     )
-    report = sweep()
+    # Judged on the row, not on this sweep's report: any sweeper that gets there first
+    # (another one may run on this machine) does the same, and does it once.
+    sweep()
     job.refresh_from_db()
-    assert report.failed == [("TrainingJob", job.pk)] and job.status == JobStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert "stopped responding, 3 times" in job.error_text
     assert job.metrics.count() == 1  # what was finished is kept
-    assert not sweep()  # and the row is left alone from then on
+    assert job.pk not in {pk for _model, pk in sweep().failed}  # left alone from then on
 
 
 @pytest.fixture
@@ -552,3 +554,20 @@ def test_a_broker_that_hangs_never_blocks_the_work_it_is_sent(
     # Saved, and waiting for the sweeper to send it once the broker answers again.
     assert job.status == JobStatus.QUEUED and job.dispatched_at is None
     assert "cannot be reached" in job.queue_notice
+
+
+def test_a_database_that_cannot_be_written_is_said_in_words_not_a_traceback(
+    _worker_env, transactional_db, staff, settings
+):
+    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the file-size limit reaches SQLite's files only, not a database server")
+    media, _ = _worker_env
+    settings.MEDIA_ROOT = media
+    make_dataset("fits", chars="가나", per_char=20, size=(28, 28))
+    # 8 KiB: less than SQLite's shared-memory index of its journal (32 KiB), so not even
+    # the connection can be set up.
+    args = ("train", "--dataset", "fits", "--user", staff.username)
+    result = _run_command(_worker_env, *args, max_bytes=8 * 2**10)
+    assert result.returncode == 1
+    assert "CommandError: The database could not be read or written" in result.stderr
+    assert "Traceback" not in result.stderr
