@@ -45,24 +45,30 @@ class BuildCancelled(Exception):
 
 @dataclass
 class Progress:
-    """How far a build has come; handed to the ``on_progress`` callback."""
+    """How far a build has come, the units an earlier run built included; handed to the
+    ``on_progress`` callback. Rates and the time left are this run's own measure."""
 
     units_done: int
     units_total: int
     samples_done: int
     started: float
+    #: What earlier runs of a resumed build had built.
+    units_before: int = 0
+    samples_before: int = 0
 
     @property
     def samples_per_second(self) -> float:
         elapsed = time.monotonic() - self.started
-        return self.samples_done / elapsed if elapsed > 0 else 0.0
+        return (self.samples_done - self.samples_before) / elapsed if elapsed > 0 else 0.0
 
     @property
     def eta_seconds(self) -> float | None:
-        if not self.units_done:
+        """Seconds left, at this run's pace; None until this run has built a unit."""
+        built = self.units_done - self.units_before
+        if built <= 0:
             return None
         elapsed = time.monotonic() - self.started
-        return elapsed / self.units_done * (self.units_total - self.units_done)
+        return elapsed / built * (self.units_total - self.units_done)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -199,8 +205,9 @@ def source_name(source: ImageSource) -> str:
 
 def _convert_unit(parts_dir: Path, key: str, item: Phd08Input, settings: ConversionSettings):
     converted = convert_file(item.read_bytes(), item.file_name, settings)
-    write_part(parts_dir, key, converted.label, converted.images, converted.groups)
-    return len(converted.images)
+    return _write_unit(
+        parts_dir, key, converted.label, converted.images, converted.groups, skipped=[]
+    )
 
 
 def _render_unit(parts_dir: Path, key: str, char: str, font: HangulFont, settings: RenderSettings):
@@ -268,8 +275,11 @@ def _read_skipped(parts_dir: Path, key: str) -> tuple[int | None, list[tuple[str
 
 
 def _run_units(builder, units, work, processes, on_progress, should_stop):
-    todo = [key for key in units if not builder.has_part(key)]
-    progress = Progress(len(units) - len(todo), len(units), 0, time.monotonic())
+    built = {key for key in units if builder.has_part(key)}
+    todo = [key for key in units if key not in built]
+    # A part's record counts its images; a part from before records were kept counts 0.
+    samples = sum(_read_skipped(builder.parts_dir, key)[0] or 0 for key in built)
+    progress = Progress(len(built), len(units), samples, time.monotonic(), len(built), samples)
     if progress.units_done:
         logger.info("Resuming: %d of %d units were built before.", progress.units_done, len(units))
 

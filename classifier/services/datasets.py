@@ -427,7 +427,7 @@ class _ProgressWriter:
             samples_per_second=round(progress.samples_per_second, 1),
             # None until this run has built something: a resumed build starts with units
             # done and no time spent, which read as "about 0 s left".
-            eta_seconds=progress.eta_seconds if progress.samples_done else None,
+            eta_seconds=progress.eta_seconds,
         )
 
     def should_stop(self) -> bool:

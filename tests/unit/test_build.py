@@ -48,13 +48,23 @@ def test_an_interrupted_phd08_import_resumes_from_the_files_already_done(tmp_pat
     # resumed build still finishes, from their kept parts.
     for item in inputs[:2]:
         Path(item.path).unlink()
-    resumed = []
+    resumed, first = [], []
+    snapshot = _snapshot(resumed)
+
+    def follow(progress):
+        first or first.append((progress.eta_seconds, progress.samples_per_second))
+        snapshot(progress)
+
     with caplog.at_level(logging.INFO, logger="classifier.ml.build"):
         arrays = build.build_phd08(
-            inputs, tmp_path / "set", SETTINGS, processes=2, on_progress=_snapshot(resumed)
+            inputs, tmp_path / "set", SETTINGS, processes=2, on_progress=follow
         )
     assert "Resuming: 2 of 5 units were built before." in caplog.text
-    assert resumed[0] == (2, 0) and resumed[-1] == (5, 3 * len(expected) // 5)  # 3 files left
+    # The counters show the whole build, the samples of the earlier run included; its
+    # pace and time left are this run's own, so none before this run built a unit.
+    per_file = len(expected) // 5
+    assert resumed[0] == (2, 2 * per_file) and resumed[-1] == (5, len(expected))
+    assert first == [(None, 0.0)]
     assert arrays.manifest == expected.manifest
     assert np.array_equal(arrays.images, expected.images)
     assert np.array_equal(arrays.labels, expected.labels)

@@ -61,12 +61,19 @@ def test_a_resumed_build_estimates_nothing_before_it_has_built_something(monkeyp
     writer = dataset_services._ProgressWriter(dataset, echo=None)
 
     # Half the files were built by the run before; this run has spent no time yet.
-    progress = build.Progress(units_done=5, units_total=10, samples_done=0, started=clock.now)
+    progress = build.Progress(
+        units_done=5,
+        units_total=10,
+        samples_done=250,
+        started=clock.now,
+        units_before=5,
+        samples_before=250,
+    )
     writer(progress)
     assert _eta(dataset) is None
 
     clock.now += 10
-    progress.units_done, progress.samples_done = 6, 300
+    progress.units_done, progress.samples_done = 6, 300  # this run's first unit
     writer(progress)
     assert _eta(dataset) is not None and _eta(dataset) > 0
 
