@@ -58,7 +58,8 @@ def start_lab(var_dir: Path, port: int, env: dict | None = None) -> subprocess.P
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+            # /healthz asks the workers over the broker: up to about two seconds.
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok:
                 return lab
         except requests.RequestException:  # not listening yet, or still starting
             pass

@@ -262,6 +262,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # publish for ever.
 LAB_BROKER_TIMEOUT = envint("LAB_BROKER_TIMEOUT", 3)
 CELERY_BROKER_CONNECTION_TIMEOUT = LAB_BROKER_TIMEOUT
+# Nor is a publish retried: a job whose message could not be sent stays QUEUED and the
+# sweeper sends it again (recovery.sweep), so retrying would only hold the request.
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 2,
     "interval_start": 0,

@@ -14,6 +14,8 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 UP, DOWN, UNKNOWN = "up", "down", "unknown"
 #: The queues a worker must consume, by the part's name.
@@ -62,7 +64,12 @@ def _database() -> str:
 
 def _broker() -> str:
     url = settings.CELERY_BROKER_URL
-    options = {"socket_timeout": PROBE_SECONDS, "socket_connect_timeout": PROBE_SECONDS}
+    # No retries: redis-py retries a time-out three times by default (15 s in all).
+    options = {
+        "socket_timeout": PROBE_SECONDS,
+        "socket_connect_timeout": PROBE_SECONDS,
+        "retry": Retry(NoBackoff(), 0),
+    }
     if url.startswith("redis+socket://"):
         client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"), **options)
     elif url.startswith(("redis://", "rediss://")):

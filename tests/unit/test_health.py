@@ -54,5 +54,6 @@ def test_a_broker_that_hangs_is_reported_down_without_hanging_the_page(client, s
         broker.terminate()
         broker.wait(30)
     assert parts["broker"] == "down" and parts["worker-train"] == "unknown"
-    # A hang would never answer; the probe gives up after a second (generous bound).
-    assert waited < 30
+    # The probe gives up after a second; 10 s is generous for a busy machine, and short
+    # of a retried probe (redis-py retries a time-out three times by default: 15 s).
+    assert waited < 10
