@@ -2,7 +2,9 @@
 
 drf-spectacular describes what each view returns when all goes well. This hook adds what
 DRF and the lab answer otherwise, to every operation it can happen to: 400 with the
-fields' errors (a request body the forms refuse, or a refusal with its reason), 401
+fields' errors (a request body the forms refuse, or a refusal with its reason; a body
+that is not JSON says so in ``detail``), 409 when the state of what a deletion or a
+cancel acts on forbids it (a record a course keeps, a job that has ended), 401
 without credentials, 403 when the caller may not (or a session request lacks its CSRF
 token), 404 for an id the caller cannot see and for a page past the last ("Invalid
 page."), and 429 past the rate limits, with ``Retry-After``. It also says that ids and
@@ -18,6 +20,9 @@ VALIDATION_ERRORS = {
     "type": "object",
     "description": "Per field, what is wrong with it; ``non_field_errors`` for the request "
     "as a whole (a refusal's reason among them).",
+    "properties": {
+        "detail": {"type": "string", "description": "A body that could not be read, in words."}
+    },
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
 
@@ -54,6 +59,10 @@ def document_errors(result, generator, request, public):
                 answers.setdefault(
                     "400",
                     _answer("The request is refused; the reasons, per field.", "ValidationErrors"),
+                )
+            if method == "delete" or path.endswith("/cancel/"):
+                answers.setdefault(
+                    "409", _answer("The state of what it acts on forbids it; the reason.", "Error")
                 )
             if not is_token:
                 answers.setdefault("401", _answer("No credentials, or wrong ones.", "Error"))

@@ -1,7 +1,7 @@
 """The API's routes, under ``/api/`` (namespace ``api``)."""
 
 from django.contrib.auth.decorators import login_required
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -25,4 +25,5 @@ urlpatterns = [
         name="docs",
     ),
     *router.urls,
+    re_path(r"^(?P<path>.*)$", views.not_found),
 ]

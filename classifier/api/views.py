@@ -5,8 +5,10 @@ token or session (``IsAuthenticated`` by default, see ``REST_FRAMEWORK`` in the 
 and answers an anonymous call with a 401 in JSON, where a page redirects to the log-in form.
 """
 
-from django.http import Http404
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,7 +20,6 @@ from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import services
@@ -26,7 +27,9 @@ from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
 from ..responses import model_download, png_response
 from ..roles import may_delete
+from ..views.refusals import refusal_as_404
 from . import serializers as s
+from .exceptions import ConflictError
 from .permissions import TeachesCourse
 
 PNG = OpenApiResponse(OpenApiTypes.BINARY, description="A PNG image.")
@@ -49,6 +52,14 @@ def _created(view, obj, route: str) -> Response:
     )
 
 
+@csrf_exempt  # it changes nothing; a script's POST gets the same JSON 404
+@login_not_required  # a token is not a session: no log-in page for a script
+def not_found(request, path):
+    """Any other path under ``/api/`` (an id that is not a number, say): a JSON 404, as
+    the API's own, rather than Django's HTML page."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+
+
 class TokenView(APIView):
     """Trade a username and password for the account's API token.
 
@@ -62,6 +73,8 @@ class TokenView(APIView):
 
     @extend_schema(request=s.Credentials, responses={200: s.ApiToken})
     def post(self, request):
+        # The shape first (a JSON list is no form's data), then the log-in page's checks.
+        s.Credentials(data=request.data).is_valid(raise_exception=True)
         form = RateLimitedAuthenticationForm(request._request, data=request.data)
         if not form.is_valid():
             if form.has_error("__all__", RATE_LIMITED):
@@ -82,7 +95,7 @@ class DatasetViewSet(ById, viewsets.ReadOnlyModelViewSet):
 
 def _destroy(user, row, delete):
     """Delete ``row`` with the service ``delete``, for its owner or an admin. Someone who
-    may only see it gets a 404, as someone who may not see it at all; a refusal is a 400
+    may only see it gets a 404, as someone who may not see it at all; a refusal is a 409
     with the reason."""
     if not may_delete(user, row):
         raise exceptions.NotFound()
@@ -96,7 +109,7 @@ def _destroy(user, row, delete):
             "Delete a finished, failed or cancelled job of the caller's (admins: anyone's), with "
             "its model, evaluations and the predictions made with it. A job still queued or "
             "running, or one a course relies on (grading model, published, graded submissions), "
-            "is kept: 400 with the reason."
+            "is kept: 409 with the reason."
         )
     ),
 )
@@ -139,7 +152,7 @@ class TrainingJobViewSet(
                 "pk": job.pk,
                 "status": job.get_status_display(),
             }
-            raise exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+            raise ConflictError(message)
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
 
@@ -169,7 +182,8 @@ class TrainingJobViewSet(
             raise Http404(_("No such figure."))
         if kind != "curves" and job.status != JobStatus.SUCCEEDED:
             raise Http404(_("The job has not finished."))
-        return png_response(services.job_plot(job, kind))
+        with refusal_as_404():  # what it is drawn from is gone
+            return png_response(services.job_plot(job, kind))
 
 
 @extend_schema_view(
@@ -177,7 +191,7 @@ class TrainingJobViewSet(
     destroy=extend_schema(
         description=(
             "Delete one of the caller's predictions (admins: anyone's) with its images. A "
-            "submission to an assignment is kept as the course's record: 400 with the reason."
+            "submission to an assignment is kept as the course's record: 409 with the reason."
         )
     ),
 )

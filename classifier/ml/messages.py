@@ -54,3 +54,18 @@ class Refusal(Exception):
     def message(self) -> Message:
         """What the refusal says: a :class:`Message` to translate, or to store."""
         return self.args[0]
+
+
+class NotAllowed(Refusal):
+    """Refused because the person asking may not do this (a submission to a course they
+    are not in): the API answers 403."""
+
+
+class Missing(Refusal):
+    """Refused because what was asked for is not there (a figure whose data is gone):
+    a page answers 404, and so does the API."""
+
+
+class Conflict(Refusal):
+    """Refused because of the state of what the request acts on (a job that has already
+    ended, a record a course keeps): the request was well formed, and the API answers 409."""

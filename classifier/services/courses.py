@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from ..ml.messages import Refusal, _
+from ..ml.messages import NotAllowed, Refusal, _
 from ..models import (
     TERMINAL_STATUSES,
     Assignment,
@@ -82,7 +82,7 @@ def check_submission(assignment: Assignment, student, char: str, *, again: bool 
     A character already marked correct is submitted again only when ``again`` says the
     student confirmed it."""
     if not assignment.course.has_student(student):
-        raise Refusal(_("You are not in the course of this assignment."))
+        raise NotAllowed(_("You are not in the course of this assignment."))
     if char not in assignment.chars:
         raise Refusal(_("%(char)s is not one of this assignment's characters.", char=char))
     if assignment.is_past_due and not assignment.accept_late:

@@ -21,7 +21,7 @@ from PIL import Image
 from ..i18n import language, stored_message, translate
 from ..ml import preprocess, store, training
 from ..ml.inference import ModelCache
-from ..ml.messages import Message, Refusal, _
+from ..ml.messages import Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
 from .failures import describe_os_error, job_run
 from .grading import grade_fields
@@ -136,13 +136,14 @@ def prediction_deletion_refusal(prediction: Prediction) -> Message | str:
 
 
 def delete_prediction(prediction: Prediction):
-    """Delete a prediction that is not a submission; a Refusal says why one is kept.
+    """Delete a prediction that is not a submission; a Conflict (a Refusal) says why one
+    is kept.
 
     Its upload and images go once the deletion commits (``classifier.signals``).
     """
     refusal = prediction_deletion_refusal(prediction)
     if refusal:
-        raise Refusal(refusal)
+        raise Conflict(refusal)
     prediction.delete()
 
 

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from ..i18n import message_of, stored
 from ..ml import calibration, charsets, networks, preprocess, splits, store
-from ..ml.messages import Message, Refusal, _
+from ..ml.messages import Conflict, Message, Refusal, _
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
 from .failures import job_run
@@ -202,9 +202,9 @@ def delete_training_job(job: TrainingJob):
     """Delete a finished, failed or cancelled job with its epochs, its evaluations (and
     so its leaderboard entries) and its owner's predictions made with it.
 
-    A Refusal says why a job is kept (``job_deletion_refusal``). Its files, and those of
-    its predictions, go once the deletion commits (``classifier.signals``), so a refusal
-    leaves them alone.
+    A Conflict (a Refusal) says why a job is kept (``job_deletion_refusal``). Its files,
+    and those of its predictions, go once the deletion commits (``classifier.signals``),
+    so a refusal leaves them alone.
     """
     try:
         with transaction.atomic():
@@ -214,11 +214,11 @@ def delete_training_job(job: TrainingJob):
                 return  # deleted meanwhile (a second click): nothing left to do
             refusal = job_deletion_refusal(current)
             if refusal:
-                raise Refusal(refusal)
+                raise Conflict(refusal)
             current.delete()
     except ProtectedError:
         # An assignment chose it as its grader after the checks above.
-        raise Refusal(_grades_an_assignment(job.pk)) from None
+        raise Conflict(_grades_an_assignment(job.pk)) from None
 
 
 def _selection(job: TrainingJob, arrays: store.ArrayStore):

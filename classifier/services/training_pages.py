@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from ..i18n import language, translate
 from ..ml import calibration, store
+from ..ml.messages import Missing, _
 from ..models import JobStatus, TrainingJob
 
 # How long the answer to "is a worker listening on this queue?" is reused.
@@ -89,7 +90,10 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         return training_plots.curves_png(_history(job), translate=translate)
     if kind == "reliability":
         return training_plots.reliability_png(job.calibration, translate=translate)
-    with np.load(job.artifact_dir / "evaluation.npz") as data:
+    evaluation = job.artifact_dir / "evaluation.npz"
+    if not evaluation.exists():  # a model trained elsewhere, or files cleaned away
+        raise Missing(_("Job #%(pk)d has no evaluation to draw this figure from.", pk=job.pk))
+    with np.load(evaluation) as data:
         if kind == "confusion":
             return training_plots.confusion_png(data["confusion"], job.classes, translate=translate)
         arrays = job.dataset.open_store()

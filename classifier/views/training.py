@@ -18,7 +18,7 @@ from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
 from ..responses import model_download, png_response
 from ..roles import is_instructor, may_delete
-from .refusals import refusals_shown
+from .refusals import refusal_as_404, refusals_shown
 
 
 def _job_for(request, pk):
@@ -126,7 +126,8 @@ def job_result_png(request, pk, kind):
     job = _job_for(request, pk)
     if job.status != JobStatus.SUCCEEDED:
         raise Http404(_("The job has not finished."))
-    return png_response(services.job_plot(job, kind))
+    with refusal_as_404():  # what it is drawn from is gone
+        return png_response(services.job_plot(job, kind))
 
 
 def job_model_download(request, pk):

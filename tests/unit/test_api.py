@@ -238,15 +238,27 @@ def test_a_queued_job_has_no_model_or_result_figures_yet(world):
     assert client.get(f"/api/jobs/{world.queued_job.pk}/model/").status_code == 404
 
 
+def test_a_finished_job_whose_evaluation_is_gone_has_no_result_figures(world, client):
+    job = TrainingJob.objects.create(
+        owner=world.users["student_a"],
+        dataset=world.ds,
+        model_spec="mlp",
+        status=JobStatus.SUCCEEDED,
+    )
+    reason = f"Job #{job.pk} has no evaluation to draw this figure from."
+    answer = token_client(world.users["student_a"]).get(f"/api/jobs/{job.pk}/figures/mistakes/")
+    assert (answer.status_code, answer.json()) == (404, {"detail": reason})
+    client.force_login(world.users["student_a"])
+    assert client.get(f"/jobs/{job.pk}/confusion.png").status_code == 404  # was a 500
+
+
 def test_cancelling_a_job_and_cancelling_it_again(world):
     client = token_client(world.users["student_a"])
     cancelled = client.post(f"/api/jobs/{world.queued_job.pk}/cancel/")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
     again = client.post(f"/api/jobs/{world.queued_job.pk}/cancel/")
-    assert again.status_code == 400
-    assert again.json() == {
-        "non_field_errors": [f"Job #{world.queued_job.pk} has already ended (Cancelled)."]
-    }
+    assert again.status_code == 409  # well formed; the job's state forbids it
+    assert again.json() == {"detail": f"Job #{world.queued_job.pk} has already ended (Cancelled)."}
 
 
 def test_job_lists_come_in_pages_of_25(world):
@@ -493,6 +505,12 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     call(student, "GET", f"/api/jobs/{queued}/model/")  # no model yet: 404
     for kind in ("curves", "confusion"):
         call(student, "GET", f"/api/jobs/{job}/figures/{kind}/")
+    unevaluated = TrainingJob.objects.create(
+        owner=users["student_a"], dataset=world.ds, model_spec="mlp", status=JobStatus.SUCCEEDED
+    )
+    call(student, "GET", f"/api/jobs/{unevaluated.pk}/figures/confusion/")  # nothing to draw: 404
+    call(student, "GET", "/api/jobs/null,null/")  # not an id: a JSON 404, not Django's page
+    call(student, "DELETE", "/api/predictions/1.5/")
     call(other, "GET", f"/api/jobs/{job}/")  # someone else's: 404
     call(student, "GET", "/api/predictions/")
     call(student, "GET", f"/api/predictions/{world.prediction.pk}/")
@@ -503,6 +521,8 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     # Making things, and refusals.
     call(APIClient(), "POST", "/api/token/", {"username": "student_a", "password": "pw-student_a"})
     call(APIClient(), "POST", "/api/token/", {"username": "student_a", "password": "wrong"})
+    call(APIClient(), "POST", "/api/token/", [None, None], format="json")  # not an object
+    call(other, "POST", "/api/jobs/", b"\x00", content_type="application/json")  # not JSON
     call(other, "POST", "/api/jobs/", _job_fields(world))
     call(other, "POST", "/api/jobs/", {"epochs": 0})
     call(student, "POST", "/api/predictions/", {"model": job, "image": _photo()})
@@ -514,13 +534,20 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
         {"char": "나", "image": _photo("나")},
     )
     call(student, "POST", f"/api/assignments/{world.assignment.pk}/submit/", {"char": "가"})
+    not_in_course = call(
+        teacher,
+        "POST",
+        f"/api/assignments/{world.assignment.pk}/submit/",
+        {"char": "가", "image": _photo()},
+    )
+    assert not_in_course.status_code == 403  # may see the assignment, may not hand in
     call(
         teacher, "POST", f"/api/predictions/{world.submission.pk}/verdict/", {"verdict": "correct"}
     )
     call(
         student, "POST", f"/api/predictions/{world.submission.pk}/verdict/", {"verdict": "correct"}
     )
-    call(student, "POST", f"/api/jobs/{job}/cancel/")  # finished already: 400
+    call(student, "POST", f"/api/jobs/{job}/cancel/")  # finished already: 409
     session = APIClient(enforce_csrf_checks=True)
     session.force_login(users["student_a"])
     call(session, "POST", f"/api/jobs/{queued}/cancel/")  # no CSRF token: 403
@@ -530,10 +557,10 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings)
     running = TrainingJob.objects.create(
         owner=users["student_a"], dataset=world.ds, model_spec="mlp", status=JobStatus.RUNNING
     )
-    call(student, "DELETE", f"/api/jobs/{running.pk}/")  # still running: 400
+    call(student, "DELETE", f"/api/jobs/{running.pk}/")  # still running: 409
     mine = make_stored_prediction(users["student_a"], world.job)
     call(student, "DELETE", f"/api/predictions/{mine.pk}/")
-    call(student, "DELETE", f"/api/predictions/{world.submission.pk}/")  # the course's: 400
+    call(student, "DELETE", f"/api/predictions/{world.submission.pk}/")  # the course's: 409
     # Past the rate limit.
     settings.LAB_API_RATE = "1/minute"
     for _ in range(2):

@@ -245,20 +245,20 @@ def test_the_api_refuses_with_the_reason_and_keeps_everything(world):
     submission, queued = world.submission, world.queued_job
 
     answer = student_a.delete(f"/api/predictions/{submission.pk}/")
-    assert answer.status_code == 400
-    assert answer.json() == {"non_field_errors": [services.prediction_deletion_refusal(submission)]}
+    assert answer.status_code == 409
+    assert answer.json() == {"detail": services.prediction_deletion_refusal(submission)}
     assert Prediction.objects.filter(pk=submission.pk).exists()
     assert submission.original_path.exists()
 
     answer = student_a.delete(f"/api/jobs/{queued.pk}/")
-    assert answer.status_code == 400
-    assert "has not finished, so it cannot be deleted" in answer.json()["non_field_errors"][0]
+    assert answer.status_code == 409
+    assert "has not finished, so it cannot be deleted" in answer.json()["detail"]
     assert TrainingJob.objects.get(pk=queued.pk).status == JobStatus.QUEUED
 
     grader = world.grader
     answer = token_client(world.users["instructor"]).delete(f"/api/jobs/{grader.pk}/")
-    assert answer.status_code == 400
-    assert answer.json()["non_field_errors"] == [
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == (
         f"Job #{grader.pk} grades an assignment, so it is kept as the course's record."
-    ]
+    )
     assert TrainingJob.objects.filter(pk=grader.pk).exists() and grader.model_path.exists()

@@ -7,7 +7,8 @@ role's expected answer:
 
 - ``login``: a redirect to the log-in page (anonymous visitors);
 - a status code: 200, 201, 204 (the API deleted it), 302 (a redirect elsewhere), 400, 401
-  (the API's answer to an anonymous call), 403, 404, 405;
+  (the API's answer to an anonymous call), 403, 404, 405, 409 (the API: what it acts on
+  forbids it);
 - a trailing ``+`` on a POST or a DELETE: the action took effect (the database or the
   media folder changed). Every such answer without it must leave both exactly as they
   were, so a refused action is checked to have done nothing, not just to have said no.
@@ -630,14 +631,14 @@ CASES = [
     Case("api:job-detail", r(401, "204+", 404, 404, 404, "204+"), job, method="delete"),
     Case(
         "api:job-detail",
-        r(401, 400, 404, 404, 404, 400),
+        r(401, 409, 404, 404, 404, 409),
         queued_job,
         method="delete",
         label="still queued",
     ),
     Case(
         "api:job-detail",
-        r(401, 404, 404, 400, 404, 400),
+        r(401, 404, 404, 409, 404, 409),
         grader,
         method="delete",
         label="grading model",
@@ -673,7 +674,7 @@ CASES = [
     ),
     Case(
         "api:prediction-detail",
-        r(401, 400, 404, 404, 404, 400),
+        r(401, 409, 404, 404, 404, 409),
         submission,
         method="delete",
         label="of a submission",
@@ -699,7 +700,7 @@ CASES = [
     Case("api:assignment-submit", r(401, 405, 405, 405, 405, 405), assignment),
     Case(
         "api:assignment-submit",
-        r(401, "201+", 404, 400, 404, 400),
+        r(401, "201+", 404, 403, 404, 403),
         assignment,
         method="post",
         data=lambda w: {"char": "나", "canvas": drawing_of("나")},
