@@ -198,6 +198,7 @@ def kill_part(work: Path, port: int, base: str, owner, part: str) -> Trial:
         lost=len(jobs) - done,
         twice=_run_twice(jobs),
         recover=recover,
+        note=_unfinished(jobs),
     )
 
 
@@ -326,6 +327,15 @@ def _wait_jobs(jobs) -> int:
     rows = TrainingJob.objects.filter(pk__in=[job.pk for job in jobs])
     _wait(lambda: not rows.exclude(status=JobStatus.SUCCEEDED).exists(), JOB_DEADLINE)
     return rows.filter(status=JobStatus.SUCCEEDED).count()
+
+
+def _unfinished(jobs) -> str:
+    """The jobs that did not succeed, with their state, to tell a loss from a slow run."""
+    rows = TrainingJob.objects.filter(pk__in=[job.pk for job in jobs])
+    return ", ".join(
+        f"job {row.pk} {row.status} ({row.attempts} runs) {row.error[:60]}".strip()
+        for row in rows.exclude(status=JobStatus.SUCCEEDED)
+    )
 
 
 def _run_twice(jobs) -> int:

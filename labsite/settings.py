@@ -302,7 +302,8 @@ LAB_MAX_ATTEMPTS = envint("LAB_MAX_ATTEMPTS", 3)
 # A training job given up on loses its checkpoint, unless this keeps it (to debug).
 LAB_KEEP_CHECKPOINTS = envbool("LAB_KEEP_CHECKPOINTS", "no")
 # The sweeper's period, and how long a queued row's message may wait untaken before it
-# is sent again (a broker restarted empty loses its messages).
+# is sent again where the broker cannot be asked whether it still holds it
+# (services/broker.py asks Redis, and a lost message is sent again within 30 s).
 LAB_SWEEP_SECONDS = envint("LAB_SWEEP_SECONDS", 10)
 LAB_REDISPATCH_SECONDS = envint("LAB_REDISPATCH_SECONDS", 600)
 # Uploaded zips may not unpack past this many bytes or members.

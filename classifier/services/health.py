@@ -14,8 +14,8 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from . import broker
 
 UP, DOWN, UNKNOWN = "up", "down", "unknown"
 #: The queues a worker must consume, by the part's name.
@@ -63,18 +63,8 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    url = settings.CELERY_BROKER_URL
-    # No retries: redis-py retries a time-out three times by default (15 s in all).
-    options = {
-        "socket_timeout": PROBE_SECONDS,
-        "socket_connect_timeout": PROBE_SECONDS,
-        "retry": Retry(NoBackoff(), 0),
-    }
-    if url.startswith("redis+socket://"):
-        client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"), **options)
-    elif url.startswith(("redis://", "rediss://")):
-        client = redis.Redis.from_url(url, **options)
-    else:
+    client = broker.client(timeout=PROBE_SECONDS)
+    if client is None:
         return UNKNOWN  # a broker the lab does not know how to ask
     try:
         client.ping()

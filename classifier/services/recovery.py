@@ -9,8 +9,10 @@ Two things keep the database the truth about every job:
 - ``sweep`` (run every few seconds by ``manage.py sweep``, which ``make run`` and the
   compose file start) re-queues RUNNING rows whose heartbeat went stale, up to
   ``LAB_MAX_ATTEMPTS`` runs, then fails them with the reason; and sends again the
-  QUEUED rows whose message never reached the broker, or reached it long ago
-  without any worker taking it (a broker that restarted empty).
+  QUEUED rows whose message never reached the broker, or that the broker no longer
+  holds (a consumer took it and died, or the broker restarted empty). A broker that
+  cannot be asked what it holds (not Redis, or not answering) has its QUEUED rows sent
+  again every ``LAB_REDISPATCH_SECONDS`` instead.
 
 A message delivered twice is harmless: a task runs only after claiming its row
 (QUEUED -> RUNNING in one conditional UPDATE).
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from ..ml.messages import _
 from ..models import Dataset, Evaluation, JobStatus, Prediction, Regrade, TrainingJob
+from . import broker
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,10 @@ JOB_MODELS = (Dataset, TrainingJob, Evaluation, Prediction, Regrade)
 # A row just created has its message sent when its transaction commits; it is not
 # taken for undispatched before this many seconds.
 DISPATCH_GRACE_SECONDS = 5
+# A message sent this long ago that the broker no longer holds, while its row is still
+# QUEUED, was lost (a consumer took it and died); so was one a consumer took this long
+# ago and never acknowledged while the row stayed QUEUED.
+MESSAGE_GRACE_SECONDS = 30
 
 
 @contextmanager
@@ -95,14 +102,23 @@ def sweep() -> SweepReport:
     report = SweepReport()
     now = timezone.now()
     stale = _stale_before(now)
+    # Asked before the rows are read: a message taken and acknowledged in between
+    # belongs to a row no longer QUEUED, so no waiting row is taken for lost.
+    held = broker.held_messages(taken_within=MESSAGE_GRACE_SECONDS)
     for model in JOB_MODELS:
         for row in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
             _recover(row, stale, report)
+        # A broker that cannot say what it holds: go by the clock alone.
+        sent_before = now - timedelta(
+            seconds=settings.LAB_REDISPATCH_SECONDS if held is None else MESSAGE_GRACE_SECONDS
+        )
         lost = Q(
             dispatched_at__isnull=True,
             created_at__lt=now - timedelta(seconds=DISPATCH_GRACE_SECONDS),
-        ) | Q(dispatched_at__lt=now - timedelta(seconds=settings.LAB_REDISPATCH_SECONDS))
+        ) | Q(dispatched_at__lt=sent_before)
         for row in model.objects.filter(lost, status=JobStatus.QUEUED):
+            if held is not None and (row.task_name, row.pk) in held:
+                continue  # waiting its turn in the queue
             row.dispatch()
             report.resent.append((model.__name__, row.pk))
     if report:

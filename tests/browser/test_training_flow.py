@@ -46,13 +46,14 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     assert params == 16 * 16 * 128 + 128 + 128 * 4 + 4  # shown before submitting
     mlp = TrainingJob.objects.get(model_spec="mlp")
     # The page updates itself: the epoch counter moves and the curves are redrawn with
-    # a new version while the job runs, without reloading.
-    expect(page.get_by_text(re.compile(r"Epoch [2-9]\d? of 40"))).to_be_visible(timeout=60_000)
+    # a new version while the job runs, without reloading. The deadlines are for a
+    # machine that is busy with other work too; a passing run never waits for them.
+    expect(page.get_by_text(re.compile(r"Epoch [2-9]\d? of 40"))).to_be_visible(timeout=180_000)
     curves = page.locator("img[data-live]")
     first = curves.get_attribute("src")
-    expect(curves).not_to_have_attribute("src", first, timeout=30_000)
+    expect(curves).not_to_have_attribute("src", first, timeout=120_000)
     screenshot("job-running")
-    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=300_000)
     for image in (
         "Loss and accuracy curves",
         "Confusion matrix",
@@ -71,14 +72,14 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     cnn = TrainingJob.objects.get(model_spec="cnn")
     plot = page.get_by_alt_text("Validation accuracy of the chosen jobs")
     first = plot.get_attribute("src")
-    expect(plot).not_to_have_attribute("src", first, timeout=60_000)
+    expect(plot).not_to_have_attribute("src", first, timeout=180_000)
     assert image_width(plot) > 300
     expect(page.locator("table")).to_contain_text(f"#{mlp.pk}")
     row = page.locator("table tbody tr").filter(has_text=f"#{cnn.pk}")
-    expect(row).to_contain_text("Succeeded", timeout=120_000)
+    expect(row).to_contain_text("Succeeded", timeout=300_000)
     expect(row).to_contain_text("40/40")
     # Once every job has finished, the page reloads with its final plot and stops polling.
-    expect(page.locator("#progress[data-terminal='1']")).to_be_attached(timeout=10_000)
+    expect(page.locator("#progress[data-terminal='1']")).to_be_attached(timeout=60_000)
     assert image_width(plot) > 300
     screenshot("compare")
 

@@ -1,6 +1,7 @@
 """The job lifecycle: every arrow of ``Job`` is conditional on where it starts, and the one
 failure handler ends any run's error as FAILED with a reason in words."""
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 from classifier import services
 from classifier.ml.messages import Message
 from classifier.models import Evaluation, JobStatus, TrainingJob
-from classifier.services import recovery
+from classifier.services import broker, recovery
 from classifier.services.failures import failing
 from tests.support.courses import make_grader
 from tests.support.datasets import make_dataset
@@ -129,3 +130,36 @@ def test_the_sweeper_sends_every_queued_job_again_when_it_starts(
         assert recovery.dispatch_queued() == 2
     assert len(sends) == 2  # both queued jobs, whether or not sent before; not the running one
     assert waiting.pk != sent_recently.pk
+
+
+def test_the_sweeper_sends_again_only_what_the_broker_no_longer_holds(
+    student_a, settings, broker_url, django_capture_on_commit_callbacks
+):
+    """A consumer that takes a message and dies before recording it loses it: its row is
+    QUEUED and the message is nowhere. The sweeper sends that one again once the grace is
+    over; a message waiting its turn in its queue, however long, is left alone. A broker
+    that cannot be asked what it holds gets every long-waiting row sent again."""
+    from labsite.celery import app
+
+    settings.CELERY_BROKER_URL = broker_url
+    queue = f"sweep-test-{os.getpid()}"  # consumed by no worker
+    settings.CELERY_TASK_ROUTES = {TrainingJob.task_name: {"queue": queue}}
+    waiting, lost, fresh = (_queued(student_a, name=name) for name in ("a", "b", "c"))
+    long_ago = timezone.now() - timedelta(seconds=settings.LAB_REDISPATCH_SECONDS + 60)
+    TrainingJob.objects.filter(pk__in=[waiting.pk, lost.pk]).update(dispatched_at=long_ago)
+    TrainingJob.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
+    with app.connection_for_write(broker_url) as connection:
+        app.send_task(waiting.task_name, args=[waiting.pk], queue=queue, connection=connection)
+    try:
+        with django_capture_on_commit_callbacks() as sends:
+            report = recovery.sweep()
+        assert report.resent == [("TrainingJob", lost.pk)] and len(sends) == 1
+    finally:
+        client = broker.client(timeout=5)
+        client.delete(queue)
+        client.close()
+
+    settings.CELERY_BROKER_URL = "redis+socket:///nonexistent/redis.sock"
+    with django_capture_on_commit_callbacks():
+        report = recovery.sweep()
+    assert sorted(report.resent) == [("TrainingJob", waiting.pk), ("TrainingJob", lost.pk)]
