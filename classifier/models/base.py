@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import OperationalError
 
 from ..i18n import stored, translate_stored
 from ..ml import store
@@ -262,7 +263,11 @@ def remove_folders(folders):
 def _send_quietly(app, model, task_name, pk):
     try:
         app.send_task(task_name, args=[pk])
-    except Exception:  # the broker is down: the row stays QUEUED and is sent again later
+    except OperationalError as exc:
+        # The broker is down or restarting, which the lab expects: the row stays QUEUED
+        # and the sweeper sends it later. A line, not a traceback per job, in the log.
+        logger.warning("Could not queue %s(%s); the broker is unreachable: %s", task_name, pk, exc)
+    except Exception:  # anything else is a bug, but the row is still sent later
         logger.exception("Could not queue %s(%s)", task_name, pk)
     else:
         model.objects.filter(pk=pk).update(dispatched_at=timezone.now())

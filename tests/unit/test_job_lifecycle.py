@@ -163,3 +163,21 @@ def test_the_sweeper_sends_again_only_what_the_broker_no_longer_holds(
     with django_capture_on_commit_callbacks():
         report = recovery.sweep()
     assert sorted(report.resent) == [("TrainingJob", waiting.pk), ("TrainingJob", lost.pk)]
+
+
+def test_a_send_while_the_broker_is_down_logs_a_line_and_leaves_the_row_queued(student_a, caplog):
+    """A broker that is down is expected (a restart): one warning line per job, not a
+    traceback, and the row stays for the sweeper to send."""
+    from celery import Celery
+
+    from classifier.models.base import _send_quietly
+
+    down = Celery(broker="redis+socket:///nonexistent/redis.sock", set_as_current=False)
+    down.conf.update(task_publish_retry=False, broker_transport_options={"max_retries": 0})
+    job = _queued(student_a)
+    with caplog.at_level("WARNING", logger="classifier.models.base"):
+        _send_quietly(down, TrainingJob, job.task_name, job.pk)
+    (record,) = [r for r in caplog.records if r.name == "classifier.models.base"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "the broker is unreachable" in record.getMessage()
+    assert TrainingJob.objects.get(pk=job.pk).dispatched_at is None
