@@ -121,6 +121,15 @@ def embedded_broker():
     redis.stop()
 
 
+@pytest.fixture
+def private_broker():
+    """A Redis of this test's own, which no worker listens to: what is sent there stays."""
+    redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="lab-redis-")))
+    redis.start()
+    yield redis
+    redis.stop()
+
+
 @pytest.fixture(scope="session")
 def broker_url(embedded_broker):
     """REDIS_URL when given (a real server), else the embedded one."""

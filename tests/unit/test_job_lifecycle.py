@@ -1,7 +1,6 @@
 """The job lifecycle: every arrow of ``Job`` is conditional on where it starts, and the one
 failure handler ends any run's error as FAILED with a reason in words."""
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from django.utils import timezone
 from classifier import services
 from classifier.ml.messages import Message
 from classifier.models import Evaluation, JobStatus, TrainingJob
-from classifier.services import broker, recovery
+from classifier.services import recovery
 from classifier.services.failures import failing
 from tests.support.courses import make_grader
 from tests.support.datasets import make_dataset
@@ -133,7 +132,7 @@ def test_the_sweeper_sends_every_queued_job_again_when_it_starts(
 
 
 def test_the_sweeper_sends_again_only_what_the_broker_no_longer_holds(
-    student_a, settings, broker_url, django_capture_on_commit_callbacks
+    student_a, settings, private_broker, django_capture_on_commit_callbacks
 ):
     """A consumer that takes a message and dies before recording it loses it: its row is
     QUEUED and the message is nowhere. The sweeper sends that one again once the grace is
@@ -141,23 +140,19 @@ def test_the_sweeper_sends_again_only_what_the_broker_no_longer_holds(
     that cannot be asked what it holds gets every long-waiting row sent again."""
     from labsite.celery import app
 
-    settings.CELERY_BROKER_URL = broker_url
-    queue = f"sweep-test-{os.getpid()}"  # consumed by no worker
-    settings.CELERY_TASK_ROUTES = {TrainingJob.task_name: {"queue": queue}}
+    # A broker of its own, which no worker consumes. Celery reads the settings once, on
+    # first use: read them before this test changes one, so no later test inherits it.
+    assert app.conf.task_routes
+    settings.CELERY_BROKER_URL = private_broker.url
     waiting, lost, fresh = (_queued(student_a, name=name) for name in ("a", "b", "c"))
     long_ago = timezone.now() - timedelta(seconds=settings.LAB_REDISPATCH_SECONDS + 60)
     TrainingJob.objects.filter(pk__in=[waiting.pk, lost.pk]).update(dispatched_at=long_ago)
     TrainingJob.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
-    with app.connection_for_write(broker_url) as connection:
-        app.send_task(waiting.task_name, args=[waiting.pk], queue=queue, connection=connection)
-    try:
-        with django_capture_on_commit_callbacks() as sends:
-            report = recovery.sweep()
-        assert report.resent == [("TrainingJob", lost.pk)] and len(sends) == 1
-    finally:
-        client = broker.client(timeout=5)
-        client.delete(queue)
-        client.close()
+    with app.connection_for_write(private_broker.url) as connection:
+        app.send_task(waiting.task_name, args=[waiting.pk], connection=connection)
+    with django_capture_on_commit_callbacks() as sends:
+        report = recovery.sweep()
+    assert report.resent == [("TrainingJob", lost.pk)] and len(sends) == 1
 
     settings.CELERY_BROKER_URL = "redis+socket:///nonexistent/redis.sock"
     with django_capture_on_commit_callbacks():
