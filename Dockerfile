@@ -19,11 +19,11 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
 RUN mkdir -p /app/var /media \
-    && DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
-    && DEBUG=1 python manage.py compilemessages --verbosity 0 \
+    && python manage.py collectstatic --noinput --verbosity 0 \
+    && python manage.py compilemessages --verbosity 0 \
     && rm -f /app/var/secret_key \
     && chown -R lab:lab /app/var /media
 
 USER lab
 EXPOSE 8000
-CMD ["gunicorn", "labsite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["gunicorn", "labsite.wsgi", "--config", "python:labsite.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -27,7 +27,8 @@ ROLES = {"data@": "data+predict worker", "train@": "train worker", "gunicorn": "
 
 
 def setup_django(var_dir: Path):
-    """Point Django at ``var_dir`` (database, media, broker socket) and migrate it."""
+    """Point Django at ``var_dir`` (database, media, broker socket), migrate it and
+    collect the static files, as ``make run`` does."""
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labsite.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -37,6 +38,7 @@ def setup_django(var_dir: Path):
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def start_lab(var_dir: Path, port: int, env: dict | None = None) -> subprocess.Popen:

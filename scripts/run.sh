@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
-exec .venv/bin/python manage.py runlab --port "${PORT:-8000}"
+exec .venv/bin/python manage.py runlab --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

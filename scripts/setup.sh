@@ -53,22 +53,46 @@ if [ ! -f ".venv/.installed-$hash-$mode" ] && [ ! -f ".venv/.installed-$hash-tes
   touch ".venv/.installed-$hash-$mode"
 fi
 
-if ! .venv/bin/python manage.py render_dataset --list-fonts >/dev/null 2>&1; then
-  echo "No Hangul font found: plots show boxes and font rendering is off."
-  echo "Install fonts with:  sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
+# Steps that take seconds run again only when what they read changed, so a restart of
+# `make run` is ready in seconds. `stale STAMP PATH...`: the stamp is missing, or a file
+# or folder under the paths is newer (a deleted file makes its folder newer), as make
+# decides; `fresh STAMP` marks the step done.
+stale() {
+  local stamp=$1
+  shift
+  [ ! -f "$stamp" ] || [ -n "$(find "$@" -newer "$stamp" -print -quit 2>/dev/null)" ]
+}
+fresh() { mkdir -p "$(dirname "$1")" && touch "$1"; }
+
+# The fonts, checked again when fontconfig's list of them changes.
+fonts=".venv/.fonts-$(fc-list 2>/dev/null | sort | sha256sum | cut -c1-16)"
+if [ ! -f "$fonts" ]; then
+  if .venv/bin/python manage.py render_dataset --list-fonts >/dev/null 2>&1; then
+    rm -f .venv/.fonts-*
+    fresh "$fonts"
+  else
+    echo "No Hangul font found: plots show boxes and font rendering is off."
+    echo "Install fonts with:  sudo apt-get install fonts-nanum fonts-unfonts-core fonts-baekmuk"
+  fi
 fi
 
 # The Korean and English catalogues, compiled from locale/*/LC_MESSAGES/*.po.
-if command -v msgfmt >/dev/null; then
-  .venv/bin/python manage.py compilemessages --ignore=.venv --verbosity 0
-else
+if ! command -v msgfmt >/dev/null; then
   echo "gettext is missing: the lab speaks English only. Install it with:  sudo apt-get install gettext"
+elif stale .venv/.compiled-messages locale; then
+  .venv/bin/python manage.py compilemessages --ignore=.venv --verbosity 0
+  fresh .venv/.compiled-messages
 fi
 
 if [ "$mode" = run ]; then
-  mkdir -p var
+  var=${VAR_DIR:-var}
+  mkdir -p "$var"
   say "Preparing the database and static files"
   .venv/bin/python manage.py migrate --noinput --verbosity 0
-  .venv/bin/python manage.py collectstatic --noinput --verbosity 0
+  # Django's admin and the API pages bring static files too: new packages, new files.
+  if stale "$var/static/.collected" static requirements.txt; then
+    .venv/bin/python manage.py collectstatic --noinput --verbosity 0
+    fresh "$var/static/.collected"
+  fi
   .venv/bin/python manage.py setup_demo
 fi

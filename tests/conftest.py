@@ -34,7 +34,8 @@ def django_db_modify_db_settings():
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(request, tmp_path):
-    """Quick password hashing, a media folder of the test's own, and English pages.
+    """Quick password hashing, a media folder of the test's own, static files from their
+    source folders, and English pages.
 
     Most tests read the English wording; tests marked ``korean`` keep the lab's real
     default language (Korean) and read the translation.
@@ -44,6 +45,8 @@ def _fast_and_isolated(request, tmp_path):
     settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The tests collect no static files: WhiteNoise serves them from the source folders.
+    settings.WHITENOISE_USE_FINDERS = True
     if not request.node.get_closest_marker("korean"):
         settings.LANGUAGE_CODE = "en"
 

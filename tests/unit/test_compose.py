@@ -128,15 +128,18 @@ def test_compose_workers_match_make_run(compose):
 
 
 @pytest.mark.parametrize(("value", "secure"), [("", "True True True"), ("0", "False False False")])
-def test_plain_http_for_a_local_try_is_an_explicit_choice(value, secure):
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "k" * 60,
-        "DJANGO_SETTINGS_MODULE": "labsite.settings",
-    }
-    if value:
-        env.update(SECURE_SSL_REDIRECT=value, SECURE_COOKIES=value)
+def test_the_compose_stack_is_https_only_unless_told_otherwise(value, secure):
+    """`make run` serves plain HTTP; the compose file, behind its TLS proxy, turns the
+    HTTPS settings on, and plain HTTP there (a local try) is an explicit choice."""
+    choice = {"SECURE_SSL_REDIRECT": value, "SECURE_COOKIES": value} if value else {}
+    config = subprocess.run(
+        ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+        env={**os.environ, **COMPOSE_SECRETS, **choice},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    web = yaml.safe_load(config.stdout)["services"]["web"]["environment"]
     script = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
@@ -144,7 +147,7 @@ def test_plain_http_for_a_local_try_is_an_explicit_choice(value, secure):
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **web, "DATABASE_URL": "postgres://lab:pw@127.0.0.1:1/lab"},
         capture_output=True,
         text=True,
         check=False,

@@ -1,10 +1,16 @@
+import io
+import ipaddress
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psutil
+import segno
 from django.conf import settings
 from django.core.management.base import CommandError
 
@@ -22,6 +28,8 @@ TRAIN_WORKER = ["-Q", "train", "-c", "1", "-n", "train@%h"]
 # machine (bench/load.py, 50 students: page p95 341 -> 100 ms, prediction p95 539 ->
 # 403 ms, training 8% slower than at nice 10). docker-compose.yml starts it the same way.
 TRAIN_PRIORITY = ["chrt", "--idle", "0"]
+# The start of celery.platforms.ROOT_DISCOURAGED, which a worker run as root prints.
+CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
 # A part that stops is started again after these pauses (then the last one each time),
 # as process managers do; one that stops this often within a minute is left stopped
 # (/healthz shows it down), so a part that cannot start does not spin.
@@ -52,28 +60,57 @@ class Command(LabCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="The address to serve on: 0.0.0.0 serves the classroom's network.",
+        )
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, **options):
+        host, port = options["host"], options["port"]
+        addresses = self.addresses(host)
         self.children = []
         # Ctrl-C reaches only this process (children run in their own sessions), so the
         # shutdown below happens in order: web, then workers, then the broker.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            self.start_all(options["host"], options["port"])
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Hangul Lab is at http://{options['host']}:{options['port']}/ "
-                    "(Ctrl-C stops it)"
-                )
-            )
+            self.start_all(host, port)
+            self.announce(addresses, port)
             self.watch()
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
             self.stop_all()
+
+    def addresses(self, host) -> list[str]:
+        """The addresses students open, and the web server's ALLOWED_HOSTS with them:
+        every address of this machine's network interfaces when serving them all."""
+        if _is_loopback(host):
+            return [host]
+        if settings.DEBUG:
+            raise CommandError(
+                "DEBUG is on: anyone on the network would see Django's debug pages, with "
+                "the lab's URLs and settings. Serve the network with DEBUG off."
+            )
+        addresses = _interface_addresses() if host in ("0.0.0.0", "::") else [host]
+        # The web server inherits this: Django answers only to the names it lists.
+        allowed = [*settings.ALLOWED_HOSTS, *map(_url_host, addresses), socket.gethostname()]
+        os.environ["ALLOWED_HOSTS"] = ",".join(dict.fromkeys(allowed))
+        return addresses or [host]
+
+    def announce(self, addresses, port):
+        urls = [f"http://{_url_host(address)}:{port}/" for address in addresses]
+        self.stdout.write(self.style.SUCCESS(f"Hangul Lab is at {urls[0]} (Ctrl-C stops it)"))
+        if _is_loopback(addresses[0]):
+            return
+        for url in urls[1:]:
+            self.stdout.write(f"  also at {url}")
+        # Students point a phone's camera at the screen rather than type the address.
+        drawing = io.StringIO()
+        segno.make(urls[0], error="m").terminal(out=drawing, compact=True)
+        self.stdout.write(drawing.getvalue(), ending="")
 
     def start_all(self, host, port):
         socket_path = settings.EMBEDDED_REDIS_SOCKET
@@ -82,10 +119,8 @@ class Command(LabCommand):
             self.supervise("redis", lambda: embedded_redis.start(socket_path, log))
             self.stdout.write(f"Embedded Redis on {socket_path}")
         python = sys.executable
-        worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
-        self.spawn("worker-train", [*TRAIN_PRIORITY, *worker, *TRAIN_WORKER])
-        self.spawn("worker-data", [*worker, *DATA_WORKER])
-        self.spawn("sweeper", [python, str(settings.BASE_DIR / "manage.py"), "sweep", "--every"])
+        # The web server first: students wait for it, while the workers have nothing to do
+        # until somebody submits work.
         self.spawn(
             "web",
             [
@@ -93,16 +128,27 @@ class Command(LabCommand):
                 "-m",
                 "gunicorn",
                 "labsite.wsgi",
+                "--config",
+                "python:labsite.gunicorn",
                 "--bind",
                 f"{host}:{port}",
                 "--workers",
                 "2",
                 "--threads",
                 "4",
-                "--access-logfile",
-                "-",
             ],
         )
+        worker = [python, "-m", "celery", "-A", "labsite", "worker", "--loglevel", "INFO"]
+        if os.geteuid() == 0:
+            # `make run` as root (a fresh Debian machine) runs the workers as root too:
+            # they write var/ with the lab's other parts, and another user could not.
+            # Celery's warning is about pickled messages from a broker others reach;
+            # the lab accepts JSON only (CELERY_ACCEPT_CONTENT), so it is left out of the
+            # log. The compose image runs every part as a user of its own.
+            worker[1:1] = ["-W", f"ignore:{CELERY_ROOT_WARNING}"]
+        self.spawn("worker-train", [*TRAIN_PRIORITY, *worker, *TRAIN_WORKER])
+        self.spawn("worker-data", [*worker, *DATA_WORKER])
+        self.spawn("sweeper", [python, str(settings.BASE_DIR / "manage.py"), "sweep", "--every"])
 
     def spawn(self, name, command):
         self.supervise(name, lambda: subprocess.Popen(command, start_new_session=True))
@@ -167,6 +213,31 @@ class Command(LabCommand):
                     self.stderr.write(f"{child.name} did not stop in time; killing it.")
                     child.process.kill()
                     child.process.wait()
+
+
+def _is_loopback(host) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _interface_addresses() -> list[str]:
+    """This machine's addresses that other machines can reach: IPv4 first (what a
+    classroom's network hands out), no loopback or link-local ones."""
+    found = []
+    for interface in psutil.net_if_addrs().values():
+        for entry in interface:
+            if entry.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            address = ipaddress.ip_address(entry.address.split("%")[0])
+            if not (address.is_loopback or address.is_link_local):
+                found.append(address)
+    return [str(address) for address in sorted(found, key=lambda a: (a.version, a))]
+
+
+def _url_host(address) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _interrupt(signum, frame):
