@@ -20,7 +20,8 @@ class HandwritingInputForm(forms.Form):
     image = forms.FileField(
         label=_("Photo"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT, "capture": "environment"}),
+        # No "capture": a phone then offers its camera and its saved photos both.
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
     canvas = forms.CharField(required=False, widget=forms.HiddenInput)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import keep_screenshot
+from tests.support.browser import DESKTOP, keep_screenshot
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
@@ -40,14 +40,13 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """``new_page(locale)``: a page of a new browser context (its own cookies, so its own
-    log-in) whose browser speaks ``locale``; the contexts close after the test."""
+    """``new_page(locale, device=DESKTOP)``: a page of a new browser context (its own
+    cookies, so its own log-in) whose browser speaks ``locale``, on a desktop screen or a
+    phone (``tests.support.browser.PHONE``); the contexts close after the test."""
     contexts = []
 
-    def make(locale):
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale=locale
-        )
+    def make(locale, device=DESKTOP):
+        context = browser.new_context(base_url=live_server.url, locale=locale, **device)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)

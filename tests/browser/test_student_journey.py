@@ -2,8 +2,9 @@
 train the Tutorial MLP and watch it learn live, look at the confusion matrix, draw a
 character and read the bars, hand in an assignment; then the instructor's gradebook.
 
-Every step leaves a full-page screenshot in test-artifacts/journey/; the README's few also
-go to LAB_SCREENSHOTS when it is set.
+It runs on a desktop screen and on a phone (390x844, drawing with a finger). Every step
+leaves a full-page screenshot in test-artifacts/journey/ (journey-phone/ for the phone);
+the README's few also go to LAB_SCREENSHOTS when it is set.
 """
 
 import re
@@ -17,14 +18,27 @@ from playwright.sync_api import expect
 
 from classifier import services
 from classifier.models import Assignment, Course, JobStatus, Prediction, TrainingJob
-from tests.support.browser import STROKES_밟, draw, image_width, keep_screenshot, log_in
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    STROKES_밟,
+    draw,
+    image_width,
+    keep_screenshot,
+    log_in,
+)
 from tests.support.handwriting import TUTORIAL_CHARS, make_font_dataset, make_trained_job
 
 # Not marked korean: the lab's default language is English here (tests/conftest.py), so
 # the pages are Korean only because the browser asks for Korean.
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "journey"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The README shows the desktop's journey and, of the phone's, the prediction.
+SCREENS = {
+    "desktop": (DESKTOP, "journey", {}),
+    "phone": (PHONE, "journey-phone", {"08-prediction": "phone-prediction"}),
+}
 STUDENT = "서연"
 PASSWORD = "a-long-pass-phrase-7"
 # Enough epochs, each long enough (small batches), for the page to show several of them.
@@ -61,15 +75,23 @@ def ko(msgid, **params):
     return text % params if params else text
 
 
-def shot(page, name, readme=None):
-    """Keep a full-page picture of this step, once its images have loaded, in
-    test-artifacts/journey/ and, for the README's pictures, as ``readme`` in
-    LAB_SCREENSHOTS."""
-    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if readme:
-        keep_screenshot(page, readme)
+def shooter(screen):
+    """``shot(page, name, readme=None)``: keep a full-page picture of this step, once its
+    images have loaded, in ``screen``'s folder of test-artifacts/ and, for the README's
+    pictures, in LAB_SCREENSHOTS (as ``readme`` on the desktop, as the screen names it on
+    the phone: one screenful, as a student holds it)."""
+    _, folder, phone_readme = SCREENS[screen]
+
+    def shot(page, name, readme=None):
+        page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
+        (ARTIFACTS / folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / folder / f"{name}.png"), full_page=True)
+        if screen == "phone" and name in phone_readme:
+            keep_screenshot(page, phone_readme[name], full_page=False)
+        elif screen == "desktop" and readme:
+            keep_screenshot(page, readme)
+
+    return shot
 
 
 def _epochs_shown(progress_texts):
@@ -80,7 +102,9 @@ def _epochs_shown(progress_texts):
     return [k for i, k in enumerate(shown) if i == 0 or k != shown[i - 1]]
 
 
-def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor):
+@pytest.mark.parametrize("screen", SCREENS)
+def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, instructor):
+    device, shot = SCREENS[screen][0], shooter(screen)
     dataset = make_font_dataset()
     grader = make_trained_job(instructor, dataset)
     course = Course.objects.create(name="한글 기초", owner=instructor)
@@ -93,7 +117,7 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
         due_at=timezone.now() + timedelta(days=7),
         attempts_allowed=2,
     )
-    page = new_page("ko-KR")
+    page = new_page("ko-KR", device)
     message = page.locator("main > .message")
 
     # Sign up: the pages speak Korean to a Korean browser.
@@ -156,7 +180,7 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     # Draw 밟 for the model just trained: the character it reads and the bars.
     page.goto("/predict/")
     page.select_option("select[name=model]", str(job.pk))
-    draw(page, STROKES_밟)
+    draw(page, STROKES_밟, finger=screen == "phone")
     page.fill("input[name=expected]", "밟")
     shot(page, "07-drawing")
     page.click("form.predict-form button[type=submit]")
@@ -172,7 +196,7 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     page.click(f"a[href='{course.get_absolute_url()}']")
     page.click(f"a[href='{assignment.get_absolute_url()}']")
     page.check("input[name=char][value=밟]")
-    draw(page, STROKES_밟)
+    draw(page, STROKES_밟, finger=screen == "phone")
     shot(page, "09-assignment")
     submit = reverse("classifier:assignment-submit", args=[assignment.pk])
     page.click(f"form[action='{submit}'] button[type=submit]")
@@ -193,7 +217,7 @@ def test_a_student_journey_in_korean(worker, train_worker, new_page, instructor)
     shot(page, "10-verdict")
 
     # The instructor, in a browser of their own, finds the grade in the gradebook.
-    teacher = new_page("ko-KR")
+    teacher = new_page("ko-KR", device)
     log_in(teacher, instructor)
     expect(teacher.locator("html")).to_have_attribute("lang", "ko")
     teacher.goto("/courses/")

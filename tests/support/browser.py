@@ -11,12 +11,23 @@ from playwright.sync_api import expect
 SCREENSHOTS = os.environ.get("LAB_SCREENSHOTS")
 
 
-def keep_screenshot(page, name):
-    """Keep a full-page picture of ``page`` as ``name``.png when LAB_SCREENSHOTS is set."""
+def keep_screenshot(page, name, *, full_page=True):
+    """Keep a picture of ``page`` (all of it, or what the screen shows) as ``name``.png
+    when LAB_SCREENSHOTS is set."""
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=full_page)
 
+
+#: The screens the browser tests use: a desktop's, and a phone's (the size of most phones
+#: students photograph their handwriting with; touch, no mouse).
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 # 밟 as pen strokes on the 280x280 canvas: ㅂ, ㅏ, then ㄹ and ㅂ below.
 STROKES_밟 = [
@@ -34,17 +45,36 @@ STROKES_밟 = [
 ]
 
 
-def draw(page, strokes):
-    """Draw ``strokes`` (lists of points on a 280x280 grid) on the page's canvas with
-    the mouse, as a student would."""
-    box = page.locator("canvas[data-canvas]").bounding_box()
+def draw(page, strokes, *, finger=False):
+    """Draw ``strokes`` (lists of points on a 280x280 grid) on the page's canvas as a
+    student would: with the mouse, or with a finger on a touch screen (``finger``, as
+    Chromium's own touch events: Playwright's API only taps)."""
+    canvas = page.locator("canvas[data-canvas]")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     scale = box["width"] / 280
+
+    def at(x, y):
+        return box["x"] + x * scale, box["y"] + y * scale
+
+    if finger:
+        touch = page.context.new_cdp_session(page)
+        for stroke in strokes:
+            for kind, (x, y) in zip(
+                ("touchStart", *["touchMove"] * (len(stroke) - 1)), stroke, strict=True
+            ):
+                x, y = at(x, y)
+                touch.send(
+                    "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]}
+                )
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        touch.detach()
+        return
     for stroke in strokes:
-        (x, y), *rest = stroke
-        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+        page.mouse.move(*at(*stroke[0]))
         page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=6)
+        for x, y in stroke[1:]:
+            page.mouse.move(*at(x, y), steps=6)
         page.mouse.up()
 
 
