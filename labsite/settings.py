@@ -144,6 +144,13 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:home"
 LOGOUT_REDIRECT_URL = "login"
+# Argon2id, cheap enough for a class logging in at once (labsite/passwords.py); PBKDF2
+# verifies the hashes made before, which are upgraded at their next log-in.
+PASSWORD_HASHERS = [
+    "labsite.passwords.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LAB_PASSWORD_HASHES_AT_ONCE = envint("LAB_PASSWORD_HASHES_AT_ONCE", 1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
