@@ -273,14 +273,17 @@ def _train_worker(_worker_env):
 
 
 @pytest.fixture
-def worker(_data_worker, transactional_db, settings):
-    """The data worker (a real Celery worker on a real Redis), sharing the test's database."""
+def worker(_data_worker, transactional_db, settings, broker_url):
+    """The data worker (a real Celery worker on a real Redis), sharing the test's
+    database, media and broker (which services.broker asks too)."""
     settings.MEDIA_ROOT = _data_worker.media_root
+    settings.CELERY_BROKER_URL = broker_url
     return _data_worker
 
 
 @pytest.fixture
-def train_worker(_train_worker, transactional_db, settings):
-    """The train-queue worker, sharing the test's database and media."""
+def train_worker(_train_worker, transactional_db, settings, broker_url):
+    """The train-queue worker, sharing the test's database, media and broker."""
     settings.MEDIA_ROOT = _train_worker.media_root
+    settings.CELERY_BROKER_URL = broker_url
     return _train_worker

@@ -1,4 +1,5 @@
-"""Asking the broker directly: is it there, and which jobs' messages does it hold?
+"""Asking the broker directly: is it there, which jobs' messages does it hold, and has
+the prediction a request waits for finished?
 
 The lab's broker is Redis (embedded, or ``CELERY_BROKER_URL``), which kombu uses as
 lists, one per queue (a queue with priorities has a list per priority step), and a hash
@@ -11,12 +12,18 @@ again (``recovery.sweep``).
 
 import ast
 import json
+import logging
 import time
 
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+# A signal outlives its waiter's time-out by far, and expires unread when nobody waited.
+SIGNAL_SECONDS = 60
 
 
 def client(timeout: float) -> redis.Redis | None:
@@ -73,3 +80,32 @@ def _job_of(message) -> tuple[str, int] | None:
         return headers["task"], int(args[0])
     except (ValueError, KeyError, TypeError, IndexError, SyntaxError):
         return None  # not one of the lab's messages
+
+
+def notify(key: str) -> None:
+    """Tell whoever waits (or will wait) on ``key`` that it happened: a list the waiter
+    pops, so neither side has to come first. A broker that cannot be told is logged: the
+    waiter then waits out its time and the page polls."""
+    broker = client(timeout=2.0)
+    if broker is None:
+        return
+    try:
+        broker.pipeline().rpush(key, 1).expire(key, SIGNAL_SECONDS).execute()
+    except redis.RedisError as exc:
+        logger.warning("Could not signal %s to a waiting request: %s", key, exc)
+    finally:
+        broker.close()
+
+
+def wait_for(key: str, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``notify(key)``; whether it came. The thread blocks on a
+    socket meanwhile: no CPU, no database queries."""
+    broker = client(timeout=seconds + 2.0)
+    if broker is None:
+        return False
+    try:
+        return broker.blpop([key], timeout=seconds) is not None
+    except redis.RedisError:
+        return False
+    finally:
+        broker.close()

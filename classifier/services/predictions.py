@@ -23,13 +23,12 @@ from ..ml import preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
+from . import broker
 from .failures import describe_os_error, job_run
 from .grading import grade_fields
 
 logger = logging.getLogger(__name__)
 
-# How often a waiting request looks at the row.
-WAIT_POLL_SECONDS = 0.01
 EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif"}
 
 
@@ -174,21 +173,23 @@ def write_steps(steps, folder: Path):
 
 
 def waited_for(prediction: Prediction) -> Prediction:
-    """The row of ``prediction``, fresh, once the worker finished it or
+    """The row of ``prediction``, fresh, once the worker said it finished or
     ``LAB_PREDICT_WAIT_SECONDS`` passed (a page then polls).
 
     Called once the prediction is committed and dispatched (the worker cannot see it
-    before); one whose message did not reach the broker is not waited for.
+    before); one whose message did not reach the broker is not waited for. The request
+    waits on the broker (``broker.wait_for``), not by asking the database again and again:
+    a class predicting at once would keep the web's threads and the database busy.
     """
-    rows = Prediction.objects.filter(pk=prediction.pk)
-    seconds = settings.LAB_PREDICT_WAIT_SECONDS if prediction.is_dispatched else 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if rows.filter(status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).exists():
-            break
-        time.sleep(WAIT_POLL_SECONDS)
+    if prediction.is_dispatched and settings.LAB_PREDICT_WAIT_SECONDS > 0:
+        broker.wait_for(finished_signal(prediction.pk), settings.LAB_PREDICT_WAIT_SECONDS)
     prediction.refresh_from_db()
     return prediction
+
+
+def finished_signal(pk: int) -> str:
+    """The broker key on which prediction ``pk``'s worker says it finished."""
+    return f"lab:prediction-finished:{pk}"
 
 
 @cache
@@ -217,13 +218,17 @@ def run_prediction(pk: int) -> Prediction | None:
     if not Prediction.claim(pk):
         return None
     prediction = Prediction.objects.select_related("model", "assignment").get(pk=pk)
-    with job_run(prediction):
-        image = np.asarray(Image.open(prediction.input_path))
-        results = classify(prediction.model, image)
-        # Written only while the row is still this run's: a regrade that graded it again
-        # with another model meanwhile has the last word.
-        if not prediction.succeed(**results, **grade_fields(prediction, prediction.model, results)):
-            prediction.refresh_from_db()
+    try:
+        with job_run(prediction):
+            image = np.asarray(Image.open(prediction.input_path))
+            results = classify(prediction.model, image)
+            # Written only while the row is still this run's: a regrade that graded it
+            # again with another model meanwhile has the last word.
+            fields = grade_fields(prediction, prediction.model, results)
+            if not prediction.succeed(**results, **fields):
+                prediction.refresh_from_db()
+    finally:
+        broker.notify(finished_signal(pk))  # the request waiting for it, if any
     return prediction
 
 
