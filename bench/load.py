@@ -24,7 +24,9 @@ thought between actions, until the time is up:
   a job page. It opens the Predict page, takes a moment to draw, uploads a 640x480 photo, a canvas
   drawing or a 12-megapixel photo of a tutorial character to the API
   (``/api/predictions/``) with its own model, and polls the prediction's status JSON every
-  0.3 s, as the prediction page does, until it SUCCEEDED or FAILED;
+  0.3 s, as the prediction page does, until it SUCCEEDED or FAILED; then, as a browser
+  does, it opens the result page with its images (the probability bar graph, which the
+  web server draws, and the preprocessing steps), recorded as pages;
 - or opens its job page with its images (curves, confusion matrix, mistakes) and stays
   on it a while, polling the status JSON every second and fetching the curves again
   when the version changes, as ``static/js/poll.js`` does. Student 00 mostly watches the
@@ -42,7 +44,8 @@ sent once more, as browsers do (gunicorn closes kept-alive connections after 2 s
 counted apart.
 
 Printed: requests served and errors per kind, their 50th/95th/99th latency percentiles
-and the targets (no 5xx, no lost prediction, page p95 < 300 ms, prediction p95 < 500 ms),
+and the targets (no 5xx, no lost prediction, log-in p95 < 3 s, page p95 < 300 ms overall and
+while the students arrive, prediction p95 < 500 ms),
 the prediction rate achieved, and what tells where the time goes: each endpoint's
 latency beside gunicorn's own time for it (from its access log, whose format is set
 through ``GUNICORN_CMD_ARGS``; the difference is time spent waiting for a gunicorn
@@ -83,6 +86,7 @@ from lab import (
 )
 
 PASSWORD = "bench-student-password"
+TARGET_LOGIN_P95_MS = 3000
 TARGET_PAGE_P95_MS = 300
 TARGET_PREDICTION_P95_MS = 500
 # Students arrive (and log in) spread over the first seconds of the run.
@@ -305,6 +309,8 @@ class Student:
                 result = polled.json()
         error = "" if result["status"] == "SUCCEEDED" else f"FAILED: {result['error']}"
         self.record("prediction", endpoint, started, 201, error)
+        if not error:
+            self.page(f"/predictions/{result['id']}/")
 
 
 def failure(exc: Exception) -> str:
@@ -761,25 +767,31 @@ def report(args, results: Results):
         f"{spread(arriving)}; afterwards: {spread(settled)}"
     )
     predicted = [s.seconds for s in predictions if s.status == 201 and s.error != "lost"]
-    page_p95 = percentile(page, 95) if page else None
-    prediction_p95 = percentile(predicted, 95) if predicted else None
+    logged_in = [s.seconds for s in logins if s.status]
+
+    def p95_under(values, target_ms):
+        if not values:
+            return False, "none answered"
+        p95 = percentile(values, 95)
+        return p95 * 1000 < target_ms, ms(p95)
+
     targets = [
         ("no 5xx", not five_xx, str(len(five_xx))),
         ("no lost prediction", not lost, str(len(lost))),
+        (f"login p95 < {TARGET_LOGIN_P95_MS} ms", *p95_under(logged_in, TARGET_LOGIN_P95_MS)),
+        (f"page p95 < {TARGET_PAGE_P95_MS} ms", *p95_under(page, TARGET_PAGE_P95_MS)),
         (
-            f"page p95 < {TARGET_PAGE_P95_MS} ms",
-            page_p95 is not None and page_p95 * 1000 < TARGET_PAGE_P95_MS,
-            ms(page_p95) if page else "no page answered",
+            f"  ... while they arrive ({RAMP_SECONDS + 5} s)",
+            *p95_under(arriving, TARGET_PAGE_P95_MS),
         ),
         (
             f"prediction p95 < {TARGET_PREDICTION_P95_MS} ms",
-            prediction_p95 is not None and prediction_p95 * 1000 < TARGET_PREDICTION_P95_MS,
-            ms(prediction_p95) if predicted else "no prediction answered",
+            *p95_under(predicted, TARGET_PREDICTION_P95_MS),
         ),
     ]
     print("\ntargets:")
     for name, met, figure in targets:
-        print(f"  {name:<28}{'met' if met else 'MISSED':<8}({figure})")
+        print(f"  {name:<36}{'met' if met else 'MISSED':<8}({figure})")
 
 
 if __name__ == "__main__":
