@@ -205,10 +205,22 @@ def grade_cell(assignment: Assignment, student, char: str) -> GradeCell:
     return GradeCell(char, list(attempts.order_by("created_at", "pk")), assignment.grade_policy)
 
 
+# What a spreadsheet takes for the start of a formula (OWASP's list for CSV injection):
+# usernames may start with + - @, and names and student numbers with anything.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_text(value) -> str:
+    """``value`` as a cell a spreadsheet shows as text, never runs: a leading apostrophe
+    where it would start a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def gradebook_csv(book: Gradebook) -> str:
     """The gradebook as CSV in the active language: one row a student (username, real
     name, student number); per character the verdict, its confidence, attempts,
-    lateness and who reviewed it."""
+    lateness and who reviewed it. No cell starts a formula in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out)
     header = [gettext("student"), gettext("name"), gettext("student number")]
@@ -235,7 +247,7 @@ def gradebook_csv(book: Gradebook) -> str:
                 gettext("yes") if sub and sub.late else "",
                 reviewer,
             ]
-        writer.writerow([*values, row.score, len(book.chars)])
+        writer.writerow([_spreadsheet_text(v) for v in (*values, row.score, len(book.chars))])
     return out.getvalue()
 
 

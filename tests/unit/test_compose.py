@@ -85,7 +85,16 @@ def test_compose_web_serves_the_wsgi_app_after_migrating(compose):
     command = " ".join(_command(compose["services"]["web"]))
     assert "manage.py migrate" in command
     assert "gunicorn labsite.wsgi" in command
-    assert compose["services"]["web"]["ports"]
+    ports = compose["services"]["web"]["ports"]
+    # This machine only, for the TLS proxy: the lab trusts its X-Forwarded-Proto.
+    hosts = [port["host_ip"] if isinstance(port, dict) else port.split(":")[0] for port in ports]
+    assert hosts == ["127.0.0.1"] * len(ports) and ports, ports
+
+
+def test_the_secrets_file_is_kept_out_of_git_and_the_image():
+    assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=REPO).returncode == 0
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".env" in ignored
 
 
 def test_compose_services_share_database_broker_and_media(compose):

@@ -5,6 +5,8 @@ input size): enough to preprocess a submission, which is all a request does. Gra
 submissions are rows written directly.
 """
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +24,7 @@ from classifier.models import (
     Enrollment,
     JobStatus,
     Prediction,
+    Profile,
     Regrade,
 )
 from classifier.roles import INSTRUCTOR
@@ -680,6 +683,23 @@ def test_the_gradebook_csv_opens_in_excel_with_hangul(client, graded_book, instr
     )
     assert lines[1] == "student_a,,,correct,0.9000,1,,,incorrect,0.6000,1,yes,,1,2"
     assert lines[2] == "student_b,,,failed,,1,,,pending,,1,,,0,2"
+
+
+def test_no_gradebook_cell_starts_a_spreadsheet_formula(client, graded_book, instructor):
+    """Django lets a username start with + - @, and names are free text: opened in a
+    spreadsheet, such a cell must stay text (a leading apostrophe), never a formula."""
+    student = graded_book.submissions.get(expected="가", owner__username="student_a").owner
+    student.username = "@SUM(1+1)"
+    student.save()
+    Profile.objects.create(
+        user=student, real_name='=HYPERLINK("http://x")', student_number="+82-10"
+    )
+    client.force_login(instructor)
+    response = client.get(reverse("classifier:gradebook-csv", args=[graded_book.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert ["'@SUM(1+1)", '\'=HYPERLINK("http://x")', "'+82-10"] in [row[:3] for row in rows]
 
 
 @pytest.mark.korean
