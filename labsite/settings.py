@@ -156,6 +156,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule for passwords: Django's hook for a changed one (API tokens end with it).
+    {"NAME": "classifier.api.tokens.RevokeTokensOnPasswordChange"},
 ]
 
 # --- REST API (classifier/api/) -----------------------------------------------------------

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -51,6 +52,33 @@ def test_a_token_is_traded_for_username_and_password_and_authenticates(world):
     refused = client.get("/api/jobs/")
     assert refused.status_code == 401
     assert refused.json() == {"detail": "Invalid token."}
+
+
+def test_a_new_password_ends_the_tokens_given_for_the_old_one(client, student_a, settings):
+    settings.PASSWORD_HASHERS = [  # the lab's: a log-in upgrades this old hash to Argon2id
+        "labsite.passwords.Argon2idHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    token = Token.objects.create(user=student_a).key
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    # A log-in that rehashes the same password with a newer hasher keeps the token.
+    client.post(reverse("login"), {"username": "student_a", "password": "pw-student_a"})
+    student_a.refresh_from_db()
+    assert student_a.password.startswith("argon2")
+    assert api.get("/api/jobs/").status_code == 200
+
+    page = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pw-student_a",
+            "new_password1": "a-new-pass-phrase-9",
+            "new_password2": "a-new-pass-phrase-9",
+        },
+    )
+    assert page.status_code == 302
+    assert api.get("/api/jobs/").status_code == 401
+    assert not Token.objects.filter(user=student_a).exists()
 
 
 def test_wrong_passwords_are_refused_and_then_rate_limited_like_the_log_in_page(world, settings):
