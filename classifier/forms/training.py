@@ -115,7 +115,8 @@ class TrainingJobForm(forms.Form):
     held_out = forms.CharField(
         label=_("Held-out groups"),
         required=False,
-        max_length=500,
+        # What the job's split holds, less its "group:".
+        max_length=TrainingJob._meta.get_field("split").max_length - len("group:"),
         widget=GroupChecklist,
         help_text=_(
             "The groups the model never sees in training (fonts, or writers): validating on "

@@ -44,7 +44,8 @@ class TrainingJob(Job):
     epochs = models.PositiveSmallIntegerField(_("epochs"), default=5)
     batch_size = models.PositiveIntegerField(_("batch size"), default=32)
     seed = models.PositiveIntegerField(_("random seed"), default=0)
-    split = models.CharField(_("validation split"), max_length=200, default="stratified:0.2")
+    # Long enough for a group split that holds out many writers or font faces.
+    split = models.CharField(_("validation split"), max_length=1000, default="stratified:0.2")
     param_count = models.PositiveBigIntegerField(_("parameters"), default=0)
 
     # Progress while it runs.

@@ -72,6 +72,31 @@ def test_held_out_groups_are_a_checklist_of_each_sets_groups(client, student_a):
     assert TrainingJob.objects.get().split == "group:UnBatang,Baekmuk"
 
 
+def test_holding_out_many_long_groups_fits_the_job_row(client, student_a):
+    """A handwriting set's writers or a font set's faces can make a split of hundreds of
+    characters; the row must hold it (PostgreSQL refused past 200 with a 500 error)."""
+    writers = tuple(f"writer-{n:02d}-of-the-second-year-class" for n in range(20))
+    dataset = make_dataset("writers", groups=writers, per_char=40)
+    client.force_login(student_a)
+    response = client.post(
+        reverse("classifier:job-new"),
+        {
+            "dataset": dataset.pk,
+            "model": "mlp",
+            "optimizer": "adam",
+            "epochs": 1,
+            "batch_size": 8,
+            "seed": 0,
+            "split_kind": "group",
+            "held_out": list(writers[:15]),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = TrainingJob.objects.get()
+    assert len(job.split) > 500
+    job.full_clean()  # the field's declared limit, which PostgreSQL enforces
+
+
 def test_train_again_with_changes_fills_in_every_setting_of_the_job(client, student_a):
     client.force_login(student_a)
     dataset = make_dataset("fonts", groups=("NanumGothic", "UnBatang"), per_char=6)
