@@ -123,9 +123,21 @@ def _history(job: TrainingJob) -> list[dict]:
     ]
 
 
+# How long a comparison stays drawn: a class opens the same ones, and a live one is asked
+# for again after each epoch of a job in it (a new version, a new key).
+COMPARE_CACHE_SECONDS = 3600
+
+
 def compare_plot(jobs: Sequence[TrainingJob]) -> bytes:
-    """The validation accuracy of several jobs, one line each."""
+    """The validation accuracy of several jobs, one line each: drawn once per version of
+    each job (its runs and epochs) and language, then kept in the cache."""
     from ..ml import training_plots
 
-    histories = {f"#{job.pk} {job.model_spec}": _history(job) for job in jobs}
-    return training_plots.compare_png(histories, translate=translate)
+    versions = ",".join(f"{job.pk}-{job.attempts}-{job.epochs_done}" for job in jobs)
+    key = f"lab:compare:{versions}:{language()}"
+    png = cache.get(key)
+    if png is None:
+        histories = {f"#{job.pk} {job.model_spec}": _history(job) for job in jobs}
+        png = training_plots.compare_png(histories, translate=translate)
+        cache.set(key, png, COMPARE_CACHE_SECONDS)
+    return png

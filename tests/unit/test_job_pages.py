@@ -182,6 +182,31 @@ def test_curves_are_drawn_once_per_epoch_and_kept(student_a):
     ]
 
 
+def test_a_comparison_is_drawn_once_per_version_of_its_jobs(client, student_a, monkeypatch):
+    from classifier.ml import training_plots
+
+    drawn = []
+    draw = training_plots.compare_png
+    monkeypatch.setattr(
+        training_plots, "compare_png", lambda *a, **k: drawn.append(1) or draw(*a, **k)
+    )
+    cache.clear()
+    dataset = make_dataset(chars="가나다")
+    running = make_running_job(student_a, dataset)
+    other = make_running_job(student_a, dataset)
+    client.force_login(student_a)
+    query = {"jobs": [running.pk, other.pk], "format": "png"}
+    url = reverse("classifier:job-compare")
+    first = client.get(url, query)
+    assert first.status_code == 200 and first["Content-Type"] == "image/png"
+    for _ in range(3):  # the class opens the same comparison
+        assert client.get(url, query).content == first.content
+    assert len(drawn) == 1
+    running.update_progress(epochs_done=2)  # a new epoch: a new figure
+    client.get(url, query)
+    assert len(drawn) == 2
+
+
 def test_compare_page_polls_while_a_job_runs_and_stops_when_all_have_finished(client, student_a):
     dataset = make_dataset(chars="가나다")
     running = make_running_job(student_a, dataset)
