@@ -29,7 +29,6 @@ from ..responses import model_download, png_response
 from ..roles import may_delete
 from ..views.refusals import refusal_as_404
 from . import serializers as s
-from .exceptions import ConflictError
 from .permissions import TeachesCourse
 
 PNG = OpenApiResponse(OpenApiTypes.BINARY, description="A PNG image.")
@@ -147,12 +146,7 @@ class TrainingJobViewSet(
     def cancel(self, request, pk=None):
         """Cancel a queued job, or stop a running one after its current batch."""
         job = self.get_object()
-        if not job.request_cancel():
-            message = _("Job #%(pk)d has already ended (%(status)s).") % {
-                "pk": job.pk,
-                "status": job.get_status_display(),
-            }
-            raise ConflictError(message)
+        services.cancel_job(request.user, job)
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
 
@@ -167,7 +161,9 @@ class TrainingJobViewSet(
     @action(detail=True)
     def model(self, request, pk=None):
         """The trained model as a ``.keras`` file (its characters and input size inside)."""
-        return model_download(self.get_object())
+        job = self.get_object()
+        services.check_may_act(request.user, job)
+        return model_download(job)
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES)],

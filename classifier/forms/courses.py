@@ -43,14 +43,15 @@ class JoinCourseForm(forms.Form):
 
 
 class PublishModelForm(forms.Form):
-    """A finished model the instructor may see, not yet published to ``course``."""
+    """A finished model the instructor may act on (their own, their students'), not yet
+    published to ``course``."""
 
     job = ModelChoice(label=_("Model"), queryset=TrainingJob.objects.none())
 
     def __init__(self, *args, course: Course, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["job"].queryset = (
-            TrainingJob.visible_to(user)
+            TrainingJob.actionable_by(user)
             .filter(status=JobStatus.SUCCEEDED)
             .exclude(pk__in=course.published_models.values("pk"))
         )

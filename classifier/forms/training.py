@@ -1,15 +1,13 @@
 """Training job forms: the job itself, evaluations and the hidden test set."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
-from ..i18n import describe
+from ..i18n import describe, translate
 from ..ml import charsets, networks
 from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
-from ..roles import is_instructor
 
 
 class DatasetSelect(forms.Select):
@@ -197,14 +195,11 @@ class TrainingJobForm(forms.Form):
         return cleaned
 
     def queue_limit_refusal(self) -> str | None:
-        """Why this student may not queue another job now (``LAB_MAX_ACTIVE_JOBS``), or
-        None; the page says it before the student fills the form in."""
-        limit = settings.LAB_MAX_ACTIVE_JOBS
-        if is_instructor(self.user) or TrainingJob.active_count(self.user) < limit:
-            return None
-        return _("You already have %(n)d jobs queued or running; wait for one to finish.") % {
-            "n": limit
-        }
+        """Why this student may not queue another job now, or None: the page says it
+        before the student fills the form in (the service checks again as it records
+        the job)."""
+        refusal = services.queue_limit_refusal(self.user)
+        return translate(refusal) if refusal else None
 
     def _clean_split(self, cleaned, dataset):
         kind = cleaned.get("split_kind")
@@ -246,12 +241,21 @@ def compatible_datasets(job_classes, height, width):
 
 
 class EvaluateForm(forms.Form):
+    """The data sets a finished job may be scored on: those its owner could see. Hidden
+    sets and leaderboards' test sets are never offered, not even to an instructor: a
+    leaderboard scores on them itself, and a score asked for here would be shown."""
+
     dataset = forms.ModelChoiceField(label=_("Data set"), queryset=Dataset.objects.none())
 
     def __init__(self, *args, job, user, **kwargs):
         super().__init__(*args, **kwargs)
         pks = compatible_datasets(job.classes, job.dataset.height, job.dataset.width)
-        self.fields["dataset"].queryset = Dataset.visible_to(user).filter(pk__in=pks)
+        leaderboard_tests = Dataset.objects.filter(hidden_test__isnull=False).values("hidden_test")
+        self.fields["dataset"].queryset = (
+            Dataset.visible_to(user)
+            .filter(pk__in=pks, is_hidden=False)
+            .exclude(pk__in=leaderboard_tests)
+        )
 
 
 class HiddenTestForm(forms.ModelForm):

@@ -68,6 +68,17 @@ class Dataset(Job):
     )
     #: Hidden test sets are seen only by instructors and admins.
     is_hidden = models.BooleanField(_("hidden from students"), default=False)
+    #: Hidden only because a leaderboard took it as its test set: shown again once no
+    #: leaderboard does.
+    hidden_for_leaderboard = models.BooleanField(_("hidden for a leaderboard"), default=False)
+    #: A handwriting data set's courses, whose students wrote it: of the instructors, only
+    #: theirs (and whoever made it) see it.
+    source_courses = models.ManyToManyField(
+        "classifier.Course",
+        blank=True,
+        related_name="handwriting_datasets",
+        verbose_name=_("courses written in"),
+    )
 
     # Progress of the build while it runs.
     files_total = models.PositiveIntegerField(_("files"), default=0)
@@ -104,13 +115,20 @@ class Dataset(Job):
     @classmethod
     def visible_to(cls, user):
         """Admins see every data set; instructors the finished ones and those they started
-        (a handwriting data set while it builds); students the finished, not hidden ones."""
+        (a handwriting data set while it builds), but a handwriting data set only when it
+        was written in a course they teach (it is their students' writing); students the
+        finished, not hidden ones."""
         if is_admin(user):
             return cls.objects.all()
         if is_instructor(user):
-            return cls.objects.filter(
-                models.Q(status=JobStatus.SUCCEEDED) | models.Q(created_by=user)
+            finished = models.Q(status=JobStatus.SUCCEEDED)
+            taught = models.Q(source_courses__owner=user) | models.Q(
+                source_courses__co_instructors=user
             )
+            others_writing = models.Q(source=cls.Source.HANDWRITING) & ~models.Q(
+                pk__in=cls.objects.filter(taught).values("pk")
+            )
+            return cls.objects.filter((finished & ~others_writing) | models.Q(created_by=user))
         return cls.objects.filter(status=JobStatus.SUCCEEDED, is_hidden=False)
 
     @property

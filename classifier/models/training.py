@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..i18n import translate_stored
 from ..ml import calibration
-from ..roles import is_instructor
+from ..roles import is_admin, is_instructor
 from .base import Job, JobStatus
 from .datasets import Dataset
 
@@ -92,6 +92,21 @@ class TrainingJob(Job):
         jobs = cls.objects.select_related("dataset", "owner")
         return jobs if is_instructor(user) else jobs.filter(owner=user)
 
+    @classmethod
+    def actionable_by(cls, user):
+        """The jobs ``user`` may act on (cancel, download, publish, score): their own; an
+        instructor's also those of the students in the courses they teach (as owner or
+        co-instructor); an admin's every job. Seeing a job is not acting on it."""
+        jobs = cls.visible_to(user)
+        if is_admin(user):
+            return jobs
+        if not is_instructor(user):
+            return jobs.filter(owner=user)
+        taught = models.Q(owner__enrollments__course__owner=user) | models.Q(
+            owner__enrollments__course__co_instructors=user
+        )
+        return jobs.filter(models.Q(owner=user) | taught).distinct()
+
     @property
     def artifact_dir(self) -> Path:
         return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
@@ -144,13 +159,6 @@ class TrainingJob(Job):
             return 0
         done = self.epochs_done + self.batch_percent / 100
         return min(100, round(100 * done / self.epochs))
-
-    @classmethod
-    def active_count(cls, user):
-        """How many of ``user``'s jobs are queued or running."""
-        return cls.objects.filter(
-            owner=user, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
-        ).count()
 
     def jobs_ahead(self):
         """How many jobs this queued one waits for: those training now, and those queued

@@ -46,6 +46,7 @@ from .evaluation import (
     evaluate_job_on,
     leaderboard_pending,
     leaderboard_rows,
+    may_choose_hidden_test,
     run_evaluation,
     set_hidden_test,
 )
@@ -70,6 +71,7 @@ from .predictions import (
     waited_for,
     write_steps,
 )
+from .queue_limits import queue_limit_refusal
 from .roster import (
     add_co_instructor,
     import_roster,
@@ -82,6 +84,8 @@ from .roster import (
     set_instructor,
 )
 from .training import (
+    cancel_job,
+    check_may_act,
     check_split,
     chosen_characters,
     create_training_job,
@@ -97,6 +101,8 @@ __all__ = [
     "DEMO_DATASET",
     "active_regrade",
     "add_co_instructor",
+    "cancel_job",
+    "check_may_act",
     "check_split",
     "check_submission",
     "chosen_characters",
@@ -129,6 +135,7 @@ __all__ = [
     "leaderboard_pending",
     "leaderboard_rows",
     "make_split",
+    "may_choose_hidden_test",
     "may_export_images",
     "may_manage",
     "may_see_files",
@@ -139,6 +146,7 @@ __all__ = [
     "prediction_summary",
     "publish_model",
     "queue_has_worker",
+    "queue_limit_refusal",
     "rebuild_dataset",
     "refresh_doubts",
     "regenerate_join_code",

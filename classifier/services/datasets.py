@@ -221,6 +221,7 @@ def create_handwriting_dataset(
             "samples": samples,
         },
     )
+    dataset.source_courses.set({assignment.course_id for assignment in assignments})
     if dispatch:
         dataset.dispatch()
     return dataset

@@ -6,21 +6,35 @@ from django.db import transaction
 from ..ml import calibration
 from ..ml.messages import Refusal, _
 from ..models import Dataset, Evaluation, JobStatus, TrainingJob
+from ..roles import is_admin
 from .failures import job_run
+from .queue_limits import take_a_place_in_the_queue
 
 
 @transaction.atomic
-def create_evaluation(*, job: TrainingJob, dataset: Dataset, hidden=False, dispatch=True):
-    """Queue scoring ``job``'s model on ``dataset`` (again, if it was scored before)."""
+def create_evaluation(
+    *, job: TrainingJob, dataset: Dataset, hidden=False, dispatch=True, requested_by=None
+):
+    """Queue scoring ``job``'s model on ``dataset`` (again, if it was scored before, once
+    the last scoring finished).
+
+    ``requested_by``: the person who asked (the Evaluate button), whose queue limit it
+    counts against; the leaderboard's own scorings have none. A hidden evaluation stays
+    hidden: scoring a leaderboard's test set again must not show its score.
+    """
+    if requested_by is not None:
+        take_a_place_in_the_queue(requested_by)
     evaluation, created = Evaluation.objects.get_or_create(
         job=job, dataset=dataset, defaults={"hidden": hidden}
     )
+    hidden = hidden or evaluation.hidden
     requeued = not created and evaluation.requeue(accuracy=None, n=0, per_class={}, hidden=hidden)
     if not (created or requeued):
         # Queued or running already: it scores the same model on the same data, and
         # counts as hidden if it now is.
-        Evaluation.objects.filter(pk=evaluation.pk).update(hidden=hidden)
-        evaluation.hidden = hidden
+        if hidden and not evaluation.hidden:
+            Evaluation.objects.filter(pk=evaluation.pk).update(hidden=True)
+            evaluation.hidden = True
     elif dispatch:
         evaluation.dispatch()
     return evaluation
@@ -89,16 +103,36 @@ def evaluate_job_on(job: TrainingJob, dataset: Dataset, *, on_progress=None) -> 
     }
 
 
+def may_choose_hidden_test(user, dataset: Dataset) -> bool:
+    """Whether ``user`` chooses ``dataset``'s leaderboard test set: whoever made the data
+    set, and admins. Choosing one hides it from every student, so it is not any
+    instructor's to choose."""
+    return is_admin(user) or (user.is_authenticated and dataset.created_by_id == user.pk)
+
+
 def set_hidden_test(dataset: Dataset, test: Dataset | None):
-    """Make ``test`` the leaderboard's hidden test set and score every finished job on it."""
+    """Make ``test`` the leaderboard's hidden test set and score every finished job on it.
+
+    The test set is hidden from students meanwhile; the one it replaces (or that is
+    cleared) is shown again if a leaderboard hid it and no other leaderboard uses it.
+    """
     with transaction.atomic():
-        # Locked so that a job finishing now either sees the test set or is seen here.
-        Dataset.objects.select_for_update().get(pk=dataset.pk)
+        # Locked so that a job finishing now either sees the test set or is seen here;
+        # the stored row says what it replaces (a form may have changed ``dataset``).
+        previous = Dataset.objects.select_for_update().get(pk=dataset.pk).hidden_test_id
         dataset.hidden_test = test
         dataset.save(update_fields=["hidden_test"])
+        if previous and previous != getattr(test, "pk", None):
+            still_used = Dataset.objects.filter(hidden_test_id=previous).exists()
+            if not still_used:
+                Dataset.objects.filter(pk=previous, hidden_for_leaderboard=True).update(
+                    is_hidden=False, hidden_for_leaderboard=False
+                )
         if test is None:
             return
-        Dataset.objects.filter(pk=test.pk).update(is_hidden=True)
+        Dataset.objects.filter(pk=test.pk, is_hidden=False).update(
+            is_hidden=True, hidden_for_leaderboard=True
+        )
         for job in dataset.training_jobs.filter(status=JobStatus.SUCCEEDED):
             create_evaluation(job=job, dataset=test, hidden=True)
 

@@ -13,10 +13,11 @@ from django.utils import translation
 
 from ..i18n import message_of, stored
 from ..ml import calibration, charsets, networks, preprocess, splits, store
-from ..ml.messages import Conflict, Message, Refusal, _
+from ..ml.messages import Conflict, Message, NotAllowed, Refusal, _
 from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
 from .failures import job_run
+from .queue_limits import take_a_place_in_the_queue
 from .training_pages import job_plot
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,14 @@ def create_training_job(
     split: str,
     param_count: int | None = None,
     dispatch: bool = True,
+    limit: bool = True,
 ) -> TrainingJob:
-    """Record a training job (validated by the caller's form or command) and queue it."""
+    """Record a training job (validated by the caller's form or command) and queue it.
+
+    With ``limit``, a student past ``LAB_MAX_ACTIVE_JOBS`` is refused here, in the
+    transaction that records the job (a form's earlier check can be raced)."""
+    if limit:
+        take_a_place_in_the_queue(owner)
     classes = len(chars) or len(dataset.classes)
     if param_count is None:
         param_count = networks.count_params(
@@ -96,6 +103,32 @@ def create_training_job(
     if dispatch:
         job.dispatch()
     return job
+
+
+def check_may_act(user, job: TrainingJob) -> None:
+    """Refuse ``user`` acting on ``job`` (cancelling, downloading, publishing, scoring it)
+    unless it is theirs, they teach a course its owner is in, or they are an admin."""
+    if not TrainingJob.actionable_by(user).filter(pk=job.pk).exists():
+        raise NotAllowed(
+            _(
+                "You may act on your own jobs, and on those of the students in the courses "
+                "you teach."
+            )
+        )
+
+
+def cancel_job(user, job: TrainingJob) -> None:
+    """Cancel a queued job, or ask a running one to stop after its batch; a Conflict when
+    it has already ended."""
+    check_may_act(user, job)
+    if not job.request_cancel():
+        raise Conflict(
+            _(
+                "Job #%(pk)d has already ended (%(status)s).",
+                pk=job.pk,
+                status=str(job.get_status_display()),
+            )
+        )
 
 
 def rerun_training_job(job: TrainingJob) -> TrainingJob:
@@ -147,6 +180,7 @@ def rerun_training_job(job: TrainingJob) -> TrainingJob:
         batch_size=job.batch_size,
         seed=job.seed,
         split=job.split,
+        limit=False,  # the admin's action, not the student's queue
     )
 
 

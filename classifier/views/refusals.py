@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from ..i18n import describe
-from ..ml.messages import Refusal
+from ..ml.messages import NotAllowed, Refusal
 
 
 @dataclass
@@ -58,3 +59,13 @@ def refusal_as_404():
         yield
     except Refusal as exc:
         raise Http404(describe(exc)) from None
+
+
+@contextmanager
+def not_allowed_as_403():
+    """Run the block; a NotAllowed raised in it (the user may see this, not act on it)
+    becomes a 403 page that gives the reason."""
+    try:
+        yield
+    except NotAllowed as exc:
+        raise PermissionDenied(describe(exc)) from None

@@ -17,8 +17,8 @@ from ..ml import networks
 from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
 from ..responses import model_download, png_response
-from ..roles import is_instructor, may_delete
-from .refusals import refusal_as_404, refusals_shown
+from ..roles import may_delete
+from .refusals import not_allowed_as_403, refusal_as_404, refusals_shown
 
 
 def _job_for(request, pk):
@@ -34,9 +34,13 @@ def job_list(request):
 def job_new(request):
     form = TrainingJobForm(request.POST or None, user=request.user, initial=_start(request))
     if form.is_valid():
-        job = services.create_training_job(owner=request.user, **form.job_fields())
-        messages.success(request, _("Job #%(pk)d is queued.") % {"pk": job.pk}, extra_tags="live")
-        return redirect(job)
+        with refusals_shown(form=form) as outcome:
+            job = services.create_training_job(owner=request.user, **form.job_fields())
+        if not outcome.refused:
+            messages.success(
+                request, _("Job #%(pk)d is queued.") % {"pk": job.pk}, extra_tags="live"
+            )
+            return redirect(job)
     return render(request, "jobs/new.html", {"form": form})
 
 
@@ -87,7 +91,8 @@ def job_detail(request, pk):
     context = {"job": job, **services.job_page_context(job)}
     # Offered only where it would be done: a refused delete is explained on its own page.
     context["may_delete"] = may_delete(request.user, job) and not services.job_deletion_refusal(job)
-    if job.status == JobStatus.SUCCEEDED:
+    context["may_act"] = TrainingJob.actionable_by(request.user).filter(pk=job.pk).exists()
+    if job.status == JobStatus.SUCCEEDED and context["may_act"]:
         context["evaluate_form"] = EvaluateForm(job=job, user=request.user)
         # A model of all 2,350 syllables would otherwise make a page of 2,350 rows.
         context["per_class_rows"] = Paginator(context["per_class_rows"], 100).get_page(
@@ -130,16 +135,24 @@ def job_result_png(request, pk, kind):
         return png_response(services.job_plot(job, kind))
 
 
+def _job_to_act_on(request, pk):
+    """Job ``pk`` if the user may act on it: 404 where they may not see it, 403 with the
+    reason where they may see it only (an instructor, a job of another course's student)."""
+    job = _job_for(request, pk)
+    with not_allowed_as_403():
+        services.check_may_act(request.user, job)
+    return job
+
+
 def job_model_download(request, pk):
-    return model_download(_job_for(request, pk))
+    return model_download(_job_to_act_on(request, pk))
 
 
 @require_POST
 def job_cancel(request, pk):
-    job = _job_for(request, pk)
-    if job.owner != request.user and not is_instructor(request.user):
-        raise Http404
-    if job.request_cancel():
+    job = _job_to_act_on(request, pk)
+    with refusals_shown(request, level=messages.INFO):  # it had ended meanwhile
+        services.cancel_job(request.user, job)
         messages.info(request, _("The job stops after the batch in progress."))
     return redirect(job)
 
@@ -168,11 +181,14 @@ def job_delete(request, pk):
 
 @require_POST
 def job_evaluate(request, pk):
-    job = _job_for(request, pk)
+    job = _job_to_act_on(request, pk)
     form = EvaluateForm(request.POST, job=job, user=request.user)
     if form.is_valid():
-        services.create_evaluation(job=job, dataset=form.cleaned_data["dataset"])
-        messages.success(request, _("The evaluation is queued; its result appears below."))
+        with refusals_shown(request):
+            services.create_evaluation(
+                job=job, dataset=form.cleaned_data["dataset"], requested_by=request.user
+            )
+            messages.success(request, _("The evaluation is queued; its result appears below."))
     else:
         messages.error(request, " ".join(form.errors.get("dataset", [])))
     return redirect(job)
@@ -204,9 +220,12 @@ def job_compare(request):
 def leaderboard(request, pk):
     dataset = get_object_or_404(Dataset.visible_to(request.user), pk=pk)
     form = None
-    if request.method == "POST" and not is_instructor(request.user):
-        raise PermissionDenied  # only instructors choose hidden test sets
-    if is_instructor(request.user):
+    may_choose = services.may_choose_hidden_test(request.user, dataset)
+    if request.method == "POST" and not may_choose:
+        raise PermissionDenied(
+            _("Only whoever made the data set, or an admin, chooses its leaderboard's test set.")
+        )
+    if may_choose:
         form = HiddenTestForm(request.POST or None, instance=dataset)
         if request.method == "POST" and form.is_valid():
             services.set_hidden_test(dataset, form.cleaned_data["hidden_test"])

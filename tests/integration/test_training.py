@@ -156,7 +156,10 @@ def test_train_command_follows_an_async_job_on_the_workers_to_its_metrics(
 def test_leaderboard_scores_every_finished_job_on_the_hidden_test_set(
     train_worker, client, student_a, student_b, instructor
 ):
-    dataset = make_dataset("board", chars="가나다", per_char=30, size=(16, 16))
+    # The instructor's own data set: whoever made one chooses its leaderboard's test set.
+    dataset = make_dataset(
+        "board", chars="가나다", per_char=30, size=(16, 16), created_by=instructor
+    )
     hidden = make_dataset("board-test", chars="가나다", per_char=8, size=(16, 16), seed=9)
     early = train_worker.wait_for(dispatch_job(student_a, dataset))
     assert early.status == JobStatus.SUCCEEDED, early.error_text

@@ -14,12 +14,13 @@ def make_dataset(
     groups=("S", "G"),
     status=JobStatus.SUCCEEDED,
     seed=0,
+    source=Dataset.Source.PHD08,
     **fields,
 ) -> Dataset:
     """A data set row with real random arrays under MEDIA_ROOT (ready unless told)."""
     dataset = Dataset.objects.create(
         name=name,
-        source=Dataset.Source.PHD08,
+        source=source,
         height=size[0],
         width=size[1],
         status=status,

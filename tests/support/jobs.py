@@ -17,7 +17,8 @@ from classifier.models import EpochMetric, JobStatus, TrainingJob
 
 def make_queued_job(owner, dataset, **fields) -> TrainingJob:
     """An MLP job recorded through the services, as the form records it, and sent to no
-    worker: one epoch of 8 at 0.001, unless ``fields`` say otherwise."""
+    worker: one epoch of 8 at 0.001, unless ``fields`` say otherwise. A test's setting,
+    not a student's request: the queue limit does not apply."""
     values = {
         "chars": [],
         "model_spec": "mlp",
@@ -28,6 +29,7 @@ def make_queued_job(owner, dataset, **fields) -> TrainingJob:
         "seed": 0,
         "split": "stratified:0.25",
         "dispatch": False,
+        "limit": False,
     }
     return services.create_training_job(owner=owner, dataset=dataset, **{**values, **fields})
 

@@ -80,15 +80,14 @@ def build_world(
     original = media_root / "submissions" / "1.png"
     original.parent.mkdir(parents=True)
     original.write_bytes(white_png())
-    w.hw_ready = Dataset.objects.create(
-        name="hw-ready",
+    w.hw_ready = make_dataset(
+        "hw-ready",
+        chars="가",
+        per_char=1,
+        groups=("writer-1",),
         source=Dataset.Source.HANDWRITING,
-        status=JobStatus.SUCCEEDED,
         created_by=instructor,
         is_hidden=True,
-        classes=["가"],
-        counts=[1],
-        num_samples=1,
         params={"samples": [["submissions/1.png", "가", "writer-1"]]},
     )
 
@@ -100,6 +99,7 @@ def build_world(
     )
 
     w.course = Course.objects.create(name="Hangul 101", owner=instructor)
+    w.hw_ready.source_courses.set([w.course])  # its students' writing
     Enrollment.objects.create(course=w.course, student=student_a)
     w.course.published_models.add(w.grader)
     w.other_course = Course.objects.create(name="Other class", owner=other_instructor)

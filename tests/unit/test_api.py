@@ -213,7 +213,9 @@ def test_students_cannot_train_on_a_hidden_test_set_nor_beyond_their_job_limit(w
     settings.LAB_MAX_ACTIVE_JOBS = 1  # student A already has a queued job
     limited = client.post("/api/jobs/", {"dataset": world.ds.pk})
     assert limited.json() == {
-        "non_field_errors": ["You already have 1 jobs queued or running; wait for one to finish."]
+        "non_field_errors": [
+            "You already have 1 jobs or evaluations queued or running; wait for one to finish."
+        ]
     }
 
 

@@ -351,6 +351,8 @@ def test_the_leaderboard_follows_the_scoring_of_a_new_hidden_test_set(
     client, classroom, instructor
 ):
     dataset, test = classroom["dataset"], make_dataset("hidden", chars="가나다", per_char=2)
+    dataset.created_by = instructor  # who made a data set chooses its test set
+    dataset.save()
     job = TrainingJob.objects.create(
         owner=instructor, dataset=dataset, model_spec="mlp", status=JobStatus.SUCCEEDED
     )

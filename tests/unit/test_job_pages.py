@@ -94,11 +94,11 @@ def test_training_form_enforces_the_queue_limit(client, student_a, settings):
     client.post(reverse("classifier:job-new"), _form(dataset))
     # Said at once on the empty form, before the student fills it in, and on sending it.
     assert (
-        "already have 1 jobs queued or running"
+        "already have 1 jobs or evaluations queued or running"
         in client.get(reverse("classifier:job-new")).content.decode()
     )
     response = client.post(reverse("classifier:job-new"), _form(dataset))
-    assert "already have 1 jobs queued or running" in response.content.decode()
+    assert "already have 1 jobs or evaluations queued or running" in response.content.decode()
     assert TrainingJob.objects.count() == 1
 
 

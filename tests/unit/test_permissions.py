@@ -59,6 +59,11 @@ ALL = r(L, 200, 200, 200, 200, 200)
 ADMIN_ONLY = r(L, 403, 403, 403, 403, 200)
 #: Jobs: students see their own; instructors (who run the lab's queue) and admins all.
 JOB = r(L, 200, 404, 200, 200, 200)
+# Acting on student A's job: A, A's instructor and admins; the other course's instructor
+# sees it but may not act on it.
+JOB_ACTION = r(L, 200, 404, 200, 403, 200)
+# A hidden handwriting data set written in A's course.
+HANDWRITING = r(L, 404, 404, 200, 404, 200)
 #: A prediction that is not a submission: its owner and admins.
 OWN_PREDICTION = r(L, 200, 404, 404, 404, 200)
 #: A submission: its owner, the instructor of its course, admins.
@@ -286,8 +291,12 @@ CASES = [
         method="post",
         data=_images_upload,
     ),
-    # The images themselves (people's handwriting): whoever made the set, and admins.
-    Case("classifier:dataset-export-images", r(L, 404, 404, 200, 403, 200), hw_ready),
+    # A handwriting set is its students' writing: of the instructors, only theirs see it
+    # (hidden from students here); the images themselves: whoever made it, and admins.
+    Case("classifier:dataset-detail", HANDWRITING, hw_ready, label="handwriting"),
+    Case("classifier:dataset-export", HANDWRITING, hw_ready, label="handwriting"),
+    Case("api:dataset-detail", api(HANDWRITING), hw_ready, label="handwriting"),
+    Case("classifier:dataset-export-images", HANDWRITING, hw_ready),
     Case(
         "classifier:dataset-export-images",
         r(L, 403, 403, 403, 403, 403),
@@ -330,9 +339,11 @@ CASES = [
     ),
     Case("classifier:leaderboard", ALL, ds),
     Case("classifier:leaderboard", HIDDEN, hidden, label="of the hidden test set"),
+    # Choosing the test set hides it from every student: whoever made the data set (an
+    # admin here) and admins only.
     Case(
         "classifier:leaderboard",
-        r(L, 403, 403, "302+", "302+", "302+"),
+        r(L, 403, 403, 403, 403, "302+"),
         ds,
         method="post",
         data=lambda w: {"hidden_test": w.ds2.pk},
@@ -378,16 +389,18 @@ CASES = [
     Case("classifier:job-confusion", JOB, job),
     Case("classifier:job-mistakes", JOB, job),
     Case("classifier:job-reliability", JOB, job),
-    Case("classifier:job-model", JOB, job),
+    # Seeing a job is not acting on it: an instructor downloads, cancels, scores and
+    # publishes the jobs of the students in the courses they teach (and their own).
+    Case("classifier:job-model", JOB_ACTION, job),
     Case(
         "classifier:job-model",
-        r(L, 404, 404, 200, 200, 200),
+        r(L, 404, 404, 200, 403, 200),
         grader,
         label="published grading model",
     ),
     Case(
         "classifier:job-cancel",
-        r(L, "302+", 404, "302+", "302+", "302+"),
+        r(L, "302+", 404, "302+", 403, "302+"),
         queued_job,
         method="post",
     ),
@@ -414,15 +427,16 @@ CASES = [
     Case("classifier:job-evaluate", r(L, 405, 405, 405, 405, 405), job),
     Case(
         "classifier:job-evaluate",
-        r(L, "302+", 404, "302+", "302+", "302+"),
+        r(L, "302+", 404, "302+", 403, "302+"),
         job,
         method="post",
         data=lambda w: {"dataset": w.ds2.pk},
     ),
-    # Students never score on a hidden test set (its samples would leak through the score).
+    # Nobody scores on a hidden test set by hand: its samples would leak through the
+    # score, and the leaderboard scores every job on it itself.
     Case(
         "classifier:job-evaluate",
-        r(L, 302, 404, "302+", "302+", "302+"),
+        r(L, 302, 404, 302, 403, 302),
         job,
         method="post",
         data=lambda w: {"dataset": w.hidden.pk},
@@ -549,6 +563,15 @@ CASES = [
         method="post",
         data=lambda w: {"job": w.job.pk},
     ),
+    # ... but not another course's instructor, to grade their own course with it.
+    Case(
+        "classifier:course-publish",
+        r(L, 404, 403, 404, 302, "302+"),
+        lambda w: [w.other_course.pk],
+        method="post",
+        data=lambda w: {"job": w.job.pk},
+        label="student A's job to the other course",
+    ),
     Case("classifier:assignment-new", TEACHING, course),
     Case(
         "classifier:assignment-new",
@@ -644,13 +667,13 @@ CASES = [
         label="grading model",
     ),
     Case("api:job-metrics", api(JOB), job),
-    Case("api:job-model", api(JOB), job),
-    Case("api:job-model", r(401, 404, 404, 200, 200, 200), grader, label="published grading model"),
+    Case("api:job-model", api(JOB_ACTION), job),
+    Case("api:job-model", r(401, 404, 404, 200, 403, 200), grader, label="published grading model"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "mistakes"], label="mistakes"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "reliability"], label="reliability"),
-    Case("api:job-cancel", r(401, "200+", 404, "200+", "200+", "200+"), queued_job, method="post"),
+    Case("api:job-cancel", r(401, "200+", 404, "200+", 403, "200+"), queued_job, method="post"),
     Case("api:job-cancel", r(401, 405, 405, 405, 405, 405), queued_job),
     Case("api:prediction-list", api(ALL)),
     Case(
