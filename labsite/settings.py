@@ -324,6 +324,10 @@ LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
 LAB_IMAGE_ZIP_MAX_MEMBERS = envint("LAB_IMAGE_ZIP_MAX_MEMBERS", 100_000)
 # Training jobs a student may have queued or running at once (instructors: no limit).
 LAB_MAX_ACTIVE_JOBS = envint("LAB_MAX_ACTIVE_JOBS", 2)
+# Memory a training batch's activations may take (every layer's output for every image
+# of the batch): past it a job is refused with the figure, rather than the worker killed
+# by the operating system. 2 GiB fits the presets at the largest batch sizes used here.
+LAB_MAX_BATCH_ACTIVATIONS_MIB = envint("LAB_MAX_BATCH_ACTIVATIONS_MIB", 2048)
 # A training job is stopped (its epochs and model kept) once it has trained this long.
 LAB_TRAIN_TIME_LIMIT = min(envint("LAB_TRAIN_TIME_LIMIT", 2 * 3600), CELERY_TASK_SOFT_TIME_LIMIT)
 # Processes a data-set conversion may use (0: one per core).

@@ -1,6 +1,7 @@
 """Training job forms: the job itself, evaluations and the hidden test set."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
@@ -182,17 +183,26 @@ class TrainingJobForm(forms.Form):
             try:
                 cleaned["model_spec"] = spec_text or cleaned.get("model", "mlp")
                 classes = len(cleaned.get("chars") or dataset.classes)
-                cleaned["param_count"] = networks.count_params(
-                    networks.parse_spec(cleaned["model_spec"]),
-                    (dataset.height, dataset.width),
-                    classes,
-                )
+                spec = networks.parse_spec(cleaned["model_spec"])
+                size = (dataset.height, dataset.width)
+                cleaned["param_count"] = networks.count_params(spec, size, classes)
             except Refusal as exc:
                 self.add_error("spec" if spec_text else "model", describe(exc))
+            else:
+                self._clean_batch_memory(cleaned, spec, size, classes)
         self._clean_split(cleaned, dataset)
         if refusal := self.queue_limit_refusal():
             raise forms.ValidationError(refusal)
         return cleaned
+
+    def _clean_batch_memory(self, cleaned, spec, size, classes):
+        if not cleaned.get("batch_size"):
+            return  # the field's own error says why
+        limit = settings.LAB_MAX_BATCH_ACTIVATIONS_MIB * 2**20
+        try:
+            networks.check_batch_memory(spec, size, classes, cleaned["batch_size"], limit)
+        except Refusal as exc:
+            self.add_error("batch_size", describe(exc))
 
     def queue_limit_refusal(self) -> str | None:
         """Why this student may not queue another job now, or None: the page says it

@@ -14,6 +14,7 @@ layer of one unit per character. Shapes and parameter counts are pure arithmetic
 forms and pages can show them without importing TensorFlow; only ``build_model`` does.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -280,6 +281,42 @@ def _flatten(shape, rows) -> tuple[int]:
     flat = (shape[0] * shape[1] * shape[2],)
     rows.append(("flatten", flat, 0))
     return flat
+
+
+def activation_bytes(spec: Spec, input_shape: tuple[int, int], classes: int) -> int:
+    """The float32 activations one image leaves in memory on its way through the model
+    (every layer's output, kept for the backward pass): times the batch size, what a
+    training step needs beside the weights."""
+    return 4 * sum(
+        math.prod(shape) for _name, shape, _params in describe(spec, input_shape, classes)
+    )
+
+
+def check_batch_memory(
+    spec: Spec, input_shape: tuple[int, int], classes: int, batch_size: int, limit: int
+) -> None:
+    """Refuse a batch whose activations take more than ``limit`` bytes: the parameter and
+    multiply-add limits miss a few wide layers trained on big batches (two 512-filter
+    convolutions at 4,096 images a batch need about 18 GiB), which the operating system
+    answers by killing the worker."""
+    per_image = activation_bytes(spec, input_shape, classes)
+    if per_image * batch_size <= limit:
+        return
+    raise Refusal(
+        _(
+            "At %(batch)d images a batch this model needs about %(need)s of memory for its "
+            "activations; the lab allows %(most)s. Use a batch of at most %(fits)d images, "
+            "or a smaller model.",
+            batch=batch_size,
+            need=_gib(per_image * batch_size),
+            most=_gib(limit),
+            fits=max(1, limit // per_image),
+        )
+    )
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB"
 
 
 def count_params(spec: Spec, input_shape: tuple[int, int], classes: int) -> int:

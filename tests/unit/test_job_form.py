@@ -152,3 +152,32 @@ def test_the_queued_message_is_marked_for_the_live_status_to_replace(client, stu
     # page was drawn (static/js/poll.js: ".message.live").
     message = re.search(r'<p class="message ([^"]*)"[^>]*>Job #\d+ is queued\.</p>', page)
     assert message and "live" in message.group(1).split()
+
+
+def test_a_batch_whose_activations_would_not_fit_is_refused_with_the_figure(
+    client, student_a, settings
+):
+    """Two 512-filter convolutions pass the parameter and multiply-add limits, but at 4,096
+    images a batch their activations need about 18 GiB: the worker would be killed."""
+    settings.LAB_MAX_BATCH_ACTIVATIONS_MIB = 2048
+    dataset = make_dataset("wide", chars="가나다라마바사아", per_char=4)
+    client.force_login(student_a)
+    post = {
+        "dataset": dataset.pk,
+        "model": "custom",
+        "spec": "conv512x1-conv512x1",
+        "optimizer": "adam",
+        "epochs": 1,
+        "batch_size": 4096,
+        "seed": 0,
+        "split_kind": "stratified",
+        "val_fraction": 0.25,
+    }
+    refused = client.post(reverse("classifier:job-new"), post)
+    errors = refused.context["form"].errors["batch_size"]
+    assert "18.4 GiB" in errors[0] and "2.0 GiB" in errors[0], errors
+    fits = int(re.search(r"at most (\d+) images", errors[0]).group(1))
+    assert not TrainingJob.objects.exists()
+    accepted = client.post(reverse("classifier:job-new"), {**post, "batch_size": fits})
+    assert accepted.status_code == 302
+    assert TrainingJob.objects.get().batch_size == fits
