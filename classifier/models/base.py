@@ -132,6 +132,7 @@ class Job(models.Model):
         """Move row ``pk`` from QUEUED to RUNNING; True only for the one caller that did."""
         now = timezone.now()
         claimed = cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
+            **cls._run_start_fields(),
             status=JobStatus.RUNNING,
             attempts=F("attempts") + 1,
             started_at=now,
@@ -224,12 +225,27 @@ class Job(models.Model):
             **fields,
         )
 
+    @classmethod
+    def _run_start_fields(cls) -> dict:
+        """What a kind of job records as a run starts (in ``claim``'s UPDATE)."""
+        return {}
+
     def requeue_dead(self, stale_before) -> bool:
         """RUNNING with a heartbeat older than ``stale_before`` (its process died) ->
         QUEUED, keeping its attempts and what it finished; the caller runs or dispatches
         it. A worker that comes back to life beats first and keeps its row."""
         dead = type(self).objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
-        return self._move(dead, JobStatus.QUEUED, dispatched_at=None)
+        return self._move(dead, JobStatus.QUEUED, dispatched_at=None, **self._death_fields())
+
+    def _death_fields(self) -> dict:
+        """What a kind of job records when a run of it died (in ``requeue_dead``)."""
+        return {}
+
+    def keeps_crashing(self) -> bool:
+        """Whether this dead run, like the one before it, died having done nothing: a
+        job that takes the worker down with it (out of memory), which a third run would
+        only repeat. Only training jobs say so (they count their epochs)."""
+        return False
 
     def give_up(self, stale_before, reason) -> bool:
         """RUNNING with a stale heartbeat and no runs left -> FAILED with ``reason``; the

@@ -54,6 +54,13 @@ class TrainingJob(Job):
     samples_per_second = models.FloatField(_("samples per second"), default=0)
     eta_seconds = models.FloatField(_("seconds left"), null=True, blank=True)
 
+    #: The epochs done when the current run started, and how many runs in a row died
+    #: before finishing one (the sweeper gives up on the second: out of memory).
+    epochs_at_run_start = models.PositiveSmallIntegerField(_("epochs at run start"), default=0)
+    runs_without_an_epoch = models.PositiveSmallIntegerField(
+        _("runs that died before an epoch"), default=0
+    )
+
     #: The epoch a later attempt went on from, when the first attempt's worker died.
     resumed_from_epoch = models.PositiveSmallIntegerField(
         _("resumed from epoch"), null=True, blank=True
@@ -106,6 +113,20 @@ class TrainingJob(Job):
             owner__enrollments__course__co_instructors=user
         )
         return jobs.filter(models.Q(owner=user) | taught).distinct()
+
+    @classmethod
+    def _run_start_fields(cls) -> dict:
+        return {"epochs_at_run_start": models.F("epochs_done")}
+
+    def _died_before_an_epoch(self) -> bool:
+        return self.epochs_done == self.epochs_at_run_start
+
+    def _death_fields(self) -> dict:
+        stalled = self._died_before_an_epoch()
+        return {"runs_without_an_epoch": self.runs_without_an_epoch + 1 if stalled else 0}
+
+    def keeps_crashing(self) -> bool:
+        return self._died_before_an_epoch() and self.runs_without_an_epoch >= 1
 
     @property
     def artifact_dir(self) -> Path:

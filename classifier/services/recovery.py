@@ -146,6 +146,14 @@ def _recover(row, stale, report: SweepReport):
     # Both arrows are conditional on the heartbeat still being stale, so a worker that
     # comes back to life (or a second sweeper) cannot make the row run twice.
     name = type(row).__name__
+    if row.keeps_crashing():
+        reason = _(
+            "The job ran out of memory or crashed the worker: twice its worker died "
+            "before it finished an epoch. Try a smaller batch or a smaller model."
+        )
+        if row.give_up(stale, reason):
+            report.failed.append((name, row.pk))
+        return
     if row.attempts < settings.LAB_MAX_ATTEMPTS:
         if row.requeue_dead(stale):
             row.dispatch()

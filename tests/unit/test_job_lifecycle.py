@@ -176,3 +176,36 @@ def test_a_send_while_the_broker_is_down_logs_a_line_and_leaves_the_row_queued(s
     assert record.levelname == "WARNING" and record.exc_info is None
     assert "the broker is unreachable" in record.getMessage()
     assert TrainingJob.objects.get(pk=job.pk).dispatched_at is None
+
+
+def _run_dies(job, *, epochs=0):
+    """A worker claims ``job``, finishes ``epochs`` epochs, dies; the sweeper sweeps."""
+    assert TrainingJob.claim(job.pk)
+    job.refresh_from_db()
+    if epochs:
+        job.update_progress(epochs_done=job.epochs_done + epochs)
+    long_ago = timezone.now() - timedelta(hours=1)
+    TrainingJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    recovery.sweep()
+    job.refresh_from_db()
+
+
+def test_a_job_whose_worker_dies_twice_before_an_epoch_fails_as_out_of_memory(student_a):
+    """Killed by the out-of-memory killer, a job would take the worker down on every run:
+    after the second run that finished nothing, it fails with the likely reason."""
+    job = make_queued_job(student_a, make_dataset(), epochs=5)
+    _run_dies(job)
+    assert job.status == JobStatus.QUEUED and job.runs_without_an_epoch == 1
+    _run_dies(job)
+    assert job.status == JobStatus.FAILED and job.attempts == 2
+    assert "ran out of memory or crashed the worker" in job.error_text
+
+
+def test_a_run_that_finished_an_epoch_before_dying_is_not_a_crash_loop(student_a, settings):
+    settings.LAB_MAX_ATTEMPTS = 5
+    job = make_queued_job(student_a, make_dataset(), epochs=5)
+    _run_dies(job)  # nothing done
+    _run_dies(job, epochs=2)  # went on: the count starts again
+    assert job.status == JobStatus.QUEUED and job.runs_without_an_epoch == 0
+    _run_dies(job)
+    assert job.status == JobStatus.QUEUED and job.runs_without_an_epoch == 1
