@@ -39,6 +39,11 @@ from .messages import Message, Refusal, _
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF"})
 #: Larger images are refused from their header, before decoding (decompression bombs).
 MAX_PIXELS = 40_000_000
+#: The limit for every format but JPEG, whose decoder shrinks a photo as it decodes:
+#: the others decode whole, a palette or an alpha channel becomes 4 bytes a pixel on the
+#: way, and a small file can hold a huge image (a 46 KiB GIF decoded to 202 MiB). A phone's
+#: screenshots and drawings are far smaller; photos come as JPEG.
+LOSSLESS_MAX_PIXELS = 12_000_000
 
 #: The longer side of the copy that preprocessing works on.
 WORKING_SIDE = 512
@@ -77,6 +82,7 @@ CROP_MARGIN = 0.05
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "RGBa", "La"})
 _NOT_AN_IMAGE = _("This file is not an image the lab can read (JPEG, PNG, WebP, BMP or GIF).")
 _DAMAGED = _(
     "The image is damaged or incomplete, so it cannot be read: save or export it again "
@@ -221,6 +227,19 @@ def open_image(source, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         )
     if image.width * image.height > max_pixels:
         raise _too_large(image.size, max_pixels)
+    if image.format not in ("JPEG", "MPO") and image.width * image.height > min(
+        max_pixels, LOSSLESS_MAX_PIXELS
+    ):
+        raise ImageRejected(
+            _(
+                "The image is too large (%(width)d × %(height)d pixels): the lab accepts up to "
+                "%(most)g megapixels in %(format)s. Send a smaller image, or a JPEG photo.",
+                width=image.width,
+                height=image.height,
+                most=min(max_pixels, LOSSLESS_MAX_PIXELS) / 1e6,
+                format=image.format,
+            )
+        )
     if image.format in ("JPEG", "MPO"):
         image.draft("L" if image.mode == "L" else "RGB", (DECODE_SIDE, DECODE_SIDE))
     try:
@@ -350,25 +369,37 @@ def _display(values: np.ndarray) -> np.ndarray:
 
 def _working_images(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """The upright image as an RGB picture, and its brightness (0..1) to work on."""
-    working = _fit(image.size[::-1], WORKING_SIDE)
+    image = _shrunk(image, _fit(image.size[::-1], WORKING_SIDE))
     if image.mode in _HIGH_DEPTH_MODES:
         values = np.nan_to_num(np.asarray(image, dtype=np.float32))
         low, high = float(values.min()), float(values.max())
         # Scaled by the values' own range: 16-bit images use any part of theirs.
-        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
-        gray = _resize(scaled, working)
+        gray = (values - low) / (high - low) if high > low else np.zeros_like(values)
         return np.repeat(_display(gray)[..., None], 3, axis=2), gray
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA").resize(working, Image.Resampling.BOX)
-        rgba = np.asarray(rgba, dtype=np.float32) / 255
+    if image.mode in _ALPHA_MODES:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
         colour = _composite(rgba[..., :3], rgba[..., 3])
         rgb = Image.fromarray(np.round(colour * 255).astype(np.uint8))
     else:
-        rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
-        rgb = rgb.resize(working, Image.Resampling.BOX).convert("RGB")
+        rgb = image.convert("RGB")
         colour = np.asarray(rgb, dtype=np.float32) / 255
     picture = rgb.resize(_fit(colour.shape, DISPLAY_SIDE), Image.Resampling.BOX)
     return np.asarray(picture), colour @ _LUMA
+
+
+def _shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image`` at ``size`` (averaging pixels), shrunk in its own mode: a 16-bit,
+    grey-with-alpha or RGBA image changed to another mode, or to floats, at full size
+    costs many times its file (a 112 KiB 16-bit PNG took 571 MiB). Palette and 1-bit
+    images become RGB(A) first (their pixels cannot be averaged), and so do images whose
+    transparency is a colour key; the pixel limit bounds what that costs."""
+    if image.mode in ("P", "PA", "1") or (
+        image.has_transparency_data and image.mode not in _ALPHA_MODES
+    ):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    elif image.mode not in (*_HIGH_DEPTH_MODES, *_ALPHA_MODES, "L", "RGB"):
+        image = image.convert("RGB")  # CMYK, YCbCr ...: each pixel on its own
+    return image.resize(size, Image.Resampling.BOX)
 
 
 def _composite(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
