@@ -335,6 +335,8 @@ LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
 # Handwriting: the largest photo accepted, in bytes and in pixels (decompression bombs).
 LAB_IMAGE_MAX_BYTES = envint("LAB_IMAGE_MAX_BYTES", 15 * 1024**2)
 LAB_IMAGE_MAX_PIXELS = envint("LAB_IMAGE_MAX_PIXELS", 40_000_000)
+# Images a process decodes and preprocesses at once; more wait their turn.
+LAB_PREPROCESS_AT_ONCE = envint("LAB_PREPROCESS_AT_ONCE", 2)
 # Loaded models a predict worker keeps in memory: at least a class's worth, as every
 # student predicts with a model of their own (a 28x28 MLP takes about 1 MB).
 LAB_MODEL_CACHE_SIZE = envint("LAB_MODEL_CACHE_SIZE", 64)

@@ -8,6 +8,7 @@ only runs the model, which it keeps loaded between requests.
 import io
 import logging
 import secrets
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -57,12 +58,22 @@ def model_input(job: TrainingJob) -> tuple[tuple[int, int], preprocess.InputStyl
     return tuple(metadata["input_shape"]), style
 
 
+@cache
+def _preprocessing_turns() -> threading.BoundedSemaphore:
+    """This process's turns at decoding and preprocessing an image."""
+    return threading.BoundedSemaphore(settings.LAB_PREPROCESS_AT_ONCE)
+
+
 def prepare_image(job: TrainingJob, data: bytes, *, canvas=False) -> preprocess.Preprocessed:
-    """Check an image and turn it into what ``job``'s model reads, step by step."""
+    """Check an image and turn it into what ``job``'s model reads, step by step.
+
+    At most ``LAB_PREPROCESS_AT_ONCE`` images at a time per process: each takes tens of
+    MiB while it decodes, and a class uploading at once would add them all up."""
     size, style = model_input(job)
-    image = preprocess.open_image(data, max_pixels=settings.LAB_IMAGE_MAX_PIXELS)
-    empty = canvas_empty_message() if canvas else None
-    return preprocess.preprocess(image, size, style, empty_message=empty)
+    with _preprocessing_turns():
+        image = preprocess.open_image(data, max_pixels=settings.LAB_IMAGE_MAX_PIXELS)
+        empty = canvas_empty_message() if canvas else None
+        return preprocess.preprocess(image, size, style, empty_message=empty)
 
 
 def predict_image(job: TrainingJob, data: bytes) -> tuple[preprocess.Preprocessed, dict]:

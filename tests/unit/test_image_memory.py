@@ -10,11 +10,18 @@ buffers are outside Python's allocator, so tracemalloc would not see them)."""
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from classifier.ml import preprocess
+from classifier.services import predictions
+from tests.support.datasets import make_dataset
+from tests.support.handwriting import photo_of
+from tests.support.jobs import make_evaluated_job
 from tests.support.paths import REPO
 
 MEASURE = """
@@ -87,3 +94,40 @@ def test_past_its_formats_limit_an_image_is_refused_before_decoding(tmp_path, mo
     found = _measure(path)
     assert "too large" in found["outcome"] and "JPEG" in found["outcome"], found
     assert found["mib"] < 20, f"{mode} {kind}: {found['mib']:.0f} MiB"
+
+
+@pytest.mark.django_db
+def test_a_process_preprocesses_a_bounded_number_of_images_at_once(
+    settings, monkeypatch, student_a
+):
+    """A class uploading at once: each image waits its turn past LAB_PREPROCESS_AT_ONCE."""
+    settings.LAB_PREPROCESS_AT_ONCE = 2
+    predictions._preprocessing_turns.cache_clear()
+    inside, most = 0, 0
+    lock = threading.Lock()
+    real = preprocess.preprocess
+
+    def counted(*args, **kwargs):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.1)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(preprocess, "preprocess", counted)
+    job = make_evaluated_job(student_a, make_dataset(chars="가나다"))
+    data = photo_of("가")
+    threads = [
+        threading.Thread(target=predictions.prepare_image, args=(job, data)) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    predictions._preprocessing_turns.cache_clear()
+    assert most == 2
