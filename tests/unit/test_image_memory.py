@@ -3,8 +3,7 @@ before any float copy, and refused from the header past the limit of their forma
 (issue 19: a 112 KiB 16-bit PNG took 571 MiB, a 189 KiB RGBA PNG 470 MiB, a 46 KiB GIF
 202 MiB, a 394 KiB lossless WebP with alpha 565 MiB).
 
-Each case runs in a fresh interpreter, which reads the file and reports how much its
-peak resident memory grew while the image was opened and preprocessed (Pillow's
+bench/image_memory.py makes the images and measures each in a fresh interpreter (Pillow's
 buffers are outside Python's allocator, so tracemalloc would not see them)."""
 
 import json
@@ -13,9 +12,7 @@ import sys
 import threading
 import time
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from classifier.ml import preprocess
 from classifier.services import predictions
@@ -24,76 +21,36 @@ from tests.support.handwriting import photo_of
 from tests.support.jobs import make_evaluated_job
 from tests.support.paths import REPO
 
-MEASURE = """
-import json, resource, sys
-from classifier.ml import preprocess
-data = open(sys.argv[1], "rb").read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    preprocess.preprocess(preprocess.open_image(data), (28, 28))
-    outcome = "read"
-except preprocess.ImageRejected as exc:
-    outcome = str(exc)
-grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-print(json.dumps({"outcome": outcome, "mib": grown}))
-"""
 
-
-def _image(mode, side):
-    """A mostly blank page of ``side`` x ``side`` with one dark stroke: compresses well."""
-    if mode == "I;16":
-        values = np.full((side, side), 60000, dtype=np.uint16)
-        values[side // 3 : side // 3 + side // 20, side // 4 : -side // 4] = 2000
-        return Image.fromarray(values)  # mode I;16
-    if mode == "P":
-        image = Image.new("P", (side, side), 0)
-        image.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
-        image.info["transparency"] = 0
-    else:
-        image = Image.new(mode, (side, side), (255,) * len(mode))
-    image.paste(
-        (0, 0, 0, 255)[: len(image.getbands())] if mode != "P" else 1,
-        (side // 4, side // 3, 3 * side // 4, side // 3 + side // 20),
-    )
-    return image
-
-
-def _measure(path):
+@pytest.fixture(scope="module")
+def measured():
+    """bench/image_memory.py's rows, by image: each of its four kinds at 11.6 megapixels
+    (under the limit) and at 36 (past it)."""
     result = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path)],
+        [sys.executable, "bench/image_memory.py", "--sides", "3400", "6000", "--json"],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout)
 
 
-CASES = [  # (mode, format, options)
-    ("I;16", "PNG", {}),
-    ("RGBA", "PNG", {}),
-    ("P", "GIF", {}),
-    ("RGBA", "WEBP", {"lossless": True}),
-]
+def test_a_large_lossless_image_is_read_within_bounded_memory(measured):
+    under = [row for row in measured if row["image"].startswith("3400x")]
+    assert len(under) == 4
+    for row in under:
+        assert row["outcome"] == "read", row
+        assert row["mib"] < 120, row
 
 
-@pytest.mark.parametrize(("mode", "kind", "options"), CASES)
-def test_a_large_lossless_image_is_read_within_bounded_memory(tmp_path, mode, kind, options):
-    path = tmp_path / f"page.{kind.lower()}"
-    _image(mode, 3400).save(path, kind, **options)  # 11.6 megapixels: under the limit
-    found = _measure(path)
-    assert found["outcome"] == "read", found
-    assert found["mib"] < 120, f"{mode} {kind}: {found['mib']:.0f} MiB"
-
-
-@pytest.mark.parametrize(("mode", "kind", "options"), CASES)
-def test_past_its_formats_limit_an_image_is_refused_before_decoding(tmp_path, mode, kind, options):
-    path = tmp_path / f"poster.{kind.lower()}"
-    _image(mode, 6000).save(path, kind, **options)  # 36 megapixels
-    found = _measure(path)
-    assert "too large" in found["outcome"] and "JPEG" in found["outcome"], found
-    assert found["mib"] < 20, f"{mode} {kind}: {found['mib']:.0f} MiB"
+def test_past_its_formats_limit_an_image_is_refused_before_decoding(measured):
+    over = [row for row in measured if row["image"].startswith("6000x")]
+    assert len(over) == 4
+    for row in over:
+        assert "too large" in row["outcome"] and "JPEG" in row["outcome"], row
+        assert row["mib"] < 20, row
 
 
 @pytest.mark.django_db
