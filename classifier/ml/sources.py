@@ -46,6 +46,21 @@ def check_import_path(raw: Path | str, roots: Sequence[Path | str]) -> Path:
     return resolved
 
 
+def check_server_input(raw: Path | str, roots: Sequence[Path | str]) -> None:
+    """What a worker asks of a file from a server folder just before reading it: still
+    inside ``roots`` (a folder on its way may have become a link elsewhere since the
+    import was made) and not itself a symbolic link."""
+    if Path(raw).is_symlink():
+        raise SourceError(
+            _(
+                "%(path)s is a symbolic link: the lab reads only plain files from the "
+                "folders it imports from.",
+                path=str(raw),
+            )
+        )
+    check_import_path(raw, roots)
+
+
 @dataclass(frozen=True)
 class Phd08Input:
     """One character file: a plain file, or a member of a zip archive."""

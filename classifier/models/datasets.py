@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import language, translate
-from ..ml import store
+from ..ml import sources, store
 from ..roles import is_admin, is_instructor
 from .base import Job, JobStatus
 
@@ -130,6 +130,15 @@ class Dataset(Job):
             )
             return cls.objects.filter((finished & ~others_writing) | models.Q(created_by=user))
         return cls.objects.filter(status=JobStatus.SUCCEEDED, is_hidden=False)
+
+    def check_server_inputs(self, paths) -> None:
+        """Check the files a web import named on the server again as a worker reads them
+        (``sources.check_server_input``: inside LAB_IMPORT_ROOTS, no symbolic link): the
+        folders may have changed since the import was made. Nothing for uploads and for
+        the commands, which read what they were given."""
+        if self.params.get("server_folders"):
+            for path in paths:
+                sources.check_server_input(path, settings.LAB_IMPORT_ROOTS)
 
     @property
     def is_ready(self):

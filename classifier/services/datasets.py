@@ -80,7 +80,12 @@ def create_phd08_dataset(
         created_by=user,
         files_total=len(inputs),
         is_hidden=hidden,
-        params={"conversion": asdict(conversion), "paths": [str(p) for p in paths]},
+        params={
+            "conversion": asdict(conversion),
+            "paths": [str(p) for p in paths],
+            # The worker checks each file against LAB_IMPORT_ROOTS again as it reads it.
+            "server_folders": allowed_roots is not None,
+        },
     )
     if dispatch:
         dataset.dispatch()
@@ -376,6 +381,7 @@ def _build(dataset: Dataset, writer: "_ProgressWriter", skipped: list):
     }
     if dataset.source == Dataset.Source.PHD08:
         inputs = collect_phd08_inputs(params["paths"])
+        dataset.check_server_inputs(item.path for item in inputs)
         conversion = ConversionSettings(**params["conversion"])
         return build.build_phd08(inputs, dataset.store_dir, conversion, **common)
     from . import labelled_images  # which imports this module

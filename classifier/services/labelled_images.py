@@ -65,7 +65,7 @@ def _usable(path: Path, archive: labelled.LabelledArchive) -> labelled.LabelledA
     )
 
 
-def _record(*, name, path, archive, size, user, hidden) -> Dataset:
+def _record(*, name, path, archive, size, user, hidden, server_folders=False) -> Dataset:
     return Dataset.objects.create(
         name=name,
         source=Dataset.Source.IMAGES,
@@ -79,6 +79,8 @@ def _record(*, name, path, archive, size, user, hidden) -> Dataset:
             "style": STYLE.as_dict(),
             "layout": archive.layout,
             "manifest": archive.manifest,
+            # The worker checks the archive against LAB_IMPORT_ROOTS again as it reads it.
+            "server_folders": server_folders,
         },
         skipped=[skipped_entry(skip.name, skip.reason) for skip in archive.skipped],
     )
@@ -107,7 +109,13 @@ def create_image_dataset(
         path = sources.check_import_path(path, allowed_roots)
     archive = _usable(path, read_archive(path))
     dataset = _record(
-        name=name, path=path.resolve(), archive=archive, size=size, user=user, hidden=hidden
+        name=name,
+        path=path.resolve(),
+        archive=archive,
+        size=size,
+        user=user,
+        hidden=hidden,
+        server_folders=allowed_roots is not None,
     )
     if dispatch:
         dataset.dispatch()
@@ -170,6 +178,7 @@ def build_images(
     """Build a labelled-image data set's arrays from its archive, read afresh: each image
     preprocessed as Predict does, characters in code point order, writers the groups.
     Every file left out goes to ``on_skip``; characters left with no image are dropped."""
+    dataset.check_server_inputs([dataset.params["archive"]])
     archive = read_archive(dataset.params["archive"])
     for skip in archive.skipped:
         on_skip(skip.name, skip.reason)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from classifier import services
 from classifier.ml.sources import SourceError
-from classifier.models import Dataset, Prediction
+from classifier.models import Dataset, JobStatus, Prediction
 from tests.support.courses import make_grader
 from tests.support.handwriting import drawing_of, photo_of
 from tests.support.paths import REPO
@@ -176,6 +176,32 @@ def test_web_import_reads_a_folder_inside_the_import_roots(staff_client, import_
     # A relative path is taken inside the first root.
     _import(staff_client, "phd08", name="relative")
     assert Dataset.objects.get(name="relative").params["paths"] == dataset.params["paths"]
+
+
+@pytest.mark.parametrize("planted", ["symlinked file", "symlinked folder"])
+def test_a_link_planted_after_the_import_was_made_is_not_followed(
+    staff_client, import_root, tmp_path, planted
+):
+    """The web form checked the folder; by the time the worker reads it, a file (or a
+    folder on the way) may have become a link to private files. The worker checks every
+    file again and the build fails with the reason, reading nothing outside."""
+    write_phd08_files(import_root / "phd08", chars="가나")
+    _import(staff_client, str(import_root / "phd08"))
+    dataset = Dataset.objects.get(name="served")
+    outside = tmp_path / "private"
+    write_phd08_files(outside / "phd08", chars="가나")
+    if planted == "symlinked file":
+        (import_root / "phd08" / "가.txt").unlink()
+        (import_root / "phd08" / "가.txt").symlink_to(outside / "phd08" / "가.txt")
+    else:
+        (import_root / "phd08").rename(tmp_path / "moved")
+        (import_root / "phd08").symlink_to(outside / "phd08", target_is_directory=True)
+    services.run_dataset_build(dataset.pk)
+    dataset.refresh_from_db()
+    assert dataset.status == JobStatus.FAILED
+    expected = "symbolic link" if planted == "symlinked file" else "outside the folders"
+    assert expected in dataset.error_text, dataset.error_text
+    assert not dataset.store_dir.exists() or not any(dataset.store_dir.glob("*.npz"))
 
 
 @pytest.mark.parametrize("escape", ["dotdot", "absolute", "symlinked folder", "symlinked file"])
