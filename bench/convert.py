@@ -206,7 +206,9 @@ def check_scaling(folder: Path, workers: int):
     print()
     print(f"scaling (the project's build on {workers} processes: parts, then one memory map):")
     for scale in SCALES:
-        inputs = collect_phd08_inputs(paths[: base * scale], max_zip_bytes=0, max_zip_members=0)
+        inputs = collect_phd08_inputs(
+            paths[: base * scale], max_zip_bytes=0, max_zip_members=0, max_member_bytes=0
+        )
         out_dir = folder / f"set-{scale}"
         with PeakMemory() as peak:
             start = time.perf_counter()

@@ -320,6 +320,9 @@ LAB_REDISPATCH_SECONDS = envint("LAB_REDISPATCH_SECONDS", 600)
 # Uploaded zips may not unpack past this many bytes or members.
 LAB_ZIP_MAX_BYTES = envint("LAB_ZIP_MAX_BYTES", 10 * 1024**3)
 LAB_ZIP_MAX_MEMBERS = envint("LAB_ZIP_MAX_MEMBERS", 5000)
+# A PHD08 file inside a zip may not unpack past this (each is read whole): the real ones
+# are about 3 MB (the two sample files: 2.9 and 3.1 MB).
+LAB_ZIP_MAX_MEMBER_BYTES = envint("LAB_ZIP_MAX_MEMBER_BYTES", 32 * 1024**2)
 # A zip of labelled images holds a file per sample, not per character: many more members.
 LAB_IMAGE_ZIP_MAX_MEMBERS = envint("LAB_IMAGE_ZIP_MAX_MEMBERS", 100_000)
 # Training jobs a student may have queued or running at once (instructors: no limit).

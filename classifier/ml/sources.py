@@ -144,12 +144,18 @@ class FileReader:
 
 
 def collect_phd08_inputs(
-    paths: Sequence[Path | str], *, max_zip_bytes: int, max_zip_members: int
+    paths: Sequence[Path | str],
+    *,
+    max_zip_bytes: int,
+    max_zip_members: int,
+    max_member_bytes: int,
 ) -> list[Phd08Input]:
     """Every character file under ``paths`` (files, folders, zips), sorted by character.
 
     Raises SourceError for a missing path, a badly named file, two files for the same
-    character, an unsafe or oversized zip, or no files at all.
+    character, an unsafe or oversized zip (in all, or a member past ``max_member_bytes``:
+    a member is read whole, so a tiny zip could unpack one into gigabytes of memory), or
+    no files at all.
     """
     inputs: list[Phd08Input] = []
     for raw in paths:
@@ -157,7 +163,7 @@ def collect_phd08_inputs(
         if path.is_dir():
             inputs.extend(_folder_inputs(path))
         elif path.suffix.lower() == ".zip":
-            inputs.extend(_zip_inputs(path, max_zip_bytes, max_zip_members))
+            inputs.extend(_zip_inputs(path, max_zip_bytes, max_zip_members, max_member_bytes))
         elif path.is_file():
             inputs.append(Phd08Input(_label(path.name), str(path), size=path.stat().st_size))
         else:
@@ -290,9 +296,25 @@ def zip_members(
     return named
 
 
-def _zip_inputs(path: Path, max_bytes: int, max_members: int) -> list[Phd08Input]:
-    return [
-        Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)
-        for normal, info in zip_members(path, max_bytes=max_bytes, max_members=max_members)
-        if _is_data_name(normal)
-    ]
+def _zip_inputs(
+    path: Path, max_bytes: int, max_members: int, max_member_bytes: int
+) -> list[Phd08Input]:
+    inputs = []
+    for normal, info in zip_members(path, max_bytes=max_bytes, max_members=max_members):
+        if not _is_data_name(normal):
+            continue
+        if info.file_size > max_member_bytes:
+            raise SourceError(
+                _(
+                    "%(archive)s: %(member)s would unpack to %(size)s bytes; a PHD08 file "
+                    "may have at most %(most)s.",
+                    archive=path.name,
+                    member=normal,
+                    size=f"{info.file_size:,}",
+                    most=f"{max_member_bytes:,}",
+                )
+            )
+        inputs.append(
+            Phd08Input(_label(posixpath.basename(normal)), str(path), info.filename, info.file_size)
+        )
+    return inputs

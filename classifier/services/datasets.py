@@ -44,6 +44,7 @@ def collect_phd08_inputs(paths: Sequence[Path | str]) -> list[sources.Phd08Input
         paths,
         max_zip_bytes=settings.LAB_ZIP_MAX_BYTES,
         max_zip_members=settings.LAB_ZIP_MAX_MEMBERS,
+        max_member_bytes=settings.LAB_ZIP_MAX_MEMBER_BYTES,
     )
 
 

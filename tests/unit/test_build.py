@@ -20,7 +20,9 @@ CHARS = "가나다라마"
 
 
 def _inputs(folder):
-    return collect_phd08_inputs([folder], max_zip_bytes=2**30, max_zip_members=100)
+    return collect_phd08_inputs(
+        [folder], max_zip_bytes=2**30, max_zip_members=100, max_member_bytes=2**30
+    )
 
 
 def _snapshot(seen: list):

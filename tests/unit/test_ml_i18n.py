@@ -89,7 +89,9 @@ def test_a_badly_named_file_found_on_disk_keeps_its_message(tmp_path):
     bad = tmp_path / "hello.txt"
     bad.write_text("S_0_0_0_0_0\n1 1\n1\n")
     with pytest.raises(sources.SourceError) as wrapped:
-        sources.collect_phd08_inputs([bad], max_zip_bytes=10**6, max_zip_members=10)
+        sources.collect_phd08_inputs(
+            [bad], max_zip_bytes=10**6, max_zip_members=10, max_member_bytes=10**6
+        )
     with pytest.raises(phd08.Phd08Error) as original:
         phd08.label_from_filename("hello.txt")
     message = message_of(wrapped.value)

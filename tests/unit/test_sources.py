@@ -6,7 +6,7 @@ import pytest
 from classifier.ml.sources import SourceError, collect_phd08_inputs
 from tests.support.phd08 import make_phd08_bytes, write_phd08_files
 
-LIMITS = {"max_zip_bytes": 10_000_000, "max_zip_members": 100}
+LIMITS = {"max_zip_bytes": 10_000_000, "max_zip_members": 100, "max_member_bytes": 10_000_000}
 
 
 def _zip(path, members):
@@ -46,13 +46,28 @@ def test_sources_rejects_zip_members_escaping_the_folder(tmp_path, member):
 def test_sources_rejects_zip_unpacking_past_the_limit(tmp_path):
     archive = _zip(tmp_path / "bomb.zip", {"가.txt": b"0" * 2_000_000})
     with pytest.raises(SourceError, match="would unpack to 2,000,000 bytes"):
-        collect_phd08_inputs([archive], max_zip_bytes=1_000_000, max_zip_members=10)
+        collect_phd08_inputs(
+            [archive], max_zip_bytes=1_000_000, max_zip_members=10, max_member_bytes=10**6
+        )
+
+
+def test_one_phd08_file_of_a_zip_is_held_to_its_own_limit(tmp_path):
+    """Each member is read whole: a member of 300 MiB in a zip of 299 KiB cost the data
+    worker 1.2 GiB. A member past the limit is refused before anything is read, naming it,
+    whatever the zip's total."""
+    archive = _zip(tmp_path / "one-big.zip", {"가.txt": b"0" * 3_000_000, "나.txt": b""})
+    with pytest.raises(SourceError, match=r"가\.txt would unpack to 3,000,000 bytes"):
+        collect_phd08_inputs(
+            [archive], max_zip_bytes=10**9, max_zip_members=10, max_member_bytes=2_000_000
+        )
 
 
 def test_sources_rejects_too_many_zip_members(tmp_path):
     archive = _zip(tmp_path / "many.zip", {f"{c}.txt": b"" for c in "가나다"})
     with pytest.raises(SourceError, match="holds 3 files; the limit is 2"):
-        collect_phd08_inputs([archive], max_zip_bytes=1000, max_zip_members=2)
+        collect_phd08_inputs(
+            [archive], max_zip_bytes=1000, max_zip_members=2, max_member_bytes=1000
+        )
 
 
 def test_sources_rejects_a_non_zip_named_zip(tmp_path):
