@@ -86,6 +86,8 @@ def _fits(page, url):
     page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
     text = page.locator("body").inner_text()
     assert "{#" not in text and "{%" not in text, f"{url} shows template code"
+    blocked = page.evaluate("() => window.__blocked || []")
+    assert not blocked, f"{url}: the Content-Security-Policy blocked {blocked}"
     found = page.evaluate(OVERFLOW)
     assert found["page"] <= found["screen"], f"{url} is wider than the phone: {found}"
 
@@ -97,13 +99,23 @@ def test_every_page_fits_a_phone_with_the_menu_folded(world, new_page):
         for url in urls:
             _fits(page, url)
     anonymous = new_page("ko-KR", PHONE)
+    anonymous.context.add_init_script(WATCH_THE_POLICY)
     for url in (reverse("login"), reverse("signup"), reverse("password_reset")):
         _fits(anonymous, url)
+
+
+# Kept by every page: what the Content-Security-Policy refused (a script, style or picture
+# the page needs must come from the lab).
+WATCH_THE_POLICY = """document.addEventListener("securitypolicyviolation", event => {
+  window.__blocked = window.__blocked || [];
+  window.__blocked.push(event.violatedDirective + " " + event.blockedURI);
+});"""
 
 
 def _log_in_folded(page, user):
     """Log in on the phone: the menu (with "Log out") is folded until its button opens it,
     and then every entry is on the screen."""
+    page.context.add_init_script(WATCH_THE_POLICY)
     page.goto(reverse("login"))
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", "pw-" + user.username)

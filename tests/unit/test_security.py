@@ -388,6 +388,15 @@ def test_debug_is_off_unless_asked_for_and_make_run_serves_plain_http(tmp_path):
     assert json.loads(_settings_with(DEBUG="1").stdout)["DEBUG"] is True
 
 
+def test_every_page_says_where_its_scripts_styles_and_pictures_may_come_from(client, student_a):
+    """An injected script would not run: nothing inline, only the lab's own files."""
+    client.force_login(student_a)
+    for url in (reverse("classifier:home"), reverse("classifier:predict"), "/no-such-page/"):
+        header = client.get(url)["Content-Security-Policy"]
+        policy = {d.split()[0]: d.split()[1:] for d in header.split("; ")}
+        assert policy == {"default-src": ["'self'"], "img-src": ["'self'", "data:"]}, url
+
+
 # --- Odd input in query strings ----------------------------------------------------------
 
 ODD_VALUES = ["9" * 30, "9" * 5000, "²", "-1", "1e3", "", "\x00", "1 OR 1=1", "%", "١٢"]
