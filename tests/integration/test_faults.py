@@ -25,7 +25,7 @@ from classifier.services.recovery import sweep
 from labsite import embedded_redis
 from tests.support.datasets import make_dataset
 from tests.support.handwriting import make_font_dataset, make_trained_job, photo_of
-from tests.support.jobs import dispatch_job
+from tests.support.jobs import dispatch_job, make_queued_job
 from tests.support.paths import REPO
 from tests.support.phd08 import write_phd08_files
 
@@ -137,7 +137,9 @@ def _alive(process: psutil.Process) -> bool:
 
 def test_a_job_whose_worker_keeps_dying_fails_with_the_reason(db, student_a, settings):
     dataset = make_dataset("tiny")
-    job = dispatch_job(student_a, dataset)
+    # Not sent to the broker: a training worker left running by earlier tests would take
+    # it and fail it (its data set is in this test's media folder) before the sweep.
+    job = make_queued_job(student_a, dataset)
     EpochMetric.objects.create(
         job=job, epoch=1, loss=1, accuracy=0.5, seconds=1, samples_per_second=10
     )

@@ -50,15 +50,24 @@ def _start_lab(tmp_path, *options, prepare=()) -> tuple[subprocess.Popen, int, s
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        # Unbuffered, and read a line at a time (_lines): a buffered reader would take
+        # in more than the line it was asked for, which communicate() (reading the pipe
+        # itself) would then never see.
+        bufsize=0,
     )
     said = ""
-    for line in lab.stdout:
+    for line in _lines(lab):
         said += line
         if "Hangul Lab is at" in line:
             return lab, port, said
     lab.kill()
     pytest.fail("runlab never said it was serving")
+
+
+def _lines(lab):
+    """The lab's output, a line at a time, as it comes."""
+    for line in iter(lab.stdout.readline, b""):
+        yield line.decode(errors="replace")
 
 
 def _stop(lab):
@@ -69,7 +78,7 @@ def _stop(lab):
     except subprocess.TimeoutExpired:
         lab.kill()
         said, _ = lab.communicate()
-    return said
+    return said.decode(errors="replace")
 
 
 def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
@@ -80,7 +89,7 @@ def test_ctrl_c_twice_still_stops_every_process_the_lab_started(tmp_path):
         # Ctrl-C, Ctrl-C at once, then more while the shutdown runs.
         for signum in (signal.SIGINT, signal.SIGINT, signal.SIGTERM):
             lab.send_signal(signum)
-        for line in lab.stdout:
+        for line in _lines(lab):
             if "Stopping" in line:
                 break
         lab.send_signal(signal.SIGINT)
@@ -113,7 +122,7 @@ def test_a_part_that_dies_is_started_again_and_the_lab_goes_on_serving(tmp_path)
         for part in (sweeper, redis):
             part.kill()  # as the OOM killer would
         said = []
-        for line in lab.stdout:
+        for line in _lines(lab):
             said.append(line)
             if sum("started again" in line for line in said) == 2:
                 break
