@@ -4,12 +4,11 @@ area takes the width and a finger draws on it without scrolling the page, and th
 field lets the student choose the camera or a saved photo."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.support.browser import PHONE, STROKES_밟, draw
-from tests.support.world import build_world
+from tests.support.world import world_without_workers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,16 +67,13 @@ def _pages(w) -> dict[str, list[str]]:
 @pytest.fixture
 def world(student_a, student_b, instructor, other_instructor, staff, settings):
     """The permission matrix's world, with its figures drawn for real."""
-    settings.LAB_PREDICT_WAIT_SECONDS = 0  # no worker answers here
-    cache.clear()
-    cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
-    return build_world(
+    return world_without_workers(
+        settings,
         student_a=student_a,
         student_b=student_b,
         instructor=instructor,
         other_instructor=other_instructor,
         staff=staff,
-        media_root=settings.MEDIA_ROOT,
     )
 
 

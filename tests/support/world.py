@@ -11,6 +11,7 @@ they look (their own tests render them).
 from datetime import timedelta
 from types import SimpleNamespace
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from classifier.ml import plots, prediction_plots, training_plots
@@ -46,6 +47,16 @@ def stub_figures(monkeypatch) -> None:
     for module, names in FIGURES:
         for name in names:
             monkeypatch.setattr(module, name, lambda *args, **kwargs: PNG_STUB)
+
+
+def world_without_workers(settings, **people) -> SimpleNamespace:
+    """``build_world`` for a test that no worker serves: a prediction is not waited for,
+    and nobody asks a broker whether a worker listens. ``people``: the personas, as
+    ``build_world`` takes them."""
+    settings.LAB_PREDICT_WAIT_SECONDS = 0
+    cache.clear()
+    cache.set("lab:queue-has-worker:train", True, 3600)
+    return build_world(**people, media_root=settings.MEDIA_ROOT)
 
 
 def build_world(

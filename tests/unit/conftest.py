@@ -6,29 +6,25 @@ of 가 and 나 for the course pages' tests."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from classifier.models import Assignment, Course, Enrollment
 from tests.support.courses import make_grader
-from tests.support.world import build_world, stub_figures
+from tests.support.world import stub_figures, world_without_workers
 
 
 @pytest.fixture
 def world(student_a, student_b, instructor, other_instructor, staff, settings, monkeypatch):
     """Everything the permission matrix's cases reach, built once per test; no worker
     and no broker is asked anything, and every figure is a stub PNG."""
-    settings.LAB_PREDICT_WAIT_SECONDS = 0  # no worker answers here
-    cache.clear()
-    cache.set("lab:queue-has-worker:train", True, 3600)  # never ask a broker
     stub_figures(monkeypatch)
-    return build_world(
+    return world_without_workers(
+        settings,
         student_a=student_a,
         student_b=student_b,
         instructor=instructor,
         other_instructor=other_instructor,
         staff=staff,
-        media_root=settings.MEDIA_ROOT,
     )
 
 
