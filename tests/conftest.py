@@ -20,6 +20,7 @@ from classifier.roles import INSTRUCTOR, STUDENT
 from labsite import embedded_redis
 from tests.support.paths import REPO
 from tests.support.workers import TERMINAL, database_env
+from tests.support.world import world_without_workers
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +85,20 @@ def other_instructor(db):
 @pytest.fixture
 def staff(db):
     return _make_user("staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def drawn_world(student_a, student_b, instructor, other_instructor, staff, settings):
+    """The permission matrix's world (tests/support/world.py) with every persona, served by
+    no worker; its figures are drawn for real (the unit tests' ``world`` stubs them)."""
+    return world_without_workers(
+        settings,
+        student_a=student_a,
+        student_b=student_b,
+        instructor=instructor,
+        other_instructor=other_instructor,
+        staff=staff,
+    )
 
 
 @pytest.fixture

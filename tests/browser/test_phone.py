@@ -8,7 +8,6 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.support.browser import PHONE, STROKES_밟, draw
-from tests.support.world import world_without_workers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,19 +63,6 @@ def _pages(w) -> dict[str, list[str]]:
     return {"student_a": student, "instructor": teacher, "admin": admin}
 
 
-@pytest.fixture
-def world(student_a, student_b, instructor, other_instructor, staff, settings):
-    """The permission matrix's world, with its figures drawn for real."""
-    return world_without_workers(
-        settings,
-        student_a=student_a,
-        student_b=student_b,
-        instructor=instructor,
-        other_instructor=other_instructor,
-        staff=staff,
-    )
-
-
 def _fits(page, url):
     page.goto(url)
     page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
@@ -88,10 +74,10 @@ def _fits(page, url):
     assert found["page"] <= found["screen"], f"{url} is wider than the phone: {found}"
 
 
-def test_every_page_fits_a_phone_with_the_menu_folded(world, new_page):
-    for role, urls in _pages(world).items():
+def test_every_page_fits_a_phone_with_the_menu_folded(drawn_world, new_page):
+    for role, urls in _pages(drawn_world).items():
         page = new_page("ko-KR", PHONE)
-        _log_in_folded(page, world.users[role])
+        _log_in_folded(page, drawn_world.users[role])
         for url in urls:
             _fits(page, url)
     anonymous = new_page("ko-KR", PHONE)
@@ -130,9 +116,9 @@ def _log_in_folded(page, user):
     expect(menu).to_be_hidden()
 
 
-def test_a_finger_draws_on_a_drawing_area_as_wide_as_the_phone(world, new_page):
+def test_a_finger_draws_on_a_drawing_area_as_wide_as_the_phone(drawn_world, new_page):
     page = new_page("ko-KR", PHONE)
-    _log_in_folded(page, world.users["student_a"])
+    _log_in_folded(page, drawn_world.users["student_a"])
     page.goto(reverse("classifier:predict"))
     photo = page.locator("input[type=file][name=image]")
     assert photo.get_attribute("capture") is None, "capture forces the camera, no gallery"

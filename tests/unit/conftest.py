@@ -10,22 +10,15 @@ from django.utils import timezone
 
 from classifier.models import Assignment, Course, Enrollment
 from tests.support.courses import make_grader
-from tests.support.world import stub_figures, world_without_workers
+from tests.support.world import stub_figures
 
 
 @pytest.fixture
-def world(student_a, student_b, instructor, other_instructor, staff, settings, monkeypatch):
+def world(drawn_world, monkeypatch):
     """Everything the permission matrix's cases reach, built once per test; no worker
     and no broker is asked anything, and every figure is a stub PNG."""
     stub_figures(monkeypatch)
-    return world_without_workers(
-        settings,
-        student_a=student_a,
-        student_b=student_b,
-        instructor=instructor,
-        other_instructor=other_instructor,
-        staff=staff,
-    )
+    return drawn_world
 
 
 @pytest.fixture
