@@ -92,6 +92,7 @@ from .training import (
     delete_training_job,
     job_deletion_refusal,
     make_split,
+    may_act,
     rerun_training_job,
     run_training_job,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "leaderboard_pending",
     "leaderboard_rows",
     "make_split",
+    "may_act",
     "may_choose_hidden_test",
     "may_export_images",
     "may_manage",

@@ -105,10 +105,15 @@ def create_training_job(
     return job
 
 
+def may_act(user, job: TrainingJob) -> bool:
+    """Whether ``user`` may act on ``job`` (cancel, download, publish, score it): it is
+    theirs, they teach a course its owner is in, or they are an admin."""
+    return TrainingJob.actionable_by(user).filter(pk=job.pk).exists()
+
+
 def check_may_act(user, job: TrainingJob) -> None:
-    """Refuse ``user`` acting on ``job`` (cancelling, downloading, publishing, scoring it)
-    unless it is theirs, they teach a course its owner is in, or they are an admin."""
-    if not TrainingJob.actionable_by(user).filter(pk=job.pk).exists():
+    """Refuse ``user`` acting on ``job`` unless :func:`may_act`, with why."""
+    if not may_act(user, job):
         raise NotAllowed(
             _(
                 "You may act on your own jobs, and on those of the students in the courses "

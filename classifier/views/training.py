@@ -91,7 +91,7 @@ def job_detail(request, pk):
     context = {"job": job, **services.job_page_context(job)}
     # Offered only where it would be done: a refused delete is explained on its own page.
     context["may_delete"] = may_delete(request.user, job) and not services.job_deletion_refusal(job)
-    context["may_act"] = TrainingJob.actionable_by(request.user).filter(pk=job.pk).exists()
+    context["may_act"] = services.may_act(request.user, job)
     if job.status == JobStatus.SUCCEEDED and context["may_act"]:
         context["evaluate_form"] = EvaluateForm(job=job, user=request.user)
         # A model of all 2,350 syllables would otherwise make a page of 2,350 rows.
