@@ -27,6 +27,7 @@ from .models import (
     EpochMetric,
     Evaluation,
     JobStatus,
+    LoginAddress,
     LoginFailure,
     Prediction,
     Profile,
@@ -645,15 +646,45 @@ class AssignmentAdmin(CharacterSearchMixin, admin.ModelAdmin):
 
 @admin.register(LoginFailure)
 class LoginFailureAdmin(admin.ModelAdmin):
-    """Who is locked out, and why; deleting a username's rows unlocks it at once."""
+    """Who is being slowed down, and from where; lifting a wait forgets the failures of
+    the selected rows' usernames from their addresses at once."""
 
-    list_display = ("value", "kind", "at")
-    list_filter = ("kind",)
-    search_fields = ("value",)
+    list_display = ("username", "address", "at")
+    search_fields = ("username", "address")
     date_hierarchy = "at"
+    actions = ("lift_waits",)
 
     def has_add_permission(self, request):
         return False  # failures are counted by the log-in pages, never made up
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Lift the wait: forget these usernames' failures"))
+    def lift_waits(self, request, queryset):
+        usernames = set(queryset.values_list("username", flat=True))
+        lifted, _kinds = LoginFailure.objects.filter(username__in=usernames).delete()
+        self.message_user(
+            request,
+            ngettext(
+                "Forgot %(n)d failed log-in of %(users)s.",
+                "Forgot %(n)d failed log-ins of %(users)s.",
+                lifted,
+            )
+            % {"n": lifted, "users": ", ".join(sorted(usernames))},
+        )
+
+
+@admin.register(LoginAddress)
+class LoginAddressAdmin(admin.ModelAdmin):
+    """The addresses each account logged in from, where others' failures do not slow it;
+    deleting a row makes the address a stranger to the account again."""
+
+    list_display = ("user", "address", "last_at")
+    search_fields = ("user__username", "address")
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -1,125 +1,124 @@
-"""Login rate limiting: too many failed log-ins for one username, or from one address.
+"""Log-in limits that slow a guesser down without letting anyone lock the class out.
 
-After ``LAB_LOGIN_MAX_FAILURES`` failures for a username, or ``LAB_LOGIN_MAX_IP_FAILURES``
-from one client address, within ``LAB_LOGIN_WINDOW_SECONDS``, further attempts are
-refused with a message saying when to try again, and the password is not even checked,
-until enough of those failures are older than the window. Refused attempts are not
-failures: hammering a locked account does not keep it locked. A successful log-in
-clears its username's count (not the address's: one address may be a whole classroom
-behind NAT, so only its failures count, and its limit is higher).
+Failures are counted per username *and* address. After ``LAB_LOGIN_MAX_FAILURES`` of
+them within ``LAB_LOGIN_WINDOW_SECONDS``, each further attempt waits
+``LAB_LOGIN_FIRST_DELAY_SECONDS`` after the last failure, and the wait doubles with
+every failure after that (up to the window), so a student who mistypes waits seconds
+while a guesser gets a handful of tries an hour. Two wider counts stop guessing spread
+over many addresses or many usernames: ``LAB_LOGIN_MAX_USER_FAILURES`` per username from
+anywhere and ``LAB_LOGIN_MAX_IP_FAILURES`` per address for any username, with the same
+growing waits. Neither slows an account at an address it logged in from before with
+the right password (``LoginAddress``): failures typed by somebody else, for the account
+or from the shared classroom address, do not keep its owner out. The address is the
+client's as ``classifier.addresses`` reads it, through trusted proxies only.
+
+Refused attempts are not failures: hammering a slowed account does not slow it further.
+A right password forgets that username's failures from that address.
 
 The counts are rows in the database (``LoginFailure``), not a per-process cache, so the
-limits hold across every gunicorn worker and web machine, and while Redis is down.
-
-An attempt writes its row *before* the password is checked, and then counts, so that
-many attempts sent at once, to any number of processes, cannot all slip in under the
-limit (at worst, attempts racing for the last place are all refused); a refused or
-successful attempt takes its row back.
+limits hold across every gunicorn worker and web machine, and while Redis is down. An
+attempt writes its row *before* the password is checked, and then counts, so that many
+attempts sent at once, to any number of processes, cannot all slip in under a limit (at
+worst, attempts racing for the last place are all refused); a refused attempt takes its
+row back.
 """
 
 import math
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from .models import LoginFailure
+from .addresses import client_address
+from .models import LoginAddress, LoginFailure
 
 #: The error code of a refused attempt (the view answers it with HTTP 429).
 RATE_LIMITED = "rate_limited"
 
-_VALUE_LENGTH = LoginFailure._meta.get_field("value").max_length
+_USERNAME_LENGTH = LoginFailure._meta.get_field("username").max_length
+_ADDRESS_LENGTH = LoginFailure._meta.get_field("address").max_length
 
 
-def client_address(request) -> str:
-    """The address the request came from, as the server saw it.
-
-    ``X-Forwarded-For`` is not read: anyone can send it, so trusting it would let an
-    attacker pick a fresh address for every guess. Behind a reverse proxy, every client
-    shares the proxy's address unless the proxy is configured to set ``REMOTE_ADDR``.
-    """
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+def delay_after(extra: int, window: timedelta) -> timedelta:
+    """The wait after the last failure once ``extra`` failures went past a limit (0 is
+    the first): the first delay, doubled for each one since, and never above the window."""
+    first = timedelta(seconds=settings.LAB_LOGIN_FIRST_DELAY_SECONDS)
+    return min(window, first * 2 ** min(extra, 32))
 
 
-@dataclass
-class _Counter:
-    """The failures of one kind (username or address) for one value, and this attempt's row."""
-
-    kind: str
-    value: str
-    limit: int
-    row: LoginFailure | None = None
-
-    def rows(self):
-        return LoginFailure.objects.filter(kind=self.kind, value=self.value)
-
-    def reserve(self, now, window: timedelta) -> float:
-        """Write this attempt's row; the seconds until it may go on (0: it may now)."""
-        self.row = LoginFailure.objects.create(kind=self.kind, value=self.value, at=now)
-        earlier = list(
-            self.rows()
-            .filter(at__gt=now - window)
-            .exclude(pk=self.row.pk)
-            .order_by("at")
-            .values_list("at", flat=True)
-        )
-        if len(earlier) < self.limit:
-            return 0
-        # Waits until all but limit - 1 of the earlier failures have left the window.
-        return (earlier[len(earlier) - self.limit] + window - now).total_seconds()
-
-    def take_back(self):
-        if self.row is not None:
-            LoginFailure.objects.filter(pk=self.row.pk).delete()
-            self.row = None
+def _wait(failures: QuerySet, limit: int, now: datetime, window: timedelta) -> float:
+    """Seconds until these failures let one more attempt through (0 or less: now)."""
+    count = failures.count()
+    if count < limit:
+        return 0
+    last = failures.aggregate(last=Max("at"))["last"]
+    return (last + delay_after(count - limit, window) - now).total_seconds()
 
 
 class LoginAttempt:
-    """One log-in attempt for ``username`` from ``request``'s address, counted at once."""
+    """One log-in attempt for ``username`` from ``request``'s client, counted at once."""
 
     def __init__(self, request, username: str):
         window = timedelta(seconds=settings.LAB_LOGIN_WINDOW_SECONDS)
         now = timezone.now()
         LoginFailure.objects.filter(at__lte=now - window).delete()  # counted no more
-        self.counters = [
-            _Counter(
-                LoginFailure.Kind.USERNAME,
-                username[:_VALUE_LENGTH],
+        self.username = username[:_USERNAME_LENGTH]
+        self.address = client_address(request)[:_ADDRESS_LENGTH]
+        self.row = LoginFailure.objects.create(username=self.username, address=self.address)
+        earlier = LoginFailure.objects.filter(at__gt=now - window).exclude(pk=self.row.pk)
+        counts = [
+            (
+                earlier.filter(username=self.username, address=self.address),
                 settings.LAB_LOGIN_MAX_FAILURES,
             )
         ]
-        if address := client_address(request):
-            self.counters.append(
-                _Counter(
-                    LoginFailure.Kind.ADDRESS,
-                    address[:_VALUE_LENGTH],
-                    settings.LAB_LOGIN_MAX_IP_FAILURES,
-                )
+        if not self.known_address():
+            counts.append(
+                (earlier.filter(username=self.username), settings.LAB_LOGIN_MAX_USER_FAILURES)
             )
-        waits = [counter.reserve(now, window) for counter in self.counters]
-        #: Whole seconds until this username or address may try again; 0 when it may now.
-        self.retry_after = max(1, math.ceil(max(waits))) if any(waits) else 0
+            if self.address:
+                counts.append(
+                    (earlier.filter(address=self.address), settings.LAB_LOGIN_MAX_IP_FAILURES)
+                )
+        wait = max(_wait(failures, limit, now, window) for failures, limit in counts)
+        #: Whole seconds until this attempt could have gone on; 0 when it goes on now.
+        self.retry_after = math.ceil(wait) if wait > 0 else 0
         if self.refused:  # a refused attempt checks no password, so it is no failure
-            for counter in self.counters:
-                counter.take_back()
+            self.row.delete()
+
+    def known_address(self) -> bool:
+        """Whether the account logged in from this address before."""
+        return bool(self.address) and (
+            LoginAddress.objects.filter(user__username=self.username, address=self.address).exists()
+        )
 
     @property
     def refused(self) -> bool:
         return self.retry_after > 0
 
-    def succeeded(self):
-        """The password was right: the username starts afresh, the address gets its place back."""
-        user, *others = self.counters
-        user.rows().delete()
-        for counter in others:
-            counter.take_back()
+    def succeeded(self, user):
+        """The password was right: forget the username's failures from this address,
+        and remember the address as one ``user`` logs in from."""
+        LoginFailure.objects.filter(username=self.username, address=self.address).delete()
+        if self.address:
+            LoginAddress.objects.update_or_create(
+                user=user, address=self.address, defaults={"last_at": timezone.now()}
+            )
 
     def refusal_message(self) -> str:
+        if self.retry_after < 60:
+            return ngettext(
+                "Too many failed log-ins for this account or from this address. "
+                "Try again in %(seconds)d second.",
+                "Too many failed log-ins for this account or from this address. "
+                "Try again in %(seconds)d seconds.",
+                self.retry_after,
+            ) % {"seconds": self.retry_after}
         minutes = math.ceil(self.retry_after / 60)
         return ngettext(
             "Too many failed log-ins for this account or from this address. "
@@ -131,7 +130,7 @@ class LoginAttempt:
 
 
 class RateLimitedLoginMixin:
-    """For an ``AuthenticationForm``: refuse a rate-limited attempt before the password is
+    """For an ``AuthenticationForm``: refuse a slowed-down attempt before the password is
     checked, and count each failure. ``retry_after`` tells the view how long to wait."""
 
     retry_after = 0
@@ -146,7 +145,7 @@ class RateLimitedLoginMixin:
             self.retry_after = attempt.retry_after
             raise forms.ValidationError(attempt.refusal_message(), code=RATE_LIMITED)
         cleaned = super().clean()  # a wrong password raises: the failure stays counted
-        attempt.succeeded()
+        attempt.succeeded(self.get_user())
         return cleaned
 
 

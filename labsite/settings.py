@@ -8,6 +8,7 @@ classroom reaches ``make run`` over the network, and Django's debug pages would 
 every student the site's URLs and settings.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -359,11 +360,26 @@ LAB_PREDICT_WAIT_SECONDS = float(os.environ.get("LAB_PREDICT_WAIT_SECONDS", "2")
 LAB_IMPORT_ROOTS = [
     Path(p) for p in os.environ.get("LAB_IMPORT_ROOTS", str(VAR_DIR / "imports")).split(":") if p
 ]
-# Log-ins are refused for a window after this many failures for one username, or from
-# one address (a classroom behind NAT shares one); see classifier/ratelimit.py.
+# Log-ins slow down after this many failures within the window for one username from
+# one address, for one username from anywhere, or from one address for any username;
+# the first wait then doubles with each further failure. An account is never slowed at
+# an address it logged in from before. See classifier/ratelimit.py.
 LAB_LOGIN_MAX_FAILURES = envint("LAB_LOGIN_MAX_FAILURES", 5)
+LAB_LOGIN_MAX_USER_FAILURES = envint("LAB_LOGIN_MAX_USER_FAILURES", 20)
 LAB_LOGIN_MAX_IP_FAILURES = envint("LAB_LOGIN_MAX_IP_FAILURES", 20)
+LAB_LOGIN_FIRST_DELAY_SECONDS = envint("LAB_LOGIN_FIRST_DELAY_SECONDS", 15)
 LAB_LOGIN_WINDOW_SECONDS = envint("LAB_LOGIN_WINDOW_SECONDS", 900)
+# The reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For
+# names the client, for the limits counted per address; nobody else's header is read.
+# See classifier/addresses.py and the compose file.
+LAB_TRUSTED_PROXIES = envlist("LAB_TRUSTED_PROXIES", "")
+for _proxy in LAB_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LAB_TRUSTED_PROXIES: {_proxy!r} is not an address or a CIDR range."
+        ) from None
 # API requests one user may make, e.g. "600/minute" (a script polling without a pause
 # is slowed down, not the lab); DRF's rate syntax: a number per second/minute/hour/day.
 # Password reset links (an instructor's for a student, or e-mailed) last a day and work

@@ -3,7 +3,7 @@
 from .base import TERMINAL_STATUSES, Job, JobStatus
 from .courses import Assignment, Course, Enrollment
 from .datasets import Dataset, dataset_name_validator
-from .logins import LoginFailure
+from .logins import LoginAddress, LoginFailure
 from .predictions import Prediction, Regrade, Verdict
 from .profiles import Profile
 from .training import EpochMetric, Evaluation, TrainingJob
@@ -18,6 +18,7 @@ __all__ = [
     "Evaluation",
     "Job",
     "JobStatus",
+    "LoginAddress",
     "LoginFailure",
     "Prediction",
     "Profile",
