@@ -44,6 +44,14 @@ def envlist(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def envrate(name, default):
+    """Read a rate like ``600/minute`` (a number per second, minute, hour or day)."""
+    value = os.environ.get(name, default)
+    if not re.fullmatch(r"\d+/(second|minute|hour|day|[smhd])", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 600/minute.")
+    return value
+
+
 # --- Core -------------------------------------------------------------------------------
 
 DEBUG = envbool("DEBUG", "0")
@@ -94,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "classifier.middleware.TooOftenMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -380,8 +389,6 @@ for _proxy in LAB_TRUSTED_PROXIES:
         raise ImproperlyConfigured(
             f"LAB_TRUSTED_PROXIES: {_proxy!r} is not an address or a CIDR range."
         ) from None
-# API requests one user may make, e.g. "600/minute" (a script polling without a pause
-# is slowed down, not the lab); DRF's rate syntax: a number per second/minute/hour/day.
 # Password reset links (an instructor's for a student, or e-mailed) last a day and work
 # once: Django's tokens change when the password does.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
@@ -395,9 +402,24 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "hangul-lab@localhost")
 LAB_EMAIL = bool(EMAIL_HOST)
 
-LAB_API_RATE = os.environ.get("LAB_API_RATE", "600/minute")
-if not re.fullmatch(r"\d+/(second|minute|hour|day|[smhd])", LAB_API_RATE):
-    raise ImproperlyConfigured(f"LAB_API_RATE={LAB_API_RATE!r} is not a rate like 600/minute.")
+
+# Rates are counted in the broker's Redis, shared by every web process
+# (classifier/rates.py); when it does not answer within LAB_RATE_TIMEOUT seconds, requests
+# go on uncounted rather than wait or fail.
+LAB_RATE_TIMEOUT = float(os.environ.get("LAB_RATE_TIMEOUT", "0.5"))
+# API requests one user (or address, before log-in) may make: a script polling without a
+# pause is slowed down, not the lab.
+LAB_API_RATE = envrate("LAB_API_RATE", "600/minute")
+# Requests that cost the lab work, per user: predictions, submissions, new jobs,
+# evaluations, exports and figures drawn on request.
+LAB_WORK_RATE = envrate("LAB_WORK_RATE", "30/minute")
+# New accounts from one address (a classroom signing up at once shares one).
+LAB_SIGNUP_RATE = envrate("LAB_SIGNUP_RATE", "60/hour")
+# Who may create an account: "open" (anyone), "join-links" (only through a course's join
+# link or QR code) or "closed" (admins and roster imports make accounts).
+LAB_SIGNUP = os.environ.get("LAB_SIGNUP", "open")
+if LAB_SIGNUP not in ("open", "join-links", "closed"):
+    raise ImproperlyConfigured(f"LAB_SIGNUP={LAB_SIGNUP!r}: use open, join-links or closed.")
 
 LOGGING = {
     "version": 1,

@@ -50,6 +50,9 @@ def _fast_and_isolated(request, tmp_path):
     settings.WHITENOISE_USE_FINDERS = True
     if not request.node.get_closest_marker("korean"):
         settings.LANGUAGE_CODE = "en"
+    # Rates are counted in a Redis the tests share, by user ids that recur from test to
+    # test; the tests of rates (``shared_rates``) set their own.
+    settings.LAB_API_RATE = settings.LAB_WORK_RATE = settings.LAB_SIGNUP_RATE = "1000000/s"
 
 
 def _make_user(username, role=None, **extra):
@@ -152,6 +155,21 @@ def private_broker():
 def broker_url(embedded_broker):
     """REDIS_URL when given (a real server), else the embedded one."""
     return os.environ.get("REDIS_URL") or embedded_broker.url
+
+
+@pytest.fixture
+def shared_rates(settings, broker_url):
+    """The broker's Redis, where ``classifier.rates`` counts, with nothing counted yet."""
+    from classifier import rates
+    from classifier.services import broker
+
+    settings.CELERY_BROKER_URL = broker_url
+    redis = broker.client(timeout=10)
+    for key in redis.scan_iter("lab:rate:*"):
+        redis.delete(key)
+    rates._down_until.clear()  # asked afresh, whatever failed in an earlier test
+    yield redis
+    redis.close()
 
 
 @dataclass

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, throttling
 
-from .. import services
+from .. import rates, services
+from ..addresses import client_address
 from ..models import Prediction
 
 
@@ -21,9 +22,20 @@ class TeachesCourse(permissions.BasePermission):
         return services.may_manage(request.user, obj.course)
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
-    """At most ``settings.LAB_API_RATE`` requests per user (per address for anonymous
-    ones), read on each request rather than once at import."""
+class UserRateThrottle(throttling.BaseThrottle):
+    """At most ``settings.LAB_API_RATE`` requests per user, or per client address before
+    log-in (read through trusted proxies only), counted in the broker's Redis so that
+    every web process counts together (``classifier.rates``)."""
 
-    def get_rate(self):
-        return settings.LAB_API_RATE
+    wait_seconds = 0
+
+    def allow_request(self, request, view):
+        if request.user and request.user.is_authenticated:
+            key = f"api:user:{request.user.pk}"
+        else:
+            key = f"api:address:{client_address(request)}"
+        self.wait_seconds = rates.count(key, settings.LAB_API_RATE)
+        return not self.wait_seconds
+
+    def wait(self):
+        return self.wait_seconds

@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services
+from .. import rates, services
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
 from ..responses import model_download, png_response
@@ -138,6 +138,7 @@ class TrainingJobViewSet(
             form_kwargs={"user": request.user},
         )
         job_request.is_valid(raise_exception=True)
+        rates.check_work(request.user)
         job = services.create_training_job(owner=request.user, **job_request.form.job_fields())
         return _created(self, job, "api:job-detail")
 
@@ -227,6 +228,7 @@ class PredictionViewSet(
             form_kwargs={"models": models},
         )
         prediction_request.is_valid(raise_exception=True)
+        rates.check_work(request.user)
         form = prediction_request.form
         prediction = services.create_prediction(
             owner=request.user, wait=True, **form.prediction_fields()
@@ -270,6 +272,7 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         submission_request.is_valid(raise_exception=True)
+        rates.check_work(request.user)
         form = submission_request.form
         submission = services.submit(
             assignment,
@@ -294,4 +297,5 @@ class AssignmentViewSet(ById, viewsets.ReadOnlyModelViewSet):
     def gradebook(self, request, pk=None):
         """Students x characters: verdicts, confidences, attempts and scores (instructors)."""
         assignment = self.get_object()
+        rates.check_work(request.user)
         return Response(s.GradebookSerializer(services.gradebook(assignment)).data)

@@ -69,3 +69,12 @@ class Missing(Refusal):
 class Conflict(Refusal):
     """Refused because of the state of what the request acts on (a job that has already
     ended, a record a course keeps): the request was well formed, and the API answers 409."""
+
+
+class TooOften(Refusal):
+    """Refused because the person asked for too much too quickly: pages and the API
+    answer 429, with ``retry_after`` seconds in the Retry-After header."""
+
+    def __init__(self, message: Message, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

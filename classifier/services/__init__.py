@@ -82,6 +82,7 @@ from .roster import (
     reset_link,
     save_profile,
     set_instructor,
+    signup_refusal,
 )
 from .training import (
     cancel_job,
@@ -166,6 +167,7 @@ __all__ = [
     "set_hidden_test",
     "set_instructor",
     "set_verdict",
+    "signup_refusal",
     "start_regrade",
     "submission_counts",
     "submit",

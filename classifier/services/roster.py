@@ -4,11 +4,13 @@ removing students, co-instructors, instructors, and one-time password reset link
 import csv
 import io
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -111,6 +113,30 @@ def regenerate_join_code(course: Course) -> str:
 def join_url(course: Course) -> str:
     """The path of the link that joins ``course`` (with its current code)."""
     return reverse("classifier:course-join-link", args=[course.join_code])
+
+
+def course_of_join_link(url: str) -> Course | None:
+    """The course whose join link (with its current code) ``url`` is, else None."""
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return None
+    if match.view_name != "classifier:course-join-link":
+        return None
+    return Course.objects.filter(join_code=match.kwargs["code"].upper()).first()
+
+
+def signup_refusal(next_url: str) -> Message | None:
+    """Why nobody may make an account here under ``LAB_SIGNUP``, on the way to
+    ``next_url`` (a course's join link, say); None when they may."""
+    if settings.LAB_SIGNUP == "closed":
+        return _("This lab makes its students' accounts itself: ask your instructor for yours.")
+    if settings.LAB_SIGNUP == "join-links" and course_of_join_link(next_url) is None:
+        return _(
+            "New accounts are made through a course's join link or QR code: ask your "
+            "instructor for it."
+        )
+    return None
 
 
 def remove_student(course: Course, student) -> None:

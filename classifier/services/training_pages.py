@@ -1,6 +1,6 @@
 """What the job pages show: queue state, progress context and figures."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.core.cache import cache
@@ -128,15 +128,19 @@ def _history(job: TrainingJob) -> list[dict]:
 COMPARE_CACHE_SECONDS = 3600
 
 
-def compare_plot(jobs: Sequence[TrainingJob]) -> bytes:
+def compare_plot(
+    jobs: Sequence[TrainingJob], *, before_drawing: Callable[[], None] = lambda: None
+) -> bytes:
     """The validation accuracy of several jobs, one line each: drawn once per version of
-    each job (its runs and epochs) and language, then kept in the cache."""
+    each job (its runs and epochs) and language, then kept in the cache.
+    ``before_drawing`` is called when it must be drawn (and may refuse)."""
     from ..ml import training_plots
 
     versions = ",".join(f"{job.pk}-{job.attempts}-{job.epochs_done}" for job in jobs)
     key = f"lab:compare:{versions}:{language()}"
     png = cache.get(key)
     if png is None:
+        before_drawing()
         histories = {f"#{job.pk} {job.model_spec}": _history(job) for job in jobs}
         png = training_plots.compare_png(histories, translate=translate)
         cache.set(key, png, COMPARE_CACHE_SECONDS)

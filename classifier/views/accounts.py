@@ -1,5 +1,7 @@
 """Accounts and the front door."""
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -15,8 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import rates, services
+from ..addresses import client_address
 from ..forms import ProfileForm, SignUpForm
+from ..i18n import translate
 from ..models import Profile
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
 from ..roles import admin_required, role_of
@@ -26,16 +30,32 @@ from .refusals import refusals_shown
 
 @login_not_required
 def signup(request):
-    """A new student account; then on to ``next`` (a course's join link, say)."""
-    form = SignUpForm(request.POST or None)
+    """A new student account; then on to ``next`` (a course's join link, say). Closed,
+    or open only through join links, as ``LAB_SIGNUP`` says; at most
+    ``LAB_SIGNUP_RATE`` accounts from one address."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = ""
+    if refusal := services.signup_refusal(target):
+        context = {"closed": translate(refusal), "next": target}
+        return render(request, "registration/signup.html", context, status=403)
+    form = SignUpForm(request.POST or None)
     if form.is_valid():
-        user = form.save()
-        login(request, user)
-        messages.success(request, _("Welcome, %(name)s!") % {"name": user.username})
-        return redirect(target or "classifier:home")
+        wait = rates.count(f"signup:{client_address(request)}", settings.LAB_SIGNUP_RATE)
+        if not wait:
+            user = form.save()
+            login(request, user)
+            messages.success(request, _("Welcome, %(name)s!") % {"name": user.username})
+            return redirect(target or "classifier:home")
+        form.add_error(
+            None,
+            _("Too many new accounts from this address. Try again in %(minutes)d min.")
+            % {"minutes": math.ceil(wait / 60)},
+        )
+        context = {"form": form, "next": target}
+        response = render(request, "registration/signup.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     return render(request, "registration/signup.html", {"form": form, "next": target})
 
 
@@ -86,6 +106,11 @@ class LoginView(auth_views.LoginView):
     is answered 429 Too Many Requests, with the reason on the form and a Retry-After."""
 
     authentication_form = RateLimitedAuthenticationForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_sign_up"] = services.signup_refusal(context["next"]) is None
+        return context
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

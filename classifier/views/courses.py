@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import rates, services
 from ..forms import (
     AssignmentForm,
     CoInstructorForm,
@@ -217,6 +217,7 @@ def assignment_submit(request, pk):
     if form.is_valid():
         char = form.cleaned_data["char"]
         with refusals_shown(form=form) as outcome:  # preprocess.ImageRejected too
+            rates.check_work(request.user)
             submission = services.submit(
                 assignment,
                 request.user,
@@ -283,6 +284,7 @@ def gradebook(request, pk):
 def gradebook_csv(request, pk):
     """The gradebook as a CSV download; the BOM makes Excel read it as UTF-8 (Hangul)."""
     assignment = _managed_assignment(request, pk)
+    rates.check_work(request.user)
     text = services.gradebook_csv(services.gradebook(assignment))
     response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.pk}.csv"'
@@ -391,6 +393,7 @@ def handwriting_dataset(request):
         form = HandwritingDatasetForm(user=request.user, initial={"assignments": picked})
     if form.is_valid():
         with refusals_shown(form=form, field="assignments") as outcome:
+            rates.check_work(request.user)
             dataset = services.create_handwriting_dataset(
                 name=form.cleaned_data["name"],
                 assignments=form.cleaned_data["assignments"],

@@ -14,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import rates, services
 from ..forms import LabelledImagesForm, Phd08ImportForm, RenderDatasetForm
 from ..i18n import language, translate
 from ..ids import parse_ids
@@ -152,6 +152,7 @@ def dataset_export(request, pk):
     dataset = _dataset_for(request, pk)
     if not dataset.is_ready:
         raise Http404(_("This data set has no arrays yet."))
+    rates.check_work(request.user)
     response = StreamingHttpResponse(
         _npz_stream(dataset.open_store()), content_type="application/octet-stream"
     )
@@ -167,6 +168,7 @@ def dataset_export_images(request, pk):
     dataset = _dataset_for(request, pk)
     if not services.may_export_images(request.user, dataset):
         raise PermissionDenied
+    rates.check_work(request.user)
     pipe = _Pipe()
     with refusal_as_404():  # the archive it was imported from is gone
         written = services.export_images(dataset, pipe)

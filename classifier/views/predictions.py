@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from .. import services
+from .. import rates, services
 from ..forms import PredictForm, VerdictForm
 from ..i18n import translate
 from ..models import JobStatus, Prediction
@@ -41,6 +41,7 @@ def predict(request):
     form = PredictForm(request.POST or None, request.FILES or None, models=models, initial=initial)
     if request.method == "POST" and form.is_valid():
         with refusals_shown(form=form) as outcome:
+            rates.check_work(request.user)
             prediction = services.create_prediction(
                 owner=request.user, wait=True, **form.prediction_fields()
             )

@@ -1,5 +1,7 @@
 """Training job pages: the form, the live job page, plots, downloads, compare, leaderboard."""
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -9,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import rates, services
 from ..forms import EvaluateForm, HiddenTestForm, TrainingJobForm
 from ..i18n import describe, translate
 from ..ids import parse_ids
@@ -35,6 +37,7 @@ def job_new(request):
     form = TrainingJobForm(request.POST or None, user=request.user, initial=_start(request))
     if form.is_valid():
         with refusals_shown(form=form) as outcome:
+            rates.check_work(request.user)
             job = services.create_training_job(owner=request.user, **form.job_fields())
         if not outcome.refused:
             messages.success(
@@ -185,6 +188,7 @@ def job_evaluate(request, pk):
     form = EvaluateForm(request.POST, job=job, user=request.user)
     if form.is_valid():
         with refusals_shown(request):
+            rates.check_work(request.user)
             services.create_evaluation(
                 job=job, dataset=form.cleaned_data["dataset"], requested_by=request.user
             )
@@ -198,7 +202,8 @@ def job_compare(request):
     ids = parse_ids(request.GET.getlist("jobs"))
     jobs = list(TrainingJob.visible_to(request.user).filter(pk__in=ids).select_related("dataset"))
     if request.GET.get("format") == "png":
-        return png_response(services.compare_plot(jobs))
+        drawing = functools.partial(rates.check_work, request.user)
+        return png_response(services.compare_plot(jobs, before_drawing=drawing))
     context = {
         "jobs": jobs,
         "terminal": all(job.is_terminal for job in jobs),

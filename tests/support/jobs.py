@@ -15,6 +15,26 @@ from classifier.ml import training
 from classifier.models import EpochMetric, JobStatus, TrainingJob
 
 
+def job_form(dataset, **extra) -> dict:
+    """The New job form's fields as a browser posts them: an MLP on ``dataset``."""
+    return {
+        "dataset": dataset.pk,
+        "chars": "",
+        "model": "mlp",
+        "spec": "",
+        "optimizer": "adam",
+        "learning_rate": "0.001",
+        "epochs": "2",
+        "batch_size": "16",
+        "seed": "0",
+        "split_kind": "stratified",
+        "val_fraction": "0.25",
+        "held_out": "",
+        "tutorial_n": "10",
+        **extra,
+    }
+
+
 def make_queued_job(owner, dataset, **fields) -> TrainingJob:
     """An MLP job recorded through the services, as the form records it, and sent to no
     worker: one epoch of 8 at 0.001, unless ``fields`` say otherwise. A test's setting,

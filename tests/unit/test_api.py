@@ -118,7 +118,7 @@ def test_the_log_in_session_of_the_pages_works_too(client, world):
     assert page.status_code == 200 and "tiny-again" in page.content.decode()
 
 
-def test_requests_beyond_the_api_rate_are_slowed_down(world, settings):
+def test_requests_beyond_the_api_rate_are_slowed_down(world, settings, shared_rates):
     settings.LAB_API_RATE = "3/minute"
     client = token_client(world.users["student_a"])
     assert [client.get("/api/datasets/").status_code for _ in range(4)] == [200, 200, 200, 429]
@@ -506,7 +506,7 @@ def test_the_schema_is_valid_openapi_with_every_endpoint(world):
     assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
 
 
-def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings):
+def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings, shared_rates):
     """Each operation, as it succeeds and as it fails (400, 401, 403, 404, 429): the
     status is documented for that operation, and a JSON body fits its documented schema."""
     users = world.users

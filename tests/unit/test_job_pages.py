@@ -8,30 +8,10 @@ from django.urls import reverse
 
 from classifier.models import Evaluation, JobStatus, TrainingJob
 from tests.support.datasets import make_dataset
-from tests.support.jobs import make_running_job
+from tests.support.jobs import job_form, make_running_job
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.django_db
-
-
-def _form(dataset, **extra):
-    data = {
-        "dataset": dataset.pk,
-        "chars": "",
-        "model": "mlp",
-        "spec": "",
-        "optimizer": "adam",
-        "learning_rate": "0.001",
-        "epochs": "2",
-        "batch_size": "16",
-        "seed": "0",
-        "split_kind": "stratified",
-        "val_fraction": "0.25",
-        "held_out": "",
-        "tutorial_n": "10",
-    }
-    data.update(extra)
-    return data
 
 
 def test_training_form_queues_a_job_on_commit(
@@ -41,7 +21,7 @@ def test_training_form_queues_a_job_on_commit(
     client.force_login(student_a)
     assert client.get(reverse("classifier:job-new")).status_code == 200
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(reverse("classifier:job-new"), _form(dataset, chars="가 다"))
+        response = client.post(reverse("classifier:job-new"), job_form(dataset, chars="가 다"))
     job = TrainingJob.objects.get()
     assert response["Location"] == job.get_absolute_url()
     assert len(callbacks) == 1
@@ -60,7 +40,7 @@ def test_a_job_left_without_a_learning_rate_trains_at_its_model_s_own(
 ):
     dataset = make_dataset(chars="가나다")
     client.force_login(student_a)
-    client.post(reverse("classifier:job-new"), _form(dataset, model=model, learning_rate=typed))
+    client.post(reverse("classifier:job-new"), job_form(dataset, model=model, learning_rate=typed))
     assert TrainingJob.objects.get().learning_rate == rate
 
 
@@ -79,7 +59,7 @@ def test_a_job_left_without_a_learning_rate_trains_at_its_model_s_own(
 def test_training_form_explains_bad_choices(client, student_a, extra, field, message):
     dataset = make_dataset(chars="가나다", groups=("S", "G"))
     client.force_login(student_a)
-    response = client.post(reverse("classifier:job-new"), _form(dataset, **extra))
+    response = client.post(reverse("classifier:job-new"), job_form(dataset, **extra))
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors.get(field, []))
     assert errors and message in errors
@@ -91,13 +71,13 @@ def test_training_form_enforces_the_queue_limit(client, student_a, settings):
     dataset = make_dataset()
     client.force_login(student_a)
     assert "already have" not in client.get(reverse("classifier:job-new")).content.decode()
-    client.post(reverse("classifier:job-new"), _form(dataset))
+    client.post(reverse("classifier:job-new"), job_form(dataset))
     # Said at once on the empty form, before the student fills it in, and on sending it.
     assert (
         "already have 1 jobs or evaluations queued or running"
         in client.get(reverse("classifier:job-new")).content.decode()
     )
-    response = client.post(reverse("classifier:job-new"), _form(dataset))
+    response = client.post(reverse("classifier:job-new"), job_form(dataset))
     assert "already have 1 jobs or evaluations queued or running" in response.content.decode()
     assert TrainingJob.objects.count() == 1
 
@@ -245,7 +225,7 @@ def test_the_job_page_marks_its_messages_and_status_for_poll_js(
     dataset = make_dataset(chars="가나다")
     client.force_login(student_a)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(reverse("classifier:job-new"), _form(dataset), follow=True)
+        response = client.post(reverse("classifier:job-new"), job_form(dataset), follow=True)
     page = response.content.decode()
     job = TrainingJob.objects.get()
     # "Job #1 is queued." is out of date once the job runs: poll.js takes the success and

@@ -41,6 +41,7 @@ from rest_framework.authtoken.models import Token
 
 from classifier.models import Assignment
 from tests.support.handwriting import drawing_of
+from tests.support.jobs import job_form
 from tests.support.phd08 import make_phd08_bytes
 from tests.support.predictions import white_png
 
@@ -101,24 +102,6 @@ class Case:
     @property
     def id(self):
         return f"{self.method.upper()} {self.route}{' ' + self.label if self.label else ''}"
-
-
-def _job_form(w):
-    return {
-        "dataset": w.ds.pk,
-        "chars": "",
-        "model": "mlp",
-        "spec": "",
-        "optimizer": "adam",
-        "learning_rate": "0.001",
-        "epochs": "2",
-        "batch_size": "16",
-        "seed": "0",
-        "split_kind": "stratified",
-        "val_fraction": "0.25",
-        "held_out": "",
-        "tutorial_n": "10",
-    }
 
 
 def _assignment_form(w):
@@ -188,7 +171,7 @@ CASES = [
     Case("login", r(200, 200, 200, 200, 200, 200)),
     Case(
         "login",
-        r(302, 302, 302, 302, 302, 302),
+        r("302+", "302+", "302+", "302+", "302+", "302+"),  # the address is remembered
         method="post",
         label="as student A",
         data=lambda w: {"username": "student_a", "password": "pw-student_a"},
@@ -355,7 +338,7 @@ CASES = [
         "classifier:job-new",
         r(L, "302+", "302+", "302+", "302+", "302+"),
         method="post",
-        data=_job_form,
+        data=lambda w: job_form(w.ds),
     ),
     Case("classifier:model-summary", ALL, query=lambda w: {"dataset": w.ds.pk}),
     Case(
