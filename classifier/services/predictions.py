@@ -20,7 +20,7 @@ from django.db.models import Q
 from PIL import Image
 
 from ..i18n import language, stored_message, translate
-from ..ml import preprocess, store, training
+from ..ml import image_files, preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
@@ -99,11 +99,13 @@ def create_prediction(
     """Check and preprocess an image, store it, and queue its prediction.
 
     Raises a Refusal (``preprocess.ImageRejected`` among them) with the reason for
-    an image or a model that cannot be used; then nothing is stored. With ``wait`` (a
-    page or the API answering a person), the worker is given
+    an image or a model that cannot be used; then nothing is stored. Anything after the
+    image file's end is cut off first (``image_files``), so it is neither read nor kept.
+    With ``wait`` (a page or the API answering a person), the worker is given
     ``LAB_PREDICT_WAIT_SECONDS`` to finish, so the answer usually holds the result:
     see :func:`waited_for`.
     """
+    data = image_files.without_trailing_data(data)  # what is read is what is kept
     prepared = prepare_image(model, data, canvas=source == Prediction.Source.CANVAS)
     extension = EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
     with transaction.atomic():

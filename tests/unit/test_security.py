@@ -59,6 +59,14 @@ def test_uploads_are_stored_under_random_names(client, student_a, grader):
     assert first.original_file != second.original_file
 
 
+def test_data_after_the_image_is_neither_read_nor_stored(client, student_a, grader):
+    client.force_login(student_a)
+    photo = photo_of("가")
+    padded = SimpleUploadedFile("padded.jpg", photo + os.urandom(2 * 1024 * 1024))
+    assert _predict(client, grader, image=padded).status_code == 302
+    assert Prediction.objects.get().original_path.read_bytes() == photo
+
+
 def test_data_set_uploads_go_to_random_folders(staff_client):
     files = [
         SimpleUploadedFile("가.txt", make_phd08_bytes(1)),
