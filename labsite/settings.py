@@ -356,6 +356,9 @@ LAB_CONVERT_PROCESSES = envint("LAB_CONVERT_PROCESSES", 0)
 # Handwriting: the largest photo accepted, in bytes and in pixels (decompression bombs).
 LAB_IMAGE_MAX_BYTES = envint("LAB_IMAGE_MAX_BYTES", 15 * 1024**2)
 LAB_IMAGE_MAX_PIXELS = envint("LAB_IMAGE_MAX_PIXELS", 40_000_000)
+# What each user's files (predictions and their steps, training jobs' models and
+# figures) may take on the server, in MiB; 0 for no quota. Admins have none.
+LAB_USER_STORAGE_MB = envint("LAB_USER_STORAGE_MB", 500)
 # Images a process decodes and preprocesses at once; more wait their turn.
 LAB_PREPROCESS_AT_ONCE = envint("LAB_PREPROCESS_AT_ONCE", 2)
 # Loaded models a predict worker keeps in memory: at least a class's worth, as every

@@ -138,6 +138,11 @@ def remove(final_dir: Path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def folder_bytes(folder: Path) -> int:
+    """The bytes of every file under ``folder`` (0 when there is none)."""
+    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
+
+
 def write_atomically(path: Path, data: bytes):
     """Write ``data`` to ``path`` so that readers see all of it or nothing.
 

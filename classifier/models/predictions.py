@@ -82,6 +82,9 @@ class Prediction(Job):
     )
     attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     late = models.BooleanField(_("late"), default=False)
+    #: The bytes of its files (the upload and its steps), counted against its owner's
+    #: storage quota (``services.storage``).
+    stored_bytes = models.PositiveBigIntegerField(_("stored bytes"), default=0)
     #: Read as another character, but doubtfully (``services.grading.is_doubtful``, with
     #: the threshold in force when it was graded): the teacher decides.
     doubtful = models.BooleanField(_("needs review"), default=False)

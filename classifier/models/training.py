@@ -77,6 +77,9 @@ class TrainingJob(Job):
     #: before and after it (``classifier.ml.calibration.Calibration.as_dict``); empty for
     #: jobs that did not finish, and for those finished before the lab calibrated.
     calibration = models.JSONField(_("calibration"), default=dict, blank=True)
+    #: The bytes of its files (model, checkpoint, figures) when its last run ended,
+    #: counted against its owner's storage quota (``services.storage``).
+    stored_bytes = models.PositiveBigIntegerField(_("stored bytes"), default=0)
 
     class Meta:
         ordering = ("-created_at",)

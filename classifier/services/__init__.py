@@ -84,6 +84,7 @@ from .roster import (
     set_instructor,
     signup_refusal,
 )
+from .storage import storage_quota, storage_used
 from .training import (
     cancel_job,
     check_may_act,
@@ -169,6 +170,8 @@ __all__ = [
     "set_verdict",
     "signup_refusal",
     "start_regrade",
+    "storage_quota",
+    "storage_used",
     "submission_counts",
     "submit",
     "usable_models",

@@ -27,6 +27,7 @@ from ..models import Course, JobStatus, Prediction, TrainingJob
 from . import broker
 from .failures import describe_os_error, job_run
 from .grading import grade_fields
+from .storage import check_storage
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def create_prediction(
     see :func:`waited_for`.
     """
     data = image_files.without_trailing_data(data)  # what is read is what is kept
+    check_storage(owner, adding=len(data))
     prepared = prepare_image(model, data, canvas=source == Prediction.Source.CANVAS)
     extension = EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
     with transaction.atomic():
@@ -171,9 +173,12 @@ def stored_name(extension: str) -> str:
 
 
 def store_images(prediction: Prediction, data: bytes, steps):
-    """Write the original upload and each preprocessing step into the prediction's folder."""
+    """Write the original upload and each preprocessing step into the prediction's folder,
+    and note what they take (``stored_bytes``)."""
     write_steps(steps, prediction.file_dir)
     store.write_atomically(prediction.original_path, data)
+    prediction.stored_bytes = store.folder_bytes(prediction.file_dir)
+    Prediction.objects.filter(pk=prediction.pk).update(stored_bytes=prediction.stored_bytes)
 
 
 def write_steps(steps, folder: Path):

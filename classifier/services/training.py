@@ -18,6 +18,7 @@ from ..models import Dataset, EpochMetric, JobStatus, TrainingJob
 from .evaluation import create_evaluation, finite_or_none
 from .failures import job_run
 from .queue_limits import take_a_place_in_the_queue
+from .storage import check_storage, record_job_files
 from .training_pages import job_plot
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,10 @@ def create_training_job(
     """Record a training job (validated by the caller's form or command) and queue it.
 
     With ``limit``, a student past ``LAB_MAX_ACTIVE_JOBS`` is refused here, in the
-    transaction that records the job (a form's earlier check can be raced)."""
+    transaction that records the job (a form's earlier check can be raced), and so is
+    anyone whose files already fill their storage quota."""
     if limit:
+        check_storage(owner)
         take_a_place_in_the_queue(owner)
     classes = len(chars) or len(dataset.classes)
     if param_count is None:
@@ -296,6 +299,7 @@ def run_training_job(pk: int, *, echo=None) -> TrainingJob | None:
 
     with job_run(job, on_failure=discard_unwritable):
         _train(job, echo)
+    record_job_files(job)
     return job
 
 

@@ -59,7 +59,12 @@ def prediction_list(request):
     """The user's own predictions and submissions, newest first."""
     rows = Prediction.objects.filter(owner=request.user).select_related("model", "assignment")
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    return render(request, "predictions/list.html", {"page": page})
+    context = {
+        "page": page,
+        "used": services.storage_used(request.user),
+        "quota": services.storage_quota(request.user),
+    }
+    return render(request, "predictions/list.html", context)
 
 
 def prediction_detail(request, pk):

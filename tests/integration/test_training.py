@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from classifier import services
+from classifier.ml import store
 from classifier.models import EpochMetric, Evaluation, JobStatus, TrainingJob
 from tests.support.datasets import make_dataset
 from tests.support.jobs import dispatch_job
@@ -116,6 +117,8 @@ def test_train_command_runs_in_process_and_prints_json(staff, capsys):
     for key in ("job", "train_accuracy", "val_accuracy", "val_loss", "seconds"):
         assert summary[key] is not None
     job = TrainingJob.objects.get(pk=summary["job"])
+    # What its files take is written down for its owner's storage quota.
+    assert job.stored_bytes == store.folder_bytes(job.artifact_dir) > 0
     # tutorial:20 with two characters per file: 가 and 나 form one file, whose first 20
     # samples (all 가) train and whose tail (the rest of 가, and all of 나) validates.
     counts = job.split_summary["counts"]
