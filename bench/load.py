@@ -25,8 +25,8 @@ thought between actions, until the time is up:
   drawing or a 12-megapixel photo of a tutorial character to the API
   (``/api/predictions/``) with its own model, and polls the prediction's status JSON every
   0.3 s, as the prediction page does, until it SUCCEEDED or FAILED; then, as a browser
-  does, it opens the result page with its images (the probability bar graph, which the
-  web server draws, and the preprocessing steps), recorded as pages;
+  does, it opens the result page (which holds the probability bar graph, drawn in the
+  page as SVG) and its images (the preprocessing steps), recorded as pages;
 - or opens its job page with its images (curves, confusion matrix, mistakes) and stays
   on it a while, polling the status JSON every second and fetching the curves again
   when the version changes, as ``static/js/poll.js`` does. Student 00 mostly watches the

@@ -64,7 +64,6 @@ urlpatterns = [
     path(
         "predictions/<int:pk>/status.json", predictions.prediction_status, name="prediction-status"
     ),
-    path("predictions/<int:pk>/bars.png", predictions.prediction_bars, name="prediction-bars"),
     path(
         "predictions/<int:pk>/original", predictions.prediction_original, name="prediction-original"
     ),

@@ -156,15 +156,6 @@ class Prediction(Job):
         """The preprocessing steps as ``(key, title)``, titled in the active language."""
         return [(key, translate(title)) for key, title in self.steps]
 
-    def bars_path(self, language: str) -> Path:
-        """The probability bar graph labelled in ``language``, once drawn."""
-        return self.file_dir / f"bars-{language}.png"
-
-    def remove_bars(self):
-        """Forget the bar graphs drawn so far, in every language."""
-        for path in self.file_dir.glob("bars-*.png"):
-            path.unlink(missing_ok=True)
-
     @property
     def original_path(self) -> Path:
         return self.file_dir / self.original_file

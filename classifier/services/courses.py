@@ -204,7 +204,6 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
         **results,
         **grade_fields(submission, grader, results),
     )
-    submission.remove_bars()  # drawn anew from the new probabilities
 
 
 def active_regrade(assignment: Assignment) -> Regrade | None:

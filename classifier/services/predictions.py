@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from PIL import Image
 
-from ..i18n import language, stored_message, translate
+from ..i18n import stored_message
 from ..ml import image_files, preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Conflict, Message, Refusal, _
@@ -250,22 +250,14 @@ def run_prediction(pk: int) -> Prediction | None:
     return prediction
 
 
-def prediction_bars_png(prediction: Prediction) -> bytes:
-    """The bar graph of a finished prediction (the predicted bar red, the expected blue),
-    labelled in the active language, drawn once per language and kept beside its images
-    (a regrade removes them)."""
+def prediction_bars(prediction: Prediction):
+    """The layout of a finished prediction's bar graph (the predicted bar red, the
+    expected blue), for the page to draw (``prediction_plots``)."""
+    from ..ml import prediction_plots
 
-    def draw():
-        from ..ml import prediction_plots  # pyplot: only where a figure is drawn
-
-        return prediction_plots.probability_bars_png(
-            prediction.classes,
-            prediction.probabilities,
-            prediction.expected,
-            translate=translate,
-        )
-
-    return store.cached_file(prediction.bars_path(language()), draw)
+    return prediction_plots.probability_bars(
+        prediction.classes, prediction.probabilities, prediction.expected
+    )
 
 
 def prediction_summary(prediction: Prediction) -> dict:

@@ -6,7 +6,8 @@ from django.utils import dateformat, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from .. import labels, roles
+from .. import labels, roles, services
+from ..i18n import translate
 
 register = template.Library()
 
@@ -66,3 +67,10 @@ def page_url(context, param, number):
     query = context["request"].GET.copy()
     query[param] = number
     return "?" + query.urlencode()
+
+
+@register.inclusion_tag("predictions/_bars.html")
+def probability_bars(prediction):
+    """A finished prediction's bar graph, drawn in the page as SVG."""
+    chart = services.prediction_bars(prediction)
+    return {"chart": chart, "title": translate(chart.title) if chart.title else ""}

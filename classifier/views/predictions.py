@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from .. import rates, services
 from ..forms import PredictForm, VerdictForm
 from ..i18n import translate
-from ..models import JobStatus, Prediction
-from ..responses import file_response, png_response
+from ..models import Prediction
+from ..responses import file_response
 from ..roles import may_delete
 from .refusals import refusals_shown
 
@@ -115,13 +115,6 @@ def prediction_status(request, pk):
             "fragments": {"progress": fragment},
         }
     )
-
-
-def prediction_bars(request, pk):
-    prediction = _visible(request, pk)
-    if prediction.status != JobStatus.SUCCEEDED:
-        raise Http404(_("The prediction has not finished."))
-    return png_response(services.prediction_bars_png(prediction), max_age=3600)
 
 
 def prediction_original(request, pk):

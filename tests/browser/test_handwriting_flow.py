@@ -19,9 +19,11 @@ from tests.support.handwriting import make_font_dataset, make_trained_job, photo
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _bars_loaded(page):
-    bars = page.get_by_alt_text(re.compile("Probability of each character"))
-    return image_width(bars, timeout=60_000) > 200
+def _bars_shown(page):
+    """The result's bar graph (SVG in the page, named by its title) shows, one bar red."""
+    bars = page.get_by_role("img", name=re.compile("Probability of each character"))
+    expect(bars).to_be_visible(timeout=60_000)
+    expect(bars.locator("rect.bar.predicted")).to_have_count(1)
 
 
 def test_student_draws_and_photographs_then_the_instructor_grades(
@@ -49,7 +51,7 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
     page.check("input[name=char][value=밟]")
     draw(page, STROKES_밟)
     page.get_by_role("button", name="Submit").click()
-    assert _bars_loaded(page)
+    _bars_shown(page)
     expect(page.get_by_text("Top 5")).to_be_visible()
     expect(page.locator(".steps figure")).to_have_count(6)
     screenshot("prediction")
@@ -62,7 +64,7 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
         files=[{"name": "kkyak.jpg", "mimeType": "image/jpeg", "buffer": photo_of("밟")}],
     )
     page.get_by_role("button", name="Submit").click()
-    assert _bars_loaded(page)
+    _bars_shown(page)
 
     submissions = Prediction.objects.filter(assignment=assignment, owner=student_a)
     assert sorted(submissions.values_list("expected", "source")) == [

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from django.core.cache import cache
 from django.utils import timezone
 
-from classifier.ml import plots, prediction_plots, training_plots
+from classifier.ml import plots, training_plots
 from classifier.models import (
     Assignment,
     Course,
@@ -37,7 +37,6 @@ FIGURES = (
         training_plots,
         ("curves_png", "confusion_png", "mistakes_png", "compare_png", "reliability_png"),
     ),
-    (prediction_plots, ("probability_bars_png",)),
     (plots, ("sample_grid", "class_counts")),
 )
 

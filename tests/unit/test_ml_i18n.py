@@ -7,9 +7,11 @@ English text. Tests marked ``korean`` keep the lab's default language (Korean).
 
 import io
 import json
+from types import SimpleNamespace
 
 import matplotlib.text
 import pytest
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
@@ -20,7 +22,6 @@ from classifier.ml import (
     networks,
     phd08,
     plots,
-    prediction_plots,
     preprocess,
     sources,
     training_plots,
@@ -258,7 +259,7 @@ def drawn_texts(monkeypatch):
         texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text())
         return save(fig)
 
-    for module in (training_plots, prediction_plots, plots):
+    for module in (training_plots, plots):
         monkeypatch.setattr(module, "figure_png", recording)
     return texts
 
@@ -287,27 +288,16 @@ def test_job_figures_are_kept_per_language_and_labelled_in_it(student_a, drawn_t
     assert sorted(p.name for p in folder.iterdir()) == ["curves-1-2-ko.png"]
 
 
-def test_prediction_bars_are_kept_per_language_and_labelled_in_it(student_a, drawn_texts):
-    job = _finished_job(student_a, make_dataset(chars="가나다"))
-    prediction = Prediction.objects.create(
-        owner=student_a,
-        model=job,
-        source=Prediction.Source.UPLOAD,
-        original_file="x.png",
-        status=JobStatus.SUCCEEDED,
-        classes=job.classes,
-        probabilities=[0.2, 0.7, 0.1],
-        predicted="나",
-        confidence=0.7,
-    )
-    prediction.file_dir.mkdir(parents=True)
-    for language in ("en", "ko"):
+def test_the_bar_graph_is_titled_in_the_readers_language():
+    many = SimpleNamespace(classes=list("가나다라") * 6, probabilities=[1 / 24] * 24, expected="")
+    template = Template("{% load lab %}{% probability_bars prediction %}")
+    for language, title in (
+        ("en", "Top 10 of 24 characters"),
+        ("ko", korean("Top %(shown)d of %(total)d characters") % {"shown": 10, "total": 24}),
+    ):
         with translation.override(language):
-            services.prediction_bars_png(prediction)
-    assert "probability" in drawn_texts and korean("probability") in drawn_texts
-    assert prediction.bars_path("en").exists() and prediction.bars_path("ko").exists()
-    prediction.remove_bars()
-    assert not list(prediction.file_dir.glob("bars-*.png"))
+            svg = template.render(Context({"prediction": many}))
+        assert f">{escape(title)}</text>" in svg
 
 
 def test_the_samples_chart_is_kept_per_language(student_a, drawn_texts):
@@ -321,8 +311,5 @@ def test_the_samples_chart_is_kept_per_language(student_a, drawn_texts):
 
 
 def test_without_a_translator_the_figures_keep_english_labels(drawn_texts):
-    prediction_plots.probability_bars_png(list("가나다라") * 6, [1 / 24] * 24)
-    assert "probability" in drawn_texts and "Top 10 of 24 characters" in drawn_texts
-    drawn_texts.clear()
     training_plots.confusion_png([[1, 0], [0, 1]], ["가", "나"], translate=str.upper)
     assert {"PREDICTED", "TRUE", "FRACTION OF THE ROW"} <= set(drawn_texts)

@@ -447,7 +447,6 @@ CASES = [
         for name in (
             "prediction-detail",
             "prediction-status",
-            "prediction-bars",
             "prediction-original",
         )
         for expect, args, label in (
