@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.support.paths import REPO
+from tests.support.processes import run_python
 
 pytestmark = pytest.mark.worker
 
@@ -206,15 +207,14 @@ def test_serving_the_classroom_network_answers_every_address_with_debug_off(tmp_
 
 
 def test_debug_on_refuses_to_serve_the_network(tmp_path):
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "DEBUG": "1"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "runlab", "--host", "0.0.0.0", "--port", "1"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_python(
+        "manage.py",
+        "runlab",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "1",
+        env={"VAR_DIR": str(tmp_path), "DEBUG": "1"},
     )
     assert result.returncode != 0
     assert "DEBUG is on" in result.stderr

@@ -2,9 +2,6 @@
 slow an account at an address it logged in from, and the client address read through
 trusted proxies only."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from unittest import mock
 
@@ -17,8 +14,7 @@ from django.urls import reverse
 from classifier import ratelimit
 from classifier.addresses import client_address
 from classifier.models import LoginAddress, LoginFailure
-from tests.support.paths import REPO
-from tests.support.workers import database_env
+from tests.support.processes import run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -194,17 +190,7 @@ def test_the_client_address_is_read_through_trusted_proxies_only(
 
 
 def test_a_trusted_proxy_that_is_no_address_stops_the_lab_starting():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "labsite.settings"}
-    env["LAB_TRUSTED_PROXIES"] = "10.0.0.0/8,proxy.local"
-    started = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    started = run_django("", LAB_TRUSTED_PROXIES="10.0.0.0/8,proxy.local")
     assert started.returncode != 0
     assert "'proxy.local' is not an address or a CIDR range" in started.stderr
 
@@ -244,26 +230,12 @@ def test_refused_attempts_do_not_keep_the_wait_going(client, student_a):
 def test_failures_counted_by_another_web_process_slow_this_one(client, student_a, settings):
     """Every gunicorn worker (and web machine) shares the counts: they are in the database."""
     script = (
-        "import django; django.setup()\n"
         "from django.test import RequestFactory\n"
         "from classifier.ratelimit import LoginAttempt\n"
         "request = RequestFactory().post('/', REMOTE_ADDR='10.0.0.7')\n"
         "print([LoginAttempt(request, 'student_a').refused for _ in range(6)])\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "labsite.settings",
-        **database_env(settings.DATABASES["default"]),
-    }
-    other = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    other = run_django(script, settings.DATABASES["default"])
     assert other.stdout.strip() == "[False, False, False, False, False, True]", other.stderr
     assert _login(client, "student_a", RIGHT, address="10.0.0.7").status_code == 429
 

@@ -2,10 +2,7 @@
 user may ask for (pages and API), and sign-ups per address; shared by every process and
 never in the way when the broker hangs."""
 
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,8 +11,7 @@ from django.urls import reverse
 from classifier import rates
 from tests.support.clients import token_client
 from tests.support.jobs import job_form
-from tests.support.paths import REPO
-from tests.support.workers import database_env
+from tests.support.processes import run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -41,24 +37,11 @@ def test_requests_counted_by_another_web_process_count_here(world, settings, sha
     settings.LAB_API_RATE = "3/minute"
     student = world.users["student_a"]
     script = (
-        "import django; django.setup()\n"
         "from classifier import rates\n"
         f"print([rates.count('api:user:{student.pk}', '3/minute') for _ in range(3)])\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "labsite.settings",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        **database_env(settings.DATABASES["default"]),
-    }
-    other = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    other = run_django(
+        script, settings.DATABASES["default"], CELERY_BROKER_URL=settings.CELERY_BROKER_URL
     )
     assert other.stdout.strip() == "[0, 0, 0]", other.stderr
     refused = token_client(student).get("/api/datasets/")
