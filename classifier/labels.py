@@ -1,10 +1,13 @@
-"""Codes the lab stores, in words for people: validation splits and models. The pages
-show these (the code itself in a tooltip), and so do the forms' choices."""
+"""Codes the lab stores, in words for people: validation splits, models and the parts
+of a syllable. The pages show these (the code itself in a tooltip), and so do the forms'
+choices."""
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .i18n import translate
+from .ml.jamo_errors import PART_NAMES
 from .ml.messages import Refusal
 from .ml.splits import parse_split
 
@@ -42,3 +45,8 @@ def model_label(spec):
     if name is not None:
         return str(name)
     return _("Custom: %(spec)s") % {"spec": spec}
+
+
+def jamo_part(position):
+    """A part of a syllable in words: 'medial' -> 'vowel'."""
+    return translate(PART_NAMES[position]) if position in PART_NAMES else position

@@ -48,6 +48,12 @@ urlpatterns = [
         name="job-mistakes",
     ),
     path(
+        "jobs/<int:pk>/jamo.png",
+        training.job_result_png,
+        {"kind": "jamo"},
+        name="job-jamo",
+    ),
+    path(
         "jobs/<int:pk>/reliability.png",
         training.job_result_png,
         {"kind": "reliability"},

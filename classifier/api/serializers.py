@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from .. import services
 from ..forms import PredictForm, SubmissionForm, TrainingJobForm, VerdictForm
 from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
 from ..models.predictions import TEACHER_VERDICTS
@@ -29,7 +30,7 @@ TOP5 = {
 }
 
 #: The figures of a finished job, by the name the API gives them.
-JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability")
+JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability", "jamo")
 
 
 def link(holder, name, *args) -> str:
@@ -217,6 +218,41 @@ class JobArtifacts(serializers.Serializer):
         allow_null=True,
         help_text="The reliability diagram, before and after calibration; once it succeeded (PNG).",
     )
+    jamo = serializers.URLField(
+        allow_null=True,
+        help_text="Each part of the syllable read right, and the mistakes by the part they "
+        "changed; once it succeeded (PNG).",
+    )
+
+
+class JamoParts(serializers.Serializer):
+    initial = serializers.FloatField()
+    medial = serializers.FloatField()
+    final = serializers.FloatField()
+
+
+class JamoMistakes(serializers.Serializer):
+    initial = serializers.IntegerField(help_text="Mistakes that changed the initial only.")
+    medial = serializers.IntegerField(help_text="Mistakes that changed the vowel only.")
+    final = serializers.IntegerField(help_text="Mistakes that changed the final only.")
+    several = serializers.IntegerField(help_text="Mistakes that changed more than one part.")
+
+
+class JamoConfusionField(serializers.Serializer):
+    position = serializers.ChoiceField(choices=["initial", "medial", "final"])
+    true = serializers.CharField(help_text='The jamo written; "" is no final consonant.')
+    read = serializers.CharField(help_text="The jamo the model read instead.")
+    count = serializers.IntegerField()
+
+
+class JobJamo(serializers.Serializer):
+    """The job's validation mistakes read through the parts of its syllables."""
+
+    samples = serializers.IntegerField(help_text="Validation samples.")
+    mistakes = serializers.IntegerField()
+    position_accuracy = JamoParts(help_text="Per part, the share of samples read with it right.")
+    mistakes_by_parts = JamoMistakes()
+    confusions = JamoConfusionField(many=True, help_text="The most frequent, first (up to 12).")
 
 
 class ReliabilityBin(serializers.Serializer):
@@ -267,6 +303,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         "and starts by itself once it is back.",
     )
     calibration = serializers.SerializerMethodField()
+    jamo = serializers.SerializerMethodField()
     artifacts = serializers.SerializerMethodField()
     page = serializers.SerializerMethodField()
 
@@ -301,6 +338,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "best_val_accuracy",
             "per_class_accuracy",
             "calibration",
+            "jamo",
             "created_at",
             "started_at",
             "finished_at",
@@ -314,6 +352,12 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         """Null until the job succeeds, and for jobs finished before the lab calibrated."""
         return job.calibration or None
 
+    @extend_schema_field(JobJamo(allow_null=True))
+    def get_jamo(self, job) -> dict | None:
+        """Null until the job succeeds, and for a job without an evaluation."""
+        report = services.jamo_report(job)
+        return report.as_dict() if report else None
+
     def get_artifacts(self, job) -> JobArtifacts:
         succeeded = job.status == JobStatus.SUCCEEDED
         figure = {kind: link(self, "api:job-figure", job.pk, kind) for kind in JOB_FIGURES}
@@ -323,6 +367,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "confusion": figure["confusion"] if succeeded else None,
             "mistakes": figure["mistakes"] if succeeded else None,
             "reliability": figure["reliability"] if succeeded else None,
+            "jamo": figure["jamo"] if succeeded else None,
         }
 
     def get_page(self, job) -> str:

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from .jamo_errors import PART_NAMES
 from .messages import _
 from .plots import figure_png, hangul_style, level_ylabel
 
@@ -333,5 +334,34 @@ def reliability_png(calibration: dict, *, translate=str) -> bytes:
             ax.spines[["top", "right"]].set_visible(False)
             ax.legend(frameon=False, loc="upper left", fontsize=8)
         level_ylabel(axes[0], translate(_("accuracy")))  # shared: the right title needs the room
+        fig.tight_layout()
+        return figure_png(fig)
+
+
+def jamo_png(report: dict, *, translate=str) -> bytes:
+    """A job's mistakes through the parts of its syllables (``JamoReport.as_dict()``):
+    how often each part was read right, and how many mistakes changed each part only,
+    or more than one."""
+    with hangul_style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), dpi=100)
+        parts = ("initial", "medial", "final")
+        accuracy = [report["position_accuracy"][part] for part in parts]
+        names = [translate(PART_NAMES[part]) for part in parts]
+        left.bar(names, accuracy, color=VAL_COLOR)
+        for x, value in enumerate(accuracy):
+            left.text(x, value + 0.01, f"{value:.1%}", ha="center", va="bottom", fontsize=9)
+        left.set_ylim(0, 1.08)
+        left.set_title(translate(_("Read right, per part of the syllable")), fontsize=11)
+        groups = ("initial", "medial", "final", "several")
+        counts = [report["mistakes_by_parts"][group] for group in groups]
+        right.bar([translate(PART_NAMES[g]) for g in groups], counts, color=TRAIN_COLOR)
+        right.tick_params(axis="x", labelsize=9)
+        for x, value in enumerate(counts):
+            right.text(x, value, str(value), ha="center", va="bottom", fontsize=9)
+        right.yaxis.set_major_locator(MaxNLocator(integer=True))
+        right.set_title(translate(_("Mistakes by the part they changed")), fontsize=11)
+        for ax in (left, right):
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         return figure_png(fig)

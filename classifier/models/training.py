@@ -160,6 +160,14 @@ class TrainingJob(Job):
         return self.chars or self.dataset.classes
 
     @property
+    def validation_key(self) -> tuple:
+        """What decides which samples validate the job (``services.training.make_split``):
+        jobs with the same key were scored on the same samples, so their accuracies
+        compare; the seed only shuffles a stratified split."""
+        seed = self.seed if self.split.startswith("stratified") else None
+        return (self.dataset_id, self.split, seed, tuple(self.classes))
+
+    @property
     def chosen_labels(self) -> list[int]:
         """The data set's label of each model output, in output order."""
         return [self.dataset.classes.index(char) for char in self.classes]

@@ -98,7 +98,14 @@ from .training import (
     rerun_training_job,
     run_training_job,
 )
-from .training_pages import compare_plot, job_page_context, job_plot, queue_has_worker
+from .training_pages import (
+    compare_context,
+    compare_plot,
+    jamo_report,
+    job_page_context,
+    job_plot,
+    queue_has_worker,
+)
 
 __all__ = [
     "DEMO_DATASET",
@@ -110,6 +117,7 @@ __all__ = [
     "check_submission",
     "chosen_characters",
     "collect_phd08_inputs",
+    "compare_context",
     "compare_plot",
     "corpus",
     "create_evaluation",
@@ -130,6 +138,7 @@ __all__ = [
     "gradebook_csv",
     "graders_for",
     "import_roster",
+    "jamo_report",
     "job_deletion_refusal",
     "job_page_context",
     "job_plot",

@@ -1,5 +1,6 @@
 """What the job pages show: queue state, progress context and figures."""
 
+import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -59,12 +60,13 @@ def job_page_context(job: TrainingJob) -> dict:
         context["evaluations"] = list(shown)
         context["evaluations_pending"] = any(not e.is_terminal for e in shown)
         context["min_calibration_samples"] = calibration.MIN_SAMPLES
+        context["jamo"] = jamo_report(job)
     return context
 
 
 def job_plot(job: TrainingJob, kind: str) -> bytes:
-    """The job's curves, confusion matrix, mistakes grid or reliability diagram as PNG
-    bytes, labelled in the active language.
+    """The job's curves, confusion matrix, mistakes grid, reliability diagram or jamo
+    figure as PNG bytes, labelled in the active language.
 
     Each figure is drawn once per version (the curves after each epoch, the others once
     the job has finished) and language, and kept in the job's folder.
@@ -90,6 +92,11 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         return training_plots.curves_png(_history(job), translate=translate)
     if kind == "reliability":
         return training_plots.reliability_png(job.calibration, translate=translate)
+    if kind == "jamo":
+        report = jamo_report(job)
+        if report is None:
+            raise Missing(_("Job #%(pk)d has no evaluation to draw this figure from.", pk=job.pk))
+        return training_plots.jamo_png(report.as_dict(), translate=translate)
     evaluation = job.artifact_dir / "evaluation.npz"
     if not evaluation.exists():  # a model trained elsewhere, or files cleaned away
         raise Missing(_("Job #%(pk)d has no evaluation to draw this figure from.", pk=job.pk))
@@ -110,6 +117,25 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         )
 
 
+def jamo_report(job: TrainingJob):
+    """What the finished ``job`` gets wrong about the parts of its syllables
+    (``ml.jamo_errors``), worked out from its validation confusion matrix once and kept
+    beside it; None when it has no evaluation (a model trained elsewhere, files gone)."""
+    from ..ml import jamo_errors
+
+    evaluation = job.artifact_dir / "evaluation.npz"
+    if job.status != JobStatus.SUCCEEDED or not evaluation.exists():
+        return None
+
+    def work_out() -> bytes:
+        with np.load(evaluation) as data:
+            report = jamo_errors.jamo_report(data["confusion"], job.classes)
+        return json.dumps(report.as_dict() if report else None).encode()
+
+    stored = json.loads(store.cached_file(job.artifact_dir / "jamo.json", work_out))
+    return jamo_errors.JamoReport.from_dict(stored) if stored else None
+
+
 def _history(job: TrainingJob) -> list[dict]:
     return [
         {
@@ -121,6 +147,16 @@ def _history(job: TrainingJob) -> list[dict]:
         }
         for m in job.metrics.all()
     ]
+
+
+def compare_context(jobs: Sequence[TrainingJob]) -> dict:
+    """What the compare page shows beside the plot: each job with its jamo report (None
+    until it has one), and whether the jobs were validated on different samples (their
+    accuracies then do not compare)."""
+    return {
+        "rows": [(job, jamo_report(job)) for job in jobs],
+        "different_validation": len({job.validation_key for job in jobs}) > 1,
+    }
 
 
 # How long a comparison stays drawn: a class opens the same ones, and a live one is asked

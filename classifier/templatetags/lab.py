@@ -52,6 +52,7 @@ def when(value):
 
 register.filter(labels.split_label)
 register.filter(labels.model_label)
+register.filter(labels.jamo_part)
 
 
 @register.filter

@@ -206,6 +206,7 @@ def job_compare(request):
         return png_response(services.compare_plot(jobs, before_drawing=drawing))
     context = {
         "jobs": jobs,
+        **services.compare_context(jobs),
         "terminal": all(job.is_terminal for job in jobs),
         # Changes whenever any of the jobs finishes an epoch or changes state.
         "version": "-".join(f"{job.pk}.{job.epochs_done}.{job.status}" for job in jobs),

@@ -35,7 +35,14 @@ PNG_STUB = b"\x89PNG\r\n\x1a\nstub"
 FIGURES = (
     (
         training_plots,
-        ("curves_png", "confusion_png", "mistakes_png", "compare_png", "reliability_png"),
+        (
+            "curves_png",
+            "confusion_png",
+            "mistakes_png",
+            "compare_png",
+            "reliability_png",
+            "jamo_png",
+        ),
     ),
     (plots, ("sample_grid", "class_counts")),
 )
