@@ -105,6 +105,7 @@ from .training_pages import (
     job_page_context,
     job_plot,
     queue_has_worker,
+    take_home,
 )
 
 __all__ = [
@@ -183,6 +184,7 @@ __all__ = [
     "storage_used",
     "submission_counts",
     "submit",
+    "take_home",
     "usable_models",
     "waited_for",
     "write_steps",

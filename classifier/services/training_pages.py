@@ -61,6 +61,7 @@ def job_page_context(job: TrainingJob) -> dict:
         context["evaluations_pending"] = any(not e.is_terminal for e in shown)
         context["min_calibration_samples"] = calibration.MIN_SAMPLES
         context["jamo"] = jamo_report(job)
+        context["take_home"] = take_home(job)[1]
     return context
 
 
@@ -134,6 +135,28 @@ def jamo_report(job: TrainingJob):
 
     stored = json.loads(store.cached_file(job.artifact_dir / "jamo.json", work_out))
     return jamo_errors.JamoReport.from_dict(stored) if stored else None
+
+
+def take_home(job: TrainingJob):
+    """The finished ``job`` as a script a student can run at home
+    (``ml.take_home``), its comments in the active language."""
+    from ..ml import networks, take_home
+
+    script = take_home.TakeHomeJob(
+        pk=job.pk,
+        dataset_name=job.dataset.name,
+        spec_text=job.model_spec,
+        input_shape=(job.dataset.height, job.dataset.width),
+        classes=list(job.classes),
+        optimizer=job.optimizer,
+        learning_rate=job.learning_rate,
+        epochs=job.epochs,
+        batch_size=job.batch_size,
+        seed=job.seed,
+        split=job.split,
+        recipe=networks.recipe(job.model_spec),
+    )
+    return script.file_name, take_home.job_script(script, translate=translate)
 
 
 def _history(job: TrainingJob) -> list[dict]:

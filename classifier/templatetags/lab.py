@@ -4,7 +4,11 @@ splits and models in words."""
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.formats import number_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from .. import labels, roles, services
 from ..i18n import translate
@@ -75,3 +79,10 @@ def probability_bars(prediction):
     """A finished prediction's bar graph, drawn in the page as SVG."""
     chart = services.prediction_bars(prediction)
     return {"chart": chart, "title": translate(chart.title) if chart.title else ""}
+
+
+@register.filter
+def python_code(source):
+    """Python source as HTML, its tokens marked with Pygments' classes (coloured by
+    ``static/css/code.css``)."""
+    return mark_safe(highlight(source, PythonLexer(), HtmlFormatter(cssclass="code")))

@@ -5,7 +5,7 @@ import functools
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -145,6 +145,17 @@ def _job_to_act_on(request, pk):
     with not_allowed_as_403():
         services.check_may_act(request.user, job)
     return job
+
+
+def job_code(request, pk):
+    """The finished job as a Python script to take home, as a download."""
+    job = _job_for(request, pk)
+    if job.status != JobStatus.SUCCEEDED:
+        raise Http404(_("The job has not finished."))
+    name, script = services.take_home(job)
+    response = HttpResponse(script, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def job_model_download(request, pk):

@@ -7,12 +7,14 @@ import sys
 from .paths import REPO
 
 
-def run_python(*args: str, env: dict | None = None, timeout=120) -> subprocess.CompletedProcess:
-    """``python args...`` in the repository, with this environment and ``env`` on top,
-    its output captured as text; its exit status is the caller's to check."""
+def run_python(
+    *args: str, env: dict | None = None, timeout=120, cwd=REPO
+) -> subprocess.CompletedProcess:
+    """``python args...`` in ``cwd`` (the repository), with this environment and ``env``
+    on top, its output captured as text; its exit status is the caller's to check."""
     return subprocess.run(
         [sys.executable, *args],
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
