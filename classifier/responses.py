@@ -42,3 +42,12 @@ def model_download(job) -> FileResponse:
     return file_response(
         job.model_path, "application/octet-stream", download_name=f"hangul-lab-job{job.pk}.keras"
     )
+
+
+def tflite_download(job) -> FileResponse:
+    """A training job's model as TensorFlow Lite, zipped with its description."""
+    if not job.tflite_path.exists():
+        raise Http404(_("This job has no TensorFlow Lite model."))
+    return file_response(
+        job.tflite_path, "application/zip", download_name=f"hangul-lab-job{job.pk}-tflite.zip"
+    )

@@ -60,6 +60,7 @@ urlpatterns = [
         name="job-reliability",
     ),
     path("jobs/<int:pk>/model.keras", training.job_model_download, name="job-model"),
+    path("jobs/<int:pk>/model-tflite.zip", training.job_tflite_download, name="job-tflite"),
     path("jobs/<int:pk>/code.py", training.job_code, name="job-code"),
     path("jobs/<int:pk>/cancel/", training.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/evaluate/", training.job_evaluate, name="job-evaluate"),

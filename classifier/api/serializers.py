@@ -211,6 +211,11 @@ class JobArtifacts(serializers.Serializer):
     """Links to a job's files: the model (once one is saved) and the figures."""
 
     model = serializers.URLField(allow_null=True, help_text="The .keras file; null until saved.")
+    tflite = serializers.URLField(
+        allow_null=True,
+        help_text="The model as TensorFlow Lite, zipped with model.json (its characters and "
+        "how to feed it); null when there is none.",
+    )
     curves = serializers.URLField(help_text="Loss and accuracy per epoch (PNG).")
     confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
@@ -363,6 +368,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         figure = {kind: link(self, "api:job-figure", job.pk, kind) for kind in JOB_FIGURES}
         return {
             "model": link(self, "api:job-model", job.pk) if job.model_path.exists() else None,
+            "tflite": link(self, "api:job-tflite", job.pk) if job.tflite_path.exists() else None,
             "curves": figure["curves"],
             "confusion": figure["confusion"] if succeeded else None,
             "mistakes": figure["mistakes"] if succeeded else None,

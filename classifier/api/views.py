@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from .. import rates, services
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
-from ..responses import model_download, png_response
+from ..responses import model_download, png_response, tflite_download
 from ..roles import may_delete
 from ..views.refusals import refusal_as_404
 from . import serializers as s
@@ -165,6 +165,14 @@ class TrainingJobViewSet(
         job = self.get_object()
         services.check_may_act(request.user, job)
         return model_download(job)
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @action(detail=True)
+    def tflite(self, request, pk=None):
+        """The model as TensorFlow Lite, zipped with model.json (characters, input)."""
+        job = self.get_object()
+        services.check_may_act(request.user, job)
+        return tflite_download(job)
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES)],

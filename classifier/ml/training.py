@@ -502,12 +502,52 @@ def save_model(
     ``calibration`` (``Calibration.model_entry()``) holds the temperature that every
     prediction with the model applies.
     """
+    metadata = model_metadata(
+        classes, input_shape, input_style=input_style, calibration=calibration
+    )
+    _save_with(model, Path(path), METADATA_NAME, metadata)
+
+
+def model_metadata(
+    classes, input_shape, *, input_style: dict | None = None, calibration: dict | None = None
+) -> dict:
+    """What a saved model carries beside its weights: its characters, input size, the
+    look of its training images and its temperature."""
     metadata = {"classes": list(classes), "input_shape": list(input_shape)}
     if input_style is not None:
         metadata["input_style"] = input_style
     if calibration is not None:
         metadata["calibration"] = calibration
-    _save_with(model, Path(path), METADATA_NAME, metadata)
+    return metadata
+
+
+#: What a TensorFlow Lite user needs to know of the model's input and output.
+TFLITE_NOTES = {
+    "input": "float32 [1, height, width]: the grey levels 0-255 of the preprocessed "
+    "character (the lab's preprocessing: ink bright on black, cropped, centred and "
+    "padded to a square, then resized); the model divides by 255 itself",
+    "output": "float32 [1, classes]: a probability per character, in the order of "
+    "'classes'; the lab divides the log-probabilities by 'calibration.temperature' "
+    "and renormalises (the top answer stays the same)",
+}
+
+
+def save_tflite(model, path: Path, metadata: dict):
+    """``model`` as TensorFlow Lite (TensorFlow's own converter) in a zip at ``path``:
+    ``model.tflite`` and ``model.json`` (``metadata`` and how to feed the model), for a
+    phone app or a Raspberry Pi. Written beside and renamed over, as models are."""
+    import tensorflow as tf
+
+    flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    manifest = {**metadata, **TFLITE_NOTES}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("model.tflite", flat)
+            archive.writestr("model.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _save_with(model, path: Path, name: str, extra: dict):

@@ -145,6 +145,11 @@ class TrainingJob(Job):
         return self.artifact_dir / "model.keras"
 
     @property
+    def tflite_path(self) -> Path:
+        """The model as TensorFlow Lite with its description, zipped (for phones)."""
+        return self.artifact_dir / "model-tflite.zip"
+
+    @property
     def checkpoint_path(self) -> Path:
         """The model after its last finished epoch, kept while the job runs."""
         return self.artifact_dir / "checkpoint.keras"

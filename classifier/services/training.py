@@ -351,14 +351,16 @@ def _train(job: TrainingJob, echo):
     finished = not (listener.timed_out or result.stopped_early)
     # Fitted before the model is saved, so that the file carries its temperature.
     fitted = _calibrate(job, result.model, arrays, split) if finished else None
-    training.save_model(
-        result.model,
-        job.model_path,
-        classes,
-        input_shape,
-        input_style=style.as_dict(),
-        calibration=fitted.model_entry() if fitted else None,
-    )
+    extras = {
+        "input_style": style.as_dict(),
+        "calibration": fitted.model_entry() if fitted else None,
+    }
+    training.save_model(result.model, job.model_path, classes, input_shape, **extras)
+    try:  # for phones: a job whose conversion fails is no less a success
+        metadata = training.model_metadata(classes, input_shape, **extras)
+        training.save_tflite(result.model, job.tflite_path, metadata)
+    except Exception:
+        logger.exception("Converting job %s to TensorFlow Lite failed", job.pk)
     if listener.timed_out:
         job.fail(_time_limit_reason(job))
         return

@@ -41,6 +41,7 @@ def job_page_context(job: TrainingJob) -> dict:
     context = {
         "metrics": list(job.metrics.all()),
         "has_model": job.model_path.exists(),
+        "has_tflite": job.tflite_path.exists(),
     }
     if job.status == JobStatus.QUEUED:
         context["jobs_ahead"] = job.jobs_ahead()

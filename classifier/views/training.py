@@ -18,7 +18,7 @@ from ..ids import parse_ids
 from ..ml import networks
 from ..ml.messages import Refusal
 from ..models import Dataset, JobStatus, TrainingJob
-from ..responses import model_download, png_response
+from ..responses import model_download, png_response, tflite_download
 from ..roles import may_delete
 from .refusals import not_allowed_as_403, refusal_as_404, refusals_shown
 
@@ -160,6 +160,10 @@ def job_code(request, pk):
 
 def job_model_download(request, pk):
     return model_download(_job_to_act_on(request, pk))
+
+
+def job_tflite_download(request, pk):
+    return tflite_download(_job_to_act_on(request, pk))
 
 
 @require_POST

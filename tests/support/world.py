@@ -109,6 +109,7 @@ def build_world(
     )
 
     w.job = make_evaluated_job(student_a, w.ds)
+    w.job.tflite_path.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
     w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
     w.grader = make_evaluated_job(instructor, w.ds)
     Evaluation.objects.create(

@@ -239,6 +239,7 @@ def test_a_job_shows_its_status_epochs_and_artifacts(world):
     base = f"http://testserver/api/jobs/{world.job.pk}"
     assert job["artifacts"] == {
         "model": f"{base}/model/",
+        "tflite": f"{base}/tflite/",
         "curves": f"{base}/figures/curves/",
         "confusion": f"{base}/figures/confusion/",
         "mistakes": f"{base}/figures/mistakes/",
@@ -482,6 +483,7 @@ PATHS = {
     "/api/jobs/{id}/cancel/",
     "/api/jobs/{id}/metrics/",
     "/api/jobs/{id}/model/",
+    "/api/jobs/{id}/tflite/",
     "/api/jobs/{id}/figures/{kind}/",
     "/api/predictions/",
     "/api/predictions/{id}/",
@@ -534,6 +536,8 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings,
     call(student, "GET", f"/api/jobs/{job}/metrics/")
     call(student, "GET", f"/api/jobs/{job}/model/")
     call(student, "GET", f"/api/jobs/{queued}/model/")  # no model yet: 404
+    call(student, "GET", f"/api/jobs/{job}/tflite/")
+    call(student, "GET", f"/api/jobs/{queued}/tflite/")  # none yet: 404
     for kind in ("curves", "confusion"):
         call(student, "GET", f"/api/jobs/{job}/figures/{kind}/")
     unevaluated = TrainingJob.objects.create(

@@ -377,6 +377,7 @@ CASES = [
     # Seeing a job is not acting on it: an instructor downloads, cancels, scores and
     # publishes the jobs of the students in the courses they teach (and their own).
     Case("classifier:job-model", JOB_ACTION, job),
+    Case("classifier:job-tflite", JOB_ACTION, job),
     Case(
         "classifier:job-model",
         r(L, 404, 404, 200, 403, 200),
@@ -652,6 +653,7 @@ CASES = [
     ),
     Case("api:job-metrics", api(JOB), job),
     Case("api:job-model", api(JOB_ACTION), job),
+    Case("api:job-tflite", api(JOB_ACTION), job),
     Case("api:job-model", r(401, 404, 404, 200, 403, 200), grader, label="published grading model"),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "curves"]),
     Case("api:job-figure", api(JOB), lambda w: [w.job.pk, "confusion"], label="confusion"),

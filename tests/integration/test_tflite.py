@@ -1,0 +1,57 @@
+"""A finished job's model taken away as TensorFlow Lite, for a phone or a Raspberry Pi."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from classifier import services
+from classifier.ml import training
+from classifier.models import JobStatus
+from tests.support.datasets import make_dataset
+from tests.support.jobs import make_queued_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_tflite_model_reads_the_validation_set_as_the_keras_one_does(client, student_a):
+    dataset = make_dataset(chars="가나다", per_char=16)
+    job = make_queued_job(
+        student_a, dataset, model_spec="cnn", epochs=2, batch_size=8, split="stratified:0.25"
+    )
+    services.run_training_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
+
+    client.force_login(student_a)
+    assert (
+        reverse("classifier:job-tflite", args=[job.pk])
+        in client.get(job.get_absolute_url()).content.decode()
+    )
+    download = client.get(reverse("classifier:job-tflite", args=[job.pk]))
+    assert download["Content-Disposition"].endswith(f'filename="hangul-lab-job{job.pk}-tflite.zip"')
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
+        flat = archive.read("model.tflite")
+        manifest = json.loads(archive.read("model.json"))
+    assert manifest["classes"] == ["가", "나", "다"] and manifest["input_shape"] == [28, 28]
+    assert "temperature" in manifest["calibration"] and "0-255" in manifest["input"]
+
+    import tensorflow as tf
+
+    with np.load(job.artifact_dir / "evaluation.npz") as evaluation:
+        val = evaluation["indices"]
+    images = dataset.open_store().images[val].astype(np.float32)
+    model, _classes, _shape = training.load_model(job.model_path)
+    keras_top = np.argmax(model.predict(images, verbose=0), axis=1)
+    interpreter = tf.lite.Interpreter(model_content=flat)
+    interpreter.allocate_tensors()
+    given, answer = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    tflite_top = []
+    for image in images:
+        interpreter.set_tensor(given["index"], image[None])
+        interpreter.invoke()
+        tflite_top.append(int(np.argmax(interpreter.get_tensor(answer["index"]))))
+    assert tflite_top == list(keras_top)
