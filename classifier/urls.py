@@ -48,6 +48,12 @@ urlpatterns = [
         name="job-mistakes",
     ),
     path(
+        "jobs/<int:pk>/filters.png",
+        training.job_result_png,
+        {"kind": "filters"},
+        name="job-filters",
+    ),
+    path(
         "jobs/<int:pk>/jamo.png",
         training.job_result_png,
         {"kind": "jamo"},

@@ -30,7 +30,7 @@ TOP5 = {
 }
 
 #: The figures of a finished job, by the name the API gives them.
-JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability", "jamo")
+JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability", "jamo", "filters")
 
 
 def link(holder, name, *args) -> str:
@@ -223,6 +223,10 @@ class JobArtifacts(serializers.Serializer):
         allow_null=True,
         help_text="The reliability diagram, before and after calibration; once it succeeded (PNG).",
     )
+    filters = serializers.URLField(
+        allow_null=True,
+        help_text="The first convolution's filters; null for a model without one (PNG).",
+    )
     jamo = serializers.URLField(
         allow_null=True,
         help_text="Each part of the syllable read right, and the mistakes by the part they "
@@ -374,6 +378,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "mistakes": figure["mistakes"] if succeeded else None,
             "reliability": figure["reliability"] if succeeded else None,
             "jamo": figure["jamo"] if succeeded else None,
+            "filters": figure["filters"] if job.filters_path.exists() else None,
         }
 
     def get_page(self, job) -> str:

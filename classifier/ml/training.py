@@ -521,6 +521,16 @@ def model_metadata(
     return metadata
 
 
+def first_filters(model) -> np.ndarray | None:
+    """The first convolution's kernels as ``(filters, height, width)`` images (the
+    patterns the network looks for in the pixels); None for a model without one."""
+    for layer in model.layers:
+        if type(layer).__name__ == "Conv2D":
+            kernel = np.asarray(layer.get_weights()[0], dtype=np.float32)
+            return np.transpose(kernel[:, :, 0, :], (2, 0, 1))
+    return None
+
+
 #: What a TensorFlow Lite user needs to know of the model's input and output.
 TFLITE_NOTES = {
     "input": "float32 [1, height, width]: the grey levels 0-255 of the preprocessed "

@@ -365,3 +365,31 @@ def jamo_png(report: dict, *, translate=str) -> bytes:
             ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         return figure_png(fig)
+
+
+def filters_png(filters, *, translate=str) -> bytes:
+    """The first convolution's kernels, one small image each: red weights make a filter
+    answer to ink there, blue ones to its absence (each filter on its own scale)."""
+    filters = np.asarray(filters, dtype=float)
+    count = len(filters)
+    cols = min(count, 12)
+    rows = math.ceil(count / cols)
+    with hangul_style():
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(0.7 * cols + 0.4, 0.7 * rows + 0.7), dpi=100, squeeze=False
+        )
+        for ax in axes.flat:
+            ax.set_axis_off()
+        for ax, kernel in zip(axes.flat, filters, strict=False):
+            reach = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-reach, vmax=reach, interpolation="nearest")
+        fig.suptitle(
+            translate(
+                _(
+                    "The first layer's %(n)d filters: the patterns the network looks for",
+                    n=count,
+                )
+            ),
+            fontsize=10,
+        )
+        return figure_png(fig)

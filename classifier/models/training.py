@@ -150,6 +150,11 @@ class TrainingJob(Job):
         return self.artifact_dir / "model-tflite.zip"
 
     @property
+    def filters_path(self) -> Path:
+        """The first convolution's kernels, for the job page (convolutional models)."""
+        return self.artifact_dir / "filters.npy"
+
+    @property
     def checkpoint_path(self) -> Path:
         """The model after its last finished epoch, kept while the job runs."""
         return self.artifact_dir / "checkpoint.keras"

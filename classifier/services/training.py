@@ -356,6 +356,9 @@ def _train(job: TrainingJob, echo):
         "calibration": fitted.model_entry() if fitted else None,
     }
     training.save_model(result.model, job.model_path, classes, input_shape, **extras)
+    filters = training.first_filters(result.model)
+    if filters is not None:  # what the job page shows of what the network learned
+        np.save(job.filters_path, filters)
     try:  # for phones: a job whose conversion fails is no less a success
         metadata = training.model_metadata(classes, input_shape, **extras)
         training.save_tflite(result.model, job.tflite_path, metadata)
@@ -394,7 +397,7 @@ def _train(job: TrainingJob, echo):
     # web server; a figure that fails is drawn (or fails) again on view, and the job
     # stays a success.
     with translation.override(settings.LANGUAGE_CODE):
-        for kind in ("curves", "confusion", "mistakes", "reliability"):
+        for kind in ("curves", "confusion", "mistakes", "reliability", "jamo", "filters"):
             try:
                 job_plot(job, kind)
             except Exception:

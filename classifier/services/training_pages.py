@@ -42,6 +42,7 @@ def job_page_context(job: TrainingJob) -> dict:
         "metrics": list(job.metrics.all()),
         "has_model": job.model_path.exists(),
         "has_tflite": job.tflite_path.exists(),
+        "has_filters": job.filters_path.exists(),
     }
     if job.status == JobStatus.QUEUED:
         context["jobs_ahead"] = job.jobs_ahead()
@@ -94,6 +95,10 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         return training_plots.curves_png(_history(job), translate=translate)
     if kind == "reliability":
         return training_plots.reliability_png(job.calibration, translate=translate)
+    if kind == "filters":
+        if not job.filters_path.exists():  # a model without convolutions, or files gone
+            raise Missing(_("Job #%(pk)d has no convolution filters to draw.", pk=job.pk))
+        return training_plots.filters_png(np.load(job.filters_path), translate=translate)
     if kind == "jamo":
         report = jamo_report(job)
         if report is None:

@@ -245,6 +245,7 @@ def test_a_job_shows_its_status_epochs_and_artifacts(world):
         "mistakes": f"{base}/figures/mistakes/",
         "reliability": f"{base}/figures/reliability/",
         "jamo": f"{base}/figures/jamo/",
+        "filters": None,  # an MLP has no convolution
     }
     metrics = client.get(f"{base}/metrics/").json()
     assert [(m["epoch"], m["loss"]) for m in metrics] == [(1, 1.0), (2, 0.5)]

@@ -373,6 +373,7 @@ CASES = [
     Case("classifier:job-mistakes", JOB, job),
     Case("classifier:job-reliability", JOB, job),
     Case("classifier:job-jamo", JOB, job),
+    Case("classifier:job-filters", r(L, 404, 404, 404, 404, 404), job, label="an MLP"),
     Case("classifier:job-code", JOB, job),
     # Seeing a job is not acting on it: an instructor downloads, cancels, scores and
     # publishes the jobs of the students in the courses they teach (and their own).

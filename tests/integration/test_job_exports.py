@@ -1,4 +1,5 @@
-"""A finished job's model taken away as TensorFlow Lite, for a phone or a Raspberry Pi."""
+"""What a finished job leaves besides its .keras model: TensorFlow Lite for a phone or a
+Raspberry Pi, and the first layer's filters on its page."""
 
 import io
 import json
@@ -55,3 +56,18 @@ def test_the_tflite_model_reads_the_validation_set_as_the_keras_one_does(client,
         interpreter.invoke()
         tflite_top.append(int(np.argmax(interpreter.get_tensor(answer["index"]))))
     assert tflite_top == list(keras_top)
+
+
+def test_a_convolutional_job_shows_its_first_layers_filters(client, student_a):
+    dataset = make_dataset(chars="가나", per_char=8)
+    job = make_queued_job(student_a, dataset, model_spec="conv6-pool-dense16", epochs=1)
+    services.run_training_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
+    filters = np.load(job.filters_path)
+    assert filters.shape == (6, 3, 3) and np.abs(filters).max() > 0
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert reverse("classifier:job-filters", args=[job.pk]) in page
+    figure = client.get(reverse("classifier:job-filters", args=[job.pk]))
+    assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
