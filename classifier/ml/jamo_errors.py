@@ -72,10 +72,13 @@ class JamoReport:
 
 def jamo_report(confusion, classes) -> JamoReport | None:
     """The jamo view of ``confusion`` (counts, rows true, columns predicted, over
-    ``classes``); None when a class is not a syllable or there are no samples."""
+    ``classes``); None when a class is not a syllable, there are no samples or the
+    matrix is not one of these classes."""
     parts = [decompose(char) for char in classes]
     matrix = np.asarray(confusion, dtype=np.int64)
     samples = int(matrix.sum())
+    if matrix.shape != (len(parts), len(parts)):
+        return None  # not this class list's matrix
     if not samples or any(part is None for part in parts):
         return None
     indices = {

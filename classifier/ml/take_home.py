@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass
 
 from . import networks, splits
-from .messages import _
+from .messages import Refusal, _
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,15 @@ def _model_lines(spec_text: str, height: int, width: int) -> list[str]:
 
 def _compile_lines(job: TakeHomeJob, say) -> list[str]:
     recipe = job.recipe
-    optimizer = _OPTIMIZERS[job.optimizer]
+    optimizer = _OPTIMIZERS.get(job.optimizer)
+    if optimizer is None:
+        raise Refusal(
+            _(
+                "Unknown optimizer %(name)s; use one of %(known)s.",
+                name=job.optimizer,
+                known=", ".join(_OPTIMIZERS),
+            )
+        )
     lines = []
     if recipe.schedule == "cosine":
         lines += [

@@ -61,3 +61,4 @@ def test_a_perfect_model_has_no_mistakes_and_nothing_to_report_without_samples()
     assert perfect.confusions == []
     assert jamo_report(np.zeros((4, 4), dtype=int), CLASSES) is None
     assert jamo_report(np.eye(2, dtype=int), ["가", "A"]) is None
+    assert jamo_report(np.eye(3, dtype=int), CLASSES) is None  # another class list's

@@ -65,3 +65,11 @@ def test_the_compare_page_puts_the_parts_side_by_side_and_warns_of_other_splits(
     other_seed = make_evaluated_job(student_a, dataset, seed=2)
     page = client.get(url, {"jobs": [first.pk, other_seed.pk]})
     assert "validated on different samples" in page.content.decode()
+
+
+def test_a_job_the_lab_can_no_longer_write_as_code_still_shows_its_page(client, student_a):
+    job = _job_with_mistakes(student_a, make_dataset(chars=CHARS), optimizer="adagrad")
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url())
+    assert page.status_code == 200 and "The code of this job" not in page.content.decode()
+    assert client.get(reverse("classifier:job-code", args=[job.pk])).status_code == 404
