@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import networks, splits
 from .messages import Refusal, _
+from .training import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,11 @@ class TakeHomeJob:
 
     pk: int
     dataset_name: str
-    spec_text: str
     input_shape: tuple[int, int]
     classes: list[str]
-    optimizer: str
-    learning_rate: float
-    epochs: int
-    batch_size: int
-    seed: int
     split: str
-    recipe: networks.Recipe
+    #: The job's network and optimiser settings, as its runs train with them.
+    config: TrainConfig
 
     @property
     def file_name(self) -> str:
@@ -72,10 +68,10 @@ def job_script(job: TakeHomeJob, *, translate=str) -> str:
         "from keras import layers\n",
         say(_("The characters the model tells apart, in the order of its outputs.")),
         f"CLASSES = {list(job.classes)!r}",
-        f"EPOCHS = {job.epochs}",
-        f"BATCH_SIZE = {job.batch_size}",
-        f"LEARNING_RATE = {job.learning_rate!r}",
-        f"SEED = {job.seed}\n",
+        f"EPOCHS = {job.config.epochs}",
+        f"BATCH_SIZE = {job.config.batch_size}",
+        f"LEARNING_RATE = {job.config.learning_rate!r}",
+        f"SEED = {job.config.seed}\n",
         say(_("The data set as the lab exports it: 0-255 images, labels and names.")),
         "data = np.load(sys.argv[1])",
         'images, labels, names = data["images"], data["labels"], list(data["classes"])',
@@ -89,7 +85,7 @@ def job_script(job: TakeHomeJob, *, translate=str) -> str:
         "x_val, y_val = images[val], output[labels[val]]\n",
         say(_("The network, layer for layer as the lab built it.")),
         "keras.utils.set_random_seed(SEED)",
-        *_model_lines(job.spec_text, height, width),
+        *_model_lines(job.config.spec_text, height, width),
         "model.summary()\n",
         *_compile_lines(job, say),
         "history = model.fit(",
@@ -200,13 +196,13 @@ def _model_lines(spec_text: str, height: int, width: int) -> list[str]:
 
 
 def _compile_lines(job: TakeHomeJob, say) -> list[str]:
-    recipe = job.recipe
-    optimizer = _OPTIMIZERS.get(job.optimizer)
+    recipe = job.config.recipe
+    optimizer = _OPTIMIZERS.get(job.config.optimizer)
     if optimizer is None:
         raise Refusal(
             _(
                 "Unknown optimizer %(name)s; use one of %(known)s.",
-                name=job.optimizer,
+                name=job.config.optimizer,
                 known=", ".join(_OPTIMIZERS),
             )
         )

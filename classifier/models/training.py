@@ -169,6 +169,20 @@ class TrainingJob(Job):
     def classes(self):
         return self.chars or self.dataset.classes
 
+    def train_config(self):
+        """The settings a run of this job trains with (``ml.training.TrainConfig``)."""
+        from ..ml import networks, training
+
+        return training.TrainConfig(
+            spec_text=self.model_spec,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            recipe=networks.recipe(self.model_spec),
+        )
+
     @property
     def validation_key(self) -> tuple:
         """What decides which samples validate the job (``services.training.make_split``):

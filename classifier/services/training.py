@@ -318,15 +318,7 @@ def _train(job: TrainingJob, echo):
             "counts": splits.describe_split(split, arrays.labels, job.dataset.classes),
         }
     )
-    config = training.TrainConfig(
-        spec_text=job.model_spec,
-        epochs=job.epochs,
-        batch_size=job.batch_size,
-        optimizer=job.optimizer,
-        learning_rate=job.learning_rate,
-        seed=job.seed,
-        recipe=networks.recipe(job.model_spec),
-    )
+    config = job.train_config()
     first_epoch = _resume_point(job)
     listener = _JobListener(job, len(split.train), echo, first_epoch)
     job.artifact_dir.mkdir(parents=True, exist_ok=True)

@@ -149,21 +149,15 @@ def jamo_report(job: TrainingJob):
 def take_home(job: TrainingJob):
     """The finished ``job`` as a script a student can run at home
     (``ml.take_home``), its comments in the active language."""
-    from ..ml import networks, take_home
+    from ..ml import take_home
 
     script = take_home.TakeHomeJob(
         pk=job.pk,
         dataset_name=job.dataset.name,
-        spec_text=job.model_spec,
         input_shape=(job.dataset.height, job.dataset.width),
         classes=list(job.classes),
-        optimizer=job.optimizer,
-        learning_rate=job.learning_rate,
-        epochs=job.epochs,
-        batch_size=job.batch_size,
-        seed=job.seed,
         split=job.split,
-        recipe=networks.recipe(job.model_spec),
+        config=job.train_config(),
     )
     return script.file_name, take_home.job_script(script, translate=translate)
 
