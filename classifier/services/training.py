@@ -389,7 +389,10 @@ def _train(job: TrainingJob, echo):
     # web server; a figure that fails is drawn (or fails) again on view, and the job
     # stays a success.
     with translation.override(settings.LANGUAGE_CODE):
-        for kind in ("curves", "confusion", "mistakes", "reliability", "jamo", "filters"):
+        kinds = ["curves", "confusion", "mistakes", "reliability", "jamo"]
+        if job.filters_path.exists():  # a convolutional model
+            kinds.append("filters")
+        for kind in kinds:
             try:
                 job_plot(job, kind)
             except Exception:

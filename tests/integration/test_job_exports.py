@@ -71,3 +71,13 @@ def test_a_convolutional_job_shows_its_first_layers_filters(client, student_a):
     assert reverse("classifier:job-filters", args=[job.pk]) in page
     figure = client.get(reverse("classifier:job-filters", args=[job.pk]))
     assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
+
+
+def test_a_job_without_convolutions_finishes_without_errors_in_its_log(student_a, caplog):
+    dataset = make_dataset(chars="가나", per_char=8)
+    job = make_queued_job(student_a, dataset, model_spec="mlp", epochs=1)
+    services.run_training_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
+    assert not job.filters_path.exists()
+    assert not [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
