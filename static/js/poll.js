@@ -36,13 +36,27 @@
     });
   }
 
+  // A new version of a live picture is loaded aside and put in place once it has
+  // arrived: on a busy server a picture redrawn every few seconds could otherwise be
+  // replaced before it ever finished loading, and the student would see none. Only the
+  // newest version is put in place; until then the last one stays on the page.
   function refreshImages(newVersion) {
     if (newVersion === undefined || newVersion === version) return;
     version = newVersion;
     document.querySelectorAll("img[data-live]").forEach(function (img) {
       // Written as the server writes it, so an unchanged version is an unchanged src.
       const live = img.dataset.live;
-      img.src = live + (live.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version);
+      const src = live + (live.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version);
+      const next = new Image();
+      next.onload = function () {
+        if (!img.isConnected || img.dataset.wanted !== src) return;
+        for (const attribute of img.attributes) {
+          if (attribute.name !== "src") next.setAttribute(attribute.name, attribute.value);
+        }
+        img.replaceWith(next);
+      };
+      img.dataset.wanted = src;
+      next.src = src;
     });
   }
 

@@ -73,14 +73,14 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     plot = page.get_by_alt_text("Validation accuracy of the chosen jobs")
     first = plot.get_attribute("src")
     expect(plot).not_to_have_attribute("src", first, timeout=180_000)
-    assert image_width(plot) > 300
+    assert image_width(plot, timeout=120_000) > 300
     expect(page.locator("table")).to_contain_text(f"#{mlp.pk}")
     row = page.locator("table tbody tr").filter(has_text=f"#{cnn.pk}")
     expect(row).to_contain_text("Succeeded", timeout=300_000)
     expect(row).to_contain_text("40/40")
     # Once every job has finished, the page reloads with its final plot and stops polling.
     expect(page.locator("#progress[data-terminal='1']")).to_be_attached(timeout=60_000)
-    assert image_width(plot) > 300
+    assert image_width(plot, timeout=120_000) > 300
     screenshot("compare")
 
 
