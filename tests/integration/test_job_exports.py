@@ -18,14 +18,20 @@ from tests.support.jobs import make_queued_job
 pytestmark = pytest.mark.django_db
 
 
-def test_the_tflite_model_reads_the_validation_set_as_the_keras_one_does(client, student_a):
-    dataset = make_dataset(chars="가나다", per_char=16)
-    job = make_queued_job(
-        student_a, dataset, model_spec="cnn", epochs=2, batch_size=8, split="stratified:0.25"
-    )
+def _trained(owner, chars, per_char, **fields):
+    """A job of ``fields`` trained here, in this process, as the train worker would."""
+    job = make_queued_job(owner, make_dataset(chars=chars, per_char=per_char), **fields)
     services.run_training_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error_text
+    return job
+
+
+def test_the_tflite_model_reads_the_validation_set_as_the_keras_one_does(client, student_a):
+    job = _trained(
+        student_a, "가나다", 16, model_spec="cnn", epochs=2, batch_size=8, split="stratified:0.25"
+    )
+    dataset = job.dataset
 
     client.force_login(student_a)
     assert (
@@ -59,11 +65,7 @@ def test_the_tflite_model_reads_the_validation_set_as_the_keras_one_does(client,
 
 
 def test_a_convolutional_job_shows_its_first_layers_filters(client, student_a):
-    dataset = make_dataset(chars="가나", per_char=8)
-    job = make_queued_job(student_a, dataset, model_spec="conv6-pool-dense16", epochs=1)
-    services.run_training_job(job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error_text
+    job = _trained(student_a, "가나", 8, model_spec="conv6-pool-dense16", epochs=1)
     filters = np.load(job.filters_path)
     assert filters.shape == (6, 3, 3) and np.abs(filters).max() > 0
     client.force_login(student_a)
@@ -74,10 +76,6 @@ def test_a_convolutional_job_shows_its_first_layers_filters(client, student_a):
 
 
 def test_a_job_without_convolutions_finishes_without_errors_in_its_log(student_a, caplog):
-    dataset = make_dataset(chars="가나", per_char=8)
-    job = make_queued_job(student_a, dataset, model_spec="mlp", epochs=1)
-    services.run_training_job(job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error_text
+    job = _trained(student_a, "가나", 8, model_spec="mlp", epochs=1)
     assert not job.filters_path.exists()
     assert not [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
