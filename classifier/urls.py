@@ -86,6 +86,11 @@ urlpatterns = [
         predictions.prediction_step,
         name="prediction-step",
     ),
+    path(
+        "predictions/<int:pk>/saliency/<slug:role>.png",
+        predictions.prediction_saliency,
+        name="prediction-saliency",
+    ),
     path("courses/", courses.course_list, name="course-list"),
     path("courses/join/", courses.course_join, name="course-join"),
     path("courses/<int:pk>/", courses.course_detail, name="course-detail"),

@@ -206,10 +206,14 @@ class Worker:
 
     def wait_for(self, obj, statuses=TERMINAL, timeout=120):
         """Poll ``obj``'s row until its status is one of ``statuses``; return it fresh."""
+        return self.wait_until(obj, lambda row: row.status in statuses, timeout)
+
+    def wait_until(self, obj, holds, timeout=120):
+        """Poll ``obj``'s row until ``holds(row)``; return it fresh."""
         deadline = time.monotonic() + timeout
         while True:
             obj.refresh_from_db()
-            if obj.status in statuses:
+            if holds(obj):
                 return obj
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(

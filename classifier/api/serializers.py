@@ -15,7 +15,15 @@ from rest_framework.settings import api_settings
 
 from .. import services
 from ..forms import PredictForm, SubmissionForm, TrainingJobForm, VerdictForm
-from ..models import Assignment, Dataset, EpochMetric, JobStatus, Prediction, TrainingJob
+from ..models import (
+    Assignment,
+    Dataset,
+    EpochMetric,
+    ExplanationState,
+    JobStatus,
+    Prediction,
+    TrainingJob,
+)
 from ..models.predictions import TEACHER_VERDICTS
 
 #: The schema of the five most probable characters: [character, probability] pairs.
@@ -385,6 +393,31 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         return link(self, "classifier:job-detail", job.pk)
 
 
+class SaliencyMap(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=["predicted", "expected"],
+        help_text="For the character read, or for the one meant when the model read another.",
+    )
+    char = serializers.CharField()
+    url = serializers.URLField(
+        help_text="The model's input in grey, each pixel's share of the character's "
+        "probability over it: red for, blue against (PNG, the input's size)."
+    )
+
+
+class PredictionSaliency(serializers.Serializer):
+    """What the model looked at: drawn by the worker right after it answered."""
+
+    state = serializers.ChoiceField(
+        choices=ExplanationState.choices,
+        help_text="pending for a moment after the answer; none before one, or when the "
+        "worker stopped before drawing the maps.",
+    )
+    method = serializers.CharField(allow_null=True, help_text="integrated-gradients")
+    error = serializers.CharField(help_text="Why the maps could not be drawn, when they could not.")
+    maps = SaliencyMap(many=True)
+
+
 class PredictionSerializer(serializers.ModelSerializer):
     """A prediction (or a submission) and its result once the worker has read it."""
 
@@ -409,6 +442,7 @@ class PredictionSerializer(serializers.ModelSerializer):
         help_text="Set while the queue cannot be reached: the prediction "
         "is saved and is read once it is back.",
     )
+    saliency = serializers.SerializerMethodField()
     page = serializers.SerializerMethodField()
 
     class Meta:
@@ -435,6 +469,7 @@ class PredictionSerializer(serializers.ModelSerializer):
             "late",
             "created_at",
             "finished_at",
+            "saliency",
             "page",
         )
         read_only_fields = fields
@@ -448,6 +483,23 @@ class PredictionSerializer(serializers.ModelSerializer):
     def get_top5(self, prediction) -> list[tuple[str, float]]:
         """The five most probable characters as [character, probability] pairs."""
         return [[char, p] for char, p in prediction.top] if prediction.probabilities else []
+
+    @extend_schema_field(PredictionSaliency)
+    def get_saliency(self, prediction) -> dict:
+        maps = [
+            {
+                "role": role,
+                "char": char,
+                "url": link(self, "api:prediction-saliency", prediction.pk, role),
+            }
+            for role, char in prediction.saliency_maps
+        ]
+        return {
+            "state": prediction.explanation_state,
+            "method": prediction.explanation.get("method") if maps else None,
+            "error": prediction.explanation_error,
+            "maps": maps,
+        }
 
     def get_page(self, prediction) -> str:
         return link(self, "classifier:prediction-detail", prediction.pk)

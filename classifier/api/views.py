@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from .. import rates, services
 from ..models import Assignment, Dataset, JobStatus, Prediction, TrainingJob
 from ..ratelimit import RATE_LIMITED, RateLimitedAuthenticationForm
-from ..responses import model_download, png_response, tflite_download
+from ..responses import file_response, model_download, png_response, tflite_download
 from ..roles import may_delete
 from ..views.refusals import refusal_as_404
 from . import serializers as s
@@ -244,6 +244,20 @@ class PredictionViewSet(
         return _created(self, prediction, "api:prediction-detail")
 
     @extend_schema(request=s.NewVerdict, responses={200: s.PredictionSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("role", str, OpenApiParameter.PATH, enum=["predicted", "expected"])
+        ],
+        responses={(200, "image/png"): PNG},
+    )
+    @action(detail=True, url_path="saliency/<str:role>", url_name="saliency")
+    def saliency(self, request, role, pk=None):
+        """A saliency map (listed in the prediction's ``saliency``), once drawn."""
+        prediction = self.get_object()
+        if role not in dict(prediction.saliency_maps):
+            raise Http404(_("No such map."))
+        return file_response(prediction.saliency_path(role), "image/png")
+
     @action(
         detail=True,
         methods=["post"],

@@ -4,7 +4,7 @@ from .base import TERMINAL_STATUSES, Job, JobStatus
 from .courses import Assignment, Course, Enrollment
 from .datasets import Dataset, dataset_name_validator
 from .logins import LoginAddress, LoginFailure
-from .predictions import Prediction, Regrade, Verdict
+from .predictions import ExplanationState, Prediction, Regrade, Verdict
 from .profiles import Profile
 from .training import EpochMetric, Evaluation, TrainingJob
 
@@ -16,6 +16,7 @@ __all__ = [
     "Enrollment",
     "EpochMetric",
     "Evaluation",
+    "ExplanationState",
     "Job",
     "JobStatus",
     "LoginAddress",

@@ -1,12 +1,13 @@
 """Predictions: a photo or a drawing classified by a trained model, graded or not."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..i18n import translate
@@ -16,6 +17,20 @@ from .courses import Assignment, Course
 from .training import TrainingJob
 
 TOP_K = 5
+
+#: How long after its answer a prediction's saliency maps are waited for: the predict
+#: worker draws them right after answering (tens of milliseconds, more behind a queue of
+#: other answers); past this, a worker stopped before drawing them, and none come.
+EXPLANATION_PATIENCE = timedelta(seconds=60)
+
+
+class ExplanationState(models.TextChoices):
+    """Where a prediction's saliency maps are (``Prediction.explanation_state``)."""
+
+    READY = "ready", pgettext_lazy("saliency maps", "ready")
+    PENDING = "pending", pgettext_lazy("saliency maps", "being drawn")
+    FAILED = "failed", pgettext_lazy("saliency maps", "could not be drawn")
+    NONE = "none", pgettext_lazy("saliency maps", "none")
 
 
 class Verdict(models.TextChoices):
@@ -105,6 +120,11 @@ class Prediction(Job):
         verbose_name=_("reviewed by"),
     )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    #: What the model looked at (``services.explanations``), drawn after the answer:
+    #: ``{"model": pk, "maps": {"predicted": "갠", "expected": "자"}}`` once drawn (the
+    #: images are ``saliency_path(role)``), ``{"model": pk, "error": message}`` when they
+    #: could not be. Maps of another model (before a regrade) are not this reading's.
+    explanation = models.JSONField(_("saliency maps"), default=dict, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
@@ -155,6 +175,46 @@ class Prediction(Job):
     def shown_steps(self) -> list[tuple[str, str]]:
         """The preprocessing steps as ``(key, title)``, titled in the active language."""
         return [(key, translate(title)) for key, title in self.steps]
+
+    def saliency_path(self, role: str) -> Path:
+        """The saliency map of ``role`` (``predicted`` or ``expected``) for this
+        prediction's model: named for the model, so a run overtaken by a regrade cannot
+        overwrite the regrade's maps."""
+        return self.file_dir / f"saliency-{self.model_id}-{role}.png"
+
+    @property
+    def explanation_state(self) -> str:
+        """An ``ExplanationState``: ``ready`` or ``failed`` once the worker drew (or could
+        not draw) this reading's maps; ``pending`` for a while after the answer; else
+        ``none`` (no answer yet, or a worker stopped before drawing them)."""
+        if self.status != JobStatus.SUCCEEDED:
+            return ExplanationState.NONE
+        if self.explanation.get("model") == self.model_id:
+            return (
+                ExplanationState.FAILED if "error" in self.explanation else ExplanationState.READY
+            )
+        if self.finished_at and timezone.now() - self.finished_at < EXPLANATION_PATIENCE:
+            return ExplanationState.PENDING
+        return ExplanationState.NONE
+
+    @property
+    def saliency_maps(self) -> list[tuple[str, str]]:
+        """The drawn maps as ``(role, character)``: the predicted one, then the expected."""
+        if self.explanation_state != ExplanationState.READY:
+            return []
+        return list(self.explanation["maps"].items())
+
+    @property
+    def explanation_error(self) -> str:
+        """Why the maps could not be drawn, in the active language ("" when they were)."""
+        if self.explanation_state != ExplanationState.FAILED:
+            return ""
+        return translate(self.explanation["error"])
+
+    @property
+    def is_settled(self) -> bool:
+        """Finished, with nothing more to come: a page following it may stop polling."""
+        return self.is_terminal and self.explanation_state != ExplanationState.PENDING
 
     @property
     def original_path(self) -> Path:

@@ -11,6 +11,7 @@ one made from the command line are built by the same code. The modules:
 - ``training_pages``: what the job pages show (queue state, context, figures);
 - ``evaluation``: scoring finished jobs on other data sets, and the leaderboard;
 - ``predictions``: handwriting photos and drawings, preprocessed and classified;
+- ``explanations``: what the model looked at in a prediction (saliency maps);
 - ``courses``: courses, assignments, submissions and regrades;
 - ``roster``: who is who in a course: names, rosters, join codes, co-instructors,
   instructors and password reset links;

@@ -19,6 +19,7 @@ from ..models import (
     Verdict,
 )
 from ..roles import is_instructor
+from .explanations import explain_prediction
 from .failures import failure_reason, job_run
 from .grading import grade_cell, grade_fields
 from .predictions import (
@@ -204,6 +205,7 @@ def _regrade_one(submission: Prediction, grader: TrainingJob):
         **results,
         **grade_fields(submission, grader, results),
     )
+    explain_prediction(submission, grader, prepared.input, results["predicted"])
 
 
 def active_regrade(assignment: Assignment) -> Regrade | None:

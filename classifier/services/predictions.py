@@ -2,7 +2,8 @@
 
 The request does the preprocessing (Pillow and numpy, tens of milliseconds), so a bad
 image is refused at once with its reason and nothing is stored; the ``predict`` worker
-only runs the model, which it keeps loaded between requests.
+only runs the model, which it keeps loaded between requests, and once it has answered
+draws what the model looked at (``explanations``).
 """
 
 import io
@@ -25,6 +26,7 @@ from ..ml.inference import ModelCache
 from ..ml.messages import Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
 from . import broker
+from .explanations import explain_prediction
 from .failures import describe_os_error, job_run
 from .grading import grade_fields
 from .storage import check_storage
@@ -236,6 +238,7 @@ def run_prediction(pk: int) -> Prediction | None:
     if not Prediction.claim(pk):
         return None
     prediction = Prediction.objects.select_related("model", "assignment").get(pk=pk)
+    answered = False
     try:
         with job_run(prediction):
             image = np.asarray(Image.open(prediction.input_path))
@@ -243,10 +246,13 @@ def run_prediction(pk: int) -> Prediction | None:
             # Written only while the row is still this run's: a regrade that graded it
             # again with another model meanwhile has the last word.
             fields = grade_fields(prediction, prediction.model, results)
-            if not prediction.succeed(**results, **fields):
+            answered = prediction.succeed(**results, **fields)
+            if not answered:
                 prediction.refresh_from_db()
     finally:
         broker.notify(finished_signal(pk))  # the request waiting for it, if any
+    if answered:  # the answer first; what the model looked at follows on the page
+        explain_prediction(prediction, prediction.model, image, results["predicted"])
     return prediction
 
 

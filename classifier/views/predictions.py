@@ -110,8 +110,9 @@ def prediction_status(request, pk):
     return JsonResponse(
         {
             **services.prediction_summary(prediction),
-            "terminal": prediction.is_terminal,
-            "version": prediction.status,
+            "terminal": prediction.is_settled,
+            "saliency": prediction.explanation_state,
+            "version": f"{prediction.status}-{prediction.explanation_state}",
             "fragments": {"progress": fragment},
         }
     )
@@ -132,3 +133,11 @@ def prediction_step(request, pk, key):
     if key not in {step_key for step_key, _ in prediction.steps}:
         raise Http404(_("No such step."))
     return file_response(prediction.step_path(key), "image/png")
+
+
+def prediction_saliency(request, pk, role):
+    """A saliency map of the prediction (``predicted`` or ``expected``), once drawn."""
+    prediction = _visible(request, pk)
+    if role not in dict(prediction.saliency_maps):
+        raise Http404(_("No such map."))
+    return file_response(prediction.saliency_path(role), "image/png")

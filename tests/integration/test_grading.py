@@ -36,6 +36,16 @@ def _assert_graded(submission: Prediction):
     assert submission.correct == (submission.predicted == submission.expected)
 
 
+def _assert_explained(submission: Prediction):
+    """Saliency maps of the reading and, when it is wrong, of the character meant."""
+    assert submission.explanation_state == "ready", submission.explanation
+    roles = dict(submission.saliency_maps)
+    assert roles["predicted"] == submission.predicted
+    assert roles.get("expected") == (None if submission.correct else submission.expected)
+    for role in roles:
+        assert submission.saliency_path(role).exists()
+
+
 def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     worker, client, instructor, student_a
 ):
@@ -77,6 +87,9 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
     for submission in submissions.values():
         _assert_graded(worker.wait_for(submission))
         assert submission.model == first and submission.attempt == 1 and not submission.late
+        # What the model looked at follows the verdict, drawn by the same worker.
+        worker.wait_until(submission, lambda row: row.explanation_state != "pending")
+        _assert_explained(submission)
     assert submissions["밟"].source == "canvas" and submissions["꺅"].source == "upload"
     page = client.get(assignment.get_absolute_url())
     assert [t["cell"].submission for t in page.context["targets"]] == [
@@ -125,6 +138,8 @@ def test_an_assignment_is_submitted_graded_regraded_and_becomes_a_data_set(
         submission.refresh_from_db()
         assert submission.model == second
         _assert_graded(submission)
+        _assert_explained(submission)  # by the new model; the first model's maps are gone
+        assert [p.name for p in submission.file_dir.glob(f"saliency-{first.pk}-*")] == []
     # The teacher's verdict outlives the regrade.
     assert submissions["꺅"].teacher_verdict == overridden
     assert submissions["꺅"].teacher_comment == "Look at the final ㄱ."

@@ -16,9 +16,16 @@ def white_png(size=(8, 8)) -> bytes:
 
 
 def make_stored_prediction(owner, model, **fields) -> Prediction:
-    """A finished prediction of an upload, with its stored original and two of its steps
-    (``original`` and ``input``) on disk; ``fields`` make it a submission and so on."""
+    """A finished prediction of an upload, with its stored original, two of its steps
+    (``original`` and ``input``) and the saliency map of what it read on disk;
+    ``fields`` make it a submission and so on."""
     classes = list(model.classes)
+    explained = {
+        "model": model.pk,
+        "method": "integrated-gradients",
+        "maps": {"predicted": classes[0]},
+    }
+    fields = {"explanation": explained, **fields}
     prediction = Prediction.objects.create(
         owner=owner,
         model=model,
@@ -37,4 +44,5 @@ def make_stored_prediction(owner, model, **fields) -> Prediction:
     prediction.original_path.write_bytes(white_png((40, 30)))
     for key in ("original", "input"):
         prediction.step_path(key).write_bytes(white_png())
+    prediction.saliency_path("predicted").write_bytes(white_png())
     return prediction

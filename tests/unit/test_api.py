@@ -489,6 +489,7 @@ PATHS = {
     "/api/predictions/",
     "/api/predictions/{id}/",
     "/api/predictions/{id}/verdict/",
+    "/api/predictions/{id}/saliency/{role}/",
     "/api/assignments/",
     "/api/assignments/{id}/",
     "/api/assignments/{id}/submit/",
@@ -550,6 +551,8 @@ def test_every_answer_the_api_gives_is_one_its_schema_documents(world, settings,
     call(other, "GET", f"/api/jobs/{job}/")  # someone else's: 404
     call(student, "GET", "/api/predictions/")
     call(student, "GET", f"/api/predictions/{world.prediction.pk}/")
+    call(student, "GET", f"/api/predictions/{world.prediction.pk}/saliency/predicted/")
+    call(student, "GET", f"/api/predictions/{world.prediction.pk}/saliency/expected/")  # none: 404
     call(student, "GET", "/api/assignments/")
     call(student, "GET", f"/api/assignments/{world.assignment.pk}/")
     call(teacher, "GET", f"/api/assignments/{world.assignment.pk}/gradebook/")

@@ -525,6 +525,9 @@ def test_the_teacher_accepts_and_rejects_doubtful_answers_from_the_review_queue(
     first = _read(five, student_a, "가", *SECOND)
     second = _read(five, student_b, "나", "가나다라마", [0.5, 0.3, 0.1, 0.05, 0.05])
     _read(five, student_b, "가", *SURE)  # incorrect: not in the queue
+    # The worker drew what the model looked at in the first: the teacher sees it too.
+    first.explanation = {"model": first.model_id, "maps": {"predicted": "나", "expected": "가"}}
+    first.save(update_fields=["explanation"])
     queue = reverse("classifier:review-queue", args=[five.pk])
     client.force_login(student_a)
     assert client.get(queue).status_code == 403
@@ -540,6 +543,9 @@ def test_the_teacher_accepts_and_rejects_doubtful_answers_from_the_review_queue(
     for step in ("original", "input"):
         assert reverse("classifier:prediction-step", args=[first.pk, step]) in html
     assert html.count('<svg class="bars"') == 2  # each answer's bar graph, in the page
+    for role in ("predicted", "expected"):
+        assert reverse("classifier:prediction-saliency", args=[first.pk, role]) in html
+    assert html.count("data-saliency=") == 2
 
     accepted = client.post(
         verdict_url, {"verdict": "correct", "comment": "A fine 가.", "next": queue}

@@ -481,6 +481,15 @@ CASES = [
         lambda w: [w.submission.pk, "input"],
         label="of a submission",
     ),
+    Case(
+        "classifier:prediction-saliency", OWN_PREDICTION, lambda w: [w.prediction.pk, "predicted"]
+    ),
+    Case(
+        "classifier:prediction-saliency",
+        SUBMISSION,
+        lambda w: [w.submission.pk, "predicted"],
+        label="of a submission",
+    ),
     # Courses.
     Case("classifier:course-list", ALL),
     Case(
@@ -687,6 +696,13 @@ CASES = [
         r(401, 409, 404, 404, 404, 409),
         submission,
         method="delete",
+        label="of a submission",
+    ),
+    Case("api:prediction-saliency", api(OWN_PREDICTION), lambda w: [w.prediction.pk, "predicted"]),
+    Case(
+        "api:prediction-saliency",
+        api(SUBMISSION),
+        lambda w: [w.submission.pk, "predicted"],
         label="of a submission",
     ),
     Case("api:prediction-verdict", r(401, 405, 405, 405, 405, 405), submission),
