@@ -48,6 +48,12 @@ urlpatterns = [
         name="job-mistakes",
     ),
     path(
+        "jobs/<int:pk>/mistake-maps.png",
+        training.job_result_png,
+        {"kind": "mistake-maps"},
+        name="job-mistake-maps",
+    ),
+    path(
         "jobs/<int:pk>/filters.png",
         training.job_result_png,
         {"kind": "filters"},

@@ -38,7 +38,15 @@ TOP5 = {
 }
 
 #: The figures of a finished job, by the name the API gives them.
-JOB_FIGURES = ("curves", "confusion", "mistakes", "reliability", "jamo", "filters")
+JOB_FIGURES = (
+    "curves",
+    "confusion",
+    "mistakes",
+    "mistake-maps",
+    "reliability",
+    "jamo",
+    "filters",
+)
 
 
 def link(holder, name, *args) -> str:
@@ -227,6 +235,12 @@ class JobArtifacts(serializers.Serializer):
     curves = serializers.URLField(help_text="Loss and accuracy per epoch (PNG).")
     confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
+    mistake_maps = serializers.URLField(
+        allow_null=True,
+        help_text="The mistakes with what the model looked at: for each, the sample and the "
+        "saliency maps of the character read and of the true one; null when there are none "
+        "(PNG).",
+    )
     reliability = serializers.URLField(
         allow_null=True,
         help_text="The reliability diagram, before and after calibration; once it succeeded (PNG).",
@@ -387,6 +401,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "reliability": figure["reliability"] if succeeded else None,
             "jamo": figure["jamo"] if succeeded else None,
             "filters": figure["filters"] if job.filters_path.exists() else None,
+            "mistake_maps": figure["mistake-maps"] if job.mistake_maps_path.exists() else None,
         }
 
     def get_page(self, job) -> str:

@@ -55,6 +55,16 @@ def integrated_gradients(model, image: np.ndarray, classes: Sequence[int], steps
     return np.stack(maps).astype(np.float32) if maps else np.zeros((0, *pixels.shape), np.float32)
 
 
+def explain_samples(model, images: np.ndarray, classes) -> np.ndarray:
+    """:func:`integrated_gradients` of each of ``images`` for its own row of ``classes``
+    (an ``(n, k)`` array of class indices), as float32 ``(n, k, H, W)``."""
+    classes = np.asarray(classes, dtype=np.int64)
+    maps = np.zeros((*classes.shape, *images.shape[1:]), np.float32)
+    for number, (image, row) in enumerate(zip(images, classes, strict=True)):
+        maps[number] = integrated_gradients(model, image, row)
+    return maps
+
+
 def completeness_gap(model, image: np.ndarray, index: int, attribution: np.ndarray) -> float:
     """How far the shares' sum is from the class's probability on ``image`` less its
     probability on a blank image (0 for exact integrated gradients)."""

@@ -486,6 +486,18 @@ def evaluate(
     )
 
 
+#: The mistakes a job page shows (and explains with saliency maps).
+MISTAKES_SHOWN = 25
+
+
+def shown_mistakes(true, predicted, confidence, limit: int = MISTAKES_SHOWN) -> np.ndarray:
+    """Positions, in an evaluation's order, of the mistakes a job page shows: the ones
+    the model was surest of first, at most ``limit``."""
+    true, predicted, confidence = map(np.asarray, (true, predicted, confidence))
+    wrong = np.flatnonzero(predicted != true)
+    return wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+
+
 def save_model(
     model,
     path: Path,

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from . import saliency
 from .jamo_errors import PART_NAMES
 from .messages import _
 from .plots import figure_png, hangul_style, level_ylabel
@@ -201,34 +202,37 @@ def mistake_caption(true_char: str, read_char: str, confidence: float, *, transl
     )
 
 
-def mistakes_figure(images, true, predicted, confidence, classes, *, cols=5, translate=str):
-    """The figure of :func:`mistakes_png`."""
+def mistakes_figure(
+    images, true, predicted, confidence, classes, *, cols=5, column_inches=1.5, translate=str
+):
+    """The figure of :func:`mistakes_png`: ``images`` are grey ``(n, H, W)`` or colour
+    ``(n, H, W, 3)`` uint8 tiles, each captioned with its mistake."""
     count = len(images)
     with hangul_style():
         if not count:
-            fig, ax = plt.subplots(figsize=(cols * 1.5, 1.7), dpi=100)
+            fig, ax = plt.subplots(figsize=(cols * column_inches, 1.7), dpi=100)
             ax.axis("off")
             _waiting(ax, translate(_("No mistakes")))
             return fig
+        tiles = _rgb(images)
         rows = -(-count // cols)
-        height, width = images.shape[1:]
-        gap = max(2, width // 4)  # between tiles, in image pixels
+        height, width = tiles.shape[1:3]
+        gap = max(2, min(width, height) // 4)  # between tiles, in image pixels
         cell_w = width + gap
-        fig_w = cols * 1.5  # inches
+        fig_w = cols * column_inches
         # The caption band, in image pixels: two lines of text and a little air.
         points_per_pixel = fig_w * 72 / (cols * cell_w - gap)
         band = math.ceil((2 * 1.3 * CAPTION_POINTS + 4) / points_per_pixel)
         cell_h = height + band
-        # NaN is the background between tiles, drawn white.
-        mosaic = np.full((rows * cell_h, cols * cell_w - gap), np.nan)
+        mosaic = np.ones((rows * cell_h, cols * cell_w - gap, 3))  # white between tiles
         fig = plt.figure(figsize=(fig_w, fig_w * mosaic.shape[0] / mosaic.shape[1]), dpi=100)
         ax = fig.add_axes((0, 0, 1, 1))
         ax.axis("off")
-        for number, (image, t, p, c) in enumerate(
-            zip(images, true, predicted, confidence, strict=False)
+        for number, (tile, t, p, c) in enumerate(
+            zip(tiles, true, predicted, confidence, strict=False)
         ):
             top, left = (number // cols) * cell_h + band, (number % cols) * cell_w
-            mosaic[top : top + height, left : left + width] = image
+            mosaic[top : top + height, left : left + width] = tile
             truth, reading = mistake_caption(
                 classes[int(t)], classes[int(p)], float(c), translate=translate
             )
@@ -246,9 +250,14 @@ def mistakes_figure(images, true, predicted, confidence, classes, *, cols=5, tra
                     fontsize=CAPTION_POINTS,
                     color=color,
                 )
-        gray = plt.get_cmap("gray").with_extremes(bad="white")
-        ax.imshow(mosaic, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
+        ax.imshow(mosaic, interpolation="nearest")
         return fig
+
+
+def _rgb(images) -> np.ndarray:
+    """uint8 grey or colour tiles as colour in 0-1."""
+    tiles = np.asarray(images, dtype=np.float64) / 255
+    return tiles if tiles.ndim == 4 else np.repeat(tiles[..., None], 3, axis=-1)
 
 
 def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, translate=str) -> bytes:
@@ -262,6 +271,35 @@ def mistakes_png(images, true, predicted, confidence, classes, *, cols=5, transl
         return figure_png(
             mistakes_figure(
                 images, true, predicted, confidence, classes, cols=cols, translate=translate
+            )
+        )
+
+
+#: Mistakes per row of the saliency figure; each is three tiles wide.
+SALIENCY_COLUMNS = 3
+
+
+def mistakes_saliency_png(images, maps, true, predicted, confidence, classes, *, translate=str):
+    """The mistakes of :func:`mistakes_png`, each as three tiles: the sample, what made
+    the model read the wrong character, and what counted for the right one
+    (``saliency.overlays`` of ``maps``: ``(n, 2, H, W)``, the read class then the true)."""
+    triptychs = []
+    for image, pair in zip(images, maps, strict=True):
+        grey = np.repeat(np.asarray(image)[..., None], 3, axis=-1)
+        divider = np.full((image.shape[0], 1, 3), 255, np.uint8)
+        tiles = [grey, *saliency.overlays(image, pair)]
+        triptychs.append(np.concatenate([tiles[0], divider, tiles[1], divider, tiles[2]], axis=1))
+    with hangul_style():
+        return figure_png(
+            mistakes_figure(
+                np.stack(triptychs) if triptychs else np.zeros((0, 1, 1, 3), np.uint8),
+                true,
+                predicted,
+                confidence,
+                classes,
+                cols=SALIENCY_COLUMNS,
+                column_inches=3.3,
+                translate=translate,
             )
         )
 

@@ -155,6 +155,11 @@ class TrainingJob(Job):
         return self.artifact_dir / "filters.npy"
 
     @property
+    def mistake_maps_path(self) -> Path:
+        """The saliency maps of the mistakes the job page shows (``ml.saliency``)."""
+        return self.artifact_dir / "mistake-maps.npz"
+
+    @property
     def checkpoint_path(self) -> Path:
         """The model after its last finished epoch, kept while the job runs."""
         return self.artifact_dir / "checkpoint.keras"

@@ -1,5 +1,6 @@
 """Training jobs: recording them, and training them in a worker or in-process."""
 
+import io
 import logging
 import shutil
 import time
@@ -371,6 +372,10 @@ def _train(job: TrainingJob, echo):
         temperature=fitted.temperature,
     )
     _save_evaluation(job, split, evaluation)
+    try:  # a job whose maps fail is no less a success: its page shows the mistakes alone
+        _explain_mistakes(job, result.model, arrays, split.val, evaluation, chosen_labels)
+    except Exception:
+        logger.exception("Drawing what job %s looked at in its mistakes failed", job.pk)
     per_class = map(finite_or_none, evaluation.per_class)
     job.update_progress(
         per_class_accuracy=dict(zip(classes, per_class, strict=True)),
@@ -392,6 +397,8 @@ def _train(job: TrainingJob, echo):
         kinds = ["curves", "confusion", "mistakes", "reliability", "jamo"]
         if job.filters_path.exists():  # a convolutional model
             kinds.append("filters")
+        if job.mistake_maps_path.exists():
+            kinds.append("mistake-maps")
         for kind in kinds:
             try:
                 job_plot(job, kind)
@@ -469,6 +476,21 @@ def _save_evaluation(job, split, evaluation):
             confusion=evaluation.confusion,
         )
     tmp.replace(path)
+
+
+def _explain_mistakes(job, model, arrays, val, evaluation, chosen_labels):
+    """Saliency maps of the mistakes the job page shows, for the character read and
+    the true one, kept beside the evaluation (``TrainingJob.mistake_maps_path``)."""
+    from ..ml import saliency, training
+
+    true = training.output_labels(arrays.labels, val, chosen_labels)
+    shown = training.shown_mistakes(true, evaluation.predicted, evaluation.confidence)
+    pairs = np.stack([evaluation.predicted[shown], true[shown]], axis=1)
+    images = training.gather(arrays.images, np.asarray(val)[shown])
+    maps = saliency.explain_samples(model, images, pairs)
+    buffer = io.BytesIO()
+    np.savez(buffer, shown=shown, maps=maps.astype(np.float16))
+    store.write_atomically(job.mistake_maps_path, buffer.getvalue())
 
 
 class _JobListener:

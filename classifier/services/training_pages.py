@@ -43,6 +43,7 @@ def job_page_context(job: TrainingJob) -> dict:
         "has_model": job.model_path.exists(),
         "has_tflite": job.tflite_path.exists(),
         "has_filters": job.filters_path.exists(),
+        "has_mistake_maps": job.mistake_maps_path.exists(),
     }
     if job.status == JobStatus.QUEUED:
         context["jobs_ahead"] = job.jobs_ahead()
@@ -71,8 +72,9 @@ def job_page_context(job: TrainingJob) -> dict:
 
 
 def job_plot(job: TrainingJob, kind: str) -> bytes:
-    """The job's curves, confusion matrix, mistakes grid, reliability diagram or jamo
-    figure as PNG bytes, labelled in the active language.
+    """The job's curves, confusion matrix, mistakes grid (alone, or with what the model
+    looked at: ``mistake-maps``), reliability diagram, jamo or filters figure as PNG
+    bytes, labelled in the active language.
 
     Each figure is drawn once per version (the curves after each epoch, the others once
     the job has finished) and language, and kept in the job's folder.
@@ -115,16 +117,20 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
             return training_plots.confusion_png(data["confusion"], job.classes, translate=translate)
         arrays = job.dataset.open_store()
         true = training.output_labels(arrays.labels, data["indices"], job.chosen_labels)
-        wrong = np.flatnonzero(data["predicted"] != true)
-        wrong = wrong[np.argsort(-data["confidence"][wrong])][:25]
-        return training_plots.mistakes_png(
-            training.gather(arrays.images, data["indices"][wrong]),
-            true[wrong],
-            data["predicted"][wrong],
-            data["confidence"][wrong],
-            job.classes,
-            translate=translate,
-        )
+        predicted, confidence = data["predicted"], data["confidence"]
+        if kind == "mistakes":
+            shown = training.shown_mistakes(true, predicted, confidence)
+            maps = None
+        else:  # the mistake maps, drawn for the mistakes shown when the job finished
+            if not job.mistake_maps_path.exists():
+                raise Missing(_("Job #%(pk)d has no saliency maps to draw.", pk=job.pk))
+            with np.load(job.mistake_maps_path) as saved:
+                shown, maps = saved["shown"], saved["maps"].astype(np.float32)
+        images = training.gather(arrays.images, data["indices"][shown])
+        figure = (true[shown], predicted[shown], confidence[shown], job.classes)
+        if maps is None:
+            return training_plots.mistakes_png(images, *figure, translate=translate)
+        return training_plots.mistakes_saliency_png(images, maps, *figure, translate=translate)
 
 
 def jamo_report(job: TrainingJob):

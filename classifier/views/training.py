@@ -130,7 +130,8 @@ def job_curves_png(request, pk):
 
 
 def job_result_png(request, pk, kind):
-    """The confusion matrix, the mistakes grid or the reliability diagram of a finished job."""
+    """A figure of a finished job: its confusion matrix, mistakes (alone or with their
+    saliency maps), reliability diagram, jamo analysis or first-layer filters."""
     job = _job_for(request, pk)
     if job.status != JobStatus.SUCCEEDED:
         raise Http404(_("The job has not finished."))

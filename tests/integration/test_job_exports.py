@@ -1,5 +1,6 @@
 """What a finished job leaves besides its .keras model: TensorFlow Lite for a phone or a
-Raspberry Pi, and the first layer's filters on its page."""
+Raspberry Pi, and on its page the first layer's filters and what it looked at in its
+mistakes."""
 
 import io
 import json
@@ -10,9 +11,10 @@ import pytest
 from django.urls import reverse
 
 from classifier import services
-from classifier.ml import training
+from classifier.ml import saliency, training
 from classifier.models import JobStatus
 from tests.support.datasets import make_dataset
+from tests.support.handwriting import make_font_dataset
 from tests.support.jobs import make_queued_job
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +81,38 @@ def test_a_job_without_convolutions_finishes_without_errors_in_its_log(student_a
     job = _trained(student_a, "가나", 8, model_spec="mlp", epochs=1)
     assert not job.filters_path.exists()
     assert not [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_jobs_mistakes_come_with_what_the_model_looked_at(client, student_a):
+    # Rendered Hangul (ink on a blank background), barely trained: it makes mistakes.
+    dataset = make_font_dataset(name="fonts-maps", per_font=2)
+    job = make_queued_job(
+        student_a, dataset, model_spec="mlp", epochs=1, learning_rate=0.0001, split="stratified:0.5"
+    )
+    services.run_training_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_text
+    with np.load(job.artifact_dir / "evaluation.npz") as evaluation:
+        val, predicted, confidence = (evaluation[k] for k in ("indices", "predicted", "confidence"))
+    arrays = dataset.open_store()
+    true = training.output_labels(arrays.labels, val, job.chosen_labels)
+    assert (predicted != true).any()
+
+    with np.load(job.mistake_maps_path) as saved:
+        shown, maps = saved["shown"], saved["maps"].astype(np.float32)
+    # The mistakes the page shows, each with a map of the character read and the true one.
+    assert list(shown) == list(training.shown_mistakes(true, predicted, confidence))
+    assert maps.shape == (len(shown), 2, dataset.height, dataset.width)
+    images = arrays.images[val[shown]]
+    assert not np.where(images[:, None] == 0, maps, 0).any()  # only ink has a share
+    model, _classes, _shape = training.load_model(job.model_path)
+    first = images[0]
+    gap = saliency.completeness_gap(model, first, int(predicted[shown[0]]), maps[0, 0])
+    assert gap < 0.05  # the shares add up to what the ink adds to the reading
+
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    url = reverse("classifier:job-mistake-maps", args=[job.pk])
+    assert url in page and "What the model looked at in its mistakes" in page
+    figure = client.get(url)
+    assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")

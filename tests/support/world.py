@@ -11,6 +11,7 @@ they look (their own tests render them).
 from datetime import timedelta
 from types import SimpleNamespace
 
+import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -39,6 +40,7 @@ FIGURES = (
             "curves_png",
             "confusion_png",
             "mistakes_png",
+            "mistakes_saliency_png",
             "compare_png",
             "reliability_png",
             "jamo_png",
@@ -110,6 +112,7 @@ def build_world(
 
     w.job = make_evaluated_job(student_a, w.ds)
     w.job.tflite_path.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    np.savez(w.job.mistake_maps_path, shown=np.zeros(0, np.int64), maps=np.zeros((0, 2, 8, 8)))
     w.queued_job = TrainingJob.objects.create(owner=student_a, dataset=w.ds, model_spec="mlp")
     w.grader = make_evaluated_job(instructor, w.ds)
     Evaluation.objects.create(

@@ -243,6 +243,7 @@ def test_a_job_shows_its_status_epochs_and_artifacts(world):
         "curves": f"{base}/figures/curves/",
         "confusion": f"{base}/figures/confusion/",
         "mistakes": f"{base}/figures/mistakes/",
+        "mistake_maps": f"{base}/figures/mistake-maps/",
         "reliability": f"{base}/figures/reliability/",
         "jamo": f"{base}/figures/jamo/",
         "filters": None,  # an MLP has no convolution

@@ -371,6 +371,7 @@ CASES = [
     Case("classifier:job-curves", JOB, job),
     Case("classifier:job-confusion", JOB, job),
     Case("classifier:job-mistakes", JOB, job),
+    Case("classifier:job-mistake-maps", JOB, job),
     Case("classifier:job-reliability", JOB, job),
     Case("classifier:job-jamo", JOB, job),
     Case("classifier:job-filters", r(L, 404, 404, 404, 404, 404), job, label="an MLP"),

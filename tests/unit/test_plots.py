@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.ml import plots, training_plots
+from classifier.ml import plots, saliency, training_plots
 
 CLASSES = list("가나다라마바사아")
 
@@ -102,3 +102,19 @@ def test_the_sample_grid_labels_are_readable_where_the_page_shows_it():
     assert height >= 14
     # templates/datasets/detail.html shows the grid 300 px wide.
     assert height * 300 / width >= 14
+
+
+def test_the_mistake_maps_show_each_mistake_with_its_two_maps_in_colour():
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[:, 6:22, 12:16] = 255
+    maps = np.zeros((2, 2, 28, 28), np.float32)
+    maps[:, 0, 6:22, 12:16] = 0.01  # the ink counts for the character read
+    maps[:, 1, 6:22, 12:16] = -0.01  # and against the true one
+    png = training_plots.mistakes_saliency_png(images, maps, [0, 1], [1, 0], [0.9, 0.8], CLASSES)
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+
+    def near(colour):
+        return (np.abs(pixels - colour).max(axis=1) <= 12).sum()
+
+    assert near(saliency.FOR_COLOUR) > 100 and near(saliency.AGAINST_COLOUR) > 100
+    assert near((255, 255, 255)) > 100 and near((0, 0, 0)) > 100  # the samples themselves
