@@ -485,6 +485,9 @@ def _explain_mistakes(job, model, arrays, val, evaluation, chosen_labels):
 
     true = training.output_labels(arrays.labels, val, chosen_labels)
     shown = training.shown_mistakes(true, evaluation.predicted, evaluation.confidence)
+    if not len(shown):  # nothing to explain: the page says there were no mistakes
+        job.mistake_maps_path.unlink(missing_ok=True)
+        return
     pairs = np.stack([evaluation.predicted[shown], true[shown]], axis=1)
     images = training.gather(arrays.images, np.asarray(val)[shown])
     maps = saliency.explain_samples(model, images, pairs)

@@ -172,6 +172,12 @@ def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, ins
     assert image_width(confusion) > 100
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.epochs_done == EPOCHS
+    # What it learned, read through the parts of the syllables and what it looked at.
+    expect(page.locator("#jamo")).to_contain_text(ko("The parts of the syllable"))
+    if job.mistake_maps_path.exists():  # a job without mistakes has nothing to explain
+        maps = page.locator("#mistake-maps img")
+        expect(maps).to_be_visible()
+        assert image_width(maps) > 100
     shot(page, "05-job-finished", readme="journey-results")
     response = page.goto(confusion.get_attribute("src"))
     assert response.ok and response.headers["content-type"] == "image/png"
@@ -192,6 +198,15 @@ def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, ins
     expect(bars.locator("rect.bar.predicted")).to_have_count(1)
     expect(bars.locator("text.char")).to_have_count(len(job.classes))
     expect(page.locator("#result")).to_contain_text(ko("The model reads"))
+    # What the model looked at follows the answer, live: the map of the character read,
+    # and of 밟 when it read another.
+    saliency = page.locator("#result img[data-saliency]")
+    expect(saliency.first).to_be_visible(timeout=60_000)
+    roles = ["predicted"] + (["expected"] if prediction.predicted != "밟" else [])
+    expect(saliency).to_have_count(len(roles))
+    assert [saliency.nth(n).get_attribute("data-saliency") for n in range(len(roles))] == roles
+    assert image_width(saliency.first) == 28  # loaded: the model input, one pixel each
+    expect(page.locator("#result .saliency")).to_contain_text(ko("What the model looked at"))
     shot(page, "08-prediction", readme="journey-prediction")
 
     # Hand in a drawing of 밟 for the assignment and read the verdict.

@@ -63,7 +63,9 @@ def test_a_wrong_reading_is_explained_for_what_it_read_and_what_was_meant(client
         assert f'src="{url}"' in page
         response = client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "image/png"
-    assert "Red ink counted for the character" in page
+    assert (
+        "Red ink counted for the character" in page and "Both maps are drawn on one scale" in page
+    )
 
     status = client.get(reverse("classifier:prediction-status", args=[prediction.pk])).json()
     assert status["terminal"] and status["saliency"] == "ready"
