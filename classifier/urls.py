@@ -35,6 +35,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", training.job_detail, name="job-detail"),
     path("jobs/<int:pk>/status.json", training.job_status, name="job-status"),
     path("jobs/<int:pk>/curves.png", training.job_curves_png, name="job-curves"),
+    path("jobs/<int:pk>/embedding.png", training.job_embedding_png, name="job-embedding"),
     path(
         "jobs/<int:pk>/confusion.png",
         training.job_result_png,

@@ -40,6 +40,7 @@ TOP5 = {
 #: The figures of a finished job, by the name the API gives them.
 JOB_FIGURES = (
     "curves",
+    "embedding",
     "confusion",
     "mistakes",
     "mistake-maps",
@@ -233,6 +234,12 @@ class JobArtifacts(serializers.Serializer):
         "how to feed it); null when there is none.",
     )
     curves = serializers.URLField(help_text="Loss and accuracy per epoch (PNG).")
+    embedding = serializers.URLField(
+        allow_null=True,
+        help_text="The validation samples on the network's last hidden layer (PCA), a "
+        "colour per character, after the newest epoch or after ?epoch=N (PNG); null "
+        "until the first epoch.",
+    )
     confusion = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistakes = serializers.URLField(allow_null=True, help_text="Once it succeeded (PNG).")
     mistake_maps = serializers.URLField(
@@ -396,6 +403,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "model": link(self, "api:job-model", job.pk) if job.model_path.exists() else None,
             "tflite": link(self, "api:job-tflite", job.pk) if job.tflite_path.exists() else None,
             "curves": figure["curves"],
+            "embedding": figure["embedding"] if job.embedding_path.exists() else None,
             "confusion": figure["confusion"] if succeeded else None,
             "mistakes": figure["mistakes"] if succeeded else None,
             "reliability": figure["reliability"] if succeeded else None,

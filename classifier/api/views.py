@@ -175,16 +175,32 @@ class TrainingJobViewSet(
         return tflite_download(job)
 
     @extend_schema(
-        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES)],
+        parameters=[
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=s.JOB_FIGURES),
+            OpenApiParameter(
+                "epoch",
+                int,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="For embedding: the epoch to map (the newest by default).",
+            ),
+        ],
         responses={(200, "image/png"): PNG},
     )
     @action(detail=True, url_path="figures/<str:kind>", url_name="figure")
     def figure(self, request, kind, pk=None):
-        """A figure: ``curves`` (any time), ``confusion``, ``mistakes`` or ``reliability``
-        (once it succeeded)."""
+        """A figure: ``curves`` and ``embedding`` (the validation samples on the last
+        hidden layer after epoch ``?epoch=``, the newest by default) any time; the others
+        once it succeeded."""
         job = self.get_object()
         if kind not in s.JOB_FIGURES:
             raise Http404(_("No such figure."))
+        if kind == "embedding":
+            epoch = request.query_params.get("epoch")
+            if epoch is not None and not epoch.isdigit():
+                raise Http404(_("No such epoch."))
+            with refusal_as_404():
+                return png_response(services.embedding_plot(job, int(epoch) if epoch else None))
         if kind != "curves" and job.status != JobStatus.SUCCEEDED:
             raise Http404(_("The job has not finished."))
         with refusal_as_404():  # what it is drawn from is gone

@@ -12,6 +12,7 @@ Progress goes to a *listener* (the job row, or a command's progress bar) that ha
 
 import functools
 import json
+import logging
 import math
 import mmap
 import time
@@ -25,6 +26,8 @@ from . import networks
 from .calibration import at_temperature
 from .messages import Refusal, _
 from .splits import Split
+
+logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 # Jobs whose samples fit in this many bytes train from memory (fastest); larger ones
@@ -132,6 +135,7 @@ def train(
     chosen_labels,
     in_memory_bytes: int = IN_MEMORY_BYTES,
     checkpoint: Path | None = None,
+    epoch_maps=None,
 ) -> TrainResult:
     """Train ``config``'s network on ``split.train`` and validate each epoch on ``split.val``.
 
@@ -141,7 +145,8 @@ def train(
 
     With ``checkpoint``, the model (with its optimiser's state) is saved there after
     every finished epoch, and training goes on from a checkpoint already there: a job
-    whose worker died resumes after its last finished epoch.
+    whose worker died resumes after its last finished epoch. With ``epoch_maps`` (an
+    ``embedding.EpochMaps``), each finished epoch is mapped before it is reported.
     """
     input_shape = tuple(images.shape[1:])
     initial_epoch = checkpoint_epoch(checkpoint) if checkpoint else 0
@@ -183,6 +188,7 @@ def train(
         config.batch_size,
         checkpoint,
         keep_best=config.recipe.keep_best,
+        epoch_maps=epoch_maps,
     )
     started = time.monotonic()
     model.fit(
@@ -326,7 +332,14 @@ def memmap_batches(images, indices, targets, batch_size, shuffle_seed=None):
 
 
 def _progress_callback(
-    listener, train_samples, val_data, batch_size, checkpoint=None, *, keep_best=False
+    listener,
+    train_samples,
+    val_data,
+    batch_size,
+    checkpoint=None,
+    *,
+    keep_best=False,
+    epoch_maps=None,
 ):
     """The Keras callback that reports to ``listener`` and validates after each epoch.
 
@@ -385,6 +398,11 @@ def _progress_callback(
             better = self.best is None or val_loss < self.best[0]
             if keep_best and better and math.isfinite(val_loss):
                 self.best = (val_loss, epoch + 1, self.model.get_weights())
+            if epoch_maps is not None:  # before the epoch is reported, which shows it
+                try:
+                    epoch_maps.record(self.model, epoch + 1)
+                except Exception:  # a map is not worth a job
+                    logger.exception("Mapping epoch %s failed", epoch + 1)
             # Recorded first, then checkpointed: a worker killed in between leaves the
             # previous checkpoint, and the epoch is trained again on resume.
             listener.on_epoch_end(epoch, metrics)

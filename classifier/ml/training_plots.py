@@ -11,6 +11,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.ticker import MaxNLocator
 
 from . import saliency
@@ -430,4 +431,59 @@ def filters_png(filters, *, translate=str) -> bytes:
             ),
             fontsize=10,
         )
+        return figure_png(fig)
+
+
+def embedding_png(points, labels, classes, epoch: int, explained, *, translate=str) -> bytes:
+    """The validation samples where the network's last hidden layer puts them after
+    ``epoch`` (``embedding.project``: ``points`` ``(n, 2)``), a colour per character and
+    the character written at the middle of its cloud; without points, a note that the
+    map comes after the first epoch."""
+    points, labels = np.asarray(points, dtype=float), np.asarray(labels)
+    shown = np.unique(labels)
+    colours = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
+    with hangul_style():
+        fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=100)
+        if not len(points):
+            _waiting(ax, translate(_("The map appears after the first epoch")))
+            return figure_png(fig)
+        for number, label in enumerate(shown):
+            cloud = points[labels == label]
+            colour = colours(number % colours.N)
+            ax.scatter(cloud[:, 0], cloud[:, 1], s=14, color=colour, alpha=0.65, linewidths=0)
+            centre = np.median(cloud, axis=0)
+            ax.annotate(
+                classes[int(label)],
+                centre,
+                ha="center",
+                va="center",
+                fontsize=15,
+                color=colour,
+                fontweight="bold",
+                path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
+            )
+        reach = float(np.percentile(np.abs(points), 99)) * 1.15 if len(points) else 1.0
+        ax.set_xlim(-reach, reach)
+        ax.set_ylim(-reach, reach)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        share = f"{float(np.sum(explained)):.0%}"
+        ax.set_title(translate(_("Epoch %(epoch)d", epoch=epoch)), fontsize=12)
+        ax.set_xlabel(
+            translate(_("PCA of the last hidden layer: %(share)s of its variance", share=share)),
+            fontsize=9,
+        )
+        if len(shown) < len(classes):
+            ax.text(
+                0.99,
+                0.01,
+                translate(_("%(shown)d of %(n)d characters", shown=len(shown), n=len(classes))),
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="#666666",
+            )
+        fig.tight_layout()
         return figure_png(fig)

@@ -155,6 +155,12 @@ class TrainingJob(Job):
         return self.artifact_dir / "filters.npy"
 
     @property
+    def embedding_path(self) -> Path:
+        """Where the network put the validation samples after each epoch
+        (``ml.embedding``)."""
+        return self.artifact_dir / "embedding.npz"
+
+    @property
     def mistake_maps_path(self) -> Path:
         """The saliency maps of the mistakes the job page shows (``ml.saliency``)."""
         return self.artifact_dir / "mistake-maps.npz"

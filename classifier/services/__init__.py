@@ -102,6 +102,7 @@ from .training import (
 from .training_pages import (
     compare_context,
     compare_plot,
+    embedding_plot,
     jamo_report,
     job_page_context,
     job_plot,
@@ -134,6 +135,7 @@ __all__ = [
     "delete_dataset",
     "delete_prediction",
     "delete_training_job",
+    "embedding_plot",
     "evaluate_job_on",
     "export_images",
     "gradebook",

@@ -333,6 +333,7 @@ def _train(job: TrainingJob, echo):
             listener,
             chosen_labels=chosen_labels,
             checkpoint=job.checkpoint_path,
+            epoch_maps=_epoch_maps(job, arrays, split.val, chosen_labels, first_epoch),
         )
     finally:
         # Kept only while a dead worker's job may still be resumed from it.
@@ -404,6 +405,19 @@ def _train(job: TrainingJob, echo):
                 job_plot(job, kind)
             except Exception:
                 logger.exception("Drawing the %s of job %s failed", kind, job.pk)
+
+
+def _epoch_maps(job, arrays, val, chosen_labels, first_epoch):
+    """Where the network puts each character, recorded after every epoch
+    (``ml.embedding``); a resumed job keeps the epochs it had."""
+    from ..ml import embedding, training
+
+    labels = training.output_labels(arrays.labels, val, chosen_labels)
+    chosen = embedding.choose_samples(labels, job.seed)
+    images = training.gather(arrays.images, np.asarray(val)[chosen])
+    return embedding.EpochMaps(
+        job.embedding_path, images, labels[chosen], chosen, keep_epochs=first_epoch
+    )
 
 
 def _calibrate(job: TrainingJob, model, arrays: store.ArrayStore, split) -> calibration.Calibration:

@@ -44,6 +44,7 @@ def job_page_context(job: TrainingJob) -> dict:
         "has_tflite": job.tflite_path.exists(),
         "has_filters": job.filters_path.exists(),
         "has_mistake_maps": job.mistake_maps_path.exists(),
+        "embedding_epochs": embedding_epochs(job),
     }
     if job.status == JobStatus.QUEUED:
         context["jobs_ahead"] = job.jobs_ahead()
@@ -131,6 +132,51 @@ def _draw(job: TrainingJob, kind: str) -> bytes:
         if maps is None:
             return training_plots.mistakes_png(images, *figure, translate=translate)
         return training_plots.mistakes_saliency_png(images, maps, *figure, translate=translate)
+
+
+def embedding_epochs(job: TrainingJob) -> list[int]:
+    """The epochs whose map of the validation samples the job has (``ml.embedding``)."""
+    from ..ml import embedding
+
+    try:
+        return [int(epoch) for epoch in embedding.read(job.embedding_path)["epochs"]]
+    except (FileNotFoundError, KeyError, ValueError, OSError):
+        return []
+
+
+def embedding_plot(job: TrainingJob, epoch: int | None = None) -> bytes:
+    """The map of the validation samples after ``epoch`` (the newest when None) as PNG
+    bytes, drawn once per epoch and language; ``Missing`` when there is none."""
+    from ..ml import embedding, training_plots
+
+    try:
+        maps = embedding.read(job.embedding_path)
+    except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
+        if not job.is_terminal:  # its first epoch is still training
+            return training_plots.embedding_png([], [], job.classes, 0, [], translate=translate)
+        raise Missing(_("Job #%(pk)d has no map of its samples.", pk=job.pk)) from exc
+    epochs = [int(e) for e in maps["epochs"]]
+    epoch = epochs[-1] if epoch is None and epochs else epoch
+    if epoch not in epochs:
+        raise Missing(_("Job #%(pk)d has no map of epoch %(epoch)s.", pk=job.pk, epoch=epoch))
+    at = epochs.index(epoch)
+    folder = job.artifact_dir / "plots"
+
+    def draw():
+        for old in folder.glob("embedding-*.png"):  # a run before this one's
+            if not old.name.startswith(f"embedding-{job.attempts}-"):
+                old.unlink(missing_ok=True)
+        return training_plots.embedding_png(
+            maps["points"][at].astype(float),
+            maps["labels"],
+            job.classes,
+            epoch,
+            maps["explained"][at],
+            translate=translate,
+        )
+
+    name = f"embedding-{job.attempts}-{epoch}-{language()}.png"
+    return store.cached_file(folder / name, draw)
 
 
 def jamo_report(job: TrainingJob):

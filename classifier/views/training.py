@@ -129,6 +129,17 @@ def job_curves_png(request, pk):
     return png_response(services.job_plot(_job_for(request, pk), "curves"))
 
 
+def job_embedding_png(request, pk):
+    """Where the network put the validation samples after epoch ``?epoch=`` (the
+    newest when not given): live while the job trains."""
+    job = _job_for(request, pk)
+    epoch = request.GET.get("epoch")
+    if epoch is not None and not epoch.isdigit():
+        raise Http404(_("No such epoch."))
+    with refusal_as_404():
+        return png_response(services.embedding_plot(job, int(epoch) if epoch else None))
+
+
 def job_result_png(request, pk, kind):
     """A figure of a finished job: its confusion matrix, mistakes (alone or with their
     saliency maps), reliability diagram, jamo analysis or first-layer filters."""

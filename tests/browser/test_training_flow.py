@@ -49,9 +49,13 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     # a new version while the job runs, without reloading. The deadlines are for a
     # machine that is busy with other work too; a passing run never waits for them.
     expect(page.get_by_text(re.compile(r"Epoch [2-9]\d? of 40"))).to_be_visible(timeout=180_000)
-    curves = page.locator("img[data-live]")
+    curves = page.get_by_alt_text("Loss and accuracy curves")
     first = curves.get_attribute("src")
     expect(curves).not_to_have_attribute("src", first, timeout=120_000)
+    # So is the map of where the network puts each character.
+    samples = page.locator("img[data-embedding]")
+    first = samples.get_attribute("src")
+    expect(samples).not_to_have_attribute("src", first, timeout=120_000)
     screenshot("job-running")
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=300_000)
     for image in (
@@ -61,6 +65,13 @@ def test_student_trains_watches_live_and_compares(train_worker, page, screenshot
     ):
         assert image_width(page.get_by_alt_text(image)) > 100, image
     expect(page.locator("table").filter(has_text="Training samples")).to_contain_text("가")
+    # Finished, the map goes back to any epoch with the slider.
+    slider = page.locator("[data-embedding-slider]")
+    expect(slider).to_have_attribute("max", "40")
+    slider.fill("3")
+    expect(page.locator("#embedding output")).to_have_text("3")
+    expect(samples).to_have_attribute("src", re.compile(r"embedding\.png\?epoch=3$"))
+    assert image_width(samples) > 100
     screenshot("job-finished")
 
     # The second job is compared while it still trains: the plot and the table follow it.

@@ -1,6 +1,6 @@
 """What a finished job leaves besides its .keras model: TensorFlow Lite for a phone or a
-Raspberry Pi, and on its page the first layer's filters and what it looked at in its
-mistakes."""
+Raspberry Pi, and on its page the first layer's filters, what it looked at in its
+mistakes and where it put each character, epoch by epoch."""
 
 import io
 import json
@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from classifier import services
-from classifier.ml import saliency, training
+from classifier.ml import embedding, saliency, training
 from classifier.models import JobStatus
 from tests.support.datasets import make_dataset
 from tests.support.handwriting import make_font_dataset
@@ -116,3 +116,27 @@ def test_a_jobs_mistakes_come_with_what_the_model_looked_at(client, student_a):
     assert url in page and "What the model looked at in its mistakes" in page
     figure = client.get(url)
     assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
+
+
+def test_a_job_maps_its_validation_samples_after_every_epoch(client, student_a):
+    job = _trained(
+        student_a, "가나다", 12, model_spec="mlp", epochs=3, batch_size=8, split="stratified:0.25"
+    )
+    saved = embedding.read(job.embedding_path)
+    assert list(saved["epochs"]) == [1, 2, 3]
+    assert saved["points"].shape == (3, 9, 2)  # every validation sample: 3 of each
+    assert sorted(saved["labels"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+    client.force_login(student_a)
+    page = client.get(job.get_absolute_url()).content.decode()
+    url = reverse("classifier:job-embedding", args=[job.pk])
+    assert f'data-embedding-slider="{url}"' in page and 'max="3"' in page
+    for epoch in ("1", "3", None):
+        figure = client.get(url, {"epoch": epoch} if epoch else {})
+        assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
+    assert client.get(url, {"epoch": "4"}).status_code == 404
+    assert client.get(url, {"epoch": "x"}).status_code == 404
+    artifacts = client.get(f"/api/jobs/{job.pk}/").json()["artifacts"]
+    assert artifacts["embedding"].endswith(f"/api/jobs/{job.pk}/figures/embedding/")
+    figure = client.get(artifacts["embedding"], {"epoch": "2"})
+    assert figure.status_code == 200 and figure["Content-Type"] == "image/png"

@@ -41,6 +41,7 @@ FIGURES = (
             "confusion_png",
             "mistakes_png",
             "mistakes_saliency_png",
+            "embedding_png",
             "compare_png",
             "reliability_png",
             "jamo_png",

@@ -372,6 +372,10 @@ CASES = [
     Case("classifier:job-confusion", JOB, job),
     Case("classifier:job-mistakes", JOB, job),
     Case("classifier:job-mistake-maps", JOB, job),
+    # While a job trains, its map says it comes after the first epoch; a finished job
+    # without one (trained before the lab drew them) has none.
+    Case("classifier:job-embedding", JOB, queued_job),
+    Case("classifier:job-embedding", r(L, 404, 404, 404, 404, 404), job, label="none"),
     Case("classifier:job-reliability", JOB, job),
     Case("classifier:job-jamo", JOB, job),
     Case("classifier:job-filters", r(L, 404, 404, 404, 404, 404), job, label="an MLP"),
