@@ -324,8 +324,15 @@ def count_params(spec: Spec, input_shape: tuple[int, int], classes: int) -> int:
     return sum(row[2] for row in describe(spec, input_shape, classes))
 
 
-def build_model(spec: Spec, input_shape: tuple[int, int], classes: int, seed: int = 0):
-    """The Keras model of ``spec``: uint8 images ``(H, W)`` in, class probabilities out."""
+def build_model(
+    spec: Spec, input_shape: tuple[int, int], classes: int, seed: int = 0, *, heads=None
+):
+    """The Keras model of ``spec``: uint8 images ``(H, W)`` in, class probabilities out.
+
+    With ``heads`` (``(name, classes)`` pairs), one softmax layer per head on the same
+    hidden layers instead, the model answering a dict of their probabilities by name
+    (the jamo model's three: ``jamo_model``).
+    """
     describe(spec, input_shape, classes)  # the same size checks as the form's
     import keras
     from keras import layers
@@ -353,5 +360,10 @@ def build_model(spec: Spec, input_shape: tuple[int, int], classes: int, seed: in
             x = layers.Dense(layer.size, activation="relu")(x)
     if not flat:
         x = layers.Flatten()(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
+    if heads:
+        outputs = {
+            name: layers.Dense(size, activation="softmax", name=name)(x) for name, size in heads
+        }
+    else:
+        outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=spec.text.replace(".", "_") or "model")
