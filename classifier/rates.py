@@ -81,13 +81,23 @@ def check_work(user):
     """Count one request of ``user``'s that costs the lab work (a prediction, a
     submission, a new job, an evaluation, an export, a figure drawn for it) against
     ``LAB_WORK_RATE``; raise :class:`TooOften`, saying when to try again, beyond it."""
-    wait = count(f"work:{user.pk}", settings.LAB_WORK_RATE)
+    _check(f"work:{user.pk}", settings.LAB_WORK_RATE)
+
+
+def check_live(user):
+    """Count one live reading of a drawing in progress (the Predict page asks after each
+    stroke) against ``LAB_LIVE_RATE``; raise :class:`TooOften` beyond it."""
+    _check(f"live:{user.pk}", settings.LAB_LIVE_RATE)
+
+
+def _check(key: str, rate: str):
+    wait = count(key, rate)
     if wait:
         raise TooOften(
             _(
                 "You asked the lab for work more often than it allows (%(rate)s). "
                 "Try again in %(seconds)d s.",
-                rate=settings.LAB_WORK_RATE,
+                rate=rate,
                 seconds=wait,
             ),
             retry_after=wait,

@@ -38,3 +38,10 @@ def predict(prediction_id: int):
 def regrade(regrade_id: int):
     """Grade every submission of an assignment again with another model."""
     services.run_regrade(regrade_id)
+
+
+@shared_task(name="classifier.tasks.read_live", ignore_result=True)
+def read_live(model_id: int, image: str, reply: str):
+    """Read a drawing in progress and answer on the broker key ``reply`` (``predict``
+    queue); nothing is stored."""
+    services.run_live_reading(model_id, image, reply)

@@ -79,6 +79,7 @@ urlpatterns = [
     path("jobs/<int:pk>/evaluate/", training.job_evaluate, name="job-evaluate"),
     path("jobs/<int:pk>/delete/", training.job_delete, name="job-delete"),
     path("predict/", predictions.predict, name="predict"),
+    path("predict/live/", predictions.predict_live, name="predict-live"),
     path("predictions/", predictions.prediction_list, name="prediction-list"),
     path("predictions/<int:pk>/", predictions.prediction_detail, name="prediction-detail"),
     path("predictions/<int:pk>/delete/", predictions.prediction_delete, name="prediction-delete"),

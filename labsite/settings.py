@@ -309,6 +309,7 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.evaluate_job": {"queue": "train"},
     "classifier.tasks.predict": {"queue": "predict"},
     "classifier.tasks.regrade": {"queue": "predict"},
+    "classifier.tasks.read_live": {"queue": "predict"},
 }
 # Hard limit for the longest job (a full PHD08 import or a long training run); a
 # message not acknowledged within the visibility timeout is redelivered, so that must
@@ -416,6 +417,8 @@ LAB_API_RATE = envrate("LAB_API_RATE", "600/minute")
 # Requests that cost the lab work, per user: predictions, submissions, new jobs,
 # evaluations, exports and figures drawn on request.
 LAB_WORK_RATE = envrate("LAB_WORK_RATE", "30/minute")
+# The Predict page reads a drawing after each stroke: small requests, more of them.
+LAB_LIVE_RATE = envrate("LAB_LIVE_RATE", "120/minute")
 # New accounts from one address (a classroom signing up at once shares one).
 LAB_SIGNUP_RATE = envrate("LAB_SIGNUP_RATE", "60/hour")
 # Who may create an account: "open" (anyone), "join-links" (only through a course's join

@@ -53,6 +53,7 @@ def _fast_and_isolated(request, tmp_path):
     # Rates are counted in a Redis the tests share, by user ids that recur from test to
     # test; the tests of rates (``shared_rates``) set their own.
     settings.LAB_API_RATE = settings.LAB_WORK_RATE = settings.LAB_SIGNUP_RATE = "1000000/s"
+    settings.LAB_LIVE_RATE = "1000000/s"
 
 
 def _make_user(username, role=None, **extra):

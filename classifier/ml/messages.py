@@ -71,6 +71,11 @@ class Conflict(Refusal):
     ended, a record a course keeps): the request was well formed, and the API answers 409."""
 
 
+class Busy(Refusal):
+    """Refused because a part of the lab that must answer at once did not (a busy or
+    unreachable worker): answered 503, and asking again later may work."""
+
+
 class TooOften(Refusal):
     """Refused because the person asked for too much too quickly: pages and the API
     answer 429, with ``retry_after`` seconds in the Retry-After header."""

@@ -459,7 +459,6 @@ def embedding_png(points, labels, classes, epoch: int, explained, *, translate=s
                 va="center",
                 fontsize=15,
                 color=colour,
-                fontweight="bold",
                 path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
             )
         reach = float(np.percentile(np.abs(points), 99)) * 1.15 if len(points) else 1.0

@@ -82,30 +82,33 @@ def _job_of(message) -> tuple[str, int] | None:
         return None  # not one of the lab's messages
 
 
-def notify(key: str) -> None:
-    """Tell whoever waits (or will wait) on ``key`` that it happened: a list the waiter
-    pops, so neither side has to come first. A broker that cannot be told is logged: the
-    waiter then waits out its time and the page polls."""
+def notify(key: str, value: str = "1") -> None:
+    """Tell whoever waits (or will wait) on ``key`` that it happened, with ``value``: a
+    list the waiter pops, so neither side has to come first. A broker that cannot be told
+    is logged: the waiter then waits out its time and the page polls."""
     broker = client(timeout=2.0)
     if broker is None:
         return
     try:
-        broker.pipeline().rpush(key, 1).expire(key, SIGNAL_SECONDS).execute()
+        broker.pipeline().rpush(key, value).expire(key, SIGNAL_SECONDS).execute()
     except redis.RedisError as exc:
         logger.warning("Could not signal %s to a waiting request: %s", key, exc)
     finally:
         broker.close()
 
 
-def wait_for(key: str, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``notify(key)``; whether it came. The thread blocks on a
-    socket meanwhile: no CPU, no database queries."""
+def wait_for(key: str, seconds: float) -> bytes | None:
+    """Wait up to ``seconds`` for ``notify(key, value)``; the value, or None when it did
+    not come. The thread blocks on a socket meanwhile: no CPU, no database queries."""
+    if seconds <= 0:  # Redis would read a time-out of 0 as "for ever"
+        return None
     broker = client(timeout=seconds + 2.0)
     if broker is None:
-        return False
+        return None
     try:
-        return broker.blpop([key], timeout=seconds) is not None
+        popped = broker.blpop([key], timeout=seconds)
     except redis.RedisError:
-        return False
+        return None
     finally:
         broker.close()
+    return popped[1] if popped else None

@@ -6,7 +6,9 @@ only runs the model, which it keeps loaded between requests, and once it has ans
 draws what the model looked at (``explanations``).
 """
 
+import base64
 import io
+import json
 import logging
 import secrets
 import threading
@@ -18,12 +20,13 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from kombu.exceptions import OperationalError
 from PIL import Image
 
 from ..i18n import stored_message
 from ..ml import image_files, preprocess, store, training
 from ..ml.inference import ModelCache
-from ..ml.messages import Conflict, Message, Refusal, _
+from ..ml.messages import Busy, Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
 from . import broker
 from .explanations import explain_prediction
@@ -254,6 +257,69 @@ def run_prediction(pk: int) -> Prediction | None:
     if answered:  # the answer first; what the model looked at follows on the page
         explain_prediction(prediction, prediction.model, image, results["predicted"])
     return prediction
+
+
+def read_live(job: TrainingJob, data: bytes) -> dict:
+    """Read a drawing in progress with ``job``'s model, storing nothing: the character,
+    its confidence, the top 5 and the model's input (a PNG data URL), as the Predict page
+    shows them while the student draws.
+
+    The request preprocesses it as a prediction's (a bad image is refused alike) and the
+    predict worker reads it; a message it has not taken within
+    ``LAB_PREDICT_WAIT_SECONDS`` expires, so a busy worker never reads a drawing the
+    student has already drawn over. ``Busy`` (a Refusal) when no answer came in time.
+    """
+    prepared = prepare_image(job, data, canvas=True)
+    png = _png(prepared.input)
+    reply = f"lab:live:{secrets.token_hex(12)}"
+    wait = settings.LAB_PREDICT_WAIT_SECONDS
+    _send_live(job, base64.b64encode(png).decode(), reply, wait)
+    answer = broker.wait_for(reply, wait)
+    if answer is None:
+        raise Busy(_("The model is busy: it reads your drawing again in a moment."))
+    return {
+        **json.loads(answer),
+        "input": "data:image/png;base64," + base64.b64encode(png).decode(),
+    }
+
+
+def _send_live(job, image: str, reply: str, seconds: float):
+    # On the broker the settings name, as the reply is awaited (``broker.client``).
+    from labsite.celery import app
+
+    try:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            app.send_task(
+                "classifier.tasks.read_live",
+                args=[job.pk, image, reply],
+                expires=max(seconds, 1),
+                connection=connection,
+            )
+    except OperationalError as exc:
+        raise Busy(_("The job queue cannot be reached right now.")) from exc
+
+
+def run_live_reading(model_id: int, image: str, reply: str):
+    """Read a drawing's model input (a base64 PNG) and answer on ``reply`` (the worker's
+    part of :func:`read_live`)."""
+    job = TrainingJob.objects.get(pk=model_id)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image))))
+    results = classify(job, pixels)
+    ranked = sorted(
+        zip(results["classes"], results["probabilities"], strict=True), key=lambda p: -p[1]
+    )
+    answer = {
+        "char": results["predicted"],
+        "confidence": results["confidence"],
+        "top5": [[char, p] for char, p in ranked[:5]],
+    }
+    broker.notify(reply, json.dumps(answer))
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def prediction_bars(prediction: Prediction):

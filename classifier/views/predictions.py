@@ -7,10 +7,12 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from .. import rates, services
 from ..forms import PredictForm, VerdictForm
 from ..i18n import translate
+from ..ml.messages import Busy, Refusal, TooOften
 from ..models import Prediction
 from ..responses import file_response
 from ..roles import may_delete
@@ -53,6 +55,29 @@ def predict(request):
         "has_models": models.exists(),
     }
     return render(request, "predictions/new.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def predict_live(request):
+    """Read the drawing on the Predict page while the student draws, storing nothing:
+    JSON with the character, the top 5 and the model's input, or the reason it cannot
+    (400 a bad drawing, 429 too often, 503 a busy worker). Assignments have no live
+    reading: a submission is judged once it is handed in."""
+    models = services.usable_models(request.user)
+    form = PredictForm(request.POST, models=models)
+    try:
+        if not form.is_valid():
+            return JsonResponse({"error": _first_error(form)}, status=400)
+        rates.check_live(request.user)
+        fields = form.prediction_fields()
+        return JsonResponse(services.read_live(fields["model"], fields["data"]))
+    except Refusal as exc:
+        status = 429 if isinstance(exc, TooOften) else 503 if isinstance(exc, Busy) else 400
+        return JsonResponse({"error": translate(exc.message)}, status=status)
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
 
 
 def prediction_list(request):

@@ -19,6 +19,7 @@
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       drawn = false;
       field.value = "";
+      canvas.dispatchEvent(new CustomEvent("cleared"));
     }
 
     function point(event) {
@@ -47,8 +48,10 @@
       ctx.lineTo(x, y);
       ctx.stroke();
     });
+    // A finished stroke, or a cleared drawing, is announced for the live reading.
     ["pointerup", "pointercancel"].forEach(function (name) {
       canvas.addEventListener(name, function () {
+        if (drawing) canvas.dispatchEvent(new CustomEvent("stroke"));
         drawing = false;
       });
     });

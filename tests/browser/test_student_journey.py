@@ -53,7 +53,7 @@ WATCH_JOB_PAGE = """() => {
   const note = (list, value) => { if (list[list.length - 1] !== value) list.push(value); };
   const look = () => {
     note(seen.progress, document.querySelector("#progress").textContent.replace(/\\s+/g, " "));
-    note(seen.curves, document.querySelector("img[data-live]").getAttribute("src"));
+    note(seen.curves, document.querySelector("img[data-live*=curves]").getAttribute("src"));
   };
   look();
   new MutationObserver(look).observe(document.body, {
@@ -162,7 +162,7 @@ def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, ins
     epochs = _epochs_shown(seen["progress"])
     assert len(epochs) >= 3 and epochs == sorted(epochs), seen["progress"]
     assert len(set(seen["curves"])) >= 3, seen["curves"]
-    assert image_width(page.locator("img[data-live]")) > 100
+    assert image_width(page.locator("img[data-live*='curves']")) > 100
     shot(page, "04-training-live", readme="journey-training")
 
     # Finished: the page reloads itself with the results and the confusion matrix.
@@ -187,6 +187,13 @@ def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, ins
     page.goto("/predict/")
     page.select_option("select[name=model]", str(job.pk))
     draw(page, STROKES_밟, finger=screen == "phone")
+    # The model reads the drawing while it is drawn, before it is sent.
+    live = page.locator("[data-live-reading]")
+    expect(live.locator("[data-live-char]")).to_have_text(
+        re.compile(f"^[{''.join(TUTORIAL_CHARS)}]$"), timeout=60_000
+    )
+    assert image_width(live.locator("[data-live-input]")) == 28
+    expect(live).to_contain_text(ko("While you draw, the model reads"))
     page.fill("input[name=expected]", "밟")
     shot(page, "07-drawing")
     page.click("form.predict-form button[type=submit]")
@@ -215,6 +222,7 @@ def test_a_student_journey_in_korean(screen, worker, train_worker, new_page, ins
     page.click(f"a[href='{assignment.get_absolute_url()}']")
     page.check("input[name=char][value=밟]")
     draw(page, STROKES_밟, finger=screen == "phone")
+    expect(page.locator("[data-live-reading]")).to_have_count(0)  # graded when handed in
     shot(page, "09-assignment")
     submit = reverse("classifier:assignment-submit", args=[assignment.pk])
     page.click(f"form[action='{submit}'] button[type=submit]")

@@ -5,6 +5,8 @@ The models are small and trained on printed fonts, so these tests check that gra
 happened and is recorded consistently, not that a character was read right.
 """
 
+import base64
+import io
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from classifier.models import (
     Assignment,
@@ -198,3 +201,25 @@ def test_the_predict_page_answers_through_the_worker_within_the_request(
         _assert_graded(prediction)
         assert prediction.owner == student_a and prediction.model == job
         assert prediction.seconds < 5 and prediction.input_path.exists()
+
+
+def test_the_predict_page_reads_a_drawing_while_it_is_drawn(worker, client, student_a, settings):
+    settings.LAB_PREDICT_WAIT_SECONDS = 60  # the first reading loads TensorFlow
+    job = make_trained_job(student_a, make_font_dataset())
+    client.force_login(student_a)
+    page = client.get(reverse("classifier:predict")).content.decode()
+    assert f'data-live-reading="{reverse("classifier:predict-live")}"' in page
+    for char in ("자", "밟"):
+        response = client.post(
+            reverse("classifier:predict-live"), {"model": job.pk, "canvas": drawing_of(char)}
+        )
+        assert response.status_code == 200, response.content
+        answer = response.json()
+        assert answer["char"] in job.classes and answer["char"] == answer["top5"][0][0]
+        assert answer["confidence"] == pytest.approx(answer["top5"][0][1])
+        assert len(answer["top5"]) == 5
+        assert answer["input"].startswith("data:image/png;base64,")
+        shown = Image.open(io.BytesIO(base64.b64decode(answer["input"].split(",", 1)[1])))
+        assert shown.size == (28, 28)
+    # Read, not kept: no prediction, nothing in the owner's storage.
+    assert not Prediction.objects.exists()

@@ -450,6 +450,14 @@ CASES = [
         data=lambda w: {"model": w.grader.pk, "canvas": drawing_of("가")},
         label="with the course's published model",
     ),
+    # Reading a drawing in progress: with one's own model; nobody serves it here (503).
+    Case(
+        "classifier:predict-live",
+        r(L, 503, 400, 400, 400, 400),
+        method="post",
+        data=lambda w: {"model": w.job.pk, "canvas": drawing_of("가")},
+    ),
+    Case("classifier:predict-live", r(L, 405, 405, 405, 405, 405)),
     Case("classifier:prediction-list", ALL),
     *(
         Case(f"classifier:{name}", expect, args, label=label)
