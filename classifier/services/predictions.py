@@ -259,17 +259,17 @@ def run_prediction(pk: int) -> Prediction | None:
     return prediction
 
 
-def read_live(job: TrainingJob, data: bytes) -> dict:
-    """Read a drawing in progress with ``job``'s model, storing nothing: the character,
-    its confidence, the top 5 and the model's input (a PNG data URL), as the Predict page
-    shows them while the student draws.
+def read_live(job: TrainingJob, data: bytes, *, canvas: bool = True) -> dict:
+    """Read a drawing in progress (or a webcam's frame: ``canvas`` False) with ``job``'s
+    model, storing nothing: the character, its confidence, the top 5 and the model's
+    input (a PNG data URL), as the Predict page shows them while the student draws.
 
     The request preprocesses it as a prediction's (a bad image is refused alike) and the
     predict worker reads it; a message it has not taken within
     ``LAB_PREDICT_WAIT_SECONDS`` expires, so a busy worker never reads a drawing the
     student has already drawn over. ``Busy`` (a Refusal) when no answer came in time.
     """
-    prepared = prepare_image(job, data, canvas=True)
+    prepared = prepare_image(job, data, canvas=canvas)
     png = _png(prepared.input)
     reply = f"lab:live:{secrets.token_hex(12)}"
     wait = settings.LAB_PREDICT_WAIT_SECONDS

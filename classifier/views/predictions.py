@@ -59,18 +59,20 @@ def predict(request):
 
 @require_POST
 def predict_live(request):
-    """Read the drawing on the Predict page while the student draws, storing nothing:
-    JSON with the character, the top 5 and the model's input, or the reason it cannot
-    (400 a bad drawing, 429 too often, 503 a busy worker). Assignments have no live
+    """Read the drawing on the Predict page while the student draws (or the webcam's
+    picture while it films), storing nothing: JSON with the character, the top 5 and the
+    model's input, or the reason it cannot (400 a bad image, 429 too often, 503 a busy
+    worker). Assignments have no live
     reading: a submission is judged once it is handed in."""
     models = services.usable_models(request.user)
-    form = PredictForm(request.POST, models=models)
+    form = PredictForm(request.POST, request.FILES, models=models)
     try:
         if not form.is_valid():
             return JsonResponse({"error": _first_error(form)}, status=400)
         rates.check_live(request.user)
         fields = form.prediction_fields()
-        return JsonResponse(services.read_live(fields["model"], fields["data"]))
+        canvas = fields["source"] == Prediction.Source.CANVAS
+        return JsonResponse(services.read_live(fields["model"], fields["data"], canvas=canvas))
     except Refusal as exc:
         status = 429 if isinstance(exc, TooOften) else 503 if isinstance(exc, Busy) else 400
         return JsonResponse({"error": translate(exc.message)}, status=status)

@@ -10,8 +10,12 @@ from tests.support.browser import DESKTOP, keep_screenshot
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
+#: What the fake webcam films: a photo of 밟 on paper, as a motion JPEG (one frame).
+WEBCAM_CHAR = "밟"
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     """Chromium for one test module; Django's async-safety check is off meanwhile,
     because Playwright's sync API runs an event loop in the test's thread (the ORM
     calls the tests make between browser steps are still synchronous and safe)."""
@@ -32,6 +36,10 @@ def browser():
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                # A camera that films a photo of WEBCAM_CHAR, allowed without asking.
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={_webcam_film(tmp_path_factory)}",
             ],
         )
         yield browser
@@ -72,3 +80,11 @@ def screenshot(page):
         keep_screenshot(of or page, name)
 
     return take
+
+
+def _webcam_film(tmp_path_factory) -> Path:
+    from tests.support.handwriting import photo_of
+
+    film = tmp_path_factory.mktemp("webcam") / "film.mjpeg"
+    film.write_bytes(photo_of(WEBCAM_CHAR))
+    return film

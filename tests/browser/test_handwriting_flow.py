@@ -53,7 +53,7 @@ def test_student_draws_and_photographs_then_the_instructor_grades(
     page.get_by_role("button", name="Submit").click()
     _bars_shown(page)
     expect(page.get_by_text("Top 5")).to_be_visible()
-    expect(page.locator(".steps figure")).to_have_count(6)
+    expect(page.locator("#steps figure")).to_have_count(6)
     screenshot("prediction")
 
     # The student photographs 밟 by mistake and hands it in as 꺅.

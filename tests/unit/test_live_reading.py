@@ -4,11 +4,12 @@ predict worker answers it in ``tests/integration/test_grading.py``)."""
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from classifier.models import Prediction
 from tests.support.datasets import make_dataset
-from tests.support.handwriting import blank_canvas, drawing_of
+from tests.support.handwriting import blank_canvas, drawing_of, photo_of
 from tests.support.jobs import make_evaluated_job
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,15 @@ def test_a_bad_drawing_is_refused_with_its_reason(client, student_a, job, settin
     client.force_login(student_a)
     response = client.post(URL, {"model": job.pk, **fields})
     assert response.status_code == 400 and reason in response.json()["error"]
+    assert _nothing_stored(settings)
+
+
+def test_a_webcam_picture_is_read_as_a_photo(client, student_a, job, settings):
+    """The webcam's frames come as a photo upload, refused as a photo is."""
+    client.force_login(student_a)
+    paper = SimpleUploadedFile("webcam.jpg", photo_of("가")[:3000], content_type="image/jpeg")
+    response = client.post(URL, {"model": job.pk, "image": paper})
+    assert response.status_code == 400 and "damaged" in response.json()["error"]
     assert _nothing_stored(settings)
 
 
