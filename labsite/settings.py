@@ -419,6 +419,9 @@ LAB_API_RATE = envrate("LAB_API_RATE", "600/minute")
 LAB_WORK_RATE = envrate("LAB_WORK_RATE", "30/minute")
 # The Predict page reads a drawing after each stroke: small requests, more of them.
 LAB_LIVE_RATE = envrate("LAB_LIVE_RATE", "120/minute")
+# ... and none is sent while this many messages wait in the predict queue: graded
+# predictions come first.
+LAB_LIVE_QUEUE_LIMIT = envint("LAB_LIVE_QUEUE_LIMIT", 10)
 # New accounts from one address (a classroom signing up at once shares one).
 LAB_SIGNUP_RATE = envrate("LAB_SIGNUP_RATE", "60/hour")
 # Who may create an account: "open" (anyone), "join-links" (only through a course's join

@@ -70,6 +70,21 @@ def held_messages(taken_within: float) -> set[tuple[str, int]] | None:
     return {key for key in map(_job_of, raw) if key is not None}
 
 
+def queue_length(queue: str) -> int | None:
+    """Messages waiting in ``queue`` (every priority step of it); None when the broker
+    cannot be asked."""
+    broker = client(timeout=1.0)
+    if broker is None:
+        return None
+    try:
+        keys = [key for key in broker.scan_iter(match=f"{queue}*", count=100)]
+        return sum(broker.llen(key) for key in keys if broker.type(key) == b"list")
+    except redis.RedisError:
+        return None
+    finally:
+        broker.close()
+
+
 def _job_of(message) -> tuple[str, int] | None:
     """``(task name, pk)`` of one of the lab's messages (``send_task(name, args=[pk])``)."""
     try:

@@ -269,6 +269,10 @@ def read_live(job: TrainingJob, data: bytes, *, canvas: bool = True) -> dict:
     ``LAB_PREDICT_WAIT_SECONDS`` expires, so a busy worker never reads a drawing the
     student has already drawn over. ``Busy`` (a Refusal) when no answer came in time.
     """
+    # Readings are a convenience: with predictions already waiting, they give way.
+    waiting = broker.queue_length("predict")
+    if waiting is not None and waiting >= settings.LAB_LIVE_QUEUE_LIMIT:
+        raise Busy(_("The model is busy: it reads your drawing again in a moment."))
     prepared = prepare_image(job, data, canvas=canvas)
     png = _png(prepared.input)
     reply = f"lab:live:{secrets.token_hex(12)}"

@@ -3,7 +3,8 @@
 // reading and its 28x28 input are shown. One request at a time, at most one every
 // MIN_INTERVAL ms: strokes drawn meanwhile are read together in the next one, so a class
 // drawing at once keeps the predict queue within its targets. A drawing the busy worker
-// could not read in time is asked again a few times, so the last stroke is read.
+// could not read is asked again a few times, waiting longer each time, so the last
+// stroke is read without a busy class asking all at once again.
 (function () {
   const box = document.querySelector("[data-live-reading]");
   const canvas = document.querySelector("[data-canvas]");
@@ -12,6 +13,7 @@
   const MIN_INTERVAL = 700;
   const FRAME_INTERVAL = 1200;
   const MAX_RETRIES = 3;
+  const RETRY_DELAY = 1500;
   let inFlight = false;
   let waiting = false;
   let lastSent = 0;
@@ -79,11 +81,13 @@
     timer = null;
     waiting = false;
     const busy = await ask("canvas", canvas.toDataURL("image/png"));
-    if (busy && !waiting && retries < MAX_RETRIES) {
-      retries += 1;
-      waiting = true; // the same drawing, once more
+    if (waiting) {
+      schedule(); // strokes drawn meanwhile
+    } else if (busy && retries < MAX_RETRIES) {
+      retries += 1; // the same drawing, once more, later each time
+      waiting = true;
+      timer = setTimeout(sendDrawing, RETRY_DELAY * retries);
     }
-    if (waiting) schedule();
   }
 
   function schedule() {
@@ -102,6 +106,8 @@
 
   canvas.addEventListener("stroke", function () {
     retries = 0;
+    clearTimeout(timer); // a new stroke is read at the next turn, not after a retry's wait
+    timer = null;
     schedule();
   });
   canvas.addEventListener("cleared", forget);

@@ -41,6 +41,27 @@ def test_a_drawing_nobody_reads_in_time_gets_a_busy_answer(
     assert _nothing_stored(settings)
 
 
+def test_waiting_predictions_come_before_readings(client, student_a, job, settings, broker_url):
+    from classifier.services import broker
+
+    settings.CELERY_BROKER_URL = broker_url
+    settings.LAB_PREDICT_WAIT_SECONDS = 5
+    settings.LAB_LIVE_QUEUE_LIMIT = 3
+    queue = broker.client(timeout=5)
+    waiting = [f"a waiting prediction {n}" for n in range(3)]
+    queue.rpush("predict", *waiting)
+    try:
+        client.force_login(student_a)
+        response = client.post(URL, {"model": job.pk, "canvas": drawing_of("가")})
+        assert response.status_code == 503 and "busy" in response.json()["error"]
+        # Refused at once, and nothing was added to the queue.
+        assert queue.lrange("predict", 0, -1)[-3:] == [w.encode() for w in waiting]
+    finally:
+        for message in waiting:
+            queue.lrem("predict", 0, message)
+        queue.close()
+
+
 def test_a_queue_out_of_reach_is_said_so(client, student_a, job, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
     client.force_login(student_a)
