@@ -20,7 +20,7 @@ from .evaluation import create_evaluation, finite_or_none
 from .failures import job_run
 from .queue_limits import take_a_place_in_the_queue
 from .storage import check_storage, record_job_files
-from .training_pages import job_plot
+from .training_pages import embedding_plot, job_plot
 
 logger = logging.getLogger(__name__)
 
@@ -405,6 +405,11 @@ def _train(job: TrainingJob, echo):
                 job_plot(job, kind)
             except Exception:
                 logger.exception("Drawing the %s of job %s failed", kind, job.pk)
+        try:  # the map of the last epoch, which the job page shows first
+            if job.embedding_path.exists():
+                embedding_plot(job)
+        except Exception:
+            logger.exception("Drawing the map of job %s failed", job.pk)
 
 
 def _epoch_maps(job, arrays, val, chosen_labels, first_epoch):

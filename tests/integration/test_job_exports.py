@@ -118,7 +118,7 @@ def test_a_jobs_mistakes_come_with_what_the_model_looked_at(client, student_a):
     assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
 
 
-def test_a_job_maps_its_validation_samples_after_every_epoch(client, student_a):
+def test_a_job_maps_its_validation_samples_after_every_epoch(client, student_a, settings):
     job = _trained(
         student_a, "가나다", 12, model_spec="mlp", epochs=3, batch_size=8, split="stratified:0.25"
     )
@@ -126,6 +126,10 @@ def test_a_job_maps_its_validation_samples_after_every_epoch(client, student_a):
     assert list(saved["epochs"]) == [1, 2, 3]
     assert saved["points"].shape == (3, 9, 2)  # every validation sample: 3 of each
     assert sorted(saved["labels"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    # The last epoch's map was drawn by the worker as the job finished, not by a page view.
+    assert [p.name for p in (job.artifact_dir / "plots").glob("embedding-*")] == [
+        f"embedding-{job.attempts}-3-{settings.LANGUAGE_CODE}.png"
+    ]
 
     client.force_login(student_a)
     page = client.get(job.get_absolute_url()).content.decode()
