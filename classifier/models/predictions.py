@@ -24,6 +24,13 @@ TOP_K = 5
 EXPLANATION_PATIENCE = timedelta(seconds=60)
 
 
+def top_characters(classes, probabilities) -> list[tuple[str, float]]:
+    """The ``TOP_K`` most probable of ``classes``, most probable first: what a prediction
+    and a live reading list."""
+    ranked = sorted(zip(classes, probabilities, strict=True), key=lambda p: -p[1])
+    return ranked[:TOP_K]
+
+
 class ExplanationState(models.TextChoices):
     """Where a prediction's saliency maps are (``Prediction.explanation_state``)."""
 
@@ -248,8 +255,7 @@ class Prediction(Job):
     @property
     def top(self) -> list[tuple[str, float]]:
         """The ``TOP_K`` most probable characters, most probable first."""
-        ranked = sorted(zip(self.classes, self.probabilities, strict=True), key=lambda p: -p[1])
-        return ranked[:TOP_K]
+        return top_characters(self.classes, self.probabilities)
 
     @property
     def file_folders(self) -> tuple[Path, ...]:

@@ -28,6 +28,7 @@ from ..ml import image_files, preprocess, store, training
 from ..ml.inference import ModelCache
 from ..ml.messages import Busy, Conflict, Message, Refusal, _
 from ..models import Course, JobStatus, Prediction, TrainingJob
+from ..models.predictions import top_characters
 from . import broker
 from .explanations import explain_prediction
 from .failures import describe_os_error, job_run
@@ -274,16 +275,16 @@ def read_live(job: TrainingJob, data: bytes, *, canvas: bool = True) -> dict:
     if waiting is not None and waiting >= settings.LAB_LIVE_QUEUE_LIMIT:
         raise Busy(_("The model is busy: it reads your drawing again in a moment."))
     prepared = prepare_image(job, data, canvas=canvas)
-    png = _png(prepared.input)
+    png = base64.b64encode(_png(prepared.input)).decode()
     reply = f"lab:live:{secrets.token_hex(12)}"
     wait = settings.LAB_PREDICT_WAIT_SECONDS
-    _send_live(job, base64.b64encode(png).decode(), reply, wait)
+    _send_live(job, png, reply, wait)
     answer = broker.wait_for(reply, wait)
     if answer is None:
         raise Busy(_("The model is busy: it reads your drawing again in a moment."))
     return {
         **json.loads(answer),
-        "input": "data:image/png;base64," + base64.b64encode(png).decode(),
+        "input": "data:image/png;base64," + png,
     }
 
 
@@ -309,13 +310,12 @@ def run_live_reading(model_id: int, image: str, reply: str):
     job = TrainingJob.objects.get(pk=model_id)
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image))))
     results = classify(job, pixels)
-    ranked = sorted(
-        zip(results["classes"], results["probabilities"], strict=True), key=lambda p: -p[1]
-    )
     answer = {
         "char": results["predicted"],
         "confidence": results["confidence"],
-        "top5": [[char, p] for char, p in ranked[:5]],
+        "top5": [
+            [char, p] for char, p in top_characters(results["classes"], results["probabilities"])
+        ],
     }
     broker.notify(reply, json.dumps(answer))
 
